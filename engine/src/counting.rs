@@ -1,0 +1,157 @@
+//! Value counting, the first step of every categorical update: reduce a batch to its distinct values
+//! with their counts, so that each distinct value is looked up in the reference once per batch
+//! rather than once per row. One routine per input layout, all pure Rust over borrowed buffers.
+
+use crate::error::{EngineError, Result};
+use crate::kernel::BLOCK;
+use hashbrown::HashMap;
+use ndarray::{ArrayView1, ArrayView2};
+
+/// An integer dictionary-code type (pandas Categorical codes, Arrow dictionary indices).
+pub trait Code: Copy + Send + Sync + 'static {
+    /// The code as i64; negative means missing.
+    fn get(self) -> i64;
+}
+macro_rules! code {
+    ($($t:ty),*) => {$(impl Code for $t { #[inline(always)] fn get(self) -> i64 { self as i64 } })*};
+}
+code!(i8, i16, i32, i64, u8, u16, u32);
+
+/// Counts per dictionary entry for `codes` into a dictionary of `n_dict` entries. Negative codes are
+/// missing (pandas' -1); a code `>= n_dict` is an error and nothing is counted.
+pub fn count_codes<C: Code>(codes: ArrayView1<'_, C>, n_dict: usize) -> Result<(Vec<u64>, u64)> {
+    // Slots: the dictionary, then missing, then invalid. Four lanes keep equal codes from serializing.
+    let slots = n_dict + 2;
+    let mut lanes = vec![0u64; slots * 4];
+    let n = n_dict as u64;
+    let slot = |c: i64| -> usize {
+        let u = c as u64;
+        if u < n {
+            u as usize
+        } else if c < 0 {
+            n_dict
+        } else {
+            n_dict + 1
+        }
+    };
+    let mut bump = |lane: usize, c: i64| {
+        if let Some(x) = lanes.get_mut(lane * slots + slot(c)) {
+            *x += 1;
+        }
+    };
+    match codes.to_slice() {
+        Some(s) => {
+            let mut quads = s.chunks_exact(4);
+            for q in quads.by_ref() {
+                if let &[a, b, c, d] = q {
+                    bump(0, a.get());
+                    bump(1, b.get());
+                    bump(2, c.get());
+                    bump(3, d.get());
+                }
+            }
+            quads.remainder().iter().for_each(|c| bump(0, c.get()));
+        }
+        None => codes.iter().enumerate().for_each(|(i, c)| bump(i % 4, c.get())),
+    }
+    let mut out = vec![0u64; slots];
+    for lane in lanes.chunks_exact(slots) {
+        out.iter_mut().zip(lane).for_each(|(o, v)| *o += v);
+    }
+    let invalid = out.pop().unwrap_or(0);
+    if invalid > 0 {
+        let bad = codes.iter().map(|c| c.get()).find(|&c| c >= 0 && c as u64 >= n).unwrap_or(-1);
+        return Err(EngineError::invalid(format!(
+            "code {bad} is out of range for a dictionary of {n_dict} categories"
+        )));
+    }
+    let missing = out.pop().unwrap_or(0);
+    Ok((out, missing))
+}
+
+/// Distinct integers of `values` with their counts.
+pub fn count_ints<C: Code>(values: ArrayView1<'_, C>) -> HashMap<i64, u64> {
+    let mut map: HashMap<i64, u64> = HashMap::new();
+    for v in values.iter() {
+        *map.entry(v.get()).or_insert(0) += 1;
+    }
+    map
+}
+
+/// Distinct strings (`None` = missing) with their counts, and the missing count.
+pub fn count_strs<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (HashMap<&'a str, u64>, u64) {
+    let mut map: HashMap<&'a str, u64> = HashMap::new();
+    let mut missing = 0u64;
+    for v in values {
+        match v {
+            Some(s) => *map.entry(s).or_insert(0) += 1,
+            None => missing += 1,
+        }
+    }
+    (map, missing)
+}
+
+/// Distinct rows of a numpy `U` array seen as `rows x width` UCS4 code units (trailing NULs are
+/// padding, as numpy treats them), decoded to strings only once per distinct value.
+pub fn count_ucs4(rows: ArrayView2<'_, u32>) -> Result<Vec<(String, u64)>> {
+    let mut raw: HashMap<Vec<u32>, u64> = HashMap::new();
+    let mut scratch: Vec<u32> = Vec::with_capacity(rows.ncols());
+    let mut by_slice: HashMap<&[u32], u64> = HashMap::new();
+    if let Some(flat) = rows.as_slice() {
+        let width = rows.ncols().max(1);
+        for row in flat.chunks_exact(width).take(rows.nrows()) {
+            *by_slice.entry(trim(row)).or_insert(0) += 1;
+        }
+    } else {
+        for row in rows.rows() {
+            scratch.clear();
+            scratch.extend(row.iter());
+            let key = trim(&scratch).to_vec();
+            *raw.entry(key).or_insert(0) += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(by_slice.len() + raw.len());
+    for (units, n) in by_slice.into_iter().map(|(k, n)| (k.to_vec(), n)).chain(raw) {
+        out.push((decode_ucs4(&units)?, n));
+    }
+    Ok(out)
+}
+
+fn trim(row: &[u32]) -> &[u32] {
+    let end = row.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+    row.get(..end).unwrap_or(&[])
+}
+
+fn decode_ucs4(units: &[u32]) -> Result<String> {
+    units
+        .iter()
+        .map(|&u| char::from_u32(u).ok_or_else(|| EngineError::invalid(format!("invalid code point {u:#x} in string"))))
+        .collect()
+}
+
+/// Rows are grouped in blocks of this size when strings are extracted under the GIL.
+pub const STR_BLOCK: usize = BLOCK * 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn codes_count_and_reject_out_of_range() {
+        let codes = [0i8, 1, 1, -1, 2, 2, 2];
+        let (c, m) = count_codes(ArrayView1::from(&codes[..]), 3).unwrap();
+        assert_eq!((c, m), (vec![1, 2, 3], 1));
+        assert!(count_codes(ArrayView1::from(&[0i32, 3][..]), 3).is_err());
+    }
+
+    #[test]
+    fn ucs4_rows_decode_once() {
+        let a = Array2::from_shape_vec((3, 2), vec![97u32, 0, 97, 0, 98, 99]).unwrap();
+        let mut got = count_ucs4(a.view()).unwrap();
+        got.sort();
+        assert_eq!(got, vec![("a".to_string(), 2), ("bc".to_string(), 1)]);
+        let strided = count_ucs4(a.t().t()).unwrap();
+        assert_eq!(strided.len(), 2);
+    }
+}

@@ -1,0 +1,213 @@
+//! `NumericHistogram`: exact u64 counts per bin, plus missing (NaN) and out-of-range, aligned to one
+//! feature's [`BinEdges`]. Merging is addition, so partial histograms from any number of workers,
+//! replicas or partitions add up to the same answer as one pass.
+
+use crate::binning::BinEdges;
+use crate::error::{EngineError, Result};
+use crate::kernel::{self, Element, Tally};
+use ndarray::{ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
+
+/// Counts of one numerical feature against fixed edges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericHistogram {
+    edges: BinEdges,
+    counts: Vec<u64>,
+    missing: u64,
+    out_of_range: u64,
+}
+
+impl NumericHistogram {
+    /// An empty histogram on `edges`.
+    pub fn new(edges: BinEdges) -> Self {
+        let counts = vec![0; edges.n_bins()];
+        Self { edges, counts, missing: 0, out_of_range: 0 }
+    }
+
+    /// Rebuilds a histogram from its parts (the codec's constructor); lengths must agree.
+    pub fn from_parts(edges: BinEdges, counts: Vec<u64>, missing: u64, out_of_range: u64) -> Result<Self> {
+        if counts.len() != edges.n_bins() {
+            return Err(EngineError::invalid(format!(
+                "expected {} bin counts, got {}",
+                edges.n_bins(),
+                counts.len()
+            )));
+        }
+        let h = Self { edges, counts, missing, out_of_range };
+        if h.checked_total().is_none() {
+            return Err(EngineError::invalid("counts overflow u64"));
+        }
+        Ok(h)
+    }
+
+    /// Counts every value of a 1-D view (contiguous or strided) without copying it.
+    pub fn update<T: Element>(&mut self, values: ArrayView1<'_, T>) {
+        let mut tally = Tally::new(self.edges.n_bins());
+        kernel::count(self.edges.search(), values, &mut tally);
+        self.absorb(&tally);
+    }
+
+    fn absorb(&mut self, tally: &Tally) {
+        let (counts, missing, oor) = tally.finish();
+        for (c, n) in self.counts.iter_mut().zip(counts) {
+            *c = c.saturating_add(n);
+        }
+        self.missing = self.missing.saturating_add(missing);
+        self.out_of_range = self.out_of_range.saturating_add(oor);
+    }
+
+    /// Adds `other`'s counts; both must share bitwise-identical edges.
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        if self.edges != other.edges {
+            return Err(EngineError::mismatch(format!(
+                "cannot merge histograms built on different bin edges ({} vs {} bins)",
+                self.edges.n_bins(),
+                other.edges.n_bins()
+            )));
+        }
+        for (c, n) in self.counts.iter_mut().zip(&other.counts) {
+            *c = c.saturating_add(*n);
+        }
+        self.missing = self.missing.saturating_add(other.missing);
+        self.out_of_range = self.out_of_range.saturating_add(other.out_of_range);
+        Ok(())
+    }
+
+    /// Zeroes every count, keeping the edges.
+    pub fn reset(&mut self) {
+        self.counts.fill(0);
+        self.missing = 0;
+        self.out_of_range = 0;
+    }
+
+    /// The edges the counts are aligned to.
+    pub fn edges(&self) -> &BinEdges {
+        &self.edges
+    }
+    /// Count per bin.
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+    /// NaN values seen.
+    pub fn missing(&self) -> u64 {
+        self.missing
+    }
+    /// Values outside the reference range `[lower, upper]` (also counted in their outer bin).
+    pub fn out_of_range(&self) -> u64 {
+        self.out_of_range
+    }
+    /// All values seen, missing included.
+    pub fn total(&self) -> u64 {
+        self.checked_total().unwrap_or(u64::MAX)
+    }
+
+    fn checked_total(&self) -> Option<u64> {
+        self.counts.iter().try_fold(self.missing, |acc, &c| acc.checked_add(c))
+    }
+}
+
+/// Work below which `update_2d` stays on the calling thread: splitting costs more than it saves.
+const PARALLEL_MIN_VALUES: usize = 1 << 18;
+
+/// Updates one histogram per column of a rows x features view (C or F order, or strided) in one call.
+///
+/// Large inputs are split by rows across up to `threads` rayon workers, each counting into its own
+/// tallies, which are then added: exact, so the result is identical to one thread.
+pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayView2<'_, T>, threads: usize) -> Result<()> {
+    let (rows, cols) = values.dim();
+    if cols != hists.len() {
+        return Err(EngineError::invalid(format!(
+            "array has {cols} columns but {} histograms were given",
+            hists.len()
+        )));
+    }
+    let workers = if rows * cols < PARALLEL_MIN_VALUES || crate::parallel::forked() { 1 } else { threads.max(1) };
+    let chunk = rows.div_ceil(workers).max(1);
+    let count_rows = |part: ArrayView2<'_, T>| -> Vec<Tally> {
+        hists
+            .iter()
+            .zip(part.axis_iter(Axis(1)))
+            .map(|(h, col)| {
+                let mut t = Tally::new(h.edges.n_bins());
+                kernel::count(h.edges.search(), col, &mut t);
+                t
+            })
+            .collect()
+    };
+    let pool = if workers > 1 { crate::parallel::pool(workers) } else { None };
+    let partials: Vec<Vec<Tally>> = match pool {
+        Some(pool) => {
+            let parts: Vec<ArrayView2<'_, T>> = values.axis_chunks_iter(Axis(0), chunk).collect();
+            pool.install(|| parts.into_par_iter().map(count_rows).collect())
+        }
+        None => vec![count_rows(values)],
+    };
+    for part in &partials {
+        for (h, t) in hists.iter_mut().zip(part) {
+            h.absorb(t);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn edges() -> BinEdges {
+        BinEdges::explicit(vec![0.0, 1.0], -1.0, 2.0).unwrap()
+    }
+
+    #[test]
+    fn empty_batch_changes_nothing() {
+        let mut h = NumericHistogram::new(edges());
+        let empty: [f64; 0] = [];
+        h.update(ArrayView1::from(&empty[..]));
+        assert_eq!(h.total(), 0);
+    }
+
+    #[test]
+    fn all_nan_batch_is_all_missing() {
+        let mut h = NumericHistogram::new(edges());
+        h.update(ArrayView1::from(&[f64::NAN; 7][..]));
+        assert_eq!((h.missing(), h.counts().iter().sum::<u64>()), (7, 0));
+    }
+
+    #[test]
+    fn merge_of_halves_equals_whole() {
+        let v: Vec<f64> = (0..1000).map(|i| f64::from(i) / 300.0 - 1.5).collect();
+        let mut whole = NumericHistogram::new(edges());
+        whole.update(ArrayView1::from(&v[..]));
+        let mut a = NumericHistogram::new(edges());
+        let mut b = NumericHistogram::new(edges());
+        a.update(ArrayView1::from(&v[..500]));
+        b.update(ArrayView1::from(&v[500..]));
+        a.merge(&b).unwrap();
+        assert_eq!(a, whole);
+    }
+
+    #[test]
+    fn merge_refuses_other_edges() {
+        let mut a = NumericHistogram::new(edges());
+        let b = NumericHistogram::new(BinEdges::explicit(vec![0.5], -1.0, 2.0).unwrap());
+        assert!(matches!(a.merge(&b), Err(EngineError::Mismatch(_))));
+    }
+
+    #[test]
+    fn update_2d_matches_columns_in_both_orders() {
+        let rows = 300_000;
+        let c = Array2::from_shape_fn((rows, 3), |(i, j)| ((i * (j + 7)) % 1001) as f64 / 250.0 - 1.0);
+        let f = c.t().as_standard_layout().into_owned().reversed_axes();
+        for arr in [c.view(), f.view()] {
+            let mut hs: Vec<NumericHistogram> = (0..3).map(|_| NumericHistogram::new(edges())).collect();
+            let mut refs: Vec<&mut NumericHistogram> = hs.iter_mut().collect();
+            update_2d(&mut refs, arr, 2).unwrap();
+            for (j, h) in hs.iter().enumerate() {
+                let mut one = NumericHistogram::new(edges());
+                one.update(arr.column(j));
+                assert_eq!(h, &one);
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! mlmon's engine: exact, mergeable streaming histograms over borrowed array views, and the drift
+//! statistics computed from them (PSI, chi-square, Jensen-Shannon, KL, Hellinger, Wasserstein).
+//! Everything outside `bindings` is pure Rust, testable with `cargo test --no-default-features`;
+//! only `bindings` (behind the default `python` feature) knows about Python and NumPy.
+
+pub mod binning;
+pub mod categorical;
+pub mod codec;
+pub mod counting;
+pub mod error;
+pub mod histogram;
+pub mod kernel;
+pub mod parallel;
+pub mod quantile;
+pub mod sketch;
+pub mod special;
+pub mod stats;
+
+#[cfg(feature = "python")]
+mod bindings;
+
+pub use binning::BinEdges;
+pub use categorical::{CategoryCounts, KeyRef};
+pub use error::{EngineError, Result};
+pub use histogram::NumericHistogram;
+pub use sketch::Key;

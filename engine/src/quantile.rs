@@ -1,0 +1,347 @@
+//! Exact quantiles of a reference column without sorting it and without copying it.
+//!
+//! Cut points must equal numpy's default `np.quantile` (linear interpolation), so the order statistics
+//! they interpolate are computed exactly. A full sort is wasteful for nine cut points, and numpy's
+//! partition still copies the data; instead one pass over the input (any dtype, strided or not)
+//! counts the values below narrow brackets around each wanted rank, found from a sorted random
+//! sample, and keeps only the values inside the brackets. The order statistics are then selected
+//! inside those small buckets. If the sample was unlucky and a rank falls outside its bracket, the
+//! exact fallback copies the finite values and selects in them: the answer never depends on chance,
+//! only the speed does.
+
+use crate::error::{EngineError, Result};
+use crate::kernel::{Element, Kind, BLOCK};
+use ndarray::ArrayView1;
+
+/// Below this many values the direct copy-and-select path is cheaper than sampling.
+const SMALL: usize = 1 << 17;
+/// Sample size used to place the brackets; rank error of a bracket end is about n / sqrt(SAMPLE).
+const SAMPLE: usize = 1 << 15;
+/// Brackets hold at most this many cut points' worth of bounds in the linear compare-and-sum.
+const MAX_BRACKETS: usize = 64;
+
+/// The result of fitting: quantile values and the finite range of the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// One value per requested probability.
+    pub values: Vec<f64>,
+    /// Smallest finite value.
+    pub lower: f64,
+    /// Largest finite value.
+    pub upper: f64,
+    /// Number of finite values.
+    pub n: usize,
+}
+
+/// numpy's linear interpolation `_lerp`, bit for bit: `b - d * (1 - t)` when `t >= 0.5`.
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let d = b - a;
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
+}
+
+/// Ranks (0-based) numpy reads for probability `p` over `n` values, and the interpolation weight.
+fn ranks(n: usize, p: f64) -> (usize, usize, f64) {
+    let h = (n - 1) as f64 * p;
+    let lo = h.floor();
+    let i = (lo as usize).min(n - 1);
+    (i, (i + 1).min(n - 1), h - lo)
+}
+
+/// Linear quantiles of the finite values of `data` at each of `probs` (each in [0, 1]).
+pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted> {
+    if data.len() >= SMALL && !probs.is_empty() && probs.len() * 2 <= MAX_BRACKETS {
+        if let Some(f) = bracketed(data.view(), probs) {
+            return Ok(f);
+        }
+    }
+    let mut values = finite_values(data)?;
+    let (lower, upper) = min_max(&values);
+    let n = values.len();
+    let mut wanted: Vec<usize> = probs.iter().flat_map(|&p| {
+        let (a, b, _) = ranks(n, p);
+        [a, b]
+    }).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    multi_select(&mut values, &wanted);
+    let at = |i: usize| values.get(i).copied().unwrap_or(f64::NAN);
+    let out = probs.iter().map(|&p| {
+        let (a, b, t) = ranks(n, p);
+        lerp(at(a), at(b), t)
+    }).collect();
+    Ok(Fitted { values: out, lower, upper, n })
+}
+
+/// Finite values of `data` as f64 (a copy); an error when there are none.
+pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
+    let out: Vec<f64> = data.iter().map(|x| widen(*x)).filter(|x| x.is_finite()).collect();
+    if out.is_empty() {
+        let what = if data.is_empty() { "reference is empty" } else { "reference has no finite values" };
+        return Err(EngineError::invalid(format!("{what}: cannot fit bin edges")));
+    }
+    Ok(out)
+}
+
+/// Smallest and largest finite value; an error when there are none.
+pub fn finite_range<T: Element>(data: ArrayView1<'_, T>) -> Result<(f64, f64)> {
+    let (lo, hi) = data.iter().map(|x| widen(*x)).filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    if lo > hi {
+        let what = if data.is_empty() { "reference is empty" } else { "reference has no finite values" };
+        return Err(EngineError::invalid(format!("{what}: cannot fit bin edges")));
+    }
+    Ok((lo, hi))
+}
+
+#[inline(always)]
+fn widen<T: Element>(x: T) -> f64 {
+    match T::KIND {
+        Kind::Float => x.to_f64(),
+        Kind::Int => x.to_i64() as f64,
+    }
+}
+
+fn min_max(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+}
+
+/// Places the k-th smallest value at index k for every k in `wanted` (sorted, unique).
+fn multi_select(values: &mut [f64], wanted: &[usize]) {
+    let mid = wanted.len() / 2;
+    let Some(&k) = wanted.get(mid) else { return };
+    if k >= values.len() {
+        return;
+    }
+    values.select_nth_unstable_by(k, f64::total_cmp);
+    let (left, right) = values.split_at_mut(k);
+    let (lw, rw) = wanted.split_at(mid);
+    multi_select(left, lw);
+    let shifted: Vec<usize> = rw.iter().skip(1).map(|&w| w - k - 1).collect();
+    if let Some(rest) = right.get_mut(1..) {
+        multi_select(rest, &shifted);
+    }
+}
+
+/// Sample-guided single pass; `None` when a rank escaped its bracket or the data is mostly non-finite.
+fn bracketed<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Option<Fitted> {
+    let sample = sorted_sample(&data)?;
+    let bounds = brackets(&sample, probs);
+    let mut pass = Pass::new(bounds.len());
+    run_pass(&data, &bounds, &mut pass);
+    if pass.n == 0 {
+        return None;
+    }
+    let n = pass.n;
+    let mut out = Vec::with_capacity(probs.len());
+    for &p in probs {
+        let (a, b, t) = ranks(n, p);
+        out.push(lerp(pass.order_stat(a)?, pass.order_stat(b)?, t));
+    }
+    Some(Fitted { values: out, lower: pass.min, upper: pass.max, n })
+}
+
+fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
+    let len = data.len() as u64;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut sample = Vec::with_capacity(SAMPLE);
+    for _ in 0..SAMPLE {
+        // xorshift64*: reproducible, and good enough to spread sample positions.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let i = ((u128::from(r) * u128::from(len)) >> 64) as usize;
+        if let Some(&x) = data.get(i) {
+            let v = widen(x);
+            if v.is_finite() {
+                sample.push(v);
+            }
+        }
+    }
+    if sample.len() < SAMPLE / 4 {
+        return None;
+    }
+    sample.sort_unstable_by(f64::total_cmp);
+    Some(sample)
+}
+
+/// Disjoint closed brackets `[lo, hi]` around each probability's position in the sample, flattened
+/// as `[lo0, hi0, lo1, hi1, ...]`.
+fn brackets(sample: &[f64], probs: &[f64]) -> Vec<f64> {
+    let s = sample.len();
+    let last = s - 1;
+    let mut out: Vec<f64> = Vec::with_capacity(probs.len() * 2);
+    for &p in probs {
+        let centre = p * last as f64;
+        let spread = 5.0 * (s as f64 * p * (1.0 - p)).sqrt() + 16.0;
+        let lo_i = (centre - spread).floor();
+        let hi_i = (centre + spread).ceil();
+        let lo = if lo_i <= 0.0 { f64::NEG_INFINITY } else { sample.get(lo_i as usize).copied().unwrap_or(f64::NEG_INFINITY) };
+        let hi = if hi_i >= last as f64 { f64::INFINITY } else { sample.get(hi_i as usize).copied().unwrap_or(f64::INFINITY) };
+        match out.last_mut() {
+            Some(prev_hi) if lo <= *prev_hi => *prev_hi = prev_hi.max(hi),
+            _ => out.extend([lo, hi]),
+        }
+    }
+    out
+}
+
+/// State of the single pass: count per region, the values inside each bracket, range and size.
+struct Pass {
+    regions: Vec<u64>,
+    buckets: Vec<Vec<f64>>,
+    min: f64,
+    max: f64,
+    n: usize,
+}
+
+impl Pass {
+    fn new(n_bounds: usize) -> Self {
+        Self {
+            regions: vec![0; n_bounds + 1],
+            buckets: vec![Vec::new(); n_bounds / 2],
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            n: 0,
+        }
+    }
+
+    /// The k-th smallest finite value, if its rank lies in one of the buckets.
+    fn order_stat(&mut self, k: usize) -> Option<f64> {
+        let mut below = 0usize;
+        for (j, bucket) in self.buckets.iter_mut().enumerate() {
+            below += *self.regions.get(2 * j)? as usize;
+            if k >= below && k < below + bucket.len() {
+                let (_, v, _) = bucket.select_nth_unstable_by(k - below, f64::total_cmp);
+                return Some(*v);
+            }
+            below += bucket.len();
+        }
+        None
+    }
+}
+
+fn run_pass<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU reports AVX2, the only feature `run_pass_avx2` is compiled for.
+            unsafe { run_pass_avx2(data, bounds, pass) };
+            return;
+        }
+    }
+    run_pass_generic(data, bounds, pass);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
+    run_pass_generic(data, bounds, pass);
+}
+
+#[inline(always)]
+fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
+    if let Some(xs) = data.to_slice().and_then(T::as_f64s) {
+        for chunk in xs.chunks(BLOCK) {
+            pass_block(chunk, bounds, pass);
+        }
+        return;
+    }
+    let mut buf = [0f64; BLOCK];
+    let mut n = 0;
+    for &x in data.iter() {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = widen(x);
+        }
+        n += 1;
+        if n == BLOCK {
+            pass_block(&buf, bounds, pass);
+            n = 0;
+        }
+    }
+    if let Some(rest) = buf.get(..n) {
+        pass_block(rest, bounds, pass);
+    }
+}
+
+#[inline(always)]
+fn pass_block(xs: &[f64], bounds: &[f64], pass: &mut Pass) {
+    let mut region = [0u64; BLOCK];
+    let region = &mut region[..xs.len().min(BLOCK)];
+    // Region r = #{lo_j <= x} + #{hi_j < x}: odd regions are inside bracket (r - 1) / 2.
+    for pair in bounds.chunks_exact(2) {
+        if let &[lo, hi] = pair {
+            for (r, &x) in region.iter_mut().zip(xs) {
+                *r += u64::from(x >= lo) + u64::from(x > hi);
+            }
+        }
+    }
+    let (mut lo, mut hi, mut finite) = (pass.min, pass.max, 0usize);
+    for &x in xs {
+        let ok = x.is_finite();
+        finite += usize::from(ok);
+        lo = if ok && x < lo { x } else { lo };
+        hi = if ok && x > hi { x } else { hi };
+    }
+    pass.min = lo;
+    pass.max = hi;
+    pass.n += finite;
+    for (&r, &x) in region.iter().zip(xs) {
+        if !x.is_finite() {
+            continue;
+        }
+        if let Some(c) = pass.regions.get_mut(r as usize) {
+            *c += 1;
+        }
+        if r & 1 == 1 {
+            if let Some(b) = pass.buckets.get_mut((r / 2) as usize) {
+                b.push(x);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numpy_like(v: &[f64], probs: &[f64]) -> Vec<f64> {
+        let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        s.sort_by(f64::total_cmp);
+        probs.iter().map(|&p| {
+            let (a, b, t) = ranks(s.len(), p);
+            lerp(s[a], s[b], t)
+        }).collect()
+    }
+
+    #[test]
+    fn bracketed_pass_equals_sorting() {
+        let n = 300_000;
+        let mut state = 7u64;
+        let v: Vec<f64> = (0..n).map(|i| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if i % 97 == 0 { f64::NAN } else { ((state >> 11) as f64 / (1u64 << 53) as f64).powi(3) * 1e3 }
+        }).collect();
+        let probs: Vec<f64> = (1..10).map(|i| i as f64 * 0.1).collect();
+        let got = fit(ArrayView1::from(&v[..]), &probs).unwrap();
+        assert_eq!(got.values, numpy_like(&v, &probs));
+        assert_eq!(got.n, v.iter().filter(|x| x.is_finite()).count());
+    }
+
+    #[test]
+    fn heavy_ties_still_exact() {
+        let v: Vec<f64> = (0..200_000).map(|i| f64::from(i % 3)).collect();
+        let probs = [0.1, 0.5, 0.9];
+        assert_eq!(fit(ArrayView1::from(&v[..]), &probs).unwrap().values, numpy_like(&v, &probs));
+    }
+
+    #[test]
+    fn small_path_matches() {
+        let v = [5.0, 1.0, f64::INFINITY, 3.0, f64::NAN, 2.0];
+        assert_eq!(fit(ArrayView1::from(&v[..]), &[0.25, 0.5]).unwrap().values, numpy_like(&v, &[0.25, 0.5]));
+    }
+}
