@@ -1,0 +1,310 @@
+//! `CategoryCounts` for Python: value counting of object, `U`, integer and dictionary-code arrays.
+
+use super::arrays::untyped;
+use super::detach::run_detached;
+use super::errors::dtype_error;
+use crate::categorical::{CategoryCounts, KeyRef, DEFAULT_MAX_CATEGORIES, DEFAULT_TOP_K};
+use crate::codec;
+use crate::counting::{count_codes, count_ints, count_ucs4};
+use crate::sketch::Key;
+use hashbrown::HashMap;
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods, ToPyArray};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString};
+use std::sync::{Mutex, MutexGuard};
+
+/// One Python value as a category: `None` for missing.
+enum Value<'a> {
+    Key(KeyRef<'a>),
+    Bool(bool),
+    Missing,
+}
+
+fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
+    if obj.is_none() {
+        return Ok(Value::Missing);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::Key(KeyRef::Str(s.to_str()?)));
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.cast::<PyInt>().is_ok() {
+        let v: i64 = obj.extract().map_err(|_| dtype_error(format!("{what}: integer category out of int64 range")))?;
+        return Ok(Value::Key(KeyRef::Int(v)));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        if f.value().is_nan() {
+            return Ok(Value::Missing);
+        }
+    }
+    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    Err(dtype_error(format!("{what}: categories must be str or int (or None for missing), got {ty}")))
+}
+
+fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
+    match v {
+        Value::Bool(true) => Some(KeyRef::Str("True")),
+        Value::Bool(false) => Some(KeyRef::Str("False")),
+        _ => None,
+    }
+}
+
+/// Distinct values of a batch with counts, owning what it must and borrowing the rest.
+struct Counted {
+    values: Vec<(Key, u64)>,
+    missing: u64,
+}
+
+fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
+    let (arr, kind, size) = untyped(obj, 1, what)?;
+    match kind {
+        'O' => count_objects(obj, what),
+        'U' => {
+            let n = PyUntypedArrayMethods::len(arr);
+            let contiguous = if arr.is_c_contiguous() { obj.clone() } else { obj.call_method0("copy")? };
+            let rows = contiguous.call_method1("view", ("<u4",))?.call_method1("reshape", ((n, size / 4),))?;
+            let rows: PyReadonlyArray2<'_, u32> = rows.extract()?;
+            let view = rows.as_array();
+            let counted = run_detached(py, n, || count_ucs4(view))?;
+            Ok(Counted { values: counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), missing: 0 })
+        }
+        'i' | 'u' => {
+            let ints: PyReadonlyArray1<'_, i64> = match obj.extract() {
+                Ok(a) => a,
+                Err(_) => obj.call_method1("astype", ("int64",))?.extract()?,
+            };
+            let view = ints.as_array();
+            let map = run_detached(py, view.len(), || Ok::<_, PyErr>(count_ints(view)))?;
+            Ok(Counted { values: map.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(), missing: 0 })
+        }
+        'b' => {
+            let as_str = obj.call_method1("astype", ("U5",))?;
+            count_values(py, &as_str, what)
+        }
+        _ => {
+            let dt = obj.getattr("dtype")?.str()?.to_string();
+            Err(dtype_error(format!("{what}: unsupported dtype {dt} for categories (expected str, object or integers)")))
+        }
+    }
+}
+
+fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
+    let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract()?;
+    let view = arr.as_array();
+    // Count by object identity first: repeated values are usually the same object (interned or
+    // deduplicated by pandas/pyarrow), so most rows cost one pointer hash, not a string hash.
+    let mut by_ptr: HashMap<usize, (u64, usize)> = HashMap::new();
+    for (i, o) in view.iter().enumerate() {
+        by_ptr.entry(o.as_ptr() as usize).or_insert((0, i)).0 += 1;
+    }
+    let py = obj.py();
+    let mut values: HashMap<Key, u64> = HashMap::new();
+    let mut missing = 0u64;
+    for (n, i) in by_ptr.into_values() {
+        let Some(o) = view.get(i) else { continue };
+        let b = o.bind(py);
+        let v = classify(b, what)?;
+        let key = match (&v, key_of(&v)) {
+            (_, Some(k)) => k.to_key(),
+            (Value::Key(k), None) => k.to_key(),
+            _ => {
+                missing += n;
+                continue;
+            }
+        };
+        *values.entry(key).or_insert(0) += n;
+    }
+    Ok(Counted { values: values.into_iter().collect(), missing })
+}
+
+fn dictionary(categories: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Key>>> {
+    let mut out = Vec::new();
+    for item in categories.try_iter()? {
+        let item = item?;
+        let v = classify(&item, "categories")?;
+        out.push(match (&v, key_of(&v)) {
+            (_, Some(k)) => Some(k.to_key()),
+            (Value::Key(k), None) => Some(k.to_key()),
+            _ => None,
+        });
+    }
+    Ok(out)
+}
+
+fn count_coded(py: Python<'_>, codes: &Bound<'_, PyAny>, categories: &Bound<'_, PyAny>) -> PyResult<Counted> {
+    let dict = dictionary(categories)?;
+    let (_, kind, _) = untyped(codes, 1, "codes")?;
+    if kind != 'i' && kind != 'u' {
+        return Err(dtype_error("codes: expected an integer array"));
+    }
+    let codes: PyReadonlyArray1<'_, i64> = match codes.extract() {
+        Ok(a) => a,
+        Err(_) => codes.call_method1("astype", ("int64",))?.extract()?,
+    };
+    let view = codes.as_array();
+    let n_dict = dict.len();
+    let (per_entry, mut missing) = run_detached(py, view.len(), || count_codes(view, n_dict))?;
+    let mut values = Vec::with_capacity(n_dict);
+    for (k, n) in dict.into_iter().zip(per_entry) {
+        match k {
+            Some(k) if n > 0 => values.push((k, n)),
+            Some(_) => {}
+            None => missing += n,
+        }
+    }
+    Ok(Counted { values, missing })
+}
+
+fn key_ref(k: &Key) -> KeyRef<'_> {
+    match k {
+        Key::Str(s) => KeyRef::Str(s),
+        Key::Int(i) => KeyRef::Int(*i),
+    }
+}
+
+fn key_to_py<'py>(py: Python<'py>, k: &Key) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match k {
+        Key::Str(s) => PyString::new(py, s).into_any(),
+        Key::Int(i) => i.into_pyobject(py)?.into_any(),
+    })
+}
+
+/// Exact counts of one categorical feature; updates lock the counts.
+#[pyclass(name = "CategoryCounts", module = "mlmon._engine", frozen)]
+pub struct PyCategoryCounts {
+    pub inner: Mutex<CategoryCounts>,
+}
+
+impl PyCategoryCounts {
+    pub fn wrap(c: CategoryCounts) -> Self {
+        Self { inner: Mutex::new(c) }
+    }
+    pub fn lock(&self) -> MutexGuard<'_, CategoryCounts> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn absorb(&self, counted: Counted) {
+        let refs = counted.values.iter().map(|(k, n)| (key_ref(k), *n));
+        self.lock().add_value_counts(refs, counted.missing);
+    }
+}
+
+#[pymethods]
+impl PyCategoryCounts {
+    #[staticmethod]
+    #[pyo3(signature = (values, max_categories = DEFAULT_MAX_CATEGORIES, top_k = DEFAULT_TOP_K))]
+    fn fit(py: Python<'_>, values: &Bound<'_, PyAny>, max_categories: usize, top_k: usize) -> PyResult<Self> {
+        let c = count_values(py, values, "reference")?;
+        Ok(Self::wrap(CategoryCounts::fit(c.values, c.missing, max_categories, top_k)?))
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (codes, categories, max_categories = DEFAULT_MAX_CATEGORIES, top_k = DEFAULT_TOP_K))]
+    fn fit_codes(
+        py: Python<'_>,
+        codes: &Bound<'_, PyAny>,
+        categories: &Bound<'_, PyAny>,
+        max_categories: usize,
+        top_k: usize,
+    ) -> PyResult<Self> {
+        let c = count_coded(py, codes, categories)?;
+        Ok(Self::wrap(CategoryCounts::fit(merge_dups(c.values), c.missing, max_categories, top_k)?))
+    }
+
+    fn update(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<()> {
+        let counted = count_values(py, values, "values")?;
+        self.absorb(counted);
+        Ok(())
+    }
+
+    fn update_codes(&self, py: Python<'_>, codes: &Bound<'_, PyAny>, categories: &Bound<'_, PyAny>) -> PyResult<()> {
+        let counted = count_coded(py, codes, categories)?;
+        self.absorb(counted);
+        Ok(())
+    }
+
+    fn merge(&self, other: &Self) -> PyResult<()> {
+        let theirs = other.lock().clone();
+        Ok(self.lock().merge(&theirs)?)
+    }
+    fn empty_like(&self) -> Self {
+        Self::wrap(self.lock().empty_like())
+    }
+    fn copy(&self) -> Self {
+        Self::wrap(self.lock().clone())
+    }
+    fn reset(&self) {
+        self.lock().reset();
+    }
+
+    #[getter]
+    fn categories<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.lock().categories().iter().map(|k| key_to_py(py, k)).collect()
+    }
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        self.lock().category_counts().to_pyarray(py)
+    }
+    #[getter]
+    fn distribution<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        self.lock().distribution().to_pyarray(py)
+    }
+    #[getter]
+    fn other(&self) -> u64 {
+        self.lock().other()
+    }
+    #[getter]
+    fn unseen(&self) -> u64 {
+        self.lock().unseen()
+    }
+    #[getter]
+    fn missing(&self) -> u64 {
+        self.lock().missing()
+    }
+    #[getter]
+    fn total(&self) -> u64 {
+        self.lock().total()
+    }
+    #[getter]
+    fn cardinality(&self) -> u64 {
+        self.lock().cardinality()
+    }
+    #[getter]
+    fn folded(&self) -> bool {
+        self.lock().folded().is_some()
+    }
+
+    #[pyo3(signature = (k = None))]
+    fn top_unseen<'py>(&self, py: Python<'py>, k: Option<usize>) -> PyResult<Vec<(Bound<'py, PyAny>, u64)>> {
+        let entries = self.lock().top_unseen().sorted();
+        let k = k.unwrap_or(entries.len());
+        entries.iter().take(k).map(|(key, n, _)| Ok((key_to_py(py, key)?, *n))).collect()
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &codec::encode_categorical(&self.lock()))
+    }
+    #[staticmethod]
+    fn from_bytes(data: &[u8]) -> PyResult<Self> {
+        Ok(Self::wrap(codec::decode_categorical(data)?))
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        Ok((py.get_type::<Self>().getattr("from_bytes")?, (self.to_bytes(py),)))
+    }
+    fn __eq__(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other) || *self.lock() == *other.lock()
+    }
+    fn __repr__(&self) -> String {
+        let c = self.lock();
+        format!("CategoryCounts(categories={}, total={}, unseen={})", c.categories().len(), c.total(), c.unseen())
+    }
+}
+
+fn merge_dups(values: Vec<(Key, u64)>) -> Vec<(Key, u64)> {
+    let mut map: HashMap<Key, u64> = HashMap::new();
+    for (k, n) in values {
+        *map.entry(k).or_insert(0) += n;
+    }
+    map.into_iter().collect()
+}
