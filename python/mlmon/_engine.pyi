@@ -1,0 +1,269 @@
+"""Type stubs for ``mlmon._engine``, the Rust extension. Docstrings live here (pydantic-core style).
+
+Use the public ``mlmon`` API; this module is private and may change between releases.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Final, final
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: Final[str]
+FORMAT_VERSION: Final[int]
+DEFAULT_EPS: Final[float]
+SIMD: Final[str]
+
+class MlmonError(Exception):
+    """Base class of every error mlmon raises."""
+
+class InputError(MlmonError, ValueError):
+    """Input values are unusable: empty, out of range, mismatched lengths."""
+
+class SchemaMismatchError(MlmonError, ValueError):
+    """Profiles built on different edges or categories, or data that does not match a schema."""
+
+class CodecError(MlmonError, ValueError):
+    """Bytes that are not a valid encoded mlmon profile."""
+
+class DtypeError(MlmonError, TypeError):
+    """An array or value of a type mlmon cannot read."""
+
+Category = str | int
+
+@final
+class BinEdges:
+    """Cut points of one numerical feature and the reference range ``[lower, upper]``.
+
+    Bins are left-closed ``[c_i, c_i+1)`` as ``np.searchsorted(cuts, x, side="right")`` assigns; the
+    outer bins are open, so every non-NaN value lands in a bin.
+    """
+
+    @staticmethod
+    def quantile(reference: npt.NDArray[Any], bins: int = 10) -> BinEdges:
+        """Quantile edges: numpy's linear ``np.quantile`` of the finite reference values at
+        ``i / bins``, then ties merged so that no bin is empty on the reference.
+
+        Raises:
+            InputError: empty or all-NaN reference, or ``bins`` outside 1..65536.
+            DtypeError: not a 1-D numeric numpy array.
+        """
+    @staticmethod
+    def uniform(reference: npt.NDArray[Any], bins: int = 10) -> BinEdges:
+        """``bins`` equal-width bins between the finite reference minimum and maximum."""
+    @staticmethod
+    def explicit(
+        cuts: npt.ArrayLike, lower: float = float("-inf"), upper: float = float("inf")
+    ) -> BinEdges:
+        """Explicit cut points (finite, strictly increasing) and an optional reference range."""
+    @property
+    def cuts(self) -> npt.NDArray[np.float64]:
+        """Inner cut points, ``n_bins - 1`` of them."""
+    @property
+    def lower(self) -> float:
+        """Smallest finite reference value (``-inf`` when unknown)."""
+    @property
+    def upper(self) -> float:
+        """Largest finite reference value (``inf`` when unknown)."""
+    @property
+    def n_bins(self) -> int:
+        """Number of bins."""
+    def positions(self) -> npt.NDArray[np.float64]:
+        """A position per bin for Wasserstein distance: inner-bin midpoints; outer bins at the midpoint
+        between the reference extreme and their cut."""
+    def __eq__(self, other: object) -> bool: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+@final
+class NumericHistogram:
+    """Exact counts of one numerical feature: per bin, missing (NaN) and out-of-range.
+
+    Thread-safe: updates release the GIL and lock the counts.
+    """
+
+    def __init__(self, edges: BinEdges) -> None: ...
+    def update(self, values: npt.NDArray[Any]) -> None:
+        """Counts a 1-D float64/float32/integer array, contiguous or strided, without copying it.
+
+        Raises:
+            DtypeError: unsupported dtype or not an array.
+            InputError: not 1-D.
+        """
+    def merge(self, other: NumericHistogram) -> None:
+        """Adds ``other``'s counts in place.
+
+        Raises:
+            SchemaMismatchError: the edges differ.
+        """
+    def copy(self) -> NumericHistogram:
+        """An independent copy."""
+    def reset(self) -> None:
+        """Zeroes the counts."""
+    @property
+    def edges(self) -> BinEdges:
+        """The edges the counts align to."""
+    @property
+    def counts(self) -> npt.NDArray[np.uint64]:
+        """Count per bin (a copy)."""
+    @property
+    def missing(self) -> int:
+        """NaN values seen."""
+    @property
+    def out_of_range(self) -> int:
+        """Values outside the reference range (also counted in their outer bin)."""
+    @property
+    def total(self) -> int:
+        """All values seen, missing included."""
+    def to_bytes(self) -> bytes:
+        """Compact, versioned, checksummed encoding."""
+    @staticmethod
+    def from_bytes(data: bytes) -> NumericHistogram:
+        """Decodes :meth:`to_bytes` output.
+
+        Raises:
+            CodecError: truncated, corrupted or unsupported bytes.
+        """
+    def __eq__(self, other: object) -> bool: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+@final
+class CategoryCounts:
+    """Exact counts of one categorical feature against the reference's categories, plus ``other``
+    (folded reference categories beyond ``max_categories``), ``unseen`` and ``missing``.
+    """
+
+    @staticmethod
+    def fit(values: npt.NDArray[Any], max_categories: int = 10000, top_k: int = 20) -> CategoryCounts:
+        """Fits on a reference array (object array of str/int/None, numpy ``U`` strings, integers or
+        bools) and counts it. Categories are ordered by descending frequency.
+
+        Raises:
+            InputError: empty or all-missing reference.
+            DtypeError: unsupported dtype or value type.
+        """
+    @staticmethod
+    def fit_codes(
+        codes: npt.NDArray[np.integer[Any]],
+        categories: Sequence[Category | None] | npt.NDArray[Any],
+        max_categories: int = 10000,
+        top_k: int = 20,
+    ) -> CategoryCounts:
+        """Fits on dictionary codes (pandas Categorical codes, Arrow indices); negative codes are missing."""
+    def update(self, values: npt.NDArray[Any]) -> None:
+        """Counts a batch (same input kinds as :meth:`fit`)."""
+    def update_codes(
+        self,
+        codes: npt.NDArray[np.integer[Any]],
+        categories: Sequence[Category | None] | npt.NDArray[Any],
+    ) -> None:
+        """Counts a batch given as codes into its own dictionary ``categories``.
+
+        Raises:
+            InputError: a code is out of range for the dictionary (nothing is counted).
+        """
+    def merge(self, other: CategoryCounts) -> None:
+        """Adds ``other``'s counts in place.
+
+        Raises:
+            SchemaMismatchError: the categories differ.
+        """
+    def empty_like(self) -> CategoryCounts:
+        """The same categories with zero counts."""
+    def copy(self) -> CategoryCounts:
+        """An independent copy."""
+    def reset(self) -> None:
+        """Zeroes the counts and the unseen sketch."""
+    @property
+    def categories(self) -> list[Category]:
+        """Reference categories by descending reference frequency."""
+    @property
+    def counts(self) -> npt.NDArray[np.uint64]:
+        """Count per category."""
+    @property
+    def distribution(self) -> npt.NDArray[np.uint64]:
+        """Counts per category, then ``other``, then ``unseen``: what the statistics compare."""
+    @property
+    def other(self) -> int:
+        """Values of folded reference categories."""
+    @property
+    def unseen(self) -> int:
+        """Values not in the reference."""
+    @property
+    def missing(self) -> int:
+        """Missing values (None, NaN, negative codes)."""
+    @property
+    def total(self) -> int:
+        """All values, missing included."""
+    @property
+    def cardinality(self) -> int:
+        """Distinct non-missing values in the reference (exact, from fit)."""
+    @property
+    def folded(self) -> bool:
+        """Whether some reference categories were folded into ``other``."""
+    def top_unseen(self, k: int | None = None) -> list[tuple[Category, int]]:
+        """The most frequent unseen values with (upper-bound) counts, largest first."""
+    def to_bytes(self) -> bytes:
+        """Compact, versioned, checksummed encoding."""
+    @staticmethod
+    def from_bytes(data: bytes) -> CategoryCounts:
+        """Decodes :meth:`to_bytes` output.
+
+        Raises:
+            CodecError: truncated, corrupted or unsupported bytes.
+        """
+    def __eq__(self, other: object) -> bool: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+def update_2d(
+    histograms: Sequence[NumericHistogram], values: npt.NDArray[Any], threads: int | None = None
+) -> None:
+    """Updates ``histograms[j]`` with column ``j`` of a rows x features array (C or F order, float64,
+    float32, int64 or int32), splitting rows across ``threads`` workers (default: all cores)."""
+
+def psi(expected: npt.ArrayLike, actual: npt.ArrayLike, eps: float = 1e-4) -> float:
+    """Population Stability Index ``sum((a - e) * ln(a / e))`` over proportions floored at ``eps``
+    and renormalized."""
+
+def kl_divergence(expected: npt.ArrayLike, actual: npt.ArrayLike, eps: float = 1e-4) -> float:
+    """``KL(actual || expected)`` in nats over proportions floored at ``eps`` and renormalized."""
+
+def js_distance(expected: npt.ArrayLike, actual: npt.ArrayLike) -> float:
+    """Jensen-Shannon distance, base 2, as ``scipy.spatial.distance.jensenshannon(..., base=2)``."""
+
+def hellinger(expected: npt.ArrayLike, actual: npt.ArrayLike) -> float:
+    """Hellinger distance in [0, 1]."""
+
+def wasserstein(
+    positions: BinEdges | npt.ArrayLike, expected: npt.ArrayLike, actual: npt.ArrayLike
+) -> float:
+    """Wasserstein-1 between two histograms placed at ``positions`` (or ``edges.positions()``)."""
+
+def chi_square_gof(
+    observed: npt.ArrayLike, expected_proportions: npt.ArrayLike
+) -> tuple[float, int, float]:
+    """``(statistic, dof, p_value)`` as ``scipy.stats.chisquare``."""
+
+def chi_square_contingency(
+    reference: npt.ArrayLike, current: npt.ArrayLike
+) -> tuple[float, int, float]:
+    """``(statistic, dof, p_value)`` of the 2 x k table, as ``scipy.stats.chi2_contingency(...,
+    correction=False)``; columns empty in both rows are dropped."""
+
+def chi_square_pooled(
+    reference: npt.ArrayLike, current: npt.ArrayLike, min_expected: float = 5.0
+) -> tuple[float, int, float]:
+    """The 2 x k test with sparse columns pooled (ascending by total, until the pooled column's smaller
+    expected count reaches ``min_expected``): finite for novel values."""
+
+def chi2_sf(x: float, dof: float) -> float:
+    """Chi-square survival function ``Q(dof / 2, x / 2)``."""
+
+def encode_profile(features: Sequence[tuple[str, NumericHistogram | CategoryCounts]]) -> bytes:
+    """Encodes an ordered multi-feature profile."""
+
+def decode_profile(data: bytes) -> list[tuple[str, NumericHistogram | CategoryCounts]]:
+    """Decodes :func:`encode_profile` output.
+
+    Raises:
+        CodecError: truncated, corrupted, duplicate-named or unsupported bytes.
+    """
