@@ -55,6 +55,9 @@ impl BinEdges {
         // The probabilities as np.linspace(0, 1, bins + 1)[1:-1] computes them: i * (1 / bins).
         let probs: Vec<f64> = (1..bins).map(|i| i as f64 * (1.0 / bins as f64)).collect();
         let fitted = quantile::fit(reference.view(), &probs)?;
+        if let Some(edges) = Self::provably_non_empty(&fitted) {
+            return edges;
+        }
         let mut cuts = fitted.values;
         cuts.dedup_by(|later, earlier| later <= earlier);
         let edges = Self::explicit(cuts, fitted.lower, fitted.upper)?;
@@ -72,9 +75,18 @@ impl BinEdges {
         Self::explicit(cuts, lower, upper)
     }
 
+    /// The common case without a recount: when each bin `[c_i, c_i+1)` provably holds the order
+    /// statistic `c_i` interpolated towards (and the first bin holds the minimum), no bin is empty.
+    fn provably_non_empty(f: &quantile::Fitted) -> Option<Result<Self>> {
+        let first = f.values.first()?;
+        let inner_ok = f.uppers.iter().zip(f.values.iter().skip(1)).all(|(u, next)| u < next);
+        let strictly = f.values.windows(2).all(|w| matches!(w, [a, b] if a < b));
+        (f.lower < *first && inner_ok && strictly).then(|| Self::explicit(f.values.clone(), f.lower, f.upper))
+    }
+
     /// Drops cuts until every bin holds at least one reference value.
     fn without_empty_bins<T: Element>(self, reference: ArrayView1<'_, T>) -> Result<Self> {
-        let mut tally = Tally::new(self.n_bins());
+        let mut tally = Tally::new(&self.search);
         kernel::count(&self.search, reference, &mut tally);
         let (counts, _, _) = tally.finish();
         let mut kept = Vec::with_capacity(self.cuts.len());

@@ -4,7 +4,7 @@
 
 use crate::binning::BinEdges;
 use crate::error::{EngineError, Result};
-use crate::kernel::{self, Element, Tally};
+use crate::kernel::{self, Element, Kind, Tally};
 use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -42,7 +42,7 @@ impl NumericHistogram {
 
     /// Counts every value of a 1-D view (contiguous or strided) without copying it.
     pub fn update<T: Element>(&mut self, values: ArrayView1<'_, T>) {
-        let mut tally = Tally::new(self.edges.n_bins());
+        let mut tally = Tally::new(self.edges.search());
         kernel::count(self.edges.search(), values, &mut tally);
         self.absorb(&tally);
     }
@@ -124,15 +124,16 @@ pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayV
     let workers = if rows * cols < PARALLEL_MIN_VALUES || crate::parallel::forked() { 1 } else { threads.max(1) };
     let chunk = rows.div_ceil(workers).max(1);
     let count_rows = |part: ArrayView2<'_, T>| -> Vec<Tally> {
-        hists
-            .iter()
-            .zip(part.axis_iter(Axis(1)))
-            .map(|(h, col)| {
-                let mut t = Tally::new(h.edges.n_bins());
-                kernel::count(h.edges.search(), col, &mut t);
-                t
-            })
-            .collect()
+        let mut tallies: Vec<Tally> = hists.iter().map(|h| Tally::new(h.edges.search())).collect();
+        let columns_contiguous = part.nrows() <= 1 || part.strides().first() == Some(&1);
+        if columns_contiguous {
+            for ((h, t), col) in hists.iter().zip(&mut tallies).zip(part.axis_iter(Axis(1))) {
+                kernel::count(h.edges.search(), col, t);
+            }
+        } else {
+            count_row_major(hists, part, &mut tallies);
+        }
+        tallies
     };
     let pool = if workers > 1 { crate::parallel::pool(workers) } else { None };
     let partials: Vec<Vec<Tally>> = match pool {
@@ -148,6 +149,43 @@ pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayV
         }
     }
     Ok(())
+}
+
+/// Row-major input: each block of rows is read once, in order, and transposed into per-column
+/// scratch (widened exactly), so the kernels see contiguous columns instead of striding through
+/// memory once per column.
+fn count_row_major<T: Element>(hists: &[&mut NumericHistogram], part: ArrayView2<'_, T>, tallies: &mut [Tally]) {
+    match T::KIND {
+        Kind::Float => transpose_count(hists, part, tallies, |x: T| x.to_f64()),
+        Kind::Int => transpose_count(hists, part, tallies, |x: T| x.to_i64()),
+    }
+}
+
+fn transpose_count<T: Element, W: Element + Default>(
+    hists: &[&mut NumericHistogram],
+    part: ArrayView2<'_, T>,
+    tallies: &mut [Tally],
+    widen: impl Fn(T) -> W,
+) {
+    let cols = part.ncols();
+    if cols == 0 {
+        return;
+    }
+    let mut scratch = vec![W::default(); cols * kernel::BLOCK];
+    for rows in part.axis_chunks_iter(Axis(0), kernel::BLOCK) {
+        let n = rows.nrows();
+        for (j, dst) in scratch.chunks_exact_mut(kernel::BLOCK).enumerate() {
+            match rows.as_slice() {
+                // C-contiguous block: a strided walk over one flat slice, no per-element index maths.
+                Some(flat) => dst.iter_mut().zip(flat.iter().skip(j).step_by(cols)).for_each(|(d, &x)| *d = widen(x)),
+                None => dst.iter_mut().zip(rows.column(j)).for_each(|(d, &x)| *d = widen(x)),
+            }
+        }
+        for (j, (h, t)) in hists.iter().zip(tallies.iter_mut()).enumerate() {
+            let col = scratch.get(j * kernel::BLOCK..j * kernel::BLOCK + n).unwrap_or(&[]);
+            kernel::count(h.edges.search(), ArrayView1::from(col), t);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@
 
 use ndarray::ArrayView1;
 
-/// Values binned per block; 256 doubles of bin ids stay in L1 beside the input.
+/// Values per block: a block is re-read once per cut, so it must stay in L1.
 pub const BLOCK: usize = 256;
 /// Counter lanes; four breaks the store-to-load dependency between equal consecutive bins.
 const LANES: usize = 4;
 /// Above this many cuts a binary search beats comparing against every cut.
-const LINEAR_MAX_CUTS: usize = 24;
+const LINEAR_MAX_CUTS: usize = 32;
 
 /// Cut points prepared for both float and integer input.
 ///
@@ -131,32 +131,61 @@ impl Search {
     }
 }
 
-/// Per-call counters: bins, then the missing slot, times [`LANES`].
+/// Per-call counters. With few cuts, each block is reduced to "how many values are `>=` each cut"
+/// (pure vertical SIMD: compare, subtract the mask, no scatter), from which bin counts follow by
+/// differences; with many cuts, each value's bin is found by binary search and counted in four lanes.
 #[derive(Debug)]
 pub struct Tally {
-    slots: usize,
+    linear: bool,
+    /// Linear mode: non-missing values `>=` each cut.
+    ge: Vec<u64>,
+    /// Binary mode: per-bin counts in [`LANES`] lanes.
     lanes: Vec<u64>,
+    /// Values visited, missing included.
+    seen: u64,
+    /// NaN values.
+    missing: u64,
     /// Values outside the reference range, NaN excluded.
     pub out_of_range: u64,
 }
 
 impl Tally {
-    /// Zeroed counters for `n_bins` bins plus one missing slot.
-    pub fn new(n_bins: usize) -> Self {
-        let slots = n_bins + 1;
-        Self { slots, lanes: vec![0; slots * LANES], out_of_range: 0 }
+    /// Zeroed counters for `search`'s bins.
+    pub fn new(search: &Search) -> Self {
+        let linear = search.cuts.len() <= LINEAR_MAX_CUTS;
+        let bins = search.n_bins();
+        Self {
+            linear,
+            ge: vec![0; if linear { search.cuts.len() } else { 0 }],
+            lanes: vec![0; if linear { 0 } else { bins * LANES }],
+            seen: 0,
+            missing: 0,
+            out_of_range: 0,
+        }
     }
 
-    /// Folds the lanes: returns `(bin counts, missing, out_of_range)`.
+    /// Folds the counters: returns `(bin counts, missing, out_of_range)`.
     pub fn finish(&self) -> (Vec<u64>, u64, u64) {
-        let mut out = vec![0u64; self.slots];
-        for lane in self.lanes.chunks_exact(self.slots) {
-            for (o, v) in out.iter_mut().zip(lane) {
-                *o += v;
+        let counts = if self.linear {
+            // bin 0 = values below the first cut; bin j = ge[j-1] - ge[j]; last bin = ge[last].
+            let present = self.seen - self.missing;
+            let mut prev = present;
+            let mut out = Vec::with_capacity(self.ge.len() + 1);
+            for &g in &self.ge {
+                out.push(prev - g);
+                prev = g;
             }
-        }
-        let missing = out.pop().unwrap_or(0);
-        (out, missing, self.out_of_range)
+            out.push(prev);
+            out
+        } else {
+            let bins = self.lanes.len() / LANES;
+            let mut out = vec![0u64; bins];
+            for lane in self.lanes.chunks_exact(bins.max(1)) {
+                out.iter_mut().zip(lane).for_each(|(o, v)| *o += v);
+            }
+            out
+        };
+        (counts, self.missing, self.out_of_range)
     }
 }
 
@@ -215,102 +244,81 @@ fn gather<T: Element, W: Copy>(
     widen: impl Fn(T) -> W,
     mut sink: impl FnMut(&[W]),
 ) {
-    let mut n = 0;
-    for &x in data.iter() {
-        if let Some(slot) = buf.get_mut(n) {
-            *slot = widen(x);
+    if let Some(xs) = data.to_slice() {
+        for chunk in xs.chunks(BLOCK) {
+            let n = chunk.len();
+            buf.iter_mut().zip(chunk).for_each(|(b, &x)| *b = widen(x));
+            sink(buf.get(..n).unwrap_or(&[]));
         }
-        n += 1;
-        if n == BLOCK {
-            sink(buf);
-            n = 0;
-        }
+        return;
     }
-    if let Some(rest) = buf.get(..n) {
-        if n > 0 {
-            sink(rest);
+    let len = data.len();
+    let stride = data.strides().first().copied().unwrap_or(1);
+    let base = data.as_ptr();
+    let mut start = 0;
+    while start < len {
+        let n = (len - start).min(BLOCK);
+        for (k, b) in buf.iter_mut().take(n).enumerate() {
+            // SAFETY: `start + k < len` and the view guarantees that every element
+            // `base + i * stride` for `i < len` is in bounds and initialized for the view's lifetime.
+            *b = widen(unsafe { *base.offset((start + k) as isize * stride) });
         }
+        sink(buf.get(..n).unwrap_or(&[]));
+        start += n;
     }
 }
 
 #[inline(always)]
 fn float_block(search: &Search, xs: &[f64], tally: &mut Tally) {
-    let mut idx = [0u64; BLOCK];
-    let idx = &mut idx[..xs.len().min(BLOCK)];
-    let missing = (search.cuts.len() + 1) as u64;
-    if search.cuts.len() <= LINEAR_MAX_CUTS {
-        for &c in &search.cuts {
-            for (o, &x) in idx.iter_mut().zip(xs) {
-                *o += u64::from(x >= c);
-            }
+    tally.seen += xs.len() as u64;
+    let missing: u64 = xs.iter().map(|x| u64::from(x.is_nan())).sum();
+    tally.missing += missing;
+    let (lo, hi) = (search.lower, search.upper);
+    tally.out_of_range += xs.iter().map(|&x| u64::from(x < lo) + u64::from(x > hi)).sum::<u64>();
+    if tally.linear {
+        for (g, &c) in tally.ge.iter_mut().zip(&search.cuts) {
+            *g += xs.iter().map(|&x| u64::from(x >= c)).sum::<u64>();
         }
     } else {
-        for (o, &x) in idx.iter_mut().zip(xs) {
-            *o = search.cuts.partition_point(|&c| c <= x) as u64;
+        let bins = search.n_bins();
+        for (i, &x) in xs.iter().enumerate() {
+            if !x.is_nan() {
+                let b = search.cuts.partition_point(|&c| c <= x);
+                bump(&mut tally.lanes, (i % LANES) * bins + b);
+            }
         }
     }
-    let (lo, hi) = (search.lower, search.upper);
-    let mut oor = 0u64;
-    for (o, &x) in idx.iter_mut().zip(xs) {
-        // NaN compared below every cut, so its sum is 0; send it to the missing slot.
-        *o += u64::from(x.is_nan()) * missing;
-        oor += u64::from(x < lo || x > hi);
-    }
-    tally.out_of_range += oor;
-    tally_block(idx, tally);
 }
 
 #[inline(always)]
 fn int_block(search: &Search, xs: &[i64], tally: &mut Tally) {
-    let mut idx = [0u64; BLOCK];
-    let idx = &mut idx[..xs.len().min(BLOCK)];
-    let base = search.int_always;
-    if search.int_cuts.len() <= LINEAR_MAX_CUTS {
-        idx.fill(base);
-        for &c in &search.int_cuts {
-            for (o, &x) in idx.iter_mut().zip(xs) {
-                *o += u64::from(x >= c);
-            }
-        }
-    } else {
-        for (o, &x) in idx.iter_mut().zip(xs) {
-            *o = base + search.int_cuts.partition_point(|&c| c <= x) as u64;
-        }
-    }
+    let n = xs.len() as u64;
+    tally.seen += n;
     let (lo, hi) = (search.int_lower, search.int_upper);
     let (has_lo, has_hi) = (search.int_has_lower, search.int_has_upper);
-    let mut oor = 0u64;
-    for &x in xs {
-        oor += u64::from((has_lo && x < lo) || (has_hi && x > hi));
-    }
-    tally.out_of_range += oor;
-    tally_block(idx, tally);
-}
-
-#[inline(always)]
-fn tally_block(idx: &[u64], tally: &mut Tally) {
-    let slots = tally.slots;
-    let (l0, rest) = tally.lanes.split_at_mut(slots);
-    let (l1, rest) = rest.split_at_mut(slots);
-    let (l2, l3) = rest.split_at_mut(slots);
-    let mut quads = idx.chunks_exact(LANES);
-    for q in quads.by_ref() {
-        if let &[a, b, c, d] = q {
-            bump(l0, a);
-            bump(l1, b);
-            bump(l2, c);
-            bump(l3, d);
+    tally.out_of_range +=
+        xs.iter().map(|&x| u64::from(has_lo && x < lo) + u64::from(has_hi && x > hi)).sum::<u64>();
+    let always = search.int_always as usize;
+    if tally.linear {
+        let split = always.min(tally.ge.len());
+        let (all, rest) = tally.ge.split_at_mut(split);
+        all.iter_mut().for_each(|g| *g += n);
+        for (g, &c) in rest.iter_mut().zip(&search.int_cuts) {
+            *g += xs.iter().map(|&x| u64::from(x >= c)).sum::<u64>();
+        }
+    } else {
+        let bins = search.n_bins();
+        for (i, &x) in xs.iter().enumerate() {
+            let b = always + search.int_cuts.partition_point(|&c| c <= x);
+            bump(&mut tally.lanes, (i % LANES) * bins + b);
         }
     }
-    for &i in quads.remainder() {
-        bump(l0, i);
-    }
 }
 
 #[inline(always)]
-fn bump(lane: &mut [u64], i: u64) {
-    // Slots are < n_bins + 1 by construction; `get_mut` keeps a corrupt index from writing out of bounds.
-    if let Some(c) = lane.get_mut(i as usize) {
+fn bump(lanes: &mut [u64], i: usize) {
+    // Indices are < LANES * bins by construction; `get_mut` keeps a bug from writing out of bounds.
+    if let Some(c) = lanes.get_mut(i) {
         *c += 1;
     }
 }
@@ -322,7 +330,7 @@ mod tests {
 
     fn run<T: Element>(cuts: &[f64], lo: f64, hi: f64, xs: &[T]) -> (Vec<u64>, u64, u64) {
         let search = Search::new(cuts, lo, hi);
-        let mut t = Tally::new(search.n_bins());
+        let mut t = Tally::new(&search);
         count(&search, ArrayView1::from(xs), &mut t);
         t.finish()
     }
@@ -365,9 +373,9 @@ mod tests {
         let want: Vec<f64> = strided.iter().copied().collect();
         let cuts = [-20.0, 0.0, 10.5, 30.0];
         let search = Search::new(&cuts, -50.0, 50.0);
-        let mut t1 = Tally::new(search.n_bins());
+        let mut t1 = Tally::new(&search);
         count(&search, strided, &mut t1);
-        let mut t2 = Tally::new(search.n_bins());
+        let mut t2 = Tally::new(&search);
         count(&search, ArrayView1::from(&want[..]), &mut t2);
         assert_eq!(t1.finish(), t2.finish());
         let f32s: Vec<f32> = want.iter().map(|&x| x as f32).collect();

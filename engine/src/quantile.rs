@@ -16,8 +16,8 @@ use ndarray::ArrayView1;
 /// Below this many values the direct copy-and-select path is cheaper than sampling.
 const SMALL: usize = 1 << 17;
 /// Sample size used to place the brackets; rank error of a bracket end is about n / sqrt(SAMPLE).
-const SAMPLE: usize = 1 << 15;
-/// Brackets hold at most this many cut points' worth of bounds in the linear compare-and-sum.
+const SAMPLE: usize = 1 << 16;
+/// Most probabilities fitted through brackets; beyond, the exact path is as fast.
 const MAX_BRACKETS: usize = 64;
 
 /// The result of fitting: quantile values and the finite range of the reference.
@@ -25,6 +25,9 @@ const MAX_BRACKETS: usize = 64;
 pub struct Fitted {
     /// One value per requested probability.
     pub values: Vec<f64>,
+    /// Per probability, the upper order statistic it interpolated towards (`x[floor(h) + 1]`): a data
+    /// value `>=` the quantile, which lets callers prove a bin non-empty without recounting.
+    pub uppers: Vec<f64>,
     /// Smallest finite value.
     pub lower: f64,
     /// Largest finite value.
@@ -53,7 +56,7 @@ fn ranks(n: usize, p: f64) -> (usize, usize, f64) {
 
 /// Linear quantiles of the finite values of `data` at each of `probs` (each in [0, 1]).
 pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted> {
-    if data.len() >= SMALL && !probs.is_empty() && probs.len() * 2 <= MAX_BRACKETS {
+    if data.len() >= SMALL && !probs.is_empty() && probs.len() <= MAX_BRACKETS {
         if let Some(f) = bracketed(data.view(), probs) {
             return Ok(f);
         }
@@ -69,11 +72,13 @@ pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted>
     wanted.dedup();
     multi_select(&mut values, &wanted);
     let at = |i: usize| values.get(i).copied().unwrap_or(f64::NAN);
-    let out = probs.iter().map(|&p| {
+    let (mut out, mut uppers) = (Vec::with_capacity(probs.len()), Vec::with_capacity(probs.len()));
+    for &p in probs {
         let (a, b, t) = ranks(n, p);
-        lerp(at(a), at(b), t)
-    }).collect();
-    Ok(Fitted { values: out, lower, upper, n })
+        out.push(lerp(at(a), at(b), t));
+        uppers.push(at(b));
+    }
+    Ok(Fitted { values: out, uppers, lower, upper, n })
 }
 
 /// Finite values of `data` as f64 (a copy); an error when there are none.
@@ -129,19 +134,34 @@ fn multi_select(values: &mut [f64], wanted: &[usize]) {
 /// Sample-guided single pass; `None` when a rank escaped its bracket or the data is mostly non-finite.
 fn bracketed<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Option<Fitted> {
     let sample = sorted_sample(&data)?;
-    let bounds = brackets(&sample, probs);
-    let mut pass = Pass::new(bounds.len());
-    run_pass(&data, &bounds, &mut pass);
+    let (los, his) = brackets(&sample, probs);
+    let mut pass = Pass::new(los, his);
+    run_pass(&data, &mut pass);
     if pass.n == 0 {
         return None;
     }
     let n = pass.n;
-    let mut out = Vec::with_capacity(probs.len());
+    let mut buckets = pass.split();
+    let (mut out, mut uppers) = (Vec::with_capacity(probs.len()), Vec::with_capacity(probs.len()));
     for &p in probs {
         let (a, b, t) = ranks(n, p);
-        out.push(lerp(pass.order_stat(a)?, pass.order_stat(b)?, t));
+        let hi = order_stat(&pass.below, &mut buckets, b)?;
+        out.push(lerp(order_stat(&pass.below, &mut buckets, a)?, hi, t));
+        uppers.push(hi);
     }
-    Some(Fitted { values: out, lower: pass.min, upper: pass.max, n })
+    Some(Fitted { values: out, uppers, lower: pass.min, upper: pass.max, n })
+}
+
+/// The k-th smallest finite value, if its rank lies inside one of the brackets.
+fn order_stat(below: &[u64], buckets: &mut [Vec<f64>], k: usize) -> Option<f64> {
+    for (b, bucket) in below.iter().zip(buckets.iter_mut()) {
+        let start = *b as usize;
+        if k >= start && k < start + bucket.len() {
+            let (_, v, _) = bucket.select_nth_unstable_by(k - start, f64::total_cmp);
+            return Some(*v);
+        }
+    }
+    None
 }
 
 fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
@@ -169,85 +189,90 @@ fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
     Some(sample)
 }
 
-/// Disjoint closed brackets `[lo, hi]` around each probability's position in the sample, flattened
-/// as `[lo0, hi0, lo1, hi1, ...]`.
-fn brackets(sample: &[f64], probs: &[f64]) -> Vec<f64> {
+/// Disjoint closed brackets `[lo_j, hi_j]` around each probability's position in the sample, about
+/// four standard deviations of the sample rank wide on each side.
+fn brackets(sample: &[f64], probs: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let s = sample.len();
-    let last = s - 1;
-    let mut out: Vec<f64> = Vec::with_capacity(probs.len() * 2);
+    let last = (s - 1) as f64;
+    let (mut los, mut his): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     for &p in probs {
-        let centre = p * last as f64;
-        let spread = 5.0 * (s as f64 * p * (1.0 - p)).sqrt() + 16.0;
-        let lo_i = (centre - spread).floor();
-        let hi_i = (centre + spread).ceil();
+        let centre = p * last;
+        let spread = 4.0 * (s as f64 * p * (1.0 - p)).sqrt() + 8.0;
+        let (lo_i, hi_i) = ((centre - spread).floor(), (centre + spread).ceil());
         let lo = if lo_i <= 0.0 { f64::NEG_INFINITY } else { sample.get(lo_i as usize).copied().unwrap_or(f64::NEG_INFINITY) };
-        let hi = if hi_i >= last as f64 { f64::INFINITY } else { sample.get(hi_i as usize).copied().unwrap_or(f64::INFINITY) };
-        match out.last_mut() {
+        let hi = if hi_i >= last { f64::INFINITY } else { sample.get(hi_i as usize).copied().unwrap_or(f64::INFINITY) };
+        match his.last_mut() {
             Some(prev_hi) if lo <= *prev_hi => *prev_hi = prev_hi.max(hi),
-            _ => out.extend([lo, hi]),
+            _ => {
+                los.push(lo);
+                his.push(hi);
+            }
         }
     }
-    out
+    (los, his)
 }
 
-/// State of the single pass: count per region, the values inside each bracket, range and size.
+/// State of the single pass: finite values below each bracket, the values inside any bracket,
+/// range and size.
 struct Pass {
-    regions: Vec<u64>,
-    buckets: Vec<Vec<f64>>,
+    los: Vec<f64>,
+    his: Vec<f64>,
+    below: Vec<u64>,
+    inside: Vec<f64>,
+    len: usize,
     min: f64,
     max: f64,
     n: usize,
 }
 
 impl Pass {
-    fn new(n_bounds: usize) -> Self {
-        Self {
-            regions: vec![0; n_bounds + 1],
-            buckets: vec![Vec::new(); n_bounds / 2],
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            n: 0,
-        }
+    fn new(los: Vec<f64>, his: Vec<f64>) -> Self {
+        let below = vec![0; los.len()];
+        Self { los, his, below, inside: Vec::new(), len: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 }
     }
 
-    /// The k-th smallest finite value, if its rank lies in one of the buckets.
-    fn order_stat(&mut self, k: usize) -> Option<f64> {
-        let mut below = 0usize;
-        for (j, bucket) in self.buckets.iter_mut().enumerate() {
-            below += *self.regions.get(2 * j)? as usize;
-            if k >= below && k < below + bucket.len() {
-                let (_, v, _) = bucket.select_nth_unstable_by(k - below, f64::total_cmp);
-                return Some(*v);
+    /// The collected values, one bucket per bracket (found by a vectorized compare-and-sum).
+    fn split(&mut self) -> Vec<Vec<f64>> {
+        let mut buckets = vec![Vec::new(); self.los.len()];
+        for chunk in self.inside.chunks(BLOCK) {
+            let mut ids = [0usize; BLOCK];
+            let ids = &mut ids[..chunk.len()];
+            for &lo in self.los.iter().skip(1) {
+                ids.iter_mut().zip(chunk).for_each(|(i, &x)| *i += usize::from(x >= lo));
             }
-            below += bucket.len();
+            for (&j, &x) in ids.iter().zip(chunk) {
+                if let Some(b) = buckets.get_mut(j) {
+                    b.push(x);
+                }
+            }
         }
-        None
+        buckets
     }
 }
 
-fn run_pass<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
+fn run_pass<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU reports AVX2, the only feature `run_pass_avx2` is compiled for.
-            unsafe { run_pass_avx2(data, bounds, pass) };
+            unsafe { run_pass_avx2(data, pass) };
             return;
         }
     }
-    run_pass_generic(data, bounds, pass);
+    run_pass_generic(data, pass);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
-    run_pass_generic(data, bounds, pass);
+unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
+    run_pass_generic(data, pass);
 }
 
 #[inline(always)]
-fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: &mut Pass) {
+fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
     if let Some(xs) = data.to_slice().and_then(T::as_f64s) {
         for chunk in xs.chunks(BLOCK) {
-            pass_block(chunk, bounds, pass);
+            pass_block(chunk, pass);
         }
         return;
     }
@@ -259,50 +284,64 @@ fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, bounds: &[f64], pass: 
         }
         n += 1;
         if n == BLOCK {
-            pass_block(&buf, bounds, pass);
+            pass_block(&buf, pass);
             n = 0;
         }
     }
     if let Some(rest) = buf.get(..n) {
-        pass_block(rest, bounds, pass);
+        pass_block(rest, pass);
     }
 }
 
 #[inline(always)]
-fn pass_block(xs: &[f64], bounds: &[f64], pass: &mut Pass) {
-    let mut region = [0u64; BLOCK];
-    let region = &mut region[..xs.len().min(BLOCK)];
-    // Region r = #{lo_j <= x} + #{hi_j < x}: odd regions are inside bracket (r - 1) / 2.
-    for pair in bounds.chunks_exact(2) {
-        if let &[lo, hi] = pair {
-            for (r, &x) in region.iter_mut().zip(xs) {
-                *r += u64::from(x >= lo) + u64::from(x > hi);
-            }
+fn pass_block(xs: &[f64], pass: &mut Pass) {
+    // Four independent lanes so the min/max/count reductions vectorize.
+    let (mut lo, mut hi) = ([pass.min; 4], [pass.max; 4]);
+    let (mut finite, mut neg_inf) = ([0u64; 4], [0u64; 4]);
+    let mut quads = xs.chunks_exact(4);
+    for q in quads.by_ref() {
+        for k in 0..4 {
+            let x = q.get(k).copied().unwrap_or(f64::NAN);
+            let ok = x.is_finite();
+            finite[k] += u64::from(ok);
+            neg_inf[k] += u64::from(x == f64::NEG_INFINITY);
+            lo[k] = lo[k].min(if ok { x } else { f64::INFINITY });
+            hi[k] = hi[k].max(if ok { x } else { f64::NEG_INFINITY });
         }
     }
-    let (mut lo, mut hi, mut finite) = (pass.min, pass.max, 0usize);
-    for &x in xs {
+    for &x in quads.remainder() {
         let ok = x.is_finite();
-        finite += usize::from(ok);
-        lo = if ok && x < lo { x } else { lo };
-        hi = if ok && x > hi { x } else { hi };
+        finite[0] += u64::from(ok);
+        neg_inf[0] += u64::from(x == f64::NEG_INFINITY);
+        lo[0] = lo[0].min(if ok { x } else { f64::INFINITY });
+        hi[0] = hi[0].max(if ok { x } else { f64::NEG_INFINITY });
     }
-    pass.min = lo;
-    pass.max = hi;
-    pass.n += finite;
-    for (&r, &x) in region.iter().zip(xs) {
-        if !x.is_finite() {
-            continue;
-        }
-        if let Some(c) = pass.regions.get_mut(r as usize) {
-            *c += 1;
-        }
-        if r & 1 == 1 {
-            if let Some(b) = pass.buckets.get_mut((r / 2) as usize) {
-                b.push(x);
-            }
+    pass.min = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    pass.max = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    pass.n += finite.iter().sum::<u64>() as usize;
+    let neg_inf: u64 = neg_inf.iter().sum();
+    for (b, &l) in pass.below.iter_mut().zip(&pass.los) {
+        // -inf is below every finite bound but is not a finite value: take it back out.
+        let under: u64 = xs.iter().map(|&x| u64::from(x < l)).sum();
+        *b += under - if l > f64::NEG_INFINITY { neg_inf } else { 0 };
+    }
+    let mut hit = [0u64; BLOCK];
+    let hit = &mut hit[..xs.len().min(BLOCK)];
+    for (&l, &h) in pass.los.iter().zip(&pass.his) {
+        for (f, &x) in hit.iter_mut().zip(xs) {
+            *f |= u64::from(x >= l) & u64::from(x <= h);
         }
     }
+    // Branch-free append: write every value, advance only past those inside a bracket. The mask
+    // keeps the index provably in bounds, so the loop has no checks and no branches.
+    let mut local = [0f64; BLOCK];
+    let mut len = 0usize;
+    for (&f, &x) in hit.iter().zip(xs) {
+        local[len & (BLOCK - 1)] = x;
+        len += (f & u64::from(x.is_finite())) as usize;
+    }
+    pass.inside.extend_from_slice(&local[..len.min(BLOCK)]);
+    pass.len += len;
 }
 
 #[cfg(test)]

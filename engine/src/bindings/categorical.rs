@@ -1,11 +1,12 @@
 //! `CategoryCounts` for Python: value counting of object, `U`, integer and dictionary-code arrays.
 
-use super::arrays::untyped;
+use super::arrays::{numeric1, untyped, Numeric1};
+use ndarray::ArrayView1;
 use super::detach::run_detached;
 use super::errors::dtype_error;
 use crate::categorical::{CategoryCounts, KeyRef, DEFAULT_MAX_CATEGORIES, DEFAULT_TOP_K};
 use crate::codec;
-use crate::counting::{count_codes, count_ints, count_ucs4};
+use crate::counting::{count_codes, count_ints, count_ucs4, Code};
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods, ToPyArray};
@@ -71,12 +72,16 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
             Ok(Counted { values: counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), missing: 0 })
         }
         'i' | 'u' => {
-            let ints: PyReadonlyArray1<'_, i64> = match obj.extract() {
-                Ok(a) => a,
-                Err(_) => obj.call_method1("astype", ("int64",))?.extract()?,
+            let map = match numeric1(obj, what)? {
+                Numeric1::I8(a) => detached_ints(py, a.as_array())?,
+                Numeric1::I16(a) => detached_ints(py, a.as_array())?,
+                Numeric1::I32(a) => detached_ints(py, a.as_array())?,
+                Numeric1::I64(a) => detached_ints(py, a.as_array())?,
+                Numeric1::U8(a) => detached_ints(py, a.as_array())?,
+                Numeric1::U16(a) => detached_ints(py, a.as_array())?,
+                Numeric1::U32(a) => detached_ints(py, a.as_array())?,
+                _ => return Err(dtype_error(format!("{what}: unsupported integer dtype"))),
             };
-            let view = ints.as_array();
-            let map = run_detached(py, view.len(), || Ok::<_, PyErr>(count_ints(view)))?;
             Ok(Counted { values: map.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(), missing: 0 })
         }
         'b' => {
@@ -139,13 +144,18 @@ fn count_coded(py: Python<'_>, codes: &Bound<'_, PyAny>, categories: &Bound<'_, 
     if kind != 'i' && kind != 'u' {
         return Err(dtype_error("codes: expected an integer array"));
     }
-    let codes: PyReadonlyArray1<'_, i64> = match codes.extract() {
-        Ok(a) => a,
-        Err(_) => codes.call_method1("astype", ("int64",))?.extract()?,
-    };
-    let view = codes.as_array();
     let n_dict = dict.len();
-    let (per_entry, mut missing) = run_detached(py, view.len(), || count_codes(view, n_dict))?;
+    let arr = numeric1(codes, "codes")?;
+    let (per_entry, mut missing) = match arr {
+        Numeric1::I8(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::I16(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::I32(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::I64(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::U8(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::U16(a) => detached_codes(py, a.as_array(), n_dict)?,
+        Numeric1::U32(a) => detached_codes(py, a.as_array(), n_dict)?,
+        _ => return Err(dtype_error("codes: expected an integer array")),
+    };
     let mut values = Vec::with_capacity(n_dict);
     for (k, n) in dict.into_iter().zip(per_entry) {
         match k {
@@ -155,6 +165,14 @@ fn count_coded(py: Python<'_>, codes: &Bound<'_, PyAny>, categories: &Bound<'_, 
         }
     }
     Ok(Counted { values, missing })
+}
+
+fn detached_ints<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>) -> PyResult<HashMap<i64, u64>> {
+    run_detached(py, view.len(), || Ok::<_, PyErr>(count_ints(view)))
+}
+
+fn detached_codes<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>, n_dict: usize) -> PyResult<(Vec<u64>, u64)> {
+    run_detached(py, view.len(), || count_codes(view, n_dict))
 }
 
 fn key_ref(k: &Key) -> KeyRef<'_> {
