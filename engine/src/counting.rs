@@ -20,53 +20,53 @@ code!(i8, i16, i32, i64, u8, u16, u32);
 /// Counts per dictionary entry for `codes` into a dictionary of `n_dict` entries. Negative codes are
 /// missing (pandas' -1); a code `>= n_dict` is an error and nothing is counted.
 pub fn count_codes<C: Code>(codes: ArrayView1<'_, C>, n_dict: usize) -> Result<(Vec<u64>, u64)> {
-    // Slots: the dictionary, then missing, then invalid. Four lanes keep equal codes from serializing.
-    let slots = n_dict + 2;
-    let mut lanes = vec![0u64; slots * 4];
+    // Slots: the dictionary, then one "outside" slot for negative (missing) and too-large codes,
+    // found branch-free with a `min`; only when it is hit does a second pass tell the two apart.
+    let slots = n_dict + 1;
     let n = n_dict as u64;
-    let slot = |c: i64| -> usize {
-        let u = c as u64;
-        if u < n {
-            u as usize
-        } else if c < 0 {
-            n_dict
-        } else {
-            n_dict + 1
-        }
-    };
-    let mut bump = |lane: usize, c: i64| {
-        if let Some(x) = lanes.get_mut(lane * slots + slot(c)) {
-            *x += 1;
-        }
-    };
+    let mut lanes = vec![0u64; slots * 4];
+    let slot = |c: i64| (c as u64).min(n) as usize;
     match codes.to_slice() {
         Some(s) => {
+            let (l0, rest) = lanes.split_at_mut(slots);
+            let (l1, rest) = rest.split_at_mut(slots);
+            let (l2, l3) = rest.split_at_mut(slots);
             let mut quads = s.chunks_exact(4);
             for q in quads.by_ref() {
                 if let &[a, b, c, d] = q {
-                    bump(0, a.get());
-                    bump(1, b.get());
-                    bump(2, c.get());
-                    bump(3, d.get());
+                    bump(l0, slot(a.get()));
+                    bump(l1, slot(b.get()));
+                    bump(l2, slot(c.get()));
+                    bump(l3, slot(d.get()));
                 }
             }
-            quads.remainder().iter().for_each(|c| bump(0, c.get()));
+            quads.remainder().iter().for_each(|c| bump(l0, slot(c.get())));
         }
-        None => codes.iter().enumerate().for_each(|(i, c)| bump(i % 4, c.get())),
+        None => codes.iter().enumerate().for_each(|(i, c)| bump(&mut lanes, (i % 4) * slots + slot(c.get()))),
     }
     let mut out = vec![0u64; slots];
     for lane in lanes.chunks_exact(slots) {
         out.iter_mut().zip(lane).for_each(|(o, v)| *o += v);
     }
-    let invalid = out.pop().unwrap_or(0);
-    if invalid > 0 {
+    let outside = out.pop().unwrap_or(0);
+    if outside == 0 {
+        return Ok((out, 0));
+    }
+    let missing: u64 = codes.iter().map(|c| u64::from(c.get() < 0)).sum();
+    if missing < outside {
         let bad = codes.iter().map(|c| c.get()).find(|&c| c >= 0 && c as u64 >= n).unwrap_or(-1);
         return Err(EngineError::invalid(format!(
             "code {bad} is out of range for a dictionary of {n_dict} categories"
         )));
     }
-    let missing = out.pop().unwrap_or(0);
     Ok((out, missing))
+}
+
+#[inline(always)]
+fn bump(lane: &mut [u64], i: usize) {
+    if let Some(x) = lane.get_mut(i) {
+        *x += 1;
+    }
 }
 
 /// Distinct integers of `values` with their counts.
