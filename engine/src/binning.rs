@@ -38,13 +38,22 @@ impl BinEdges {
             return Err(EngineError::invalid(format!("bin edges must be finite, got {bad}")));
         }
         if let Some(w) = cuts.windows(2).find(|w| matches!(w, [a, b] if a >= b)) {
-            return Err(EngineError::invalid(format!("bin edges must be strictly increasing, got {w:?}")));
+            return Err(EngineError::invalid(format!(
+                "bin edges must be strictly increasing, got {w:?}"
+            )));
         }
         if lower.is_nan() || upper.is_nan() || lower > upper {
-            return Err(EngineError::invalid(format!("invalid reference range [{lower}, {upper}]")));
+            return Err(EngineError::invalid(format!(
+                "invalid reference range [{lower}, {upper}]"
+            )));
         }
         let search = Search::new(&cuts, lower, upper);
-        Ok(Self { cuts, lower, upper, search })
+        Ok(Self {
+            cuts,
+            lower,
+            upper,
+            search,
+        })
     }
 
     /// Quantile edges: `bins - 1` cut points at numpy's linear quantiles of the finite reference values,
@@ -138,7 +147,7 @@ impl BinEdges {
         };
         let inner: Vec<f64> = c.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         let width = c.windows(2).map(|w| w[1] - w[0]).next().unwrap_or(1.0);
-        let last_width = c.windows(2).map(|w| w[1] - w[0]).last().unwrap_or(width);
+        let last_width = c.windows(2).map(|w| w[1] - w[0]).next_back().unwrap_or(width);
         let left = if self.lower.is_finite() && self.lower < first {
             0.5 * (self.lower + first)
         } else {
@@ -159,7 +168,9 @@ impl BinEdges {
 
 fn check_bins(bins: usize) -> Result<()> {
     if bins == 0 || bins > 65_536 {
-        return Err(EngineError::invalid(format!("bins must be between 1 and 65536, got {bins}")));
+        return Err(EngineError::invalid(format!(
+            "bins must be between 1 and 65536, got {bins}"
+        )));
     }
     Ok(())
 }
@@ -169,7 +180,9 @@ mod tests {
     use super::*;
 
     fn q(v: &[f64], bins: usize) -> Vec<f64> {
-        BinEdges::quantile(ArrayView1::from(v), bins).map(|e| e.cuts().to_vec()).unwrap_or_default()
+        BinEdges::quantile(ArrayView1::from(v), bins)
+            .map(|e| e.cuts().to_vec())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -53,7 +53,11 @@ impl CategoryCounts {
     pub fn fit(values: Vec<(Key, u64)>, missing: u64, max_categories: usize, top_k: usize) -> Result<Self> {
         let mut values: Vec<(Key, u64)> = values.into_iter().filter(|(_, n)| *n > 0).collect();
         if values.is_empty() {
-            let what = if missing == 0 { "reference is empty" } else { "reference has only missing values" };
+            let what = if missing == 0 {
+                "reference is empty"
+            } else {
+                "reference has only missing values"
+            };
             return Err(EngineError::invalid(format!("{what}: cannot fit categories")));
         }
         if max_categories == 0 {
@@ -105,7 +109,15 @@ impl CategoryCounts {
         if counts.iter().try_fold(0u64, |a, &c| a.checked_add(c)).is_none() {
             return Err(EngineError::invalid("counts overflow u64"));
         }
-        Ok(Self { categories, strs, ints, counts, folded, cardinality, top_unseen })
+        Ok(Self {
+            categories,
+            strs,
+            ints,
+            counts,
+            folded,
+            cardinality,
+            top_unseen,
+        })
     }
 
     /// The same categories with zero counts and an empty unseen sketch.
@@ -155,7 +167,7 @@ impl CategoryCounts {
             *c = c.saturating_add(d);
         }
         // Largest first, so that the sketch's replacements favour the heavy values of this batch.
-        unseen.sort_by(|a, b| b.1.cmp(&a.1));
+        unseen.sort_by_key(|u| std::cmp::Reverse(u.1));
         for (k, n) in unseen {
             self.top_unseen.add(k, n);
         }
@@ -194,7 +206,12 @@ impl CategoryCounts {
         &self.counts
     }
     fn tail(&self, back: usize) -> u64 {
-        self.counts.len().checked_sub(back).and_then(|i| self.counts.get(i)).copied().unwrap_or(0)
+        self.counts
+            .len()
+            .checked_sub(back)
+            .and_then(|i| self.counts.get(i))
+            .copied()
+            .unwrap_or(0)
     }
     /// Values of folded reference categories.
     pub fn other(&self) -> u64 {
@@ -252,6 +269,12 @@ mod tests {
         c.add_value_counts([(KeyRef::Str("a"), 2), (KeyRef::Int(7), 1), (KeyRef::Str("zz"), 4)], 3);
         assert_eq!(c.raw_counts(), &[2, 0, 1, 4, 3]);
         assert_eq!(c.top_unseen().sorted()[0].0, s("zz"));
+    }
+
+    #[test]
+    fn python_defaults_match() {
+        // bindings/categorical.rs spells these as literals for Python's signature.
+        assert_eq!((DEFAULT_MAX_CATEGORIES, DEFAULT_TOP_K), (10_000, 20));
     }
 
     #[test]

@@ -84,7 +84,12 @@ impl<'a> Reader<'a> {
     fn open(bytes: &'a [u8], kind: u8) -> Result<Self> {
         let (body, crc) = match bytes.len().checked_sub(4) {
             Some(n) if n >= 7 => bytes.split_at(n),
-            _ => return Err(EngineError::codec(format!("input of {} bytes is too short", bytes.len()))),
+            _ => {
+                return Err(EngineError::codec(format!(
+                    "input of {} bytes is too short",
+                    bytes.len()
+                )))
+            }
         };
         let mut r = Reader { buf: body };
         if r.take(4)? != MAGIC {
@@ -98,7 +103,9 @@ impl<'a> Reader<'a> {
         }
         let found = r.u8()?;
         if found != kind {
-            return Err(EngineError::codec(format!("expected object kind {kind}, found {found}")));
+            return Err(EngineError::codec(format!(
+                "expected object kind {kind}, found {found}"
+            )));
         }
         let want = u32::from_le_bytes(crc.try_into().map_err(|_| EngineError::codec("bad checksum field"))?);
         if crc32fast::hash(body) != want {
@@ -108,14 +115,19 @@ impl<'a> Reader<'a> {
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.buf.len() {
-            return Err(EngineError::codec(format!("truncated input: needed {n} bytes, {} left", self.buf.len())));
+            return Err(EngineError::codec(format!(
+                "truncated input: needed {n} bytes, {} left",
+                self.buf.len()
+            )));
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;
         Ok(head)
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        self.take(N)?.try_into().map_err(|_| EngineError::codec("truncated input"))
+        self.take(N)?
+            .try_into()
+            .map_err(|_| EngineError::codec("truncated input"))
     }
     fn u8(&mut self) -> Result<u8> {
         Ok(u8::from_le_bytes(self.array()?))
@@ -155,7 +167,10 @@ impl<'a> Reader<'a> {
         if self.buf.is_empty() {
             Ok(())
         } else {
-            Err(EngineError::codec(format!("{} unexpected trailing bytes", self.buf.len())))
+            Err(EngineError::codec(format!(
+                "{} unexpected trailing bytes",
+                self.buf.len()
+            )))
         }
     }
 }
@@ -227,10 +242,14 @@ fn read_categorical(r: &mut Reader<'_>) -> Result<CategoryCounts> {
     };
     let capacity = r.u32()?;
     if capacity > MAX_TOP_K as usize {
-        return Err(EngineError::codec(format!("top-k capacity {capacity} is out of bounds")));
+        return Err(EngineError::codec(format!(
+            "top-k capacity {capacity} is out of bounds"
+        )));
     }
     let entries = r.count(21)?;
-    let top = (0..entries).map(|_| Ok((r.key()?, r.u64()?, r.u64()?))).collect::<Result<Vec<_>>>()?;
+    let top = (0..entries)
+        .map(|_| Ok((r.key()?, r.u64()?, r.u64()?)))
+        .collect::<Result<Vec<_>>>()?;
     let top = TopK::from_entries(capacity, top)?;
     CategoryCounts::from_parts(categories, counts, folded, cardinality, top).map_err(as_codec)
 }
@@ -328,7 +347,10 @@ mod tests {
     fn round_trips() {
         assert_eq!(decode_numeric(&encode_numeric(&hist())).unwrap(), hist());
         assert_eq!(decode_categorical(&encode_categorical(&cats())).unwrap(), cats());
-        let p = vec![("x".to_string(), Feature::Numeric(hist())), ("y".to_string(), Feature::Categorical(cats()))];
+        let p = vec![
+            ("x".to_string(), Feature::Numeric(hist())),
+            ("y".to_string(), Feature::Categorical(cats())),
+        ];
         assert_eq!(decode_profile(&encode_profile(&p)).unwrap(), p);
     }
 

@@ -42,7 +42,10 @@ pub fn count_codes<C: Code>(codes: ArrayView1<'_, C>, n_dict: usize) -> Result<(
             }
             quads.remainder().iter().for_each(|c| bump(l0, slot(c.get())));
         }
-        None => codes.iter().enumerate().for_each(|(i, c)| bump(&mut lanes, (i % 4) * slots + slot(c.get()))),
+        None => codes
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| bump(&mut lanes, (i % 4) * slots + slot(c.get()))),
     }
     let mut out = vec![0u64; slots];
     for lane in lanes.chunks_exact(slots) {
@@ -54,7 +57,11 @@ pub fn count_codes<C: Code>(codes: ArrayView1<'_, C>, n_dict: usize) -> Result<(
     }
     let missing: u64 = codes.iter().map(|c| u64::from(c.get() < 0)).sum();
     if missing < outside {
-        let bad = codes.iter().map(|c| c.get()).find(|&c| c >= 0 && c as u64 >= n).unwrap_or(-1);
+        let bad = codes
+            .iter()
+            .map(|c| c.get())
+            .find(|&c| c >= 0 && c as u64 >= n)
+            .unwrap_or(-1);
         return Err(EngineError::invalid(format!(
             "code {bad} is out of range for a dictionary of {n_dict} categories"
         )));

@@ -21,7 +21,12 @@ impl NumericHistogram {
     /// An empty histogram on `edges`.
     pub fn new(edges: BinEdges) -> Self {
         let counts = vec![0; edges.n_bins()];
-        Self { edges, counts, missing: 0, out_of_range: 0 }
+        Self {
+            edges,
+            counts,
+            missing: 0,
+            out_of_range: 0,
+        }
     }
 
     /// Rebuilds a histogram from its parts (the codec's constructor); lengths must agree.
@@ -33,7 +38,12 @@ impl NumericHistogram {
                 counts.len()
             )));
         }
-        let h = Self { edges, counts, missing, out_of_range };
+        let h = Self {
+            edges,
+            counts,
+            missing,
+            out_of_range,
+        };
         if h.checked_total().is_none() {
             return Err(EngineError::invalid("counts overflow u64"));
         }
@@ -113,7 +123,11 @@ const PARALLEL_MIN_VALUES: usize = 1 << 18;
 ///
 /// Large inputs are split by rows across up to `threads` rayon workers, each counting into its own
 /// tallies, which are then added: exact, so the result is identical to one thread.
-pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayView2<'_, T>, threads: usize) -> Result<()> {
+pub fn update_2d<T: Element>(
+    hists: &mut [&mut NumericHistogram],
+    values: ArrayView2<'_, T>,
+    threads: usize,
+) -> Result<()> {
     let (rows, cols) = values.dim();
     if cols != hists.len() {
         return Err(EngineError::invalid(format!(
@@ -121,7 +135,11 @@ pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayV
             hists.len()
         )));
     }
-    let workers = if rows * cols < PARALLEL_MIN_VALUES || crate::parallel::forked() { 1 } else { threads.max(1) };
+    let workers = if rows * cols < PARALLEL_MIN_VALUES || crate::parallel::forked() {
+        1
+    } else {
+        threads.max(1)
+    };
     let chunk = rows.div_ceil(workers).max(1);
     let count_rows = |part: ArrayView2<'_, T>| -> Vec<Tally> {
         let mut tallies: Vec<Tally> = hists.iter().map(|h| Tally::new(h.edges.search())).collect();
@@ -135,7 +153,11 @@ pub fn update_2d<T: Element>(hists: &mut [&mut NumericHistogram], values: ArrayV
         }
         tallies
     };
-    let pool = if workers > 1 { crate::parallel::pool(workers) } else { None };
+    let pool = if workers > 1 {
+        crate::parallel::pool(workers)
+    } else {
+        None
+    };
     let partials: Vec<Vec<Tally>> = match pool {
         Some(pool) => {
             let parts: Vec<ArrayView2<'_, T>> = values.axis_chunks_iter(Axis(0), chunk).collect();
@@ -177,7 +199,10 @@ fn transpose_count<T: Element, W: Element + Default>(
         for (j, dst) in scratch.chunks_exact_mut(kernel::BLOCK).enumerate() {
             match rows.as_slice() {
                 // C-contiguous block: a strided walk over one flat slice, no per-element index maths.
-                Some(flat) => dst.iter_mut().zip(flat.iter().skip(j).step_by(cols)).for_each(|(d, &x)| *d = widen(x)),
+                Some(flat) => dst
+                    .iter_mut()
+                    .zip(flat.iter().skip(j).step_by(cols))
+                    .for_each(|(d, &x)| *d = widen(x)),
                 None => dst.iter_mut().zip(rows.column(j)).for_each(|(d, &x)| *d = widen(x)),
             }
         }

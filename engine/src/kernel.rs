@@ -296,8 +296,10 @@ fn int_block(search: &Search, xs: &[i64], tally: &mut Tally) {
     tally.seen += n;
     let (lo, hi) = (search.int_lower, search.int_upper);
     let (has_lo, has_hi) = (search.int_has_lower, search.int_has_upper);
-    tally.out_of_range +=
-        xs.iter().map(|&x| u64::from(has_lo && x < lo) + u64::from(has_hi && x > hi)).sum::<u64>();
+    tally.out_of_range += xs
+        .iter()
+        .map(|&x| u64::from(has_lo && x < lo) + u64::from(has_hi && x > hi))
+        .sum::<u64>();
     let always = search.int_always as usize;
     if tally.linear {
         let split = always.min(tally.ge.len());
@@ -337,7 +339,17 @@ mod tests {
 
     #[test]
     fn edges_are_left_closed_and_nan_is_missing() {
-        let xs = [0.0, 1.0, 1.5, 2.0, 3.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0];
+        let xs = [
+            0.0,
+            1.0,
+            1.5,
+            2.0,
+            3.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+        ];
         let (c, m, o) = run(&[1.0, 2.0], 0.0, 3.0, &xs);
         assert_eq!(c, vec![3, 2, 3]);
         assert_eq!(m, 1);
@@ -355,7 +367,12 @@ mod tests {
         let big = (1i64 << 53) + 1;
         // The cut is 2^53 + 2 as f64; converting 2^53 + 1 to f64 would round to 2^53 (below).
         let cut = ((1i64 << 53) + 2) as f64;
-        let (c, _, _) = run(&[cut], f64::NEG_INFINITY, f64::INFINITY, &[big, big + 1, i64::MAX, i64::MIN]);
+        let (c, _, _) = run(
+            &[cut],
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            &[big, big + 1, i64::MAX, i64::MIN],
+        );
         assert_eq!(c, vec![2, 2]);
     }
 

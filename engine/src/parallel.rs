@@ -38,7 +38,11 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
     if let Some(p) = map.get(&threads) {
         return Some(p.clone());
     }
-    let built = ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("mlmon-{i}")).build().ok()?;
+    let built = ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("mlmon-{i}"))
+        .build()
+        .ok()?;
     let p = Arc::new(built);
     map.insert(threads, p.clone());
     Some(p)

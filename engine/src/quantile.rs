@@ -64,10 +64,13 @@ pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted>
     let mut values = finite_values(data)?;
     let (lower, upper) = min_max(&values);
     let n = values.len();
-    let mut wanted: Vec<usize> = probs.iter().flat_map(|&p| {
-        let (a, b, _) = ranks(n, p);
-        [a, b]
-    }).collect();
+    let mut wanted: Vec<usize> = probs
+        .iter()
+        .flat_map(|&p| {
+            let (a, b, _) = ranks(n, p);
+            [a, b]
+        })
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     multi_select(&mut values, &wanted);
@@ -78,14 +81,24 @@ pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted>
         out.push(lerp(at(a), at(b), t));
         uppers.push(at(b));
     }
-    Ok(Fitted { values: out, uppers, lower, upper, n })
+    Ok(Fitted {
+        values: out,
+        uppers,
+        lower,
+        upper,
+        n,
+    })
 }
 
 /// Finite values of `data` as f64 (a copy); an error when there are none.
 pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
     let out: Vec<f64> = data.iter().map(|x| widen(*x)).filter(|x| x.is_finite()).collect();
     if out.is_empty() {
-        let what = if data.is_empty() { "reference is empty" } else { "reference has no finite values" };
+        let what = if data.is_empty() {
+            "reference is empty"
+        } else {
+            "reference has no finite values"
+        };
         return Err(EngineError::invalid(format!("{what}: cannot fit bin edges")));
     }
     Ok(out)
@@ -93,10 +106,17 @@ pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
 
 /// Smallest and largest finite value; an error when there are none.
 pub fn finite_range<T: Element>(data: ArrayView1<'_, T>) -> Result<(f64, f64)> {
-    let (lo, hi) = data.iter().map(|x| widen(*x)).filter(|x| x.is_finite())
+    let (lo, hi) = data
+        .iter()
+        .map(|x| widen(*x))
+        .filter(|x| x.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
     if lo > hi {
-        let what = if data.is_empty() { "reference is empty" } else { "reference has no finite values" };
+        let what = if data.is_empty() {
+            "reference is empty"
+        } else {
+            "reference has no finite values"
+        };
         return Err(EngineError::invalid(format!("{what}: cannot fit bin edges")));
     }
     Ok((lo, hi))
@@ -111,7 +131,9 @@ fn widen<T: Element>(x: T) -> f64 {
 }
 
 fn min_max(values: &[f64]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+        (lo.min(x), hi.max(x))
+    })
 }
 
 /// Places the k-th smallest value at index k for every k in `wanted` (sorted, unique).
@@ -149,7 +171,13 @@ fn bracketed<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Option<Fitte
         out.push(lerp(order_stat(&pass.below, &mut buckets, a)?, hi, t));
         uppers.push(hi);
     }
-    Some(Fitted { values: out, uppers, lower: pass.min, upper: pass.max, n })
+    Some(Fitted {
+        values: out,
+        uppers,
+        lower: pass.min,
+        upper: pass.max,
+        n,
+    })
 }
 
 /// The k-th smallest finite value, if its rank lies inside one of the brackets.
@@ -199,8 +227,16 @@ fn brackets(sample: &[f64], probs: &[f64]) -> (Vec<f64>, Vec<f64>) {
         let centre = p * last;
         let spread = 4.0 * (s as f64 * p * (1.0 - p)).sqrt() + 8.0;
         let (lo_i, hi_i) = ((centre - spread).floor(), (centre + spread).ceil());
-        let lo = if lo_i <= 0.0 { f64::NEG_INFINITY } else { sample.get(lo_i as usize).copied().unwrap_or(f64::NEG_INFINITY) };
-        let hi = if hi_i >= last { f64::INFINITY } else { sample.get(hi_i as usize).copied().unwrap_or(f64::INFINITY) };
+        let lo = if lo_i <= 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            sample.get(lo_i as usize).copied().unwrap_or(f64::NEG_INFINITY)
+        };
+        let hi = if hi_i >= last {
+            f64::INFINITY
+        } else {
+            sample.get(hi_i as usize).copied().unwrap_or(f64::INFINITY)
+        };
         match his.last_mut() {
             Some(prev_hi) if lo <= *prev_hi => *prev_hi = prev_hi.max(hi),
             _ => {
@@ -228,7 +264,16 @@ struct Pass {
 impl Pass {
     fn new(los: Vec<f64>, his: Vec<f64>) -> Self {
         let below = vec![0; los.len()];
-        Self { los, his, below, inside: Vec::new(), len: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 }
+        Self {
+            los,
+            his,
+            below,
+            inside: Vec::new(),
+            len: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            n: 0,
+        }
     }
 
     /// The collected values, one bucket per bracket (found by a vectorized compare-and-sum).
@@ -351,20 +396,31 @@ mod tests {
     fn numpy_like(v: &[f64], probs: &[f64]) -> Vec<f64> {
         let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
         s.sort_by(f64::total_cmp);
-        probs.iter().map(|&p| {
-            let (a, b, t) = ranks(s.len(), p);
-            lerp(s[a], s[b], t)
-        }).collect()
+        probs
+            .iter()
+            .map(|&p| {
+                let (a, b, t) = ranks(s.len(), p);
+                lerp(s[a], s[b], t)
+            })
+            .collect()
     }
 
     #[test]
     fn bracketed_pass_equals_sorting() {
         let n = 300_000;
         let mut state = 7u64;
-        let v: Vec<f64> = (0..n).map(|i| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            if i % 97 == 0 { f64::NAN } else { ((state >> 11) as f64 / (1u64 << 53) as f64).powi(3) * 1e3 }
-        }).collect();
+        let v: Vec<f64> = (0..n)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if i % 97 == 0 {
+                    f64::NAN
+                } else {
+                    ((state >> 11) as f64 / (1u64 << 53) as f64).powi(3) * 1e3
+                }
+            })
+            .collect();
         let probs: Vec<f64> = (1..10).map(|i| i as f64 * 0.1).collect();
         let got = fit(ArrayView1::from(&v[..]), &probs).unwrap();
         assert_eq!(got.values, numpy_like(&v, &probs));
@@ -375,12 +431,18 @@ mod tests {
     fn heavy_ties_still_exact() {
         let v: Vec<f64> = (0..200_000).map(|i| f64::from(i % 3)).collect();
         let probs = [0.1, 0.5, 0.9];
-        assert_eq!(fit(ArrayView1::from(&v[..]), &probs).unwrap().values, numpy_like(&v, &probs));
+        assert_eq!(
+            fit(ArrayView1::from(&v[..]), &probs).unwrap().values,
+            numpy_like(&v, &probs)
+        );
     }
 
     #[test]
     fn small_path_matches() {
         let v = [5.0, 1.0, f64::INFINITY, 3.0, f64::NAN, 2.0];
-        assert_eq!(fit(ArrayView1::from(&v[..]), &[0.25, 0.5]).unwrap().values, numpy_like(&v, &[0.25, 0.5]));
+        assert_eq!(
+            fit(ArrayView1::from(&v[..]), &[0.25, 0.5]).unwrap().values,
+            numpy_like(&v, &[0.25, 0.5])
+        );
     }
 }

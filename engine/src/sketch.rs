@@ -57,13 +57,18 @@ impl Bloom {
     /// A filter sized for `items` at ~10 bits each, capped at [`BLOOM_MAX_BITS`].
     pub fn with_items(items: usize) -> Self {
         let bits = ((items as u64).saturating_mul(10)).clamp(64, BLOOM_MAX_BITS);
-        Self { words: vec![0; bits.div_ceil(64) as usize] }
+        Self {
+            words: vec![0; bits.div_ceil(64) as usize],
+        }
     }
 
     /// Rebuilds a filter from its words (the codec); the size must be within bounds.
     pub fn from_words(words: Vec<u64>) -> Result<Self> {
         if words.is_empty() || words.len() as u64 > BLOOM_MAX_BITS / 64 {
-            return Err(EngineError::codec(format!("bloom filter of {} words is out of bounds", words.len())));
+            return Err(EngineError::codec(format!(
+                "bloom filter of {} words is out of bounds",
+                words.len()
+            )));
         }
         Ok(Self { words })
     }
@@ -95,7 +100,8 @@ impl Bloom {
 
     /// Whether `key` may have been added (never false for an added key).
     pub fn contains(&self, key: &Key) -> bool {
-        self.positions(key).all(|(w, mask)| self.words.get(w).is_some_and(|word| word & mask != 0))
+        self.positions(key)
+            .all(|(w, mask)| self.words.get(w).is_some_and(|word| word & mask != 0))
     }
 }
 
@@ -111,7 +117,10 @@ pub struct TopK {
 impl TopK {
     /// An empty sketch keeping at most `capacity` values.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, entries: HashMap::new() }
+        Self {
+            capacity,
+            entries: HashMap::new(),
+        }
     }
 
     /// How many values it can keep.
@@ -132,7 +141,10 @@ impl TopK {
             self.entries.insert(key, (weight, 0));
             return;
         }
-        let victim = self.entries.iter().min_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(a.0)));
+        let victim = self
+            .entries
+            .iter()
+            .min_by(|a, b| a.1 .0.cmp(&b.1 .0).then_with(|| b.0.cmp(a.0)));
         if let Some((victim, &(min, _))) = victim {
             let victim = victim.clone();
             self.entries.remove(&victim);

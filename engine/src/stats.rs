@@ -26,13 +26,19 @@ pub struct ChiSquare {
 impl ChiSquare {
     fn new(statistic: f64, dof: u64) -> Self {
         let p_value = if dof == 0 { 1.0 } else { chi2_sf(statistic, dof as f64) };
-        Self { statistic, dof, p_value }
+        Self {
+            statistic,
+            dof,
+            p_value,
+        }
     }
 }
 
 fn check_counts(name: &str, v: &[f64]) -> Result<f64> {
     if let Some(bad) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
-        return Err(EngineError::invalid(format!("{name} must be finite and non-negative, got {bad}")));
+        return Err(EngineError::invalid(format!(
+            "{name} must be finite and non-negative, got {bad}"
+        )));
     }
     let sum: f64 = v.iter().sum();
     if v.is_empty() || sum <= 0.0 {
@@ -43,14 +49,18 @@ fn check_counts(name: &str, v: &[f64]) -> Result<f64> {
 
 fn check_pair(a: &[f64], b: &[f64]) -> Result<()> {
     if a.len() != b.len() {
-        return Err(EngineError::invalid(format!("length mismatch: {} bins vs {} bins", a.len(), b.len())));
+        return Err(EngineError::invalid(format!(
+            "length mismatch: {} bins vs {} bins",
+            a.len(),
+            b.len()
+        )));
     }
     Ok(())
 }
 
 /// Proportions floored at `eps` and renormalized to sum to 1.
 pub fn smoothed(name: &str, counts: &[f64], eps: f64) -> Result<Vec<f64>> {
-    if !(eps.is_finite() && eps >= 0.0 && eps < 1.0) {
+    if !(0.0..1.0).contains(&eps) {
         return Err(EngineError::invalid(format!("eps must be in [0, 1), got {eps}")));
     }
     let sum = check_counts(name, counts)?;
@@ -73,7 +83,10 @@ pub fn kl_divergence(expected: &[f64], actual: &[f64], eps: f64) -> Result<f64> 
     check_pair(expected, actual)?;
     let e = smoothed("expected counts", expected, eps)?;
     let a = smoothed("actual counts", actual, eps)?;
-    Ok(e.iter().zip(&a).map(|(e, a)| if *a > 0.0 { a * (a / e).ln() } else { 0.0 }).sum())
+    Ok(e.iter()
+        .zip(&a)
+        .map(|(e, a)| if *a > 0.0 { a * (a / e).ln() } else { 0.0 })
+        .sum())
 }
 
 fn rel_entr(x: f64, y: f64) -> f64 {
@@ -90,7 +103,10 @@ fn rel_entr(x: f64, y: f64) -> f64 {
 /// `sqrt((KL(p || m) + KL(q || m)) / 2 / ln 2)` with `m = (p + q) / 2`.
 pub fn js_distance(expected: &[f64], actual: &[f64]) -> Result<f64> {
     check_pair(expected, actual)?;
-    let (se, sa) = (check_counts("expected counts", expected)?, check_counts("actual counts", actual)?);
+    let (se, sa) = (
+        check_counts("expected counts", expected)?,
+        check_counts("actual counts", actual)?,
+    );
     let (mut left, mut right) = (0.0, 0.0);
     for (e, a) in expected.iter().zip(actual) {
         let (p, q) = (e / se, a / sa);
@@ -105,8 +121,15 @@ pub fn js_distance(expected: &[f64], actual: &[f64]) -> Result<f64> {
 /// Hellinger distance in [0, 1]: `sqrt(sum((sqrt(p_i) - sqrt(q_i))^2) / 2)`.
 pub fn hellinger(expected: &[f64], actual: &[f64]) -> Result<f64> {
     check_pair(expected, actual)?;
-    let (se, sa) = (check_counts("expected counts", expected)?, check_counts("actual counts", actual)?);
-    let s: f64 = expected.iter().zip(actual).map(|(e, a)| ((e / se).sqrt() - (a / sa).sqrt()).powi(2)).sum();
+    let (se, sa) = (
+        check_counts("expected counts", expected)?,
+        check_counts("actual counts", actual)?,
+    );
+    let s: f64 = expected
+        .iter()
+        .zip(actual)
+        .map(|(e, a)| ((e / se).sqrt() - (a / sa).sqrt()).powi(2))
+        .sum();
     Ok((s / 2.0).sqrt())
 }
 
@@ -116,10 +139,17 @@ pub fn hellinger(expected: &[f64], actual: &[f64]) -> Result<f64> {
 pub fn wasserstein(positions: &[f64], expected: &[f64], actual: &[f64]) -> Result<f64> {
     check_pair(expected, actual)?;
     check_pair(positions, expected)?;
-    if positions.windows(2).any(|w| matches!(w, [a, b] if !(a < b))) || positions.iter().any(|x| !x.is_finite()) {
+    if positions
+        .windows(2)
+        .any(|w| matches!(w, [a, b] if a.partial_cmp(b) != Some(std::cmp::Ordering::Less)))
+        || positions.iter().any(|x| !x.is_finite())
+    {
         return Err(EngineError::invalid("positions must be finite and strictly increasing"));
     }
-    let (se, sa) = (check_counts("expected counts", expected)?, check_counts("actual counts", actual)?);
+    let (se, sa) = (
+        check_counts("expected counts", expected)?,
+        check_counts("actual counts", actual)?,
+    );
     let (mut cp, mut cq, mut w) = (0.0, 0.0, 0.0);
     for (i, pair) in positions.windows(2).enumerate() {
         cp += expected.get(i).copied().unwrap_or(0.0) / se;
@@ -162,8 +192,12 @@ pub fn chi_square_contingency(reference: &[f64], current: &[f64]) -> Result<ChiS
     check_pair(reference, current)?;
     check_counts("reference counts", reference)?;
     check_counts("current counts", current)?;
-    let cols: Vec<(f64, f64)> =
-        reference.iter().zip(current).map(|(&r, &c)| (r, c)).filter(|(r, c)| r + c > 0.0).collect();
+    let cols: Vec<(f64, f64)> = reference
+        .iter()
+        .zip(current)
+        .map(|(&r, &c)| (r, c))
+        .filter(|(r, c)| r + c > 0.0)
+        .collect();
     Ok(contingency(&cols))
 }
 
@@ -191,8 +225,12 @@ pub fn chi_square_pooled(reference: &[f64], current: &[f64], min_expected: f64) 
     let r0 = check_counts("reference counts", reference)?;
     let r1 = check_counts("current counts", current)?;
     let share = r0.min(r1) / (r0 + r1);
-    let mut cols: Vec<(f64, f64)> =
-        reference.iter().zip(current).map(|(&r, &c)| (r, c)).filter(|(r, c)| r + c > 0.0).collect();
+    let mut cols: Vec<(f64, f64)> = reference
+        .iter()
+        .zip(current)
+        .map(|(&r, &c)| (r, c))
+        .filter(|(r, c)| r + c > 0.0)
+        .collect();
     cols.sort_by(|a, b| (a.0 + a.1).total_cmp(&(b.0 + b.1)));
     let mut pooled = (0.0, 0.0);
     let mut taken = 0;
@@ -213,6 +251,12 @@ pub fn chi_square_pooled(reference: &[f64], current: &[f64], min_expected: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_defaults_match() {
+        // bindings/stats.rs spells these as literals for Python's signature.
+        assert_eq!((DEFAULT_EPS, DEFAULT_MIN_EXPECTED), (1e-4, 5.0));
+    }
 
     #[test]
     fn identical_distributions_score_zero() {

@@ -4,10 +4,37 @@ Use the public ``mlmon`` API; this module is private and may change between rele
 """
 
 from collections.abc import Sequence
-from typing import Any, Final, final
+from typing import Any, Final, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "DEFAULT_EPS",
+    "FORMAT_VERSION",
+    "SIMD",
+    "BinEdges",
+    "CategoryCounts",
+    "CodecError",
+    "DtypeError",
+    "InputError",
+    "MlmonError",
+    "NumericHistogram",
+    "SchemaMismatchError",
+    "__version__",
+    "chi2_sf",
+    "chi_square_contingency",
+    "chi_square_gof",
+    "chi_square_pooled",
+    "decode_profile",
+    "encode_profile",
+    "hellinger",
+    "js_distance",
+    "kl_divergence",
+    "psi",
+    "update_2d",
+    "wasserstein",
+]
 
 __version__: Final[str]
 FORMAT_VERSION: Final[int]
@@ -29,7 +56,7 @@ class CodecError(MlmonError, ValueError):
 class DtypeError(MlmonError, TypeError):
     """An array or value of a type mlmon cannot read."""
 
-Category = str | int
+_Category: TypeAlias = str | int
 
 @final
 class BinEdges:
@@ -52,9 +79,7 @@ class BinEdges:
     def uniform(reference: npt.NDArray[Any], bins: int = 10) -> BinEdges:
         """``bins`` equal-width bins between the finite reference minimum and maximum."""
     @staticmethod
-    def explicit(
-        cuts: npt.ArrayLike, lower: float = float("-inf"), upper: float = float("inf")
-    ) -> BinEdges:
+    def explicit(cuts: npt.ArrayLike, lower: float = float("-inf"), upper: float = float("inf")) -> BinEdges:
         """Explicit cut points (finite, strictly increasing) and an optional reference range."""
     @property
     def cuts(self) -> npt.NDArray[np.float64]:
@@ -71,7 +96,7 @@ class BinEdges:
     def positions(self) -> npt.NDArray[np.float64]:
         """A position per bin for Wasserstein distance: inner-bin midpoints; outer bins at the midpoint
         between the reference extreme and their cut."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
 @final
@@ -81,7 +106,7 @@ class NumericHistogram:
     Thread-safe: updates release the GIL and lock the counts.
     """
 
-    def __init__(self, edges: BinEdges) -> None: ...
+    def __new__(cls, edges: BinEdges) -> NumericHistogram: ...
     def update(self, values: npt.NDArray[Any]) -> None:
         """Counts a 1-D float64/float32/integer array, contiguous or strided, without copying it.
 
@@ -123,7 +148,7 @@ class NumericHistogram:
         Raises:
             CodecError: truncated, corrupted or unsupported bytes.
         """
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
 @final
@@ -144,7 +169,7 @@ class CategoryCounts:
     @staticmethod
     def fit_codes(
         codes: npt.NDArray[np.integer[Any]],
-        categories: Sequence[Category | None] | npt.NDArray[Any],
+        categories: Sequence[_Category | None] | npt.NDArray[Any],
         max_categories: int = 10000,
         top_k: int = 20,
     ) -> CategoryCounts:
@@ -154,7 +179,7 @@ class CategoryCounts:
     def update_codes(
         self,
         codes: npt.NDArray[np.integer[Any]],
-        categories: Sequence[Category | None] | npt.NDArray[Any],
+        categories: Sequence[_Category | None] | npt.NDArray[Any],
     ) -> None:
         """Counts a batch given as codes into its own dictionary ``categories``.
 
@@ -174,7 +199,7 @@ class CategoryCounts:
     def reset(self) -> None:
         """Zeroes the counts and the unseen sketch."""
     @property
-    def categories(self) -> list[Category]:
+    def categories(self) -> list[_Category]:
         """Reference categories by descending reference frequency."""
     @property
     def counts(self) -> npt.NDArray[np.uint64]:
@@ -200,7 +225,7 @@ class CategoryCounts:
     @property
     def folded(self) -> bool:
         """Whether some reference categories were folded into ``other``."""
-    def top_unseen(self, k: int | None = None) -> list[tuple[Category, int]]:
+    def top_unseen(self, k: int | None = None) -> list[tuple[_Category, int]]:
         """The most frequent unseen values with (upper-bound) counts, largest first."""
     def to_bytes(self) -> bytes:
         """Compact, versioned, checksummed encoding."""
@@ -211,7 +236,7 @@ class CategoryCounts:
         Raises:
             CodecError: truncated, corrupted or unsupported bytes.
         """
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __reduce__(self) -> tuple[Any, ...]: ...
 
 def update_2d(
@@ -233,19 +258,13 @@ def js_distance(expected: npt.ArrayLike, actual: npt.ArrayLike) -> float:
 def hellinger(expected: npt.ArrayLike, actual: npt.ArrayLike) -> float:
     """Hellinger distance in [0, 1]."""
 
-def wasserstein(
-    positions: BinEdges | npt.ArrayLike, expected: npt.ArrayLike, actual: npt.ArrayLike
-) -> float:
+def wasserstein(positions: BinEdges | npt.ArrayLike, expected: npt.ArrayLike, actual: npt.ArrayLike) -> float:
     """Wasserstein-1 between two histograms placed at ``positions`` (or ``edges.positions()``)."""
 
-def chi_square_gof(
-    observed: npt.ArrayLike, expected_proportions: npt.ArrayLike
-) -> tuple[float, int, float]:
+def chi_square_gof(observed: npt.ArrayLike, expected_proportions: npt.ArrayLike) -> tuple[float, int, float]:
     """``(statistic, dof, p_value)`` as ``scipy.stats.chisquare``."""
 
-def chi_square_contingency(
-    reference: npt.ArrayLike, current: npt.ArrayLike
-) -> tuple[float, int, float]:
+def chi_square_contingency(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, int, float]:
     """``(statistic, dof, p_value)`` of the 2 x k table, as ``scipy.stats.chi2_contingency(...,
     correction=False)``; columns empty in both rows are dropped."""
 

@@ -12,9 +12,7 @@ values = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False),
     st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, 1.0, 2.0]),
 )
-cut_lists = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=40, unique=True).map(
-    sorted
-)
+cut_lists = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=40, unique=True).map(sorted)
 
 
 def reference_counts(

@@ -97,13 +97,24 @@ pub(crate) use with_view1;
 
 /// The untyped array behind `obj`, with its dtype's one-character kind and item size, and a check of
 /// its number of dimensions.
-pub fn untyped<'a, 'py>(obj: &'a Bound<'py, PyAny>, ndim: usize, what: &str) -> PyResult<(&'a Bound<'py, PyUntypedArray>, char, usize)> {
+pub fn untyped<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    ndim: usize,
+    what: &str,
+) -> PyResult<(&'a Bound<'py, PyUntypedArray>, char, usize)> {
     let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
-        let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+        let ty = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
         dtype_error(format!("{what}: expected a numpy array, got {ty}"))
     })?;
     if arr.ndim() != ndim {
-        return Err(input_error(format!("{what}: expected a {ndim}-D array, got {}-D", arr.ndim())));
+        return Err(input_error(format!(
+            "{what}: expected a {ndim}-D array, got {}-D",
+            arr.ndim()
+        )));
     }
     let dtype = arr.dtype();
     let kind = char::from(dtype.kind());
@@ -111,8 +122,14 @@ pub fn untyped<'a, 'py>(obj: &'a Bound<'py, PyAny>, ndim: usize, what: &str) -> 
 }
 
 fn unsupported(what: &str, obj: &Bound<'_, PyAny>) -> PyErr {
-    let dt = obj.getattr("dtype").and_then(|d| d.str()).map(|s| s.to_string()).unwrap_or_else(|_| "?".into());
-    dtype_error(format!("{what}: unsupported dtype {dt} (expected float64, float32 or an integer type)"))
+    let dt = obj
+        .getattr("dtype")
+        .and_then(|d| d.str())
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| "?".into());
+    dtype_error(format!(
+        "{what}: unsupported dtype {dt} (expected float64, float32 or an integer type)"
+    ))
 }
 
 /// Borrows a 1-D numeric array.
@@ -152,7 +169,11 @@ pub fn f64_vec(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
     }
     if obj.cast::<PyUntypedArray>().is_ok() {
         let arr = numeric1(obj, what)?;
-        return Ok(with_view1!(arr, |v| v.iter().map(|x| crate::kernel::Element::to_f64(*x)).collect()));
+        return Ok(with_view1!(arr, |v| v
+            .iter()
+            .map(|x| crate::kernel::Element::to_f64(*x))
+            .collect()));
     }
-    obj.extract::<Vec<f64>>().map_err(|_| dtype_error(format!("{what}: expected a 1-D array or sequence of numbers")))
+    obj.extract::<Vec<f64>>()
+        .map_err(|_| dtype_error(format!("{what}: expected a 1-D array or sequence of numbers")))
 }

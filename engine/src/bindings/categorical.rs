@@ -1,14 +1,14 @@
 //! `CategoryCounts` for Python: value counting of object, `U`, integer and dictionary-code arrays.
 
 use super::arrays::{numeric1, untyped, Numeric1};
-use ndarray::ArrayView1;
 use super::detach::run_detached;
 use super::errors::dtype_error;
-use crate::categorical::{CategoryCounts, KeyRef, DEFAULT_MAX_CATEGORIES, DEFAULT_TOP_K};
+use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
 use crate::counting::{count_codes, count_ints, count_ucs4, Code};
 use crate::sketch::Key;
 use hashbrown::HashMap;
+use ndarray::ArrayView1;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString};
@@ -32,7 +32,9 @@ fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
         return Ok(Value::Bool(b.is_true()));
     }
     if obj.cast::<PyInt>().is_ok() {
-        let v: i64 = obj.extract().map_err(|_| dtype_error(format!("{what}: integer category out of int64 range")))?;
+        let v: i64 = obj
+            .extract()
+            .map_err(|_| dtype_error(format!("{what}: integer category out of int64 range")))?;
         return Ok(Value::Key(KeyRef::Int(v)));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
@@ -40,8 +42,14 @@ fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
             return Ok(Value::Missing);
         }
     }
-    let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    Err(dtype_error(format!("{what}: categories must be str or int (or None for missing), got {ty}")))
+    let ty = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Err(dtype_error(format!(
+        "{what}: categories must be str or int (or None for missing), got {ty}"
+    )))
 }
 
 fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
@@ -64,12 +72,21 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
         'O' => count_objects(obj, what),
         'U' => {
             let n = PyUntypedArrayMethods::len(arr);
-            let contiguous = if arr.is_c_contiguous() { obj.clone() } else { obj.call_method0("copy")? };
-            let rows = contiguous.call_method1("view", ("<u4",))?.call_method1("reshape", ((n, size / 4),))?;
+            let contiguous = if arr.is_c_contiguous() {
+                obj.clone()
+            } else {
+                obj.call_method0("copy")?
+            };
+            let rows = contiguous
+                .call_method1("view", ("<u4",))?
+                .call_method1("reshape", ((n, size / 4),))?;
             let rows: PyReadonlyArray2<'_, u32> = rows.extract()?;
             let view = rows.as_array();
             let counted = run_detached(py, n, || count_ucs4(view))?;
-            Ok(Counted { values: counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), missing: 0 })
+            Ok(Counted {
+                values: counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(),
+                missing: 0,
+            })
         }
         'i' | 'u' => {
             let map = match numeric1(obj, what)? {
@@ -82,7 +99,10 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
                 Numeric1::U32(a) => detached_ints(py, a.as_array())?,
                 _ => return Err(dtype_error(format!("{what}: unsupported integer dtype"))),
             };
-            Ok(Counted { values: map.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(), missing: 0 })
+            Ok(Counted {
+                values: map.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(),
+                missing: 0,
+            })
         }
         'b' => {
             let as_str = obj.call_method1("astype", ("U5",))?;
@@ -90,7 +110,9 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
         }
         _ => {
             let dt = obj.getattr("dtype")?.str()?.to_string();
-            Err(dtype_error(format!("{what}: unsupported dtype {dt} for categories (expected str, object or integers)")))
+            Err(dtype_error(format!(
+                "{what}: unsupported dtype {dt} for categories (expected str, object or integers)"
+            )))
         }
     }
 }
@@ -121,7 +143,10 @@ fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
         };
         *values.entry(key).or_insert(0) += n;
     }
-    Ok(Counted { values: values.into_iter().collect(), missing })
+    Ok(Counted {
+        values: values.into_iter().collect(),
+        missing,
+    })
 }
 
 fn dictionary(categories: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Key>>> {
@@ -211,14 +236,19 @@ impl PyCategoryCounts {
 #[pymethods]
 impl PyCategoryCounts {
     #[staticmethod]
-    #[pyo3(signature = (values, max_categories = DEFAULT_MAX_CATEGORIES, top_k = DEFAULT_TOP_K))]
+    #[pyo3(signature = (values, max_categories = 10000, top_k = 20))]
     fn fit(py: Python<'_>, values: &Bound<'_, PyAny>, max_categories: usize, top_k: usize) -> PyResult<Self> {
         let c = count_values(py, values, "reference")?;
-        Ok(Self::wrap(CategoryCounts::fit(c.values, c.missing, max_categories, top_k)?))
+        Ok(Self::wrap(CategoryCounts::fit(
+            c.values,
+            c.missing,
+            max_categories,
+            top_k,
+        )?))
     }
 
     #[staticmethod]
-    #[pyo3(signature = (codes, categories, max_categories = DEFAULT_MAX_CATEGORIES, top_k = DEFAULT_TOP_K))]
+    #[pyo3(signature = (codes, categories, max_categories = 10000, top_k = 20))]
     fn fit_codes(
         py: Python<'_>,
         codes: &Bound<'_, PyAny>,
@@ -227,7 +257,12 @@ impl PyCategoryCounts {
         top_k: usize,
     ) -> PyResult<Self> {
         let c = count_coded(py, codes, categories)?;
-        Ok(Self::wrap(CategoryCounts::fit(merge_dups(c.values), c.missing, max_categories, top_k)?))
+        Ok(Self::wrap(CategoryCounts::fit(
+            merge_dups(c.values),
+            c.missing,
+            max_categories,
+            top_k,
+        )?))
     }
 
     fn update(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -297,7 +332,11 @@ impl PyCategoryCounts {
     fn top_unseen<'py>(&self, py: Python<'py>, k: Option<usize>) -> PyResult<Vec<(Bound<'py, PyAny>, u64)>> {
         let entries = self.lock().top_unseen().sorted();
         let k = k.unwrap_or(entries.len());
-        entries.iter().take(k).map(|(key, n, _)| Ok((key_to_py(py, key)?, *n))).collect()
+        entries
+            .iter()
+            .take(k)
+            .map(|(key, n, _)| Ok((key_to_py(py, key)?, *n)))
+            .collect()
     }
 
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
@@ -315,7 +354,12 @@ impl PyCategoryCounts {
     }
     fn __repr__(&self) -> String {
         let c = self.lock();
-        format!("CategoryCounts(categories={}, total={}, unseen={})", c.categories().len(), c.total(), c.unseen())
+        format!(
+            "CategoryCounts(categories={}, total={}, unseen={})",
+            c.categories().len(),
+            c.total(),
+            c.unseen()
+        )
     }
 }
 

@@ -8,7 +8,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 #[pyfunction]
-pub fn encode_profile<'py>(py: Python<'py>, features: Vec<(String, Bound<'py, PyAny>)>) -> PyResult<Bound<'py, PyBytes>> {
+pub fn encode_profile<'py>(
+    py: Python<'py>,
+    features: Vec<(String, Bound<'py, PyAny>)>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = Vec::with_capacity(features.len());
     for (name, obj) in features {
         let f = if let Ok(h) = obj.cast::<PyNumericHistogram>() {
@@ -16,7 +19,9 @@ pub fn encode_profile<'py>(py: Python<'py>, features: Vec<(String, Bound<'py, Py
         } else if let Ok(c) = obj.cast::<PyCategoryCounts>() {
             Feature::Categorical(c.get().lock().clone())
         } else {
-            return Err(dtype_error(format!("feature {name:?}: expected NumericHistogram or CategoryCounts")));
+            return Err(dtype_error(format!(
+                "feature {name:?}: expected NumericHistogram or CategoryCounts"
+            )));
         };
         out.push((name, f));
     }

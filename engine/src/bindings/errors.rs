@@ -16,6 +16,14 @@ static SCHEMA_MISMATCH_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CODEC_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DTYPE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
+/// Name, docstring, builtin base and the cell holding the class.
+type Spec<'py> = (
+    &'static str,
+    &'static str,
+    Bound<'py, PyType>,
+    &'static PyOnceLock<Py<PyType>>,
+);
+
 fn make(py: Python<'_>, name: &str, doc: &str, bases: Vec<Bound<'_, PyType>>) -> PyResult<Py<PyType>> {
     let ns = PyDict::new(py);
     ns.set_item("__doc__", doc)?;
@@ -35,20 +43,40 @@ fn cell<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>) -> Bound<'p
 /// Builds the classes and adds them to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    let base = make(py, "MlmonError", "Base class of every error mlmon raises.", vec![py.get_type::<PyException>()])?;
+    let base = make(
+        py,
+        "MlmonError",
+        "Base class of every error mlmon raises.",
+        vec![py.get_type::<PyException>()],
+    )?;
     let base_b = base.bind(py).clone();
     let value = py.get_type::<PyValueError>();
     let type_err = py.get_type::<PyTypeError>();
-    let specs: [(&str, &str, Bound<'_, PyType>, &'static PyOnceLock<Py<PyType>>); 4] = [
-        ("InputError", "Input values are unusable: empty, out of range, mismatched lengths.", value.clone(), &INPUT_ERROR),
+    let specs: [Spec<'_>; 4] = [
+        (
+            "InputError",
+            "Input values are unusable: empty, out of range, mismatched lengths.",
+            value.clone(),
+            &INPUT_ERROR,
+        ),
         (
             "SchemaMismatchError",
             "Profiles built on different edges or categories, or data that does not match a schema.",
             value.clone(),
             &SCHEMA_MISMATCH_ERROR,
         ),
-        ("CodecError", "Bytes that are not a valid encoded mlmon profile.", value, &CODEC_ERROR),
-        ("DtypeError", "An array or value of a type mlmon cannot read.", type_err, &DTYPE_ERROR),
+        (
+            "CodecError",
+            "Bytes that are not a valid encoded mlmon profile.",
+            value,
+            &CODEC_ERROR,
+        ),
+        (
+            "DtypeError",
+            "An array or value of a type mlmon cannot read.",
+            type_err,
+            &DTYPE_ERROR,
+        ),
     ];
     m.add("MlmonError", base.clone_ref(py))?;
     let _ = MLMON_ERROR.set(py, base);

@@ -11,6 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::{Mutex, MutexGuard};
 
+/// What `BinEdges.__reduce__` returns: `(BinEdges.explicit, (cuts, lower, upper))`.
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyArray1<f64>>, f64, f64));
+
 /// Bin edges of one numerical feature (immutable).
 #[pyclass(name = "BinEdges", module = "mlmon._engine", frozen)]
 #[derive(Clone)]
@@ -39,7 +42,9 @@ impl PyBinEdges {
     #[staticmethod]
     #[pyo3(signature = (cuts, lower = f64::NEG_INFINITY, upper = f64::INFINITY))]
     fn explicit(cuts: &Bound<'_, PyAny>, lower: f64, upper: f64) -> PyResult<Self> {
-        Ok(Self { inner: BinEdges::explicit(f64_vec(cuts, "cuts")?, lower, upper)? })
+        Ok(Self {
+            inner: BinEdges::explicit(f64_vec(cuts, "cuts")?, lower, upper)?,
+        })
     }
 
     #[getter]
@@ -65,9 +70,14 @@ impl PyBinEdges {
         self.inner == other.inner
     }
     fn __repr__(&self) -> String {
-        format!("BinEdges(cuts={:?}, lower={}, upper={})", self.inner.cuts(), self.inner.lower(), self.inner.upper())
+        format!(
+            "BinEdges(cuts={:?}, lower={}, upper={})",
+            self.inner.cuts(),
+            self.inner.lower(),
+            self.inner.upper()
+        )
     }
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyArray1<f64>>, f64, f64))> {
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         let ctor = py.get_type::<Self>().getattr("explicit")?;
         Ok((ctor, (self.cuts(py), self.inner.lower(), self.inner.upper())))
     }
@@ -124,7 +134,9 @@ impl PyNumericHistogram {
 
     #[getter]
     fn edges(&self) -> PyBinEdges {
-        PyBinEdges { inner: self.lock().edges().clone() }
+        PyBinEdges {
+            inner: self.lock().edges().clone(),
+        }
     }
     #[getter]
     fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
@@ -158,7 +170,12 @@ impl PyNumericHistogram {
     }
     fn __repr__(&self) -> String {
         let h = self.lock();
-        format!("NumericHistogram(n_bins={}, total={}, missing={})", h.edges().n_bins(), h.total(), h.missing())
+        format!(
+            "NumericHistogram(n_bins={}, total={}, missing={})",
+            h.edges().n_bins(),
+            h.total(),
+            h.missing()
+        )
     }
 }
 

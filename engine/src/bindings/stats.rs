@@ -3,8 +3,11 @@
 use super::arrays::f64_vec;
 use super::histogram::PyBinEdges;
 use crate::special;
-use crate::stats::{self, ChiSquare, DEFAULT_EPS, DEFAULT_MIN_EXPECTED};
+use crate::stats::{self, ChiSquare};
 use pyo3::prelude::*;
+
+// Defaults are literals so Python sees them in `__text_signature__` (stubtest checks them); the
+// `python_defaults_match` test in `stats.rs` pins them to `stats::DEFAULT_EPS` and `DEFAULT_MIN_EXPECTED`.
 
 fn pair(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, Vec<f64>)> {
     Ok((f64_vec(a, "expected")?, f64_vec(b, "actual")?))
@@ -15,14 +18,14 @@ fn triple(c: ChiSquare) -> (f64, u64, f64) {
 }
 
 #[pyfunction]
-#[pyo3(signature = (expected, actual, eps = DEFAULT_EPS))]
+#[pyo3(signature = (expected, actual, eps = 1e-4))]
 pub fn psi(expected: &Bound<'_, PyAny>, actual: &Bound<'_, PyAny>, eps: f64) -> PyResult<f64> {
     let (e, a) = pair(expected, actual)?;
     Ok(stats::psi(&e, &a, eps)?)
 }
 
 #[pyfunction]
-#[pyo3(signature = (expected, actual, eps = DEFAULT_EPS))]
+#[pyo3(signature = (expected, actual, eps = 1e-4))]
 pub fn kl_divergence(expected: &Bound<'_, PyAny>, actual: &Bound<'_, PyAny>, eps: f64) -> PyResult<f64> {
     let (e, a) = pair(expected, actual)?;
     Ok(stats::kl_divergence(&e, &a, eps)?)
@@ -41,7 +44,11 @@ pub fn hellinger(expected: &Bound<'_, PyAny>, actual: &Bound<'_, PyAny>) -> PyRe
 }
 
 #[pyfunction]
-pub fn wasserstein(positions: &Bound<'_, PyAny>, expected: &Bound<'_, PyAny>, actual: &Bound<'_, PyAny>) -> PyResult<f64> {
+pub fn wasserstein(
+    positions: &Bound<'_, PyAny>,
+    expected: &Bound<'_, PyAny>,
+    actual: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
     let x = match positions.cast::<PyBinEdges>() {
         Ok(edges) => edges.get().inner.positions(),
         Err(_) => f64_vec(positions, "positions")?,
@@ -51,8 +58,14 @@ pub fn wasserstein(positions: &Bound<'_, PyAny>, expected: &Bound<'_, PyAny>, ac
 }
 
 #[pyfunction]
-pub fn chi_square_gof(observed: &Bound<'_, PyAny>, expected_proportions: &Bound<'_, PyAny>) -> PyResult<(f64, u64, f64)> {
-    let (o, p) = (f64_vec(observed, "observed")?, f64_vec(expected_proportions, "expected_proportions")?);
+pub fn chi_square_gof(
+    observed: &Bound<'_, PyAny>,
+    expected_proportions: &Bound<'_, PyAny>,
+) -> PyResult<(f64, u64, f64)> {
+    let (o, p) = (
+        f64_vec(observed, "observed")?,
+        f64_vec(expected_proportions, "expected_proportions")?,
+    );
     Ok(triple(stats::chi_square_gof(&o, &p)?))
 }
 
@@ -63,7 +76,7 @@ pub fn chi_square_contingency(reference: &Bound<'_, PyAny>, current: &Bound<'_, 
 }
 
 #[pyfunction]
-#[pyo3(signature = (reference, current, min_expected = DEFAULT_MIN_EXPECTED))]
+#[pyo3(signature = (reference, current, min_expected = 5.0))]
 pub fn chi_square_pooled(
     reference: &Bound<'_, PyAny>,
     current: &Bound<'_, PyAny>,

@@ -1,0 +1,67 @@
+# The developer and CI commands. `make demo` and `make test` work on a fresh machine with Python 3.10+,
+# Rust and Debian's packages: they create .venv, build the extension and install what they need.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.deps-stamp
+RUST_SRC := $(shell find engine/src -name '*.rs') engine/Cargo.toml Cargo.toml
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: all install build demo test test-rust test-python lint format bench bench-rust clean
+
+all: test
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Dependencies are installed once per change of pyproject.toml.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "maturin>=1.7,<2"
+	$(BIN)/pip install --quiet -e ".[dev]" --no-build-isolation || \
+		$(BIN)/pip install --quiet $$($(BIN)/python -c "import tomllib;d=tomllib.load(open('pyproject.toml','rb'))['project'];print(' '.join(repr(x) for x in d['dependencies']+d['optional-dependencies']['dev']))" | tr -d "'")
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The release profile with runtime CPU dispatch: what users install (never -C target-cpu=native).
+build: $(STAMP) python/mlmon/_engine.abi3.so
+
+python/mlmon/_engine.abi3.so: $(RUST_SRC) | $(STAMP)
+	$(BIN)/maturin develop --release --quiet --skip-install 2>&1 | grep -v '^\s*$$' || true
+	test -f $@
+
+demo: build
+	$(BIN)/python -m mlmon.demo
+
+test: lint test-rust test-python
+
+test-rust:
+	cargo test --no-default-features -p mlmon-engine --quiet
+
+test-python: build
+	$(BIN)/python -m pytest -q
+
+lint: build
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --quiet -- -D warnings
+	cargo clippy --all-targets --no-default-features --quiet -- -D warnings
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest mlmon._engine --allowlist .stubtest-allowlist
+
+format:
+	cargo fmt --all
+	$(BIN)/ruff format python tests benches
+	$(BIN)/ruff check --fix python tests benches
+
+bench: build
+	$(BIN)/python -m pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,median,ops --benchmark-sort=name
+
+bench-rust:
+	cargo bench -p mlmon-engine --no-default-features --bench kernels
+
+clean:
+	rm -rf target $(VENV) python/mlmon/_engine*.so .pytest_cache .mypy_cache .ruff_cache .hypothesis
