@@ -3,7 +3,6 @@
 //! rather than once per row. One routine per input layout, all pure Rust over borrowed buffers.
 
 use crate::error::{EngineError, Result};
-use crate::kernel::BLOCK;
 use hashbrown::HashMap;
 use ndarray::{ArrayView1, ArrayView2};
 
@@ -101,27 +100,35 @@ pub fn count_strs<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (HashMap
 /// Distinct rows of a numpy `U` array seen as `rows x width` UCS4 code units (trailing NULs are
 /// padding, as numpy treats them), decoded to strings only once per distinct value.
 pub fn count_ucs4(rows: ArrayView2<'_, u32>) -> Result<Vec<(String, u64)>> {
-    let mut raw: HashMap<Vec<u32>, u64> = HashMap::new();
-    let mut scratch: Vec<u32> = Vec::with_capacity(rows.ncols());
-    let mut by_slice: HashMap<&[u32], u64> = HashMap::new();
-    if let Some(flat) = rows.as_slice() {
-        let width = rows.ncols().max(1);
-        for row in flat.chunks_exact(width).take(rows.nrows()) {
-            *by_slice.entry(trim(row)).or_insert(0) += 1;
+    let width = rows.ncols();
+    let mut by_bytes: HashMap<&[u8], u64> = HashMap::new();
+    let mut owned: HashMap<Vec<u8>, u64> = HashMap::new();
+    match rows.as_slice() {
+        Some(flat) if width > 0 => {
+            // Hash each row's bytes in one call (hashing a `&[u32]` would feed the hasher one code
+            // unit at a time); trailing NULs are padding and are trimmed first.
+            for row in flat.chunks_exact(width) {
+                *by_bytes.entry(as_bytes(trim(row))).or_insert(0) += 1;
+            }
         }
-    } else {
-        for row in rows.rows() {
-            scratch.clear();
-            scratch.extend(row.iter());
-            let key = trim(&scratch).to_vec();
-            *raw.entry(key).or_insert(0) += 1;
+        _ => {
+            for row in rows.rows() {
+                let units: Vec<u32> = row.iter().copied().collect();
+                *owned.entry(as_bytes(trim(&units)).to_vec()).or_insert(0) += 1;
+            }
         }
     }
-    let mut out = Vec::with_capacity(by_slice.len() + raw.len());
-    for (units, n) in by_slice.into_iter().map(|(k, n)| (k.to_vec(), n)).chain(raw) {
-        out.push((decode_ucs4(&units)?, n));
+    let mut out = Vec::with_capacity(by_bytes.len() + owned.len());
+    for (bytes, n) in by_bytes.into_iter().map(|(k, n)| (k.to_vec(), n)).chain(owned) {
+        out.push((decode_ucs4(&bytes)?, n));
     }
     Ok(out)
+}
+
+fn as_bytes(units: &[u32]) -> &[u8] {
+    // SAFETY: any initialized u32 memory is valid as bytes, u8 has alignment 1, and the length in
+    // bytes is exactly `4 * units.len()` of the same allocation, borrowed for the same lifetime.
+    unsafe { std::slice::from_raw_parts(units.as_ptr().cast::<u8>(), std::mem::size_of_val(units)) }
 }
 
 fn trim(row: &[u32]) -> &[u32] {
@@ -129,15 +136,15 @@ fn trim(row: &[u32]) -> &[u32] {
     row.get(..end).unwrap_or(&[])
 }
 
-fn decode_ucs4(units: &[u32]) -> Result<String> {
-    units
-        .iter()
-        .map(|&u| char::from_u32(u).ok_or_else(|| EngineError::invalid(format!("invalid code point {u:#x} in string"))))
+fn decode_ucs4(bytes: &[u8]) -> Result<String> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| {
+            let u = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            char::from_u32(u).ok_or_else(|| EngineError::invalid(format!("invalid code point {u:#x} in string")))
+        })
         .collect()
 }
-
-/// Rows are grouped in blocks of this size when strings are extracted under the GIL.
-pub const STR_BLOCK: usize = BLOCK * 16;
 
 #[cfg(test)]
 mod tests {

@@ -33,6 +33,9 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
             libc::pthread_atfork(None, None, Some(mark_forked));
         }
     });
+    if forked() {
+        return None;
+    }
     let pools = POOLS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = pools.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = map.get(&threads) {
@@ -46,4 +49,10 @@ pub fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
     let p = Arc::new(built);
     map.insert(threads, p.clone());
     Some(p)
+}
+
+/// The number of cores, asked once: `available_parallelism` reads cgroup files on every call.
+pub fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

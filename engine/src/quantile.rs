@@ -11,12 +11,15 @@
 
 use crate::error::{EngineError, Result};
 use crate::kernel::{Element, Kind, BLOCK};
-use ndarray::ArrayView1;
+use ndarray::{ArrayView1, Axis};
+use rayon::prelude::*;
 
 /// Below this many values the direct copy-and-select path is cheaper than sampling.
 const SMALL: usize = 1 << 17;
 /// Sample size used to place the brackets; rank error of a bracket end is about n / sqrt(SAMPLE).
 const SAMPLE: usize = 1 << 16;
+/// Inputs at least this large are split across cores.
+const PARALLEL_MIN: usize = 1 << 20;
 /// Most probabilities fitted through brackets; beyond, the exact path is as fast.
 const MAX_BRACKETS: usize = 64;
 
@@ -157,8 +160,7 @@ fn multi_select(values: &mut [f64], wanted: &[usize]) {
 fn bracketed<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Option<Fitted> {
     let sample = sorted_sample(&data)?;
     let (los, his) = brackets(&sample, probs);
-    let mut pass = Pass::new(los, his);
-    run_pass(&data, &mut pass);
+    let mut pass = parallel_pass(&data, &los, &his);
     if pass.n == 0 {
         return None;
     }
@@ -295,6 +297,39 @@ impl Pass {
     }
 }
 
+/// Runs the pass over row chunks on all cores (exact: counts add, buckets concatenate).
+fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, los: &[f64], his: &[f64]) -> Pass {
+    let workers = if data.len() >= PARALLEL_MIN {
+        crate::parallel::cores()
+    } else {
+        1
+    };
+    let pool = if workers > 1 {
+        crate::parallel::pool(workers)
+    } else {
+        None
+    };
+    let one = |part: ArrayView1<'_, T>| {
+        let mut pass = Pass::new(los.to_vec(), his.to_vec());
+        run_pass(&part, &mut pass);
+        pass
+    };
+    let Some(pool) = pool else { return one(data.view()) };
+    let chunk = data.len().div_ceil(workers).max(1);
+    let parts: Vec<ArrayView1<'_, T>> = data.axis_chunks_iter(Axis(0), chunk).collect();
+    let passes: Vec<Pass> = pool.install(|| parts.into_par_iter().map(one).collect());
+    let mut total = Pass::new(los.to_vec(), his.to_vec());
+    for p in passes {
+        total.below.iter_mut().zip(&p.below).for_each(|(a, b)| *a += b);
+        total.inside.extend_from_slice(&p.inside);
+        total.len += p.len;
+        total.min = total.min.min(p.min);
+        total.max = total.max.max(p.max);
+        total.n += p.n;
+    }
+    total
+}
+
 fn run_pass<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -365,17 +400,17 @@ fn pass_block(xs: &[f64], pass: &mut Pass) {
     pass.max = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     pass.n += finite.iter().sum::<u64>() as usize;
     let neg_inf: u64 = neg_inf.iter().sum();
-    for (b, &l) in pass.below.iter_mut().zip(&pass.los) {
-        // -inf is below every finite bound but is not a finite value: take it back out.
-        let under: u64 = xs.iter().map(|&x| u64::from(x < l)).sum();
-        *b += under - if l > f64::NEG_INFINITY { neg_inf } else { 0 };
-    }
     let mut hit = [0u64; BLOCK];
     let hit = &mut hit[..xs.len().min(BLOCK)];
-    for (&l, &h) in pass.los.iter().zip(&pass.his) {
+    for ((b, &l), &h) in pass.below.iter_mut().zip(&pass.los).zip(&pass.his) {
+        // One sweep per bracket: count what lies below it and flag what lies inside it.
+        let mut under = 0u64;
         for (f, &x) in hit.iter_mut().zip(xs) {
+            under += u64::from(x < l);
             *f |= u64::from(x >= l) & u64::from(x <= h);
         }
+        // -inf is below every finite bound but is not a finite value: take it back out.
+        *b += under - if l > f64::NEG_INFINITY { neg_inf } else { 0 };
     }
     // Branch-free append: write every value, advance only past those inside a bracket. The mask
     // keeps the index provably in bounds, so the loop has no checks and no branches.

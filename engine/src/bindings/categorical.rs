@@ -122,14 +122,27 @@ fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
     let view = arr.as_array();
     // Count by object identity first: repeated values are usually the same object (interned or
     // deduplicated by pandas/pyarrow), so most rows cost one pointer hash, not a string hash.
-    let mut by_ptr: HashMap<usize, (u64, usize)> = HashMap::new();
+    let mut slot_of: HashMap<usize, usize> = HashMap::new();
+    let mut distinct: Vec<(u64, usize)> = Vec::new();
+    let (mut last_ptr, mut last_slot) = (0usize, usize::MAX);
     for (i, o) in view.iter().enumerate() {
-        by_ptr.entry(o.as_ptr() as usize).or_insert((0, i)).0 += 1;
+        let ptr = o.as_ptr() as usize;
+        // Runs of one value (sorted or clustered data) skip the hash lookup entirely.
+        if ptr != last_ptr || last_slot == usize::MAX {
+            last_ptr = ptr;
+            last_slot = *slot_of.entry(ptr).or_insert_with(|| {
+                distinct.push((0, i));
+                distinct.len() - 1
+            });
+        }
+        if let Some(d) = distinct.get_mut(last_slot) {
+            d.0 += 1;
+        }
     }
     let py = obj.py();
     let mut values: HashMap<Key, u64> = HashMap::new();
     let mut missing = 0u64;
-    for (n, i) in by_ptr.into_values() {
+    for (n, i) in distinct {
         let Some(o) = view.get(i) else { continue };
         let b = o.bind(py);
         let v = classify(b, what)?;

@@ -196,7 +196,7 @@ pub fn update_2d(
     if order.windows(2).any(|w| std::ptr::eq(refs[w[0]], refs[w[1]])) {
         return Err(input_error("the same histogram appears twice in update_2d"));
     }
-    let threads = threads.unwrap_or_else(default_threads);
+    let threads = threads.unwrap_or_else(crate::parallel::cores);
     let n = values.len().unwrap_or(0) * refs.len().max(1);
     let refs_slice = std::mem::take(&mut refs);
     with_view!(arr, Numeric2, |v| run_detached(py, n, || {
@@ -209,10 +209,4 @@ pub fn update_2d(
         let mut hs: Vec<&mut NumericHistogram> = guards.iter_mut().flatten().map(|g| &mut **g).collect();
         histogram::update_2d(&mut hs, v, threads)
     }))
-}
-
-/// All cores, asked once: `available_parallelism` reads cgroup files on every call.
-fn default_threads() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
