@@ -17,9 +17,8 @@ import pandas as pd
 from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import best_of, peak_extra_mib  # noqa: E402
-
-from mlmon import _engine as e  # noqa: E402
+from _measure import best_of, peak_extra_mib
+from mlmon import _engine as e
 
 N = 10_000_000
 rows: list[tuple[str, str, str, str]] = []
@@ -43,9 +42,17 @@ def numeric() -> None:
         return np.bincount(np.searchsorted(cuts, x, side="right"), minlength=10)
 
     compare("histogram f64, 10M, 10 bins", lambda: h.update(x), searchsorted, "vs searchsorted+bincount", N)
-    compare("histogram f64, 10M, 10 bins", lambda: h.update(x), lambda: np.histogram(x, full), "vs np.histogram", N)
+    compare(
+        "histogram f64, 10M, 10 bins",
+        lambda: h.update(x),
+        lambda: np.histogram(x, full),
+        "vs np.histogram",
+        N,
+    )
     x32 = x.astype(np.float32)
-    compare("histogram f32, 10M", lambda: h.update(x32), lambda: np.histogram(x32, full), "vs np.histogram", N)
+    compare(
+        "histogram f32, 10M", lambda: h.update(x32), lambda: np.histogram(x32, full), "vs np.histogram", N
+    )
     strided = np.random.default_rng(1).normal(size=3 * N)[::3]
     compare(
         "histogram strided f64 (step 3), 10M",
@@ -77,15 +84,25 @@ def two_d() -> None:
         one = best_of(lambda arr=arr: e.update_2d(hs, arr, threads=1), 3)
         two = best_of(lambda arr=arr: e.update_2d(hs, arr, threads=2), 3)
         rows.append(
-            (f"update_2d 1M x 25 {order}-order", f"{25e6 / two / 1e6:,.0f} M/s (2 thr)", f"2 vs 1 thread: {one / two:.2f}x", f"{two * 1e3:.1f} ms")
+            (
+                f"update_2d 1M x 25 {order}-order",
+                f"{25e6 / two / 1e6:,.0f} M/s (2 thr)",
+                f"2 vs 1 thread: {one / two:.2f}x",
+                f"{two * 1e3:.1f} ms",
+            )
         )
     small = xc[:1000]
     cuts = [h.edges.cuts for h in hs]
 
     def numpy_small() -> object:
-        return [np.bincount(np.searchsorted(c, small[:, j], side="right"), minlength=11) for j, c in enumerate(cuts)]
+        return [
+            np.bincount(np.searchsorted(c, small[:, j], side="right"), minlength=11)
+            for j, c in enumerate(cuts)
+        ]
 
-    compare("absorb 1,000 x 25 batch (service case)", lambda: e.update_2d(hs, small), numpy_small, "vs numpy", 0)
+    compare(
+        "absorb 1,000 x 25 batch (service case)", lambda: e.update_2d(hs, small), numpy_small, "vs numpy", 0
+    )
 
 
 def categorical() -> None:
@@ -125,7 +142,10 @@ def categorical() -> None:
 
 def statistics() -> None:
     rng = np.random.default_rng(4)
-    pairs = [(rng.integers(1, 10_000, 12).astype(float), rng.integers(1, 10_000, 12).astype(float)) for _ in range(25)]
+    pairs = [
+        (rng.integers(1, 10_000, 12).astype(float), rng.integers(1, 10_000, 12).astype(float))
+        for _ in range(25)
+    ]
 
     def ours() -> object:
         return [(e.psi(a, b), e.chi_square_pooled(a, b)) for a, b in pairs]
@@ -134,7 +154,9 @@ def statistics() -> None:
         out = []
         for a, b in pairs:
             p, q = a / a.sum(), b / b.sum()
-            out.append((np.sum((q - p) * np.log(q / p)), sps.chi2_contingency(np.vstack([a, b]), correction=False)))
+            out.append(
+                (np.sum((q - p) * np.log(q / p)), sps.chi2_contingency(np.vstack([a, b]), correction=False))
+            )
         return out
 
     compare("psi + chi-square, 25 features x 12 bins", ours, scipy_way, "vs numpy+scipy", 0)
@@ -145,7 +167,10 @@ def main() -> None:
     two_d()
     categorical()
     statistics()
-    print(f"Measured {date.today()} on {platform.machine()}, {platform.processor() or 'cpu'}, kernels: {e.SIMD} (runtime dispatch), numpy {np.__version__}\n")
+    print(
+        f"Measured {date.today()} on {platform.machine()}, kernels: {e.SIMD} (runtime dispatch), "
+        f"numpy {np.__version__}\n"
+    )
     print("| benchmark | mlmon | ratio | mlmon time |")
     print("|---|---|---|---|")
     for r in rows:

@@ -14,7 +14,7 @@ pub const BLOCK: usize = 256;
 /// Counter lanes; four breaks the store-to-load dependency between equal consecutive bins.
 const LANES: usize = 4;
 /// Above this many cuts a binary search beats comparing against every cut.
-const LINEAR_MAX_CUTS: usize = 32;
+const LINEAR_MAX_CUTS: usize = 128;
 
 /// Cut points prepared for both float and integer input.
 ///
@@ -401,10 +401,10 @@ mod tests {
 
     #[test]
     fn many_cuts_use_binary_search_identically() {
-        let cuts: Vec<f64> = (0..100).map(f64::from).collect();
-        let xs: Vec<f64> = (0..5000).map(|i| f64::from(i) * 0.0213 - 3.0).collect();
-        let (c, _, _) = run(&cuts, 0.0, 99.0, &xs);
-        let mut want = vec![0u64; 101];
+        let cuts: Vec<f64> = (0..200).map(f64::from).collect();
+        let xs: Vec<f64> = (0..5000).map(|i| f64::from(i) * 0.0413 - 3.0).collect();
+        let (c, _, _) = run(&cuts, 0.0, 199.0, &xs);
+        let mut want = vec![0u64; 201];
         for &x in &xs {
             want[cuts.partition_point(|&e| e <= x)] += 1;
         }

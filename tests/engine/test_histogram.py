@@ -168,3 +168,13 @@ def test_pickle_round_trip() -> None:
     h = e.NumericHistogram(e.BinEdges.quantile(np.arange(100.0), 5))
     h.update(np.arange(-10.0, 120.0))
     assert pickle.loads(pickle.dumps(h)) == h
+
+
+@given(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=129, max_size=300, unique=True).map(sorted),
+    hnp.arrays(np.float64, st.integers(0, 400), elements=values),
+)
+def test_many_cuts_take_the_binary_search_path(cuts: list[float], x: np.ndarray) -> None:
+    check(cuts, x, -500.0, 500.0)
+    ints = np.clip(np.nan_to_num(x), -2e9, 2e9).astype(np.int32)
+    check(cuts, ints, -500.0, 500.0)
