@@ -101,28 +101,49 @@ pub fn count_strs<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (HashMap
 /// padding, as numpy treats them), decoded to strings only once per distinct value.
 pub fn count_ucs4(rows: ArrayView2<'_, u32>) -> Result<Vec<(String, u64)>> {
     let width = rows.ncols();
-    let mut by_bytes: HashMap<&[u8], u64> = HashMap::new();
-    let mut owned: HashMap<Vec<u8>, u64> = HashMap::new();
-    match rows.as_slice() {
-        Some(flat) if width > 0 => {
-            // Hash each row's bytes in one call (hashing a `&[u32]` would feed the hasher one code
-            // unit at a time); trailing NULs are padding and are trimmed first.
-            for row in flat.chunks_exact(width) {
-                *by_bytes.entry(as_bytes(trim(row))).or_insert(0) += 1;
-            }
-        }
-        _ => {
+    let distinct: Vec<(Vec<u32>, u64)> = match rows.as_slice() {
+        // Short strings (the common case for categories) hash as one or two machine words and
+        // compare inline; padding NULs are part of the key, identical for equal strings of one array.
+        Some(flat) if width > 0 && width <= 2 => by_key(flat, width, |r| pack(r, 0) as u64),
+        Some(flat) if width > 0 && width <= 4 => by_key(flat, width, |r| pack(r, 0)),
+        Some(flat) if width > 0 && width <= 8 => by_key(flat, width, |r| (pack(r, 0), pack(r, 4))),
+        // Longer strings hash their bytes in one call (a `&[u32]` would be fed one unit at a time).
+        Some(flat) if width > 0 => by_key(flat, width, as_bytes),
+        Some(_) => vec![(Vec::new(), rows.nrows() as u64)],
+        None => {
+            let mut owned: HashMap<Vec<u32>, u64> = HashMap::new();
             for row in rows.rows() {
-                let units: Vec<u32> = row.iter().copied().collect();
-                *owned.entry(as_bytes(trim(&units)).to_vec()).or_insert(0) += 1;
+                *owned.entry(row.iter().copied().collect()).or_insert(0) += 1;
             }
+            owned.into_iter().collect()
         }
+    };
+    distinct
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(units, n)| Ok((decode_ucs4(trim(&units))?, n)))
+        .collect()
+}
+
+/// Counts rows by `key`, remembering one row per key to decode later.
+fn by_key<'a, K: std::hash::Hash + Eq>(
+    flat: &'a [u32],
+    width: usize,
+    key: impl Fn(&'a [u32]) -> K,
+) -> Vec<(Vec<u32>, u64)> {
+    let mut map: HashMap<K, (u64, &'a [u32])> = HashMap::new();
+    for row in flat.chunks_exact(width) {
+        map.entry(key(row)).or_insert((0, row)).0 += 1;
     }
-    let mut out = Vec::with_capacity(by_bytes.len() + owned.len());
-    for (bytes, n) in by_bytes.into_iter().map(|(k, n)| (k.to_vec(), n)).chain(owned) {
-        out.push((decode_ucs4(&bytes)?, n));
-    }
-    Ok(out)
+    map.into_values().map(|(n, row)| (row.to_vec(), n)).collect()
+}
+
+/// Up to four code units from `start` packed into a u128 (missing units are zero padding).
+#[inline(always)]
+fn pack(row: &[u32], start: usize) -> u128 {
+    (0..4).fold(0u128, |acc, i| {
+        acc | (u128::from(row.get(start + i).copied().unwrap_or(0)) << (32 * i))
+    })
 }
 
 fn as_bytes(units: &[u32]) -> &[u8] {
@@ -136,13 +157,10 @@ fn trim(row: &[u32]) -> &[u32] {
     row.get(..end).unwrap_or(&[])
 }
 
-fn decode_ucs4(bytes: &[u8]) -> Result<String> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| {
-            let u = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            char::from_u32(u).ok_or_else(|| EngineError::invalid(format!("invalid code point {u:#x} in string")))
-        })
+fn decode_ucs4(units: &[u32]) -> Result<String> {
+    units
+        .iter()
+        .map(|&u| char::from_u32(u).ok_or_else(|| EngineError::invalid(format!("invalid code point {u:#x} in string"))))
         .collect()
 }
 
