@@ -378,3 +378,32 @@ mod tests {
         assert!(e.message().contains("unsupported format version 9"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            prop_assert!(decode_profile(&data).is_err() || data.len() > 10);
+            let _ = decode_numeric(&data);
+            let _ = decode_categorical(&data);
+        }
+
+        #[test]
+        fn histograms_round_trip(
+            cuts in proptest::collection::btree_set(-1_000_000i64..1_000_000, 0..40),
+            values in proptest::collection::vec(-2e6f64..2e6, 0..300),
+        ) {
+            let cuts: Vec<f64> = cuts.into_iter().map(|c| c as f64 / 7.0).collect();
+            let mut h = NumericHistogram::new(BinEdges::explicit(cuts, -1e6, 1e6).unwrap());
+            h.update(ndarray::ArrayView1::from(&values[..]));
+            let back = decode_numeric(&encode_numeric(&h)).unwrap();
+            prop_assert_eq!(back, h);
+        }
+    }
+}
