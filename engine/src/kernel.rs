@@ -223,18 +223,41 @@ fn count_generic<T: Element>(search: &Search, data: ArrayView1<'_, T>, tally: &m
         }
         return;
     }
-    // Narrower types and strided views are widened a block at a time into a stack buffer:
-    // memory stays constant whatever the input size.
     match T::KIND {
-        Kind::Float => {
-            let mut buf = [0f64; BLOCK];
-            gather(data, &mut buf, |x| x.to_f64(), |b| float_block(search, b, tally));
-        }
-        Kind::Int => {
-            let mut buf = [0i64; BLOCK];
-            gather(data, &mut buf, |x| x.to_i64(), |b| int_block(search, b, tally));
-        }
+        Kind::Float => f64_blocks(data, |b| float_block(search, b, tally)),
+        Kind::Int => i64_blocks(data, |b| int_block(search, b, tally)),
     }
+}
+
+/// Any element as f64 (integers rounded as numpy's float conversion rounds them).
+#[inline(always)]
+pub fn widen_f64<T: Element>(x: T) -> f64 {
+    match T::KIND {
+        Kind::Float => x.to_f64(),
+        Kind::Int => x.to_i64() as f64,
+    }
+}
+
+/// Calls `sink` on consecutive blocks of at most [`BLOCK`] values of `data` as f64: the slice itself
+/// when the input is contiguous f64, else widened a block at a time into a stack buffer, so memory
+/// stays constant whatever the input size or layout. Inline so each SIMD copy of a caller gets its own.
+#[inline(always)]
+pub fn f64_blocks<T: Element>(data: ArrayView1<'_, T>, mut sink: impl FnMut(&[f64])) {
+    if let Some(xs) = data.to_slice().and_then(T::as_f64s) {
+        xs.chunks(BLOCK).for_each(sink);
+        return;
+    }
+    gather(data, &mut [0f64; BLOCK], widen_f64, &mut sink);
+}
+
+/// Like [`f64_blocks`] for integer input, widened exactly to i64.
+#[inline(always)]
+fn i64_blocks<T: Element>(data: ArrayView1<'_, T>, mut sink: impl FnMut(&[i64])) {
+    if let Some(xs) = data.to_slice().and_then(T::as_i64s) {
+        xs.chunks(BLOCK).for_each(sink);
+        return;
+    }
+    gather(data, &mut [0i64; BLOCK], |x: T| x.to_i64(), &mut sink);
 }
 
 #[inline(always)]

@@ -10,7 +10,7 @@
 //! only the speed does.
 
 use crate::error::{EngineError, Result};
-use crate::kernel::{Element, Kind, BLOCK};
+use crate::kernel::{f64_blocks, widen_f64, Element, BLOCK};
 use ndarray::{ArrayView1, Axis};
 use rayon::prelude::*;
 
@@ -95,7 +95,7 @@ pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted>
 
 /// Finite values of `data` as f64 (a copy); an error when there are none.
 pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
-    let out: Vec<f64> = data.iter().map(|x| widen(*x)).filter(|x| x.is_finite()).collect();
+    let out: Vec<f64> = data.iter().map(|x| widen_f64(*x)).filter(|x| x.is_finite()).collect();
     if out.is_empty() {
         let what = if data.is_empty() {
             "reference is empty"
@@ -111,7 +111,7 @@ pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
 pub fn finite_range<T: Element>(data: ArrayView1<'_, T>) -> Result<(f64, f64)> {
     let (lo, hi) = data
         .iter()
-        .map(|x| widen(*x))
+        .map(|x| widen_f64(*x))
         .filter(|x| x.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
     if lo > hi {
@@ -123,14 +123,6 @@ pub fn finite_range<T: Element>(data: ArrayView1<'_, T>) -> Result<(f64, f64)> {
         return Err(EngineError::invalid(format!("{what}: cannot fit bin edges")));
     }
     Ok((lo, hi))
-}
-
-#[inline(always)]
-fn widen<T: Element>(x: T) -> f64 {
-    match T::KIND {
-        Kind::Float => x.to_f64(),
-        Kind::Int => x.to_i64() as f64,
-    }
 }
 
 fn min_max(values: &[f64]) -> (f64, f64) {
@@ -206,7 +198,7 @@ fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
         let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
         let i = ((u128::from(r) * u128::from(len)) >> 64) as usize;
         if let Some(&x) = data.get(i) {
-            let v = widen(x);
+            let v = widen_f64(x);
             if v.is_finite() {
                 sample.push(v);
             }
@@ -350,27 +342,7 @@ unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
 
 #[inline(always)]
 fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
-    if let Some(xs) = data.to_slice().and_then(T::as_f64s) {
-        for chunk in xs.chunks(BLOCK) {
-            pass_block(chunk, pass);
-        }
-        return;
-    }
-    let mut buf = [0f64; BLOCK];
-    let mut n = 0;
-    for &x in data.iter() {
-        if let Some(slot) = buf.get_mut(n) {
-            *slot = widen(x);
-        }
-        n += 1;
-        if n == BLOCK {
-            pass_block(&buf, pass);
-            n = 0;
-        }
-    }
-    if let Some(rest) = buf.get(..n) {
-        pass_block(rest, pass);
-    }
+    f64_blocks(data.view(), |b| pass_block(b, pass));
 }
 
 #[inline(always)]
