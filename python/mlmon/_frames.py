@@ -1,0 +1,326 @@
+"""Input adapters: pandas, polars, pyarrow, dicts and 2-D numpy arrays become plain numpy columns.
+
+Each adapter produces a :class:`Batch` of :data:`Column` values the engine reads without copying where
+the source allows it: numpy views of numeric buffers, dictionary codes plus categories for pandas
+Categorical / Arrow dictionary / Polars categorical and string columns. pandas, polars and pyarrow are
+optional: each is imported only inside the adapter for its own types, dispatched on
+``type(obj).__module__`` so ``import mlmon`` never imports them. Nothing here counts or computes
+statistics; that is the engine's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from mlmon.exceptions import DtypeError, InputError, MlmonError
+
+__all__ = [
+    "Batch",
+    "Coded",
+    "Column",
+    "Numeric",
+    "Values",
+    "as_categorical",
+    "as_numeric",
+    "feature_errors",
+    "missing_count",
+    "to_batch",
+]
+
+BOOL_CATEGORIES = ("False", "True")
+"""Booleans become codes 0/1 into these labels, the same labels the engine gives a bool array."""
+
+# The adapters for optional libraries live in _frames_{pandas,polars,arrow}; each imports its library at
+# module level and is itself imported only when an object of that library arrives.
+
+# dtypes the engine bins directly; anything else numeric is converted to float64 first.
+_ENGINE_NUMERIC = frozenset(
+    ["float64", "float32", "int64", "int32", "int16", "int8", "uint32", "uint16", "uint8"]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Numeric:
+    """A numeric 1-D array in a dtype the engine bins (NaN is missing)."""
+
+    values: npt.NDArray[Any]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, start: int, stop: int) -> Numeric:
+        return Numeric(self.values[start:stop])
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """Dictionary codes (negative means missing) into ``categories``."""
+
+    codes: npt.NDArray[np.integer[Any]]
+    categories: npt.NDArray[Any] | list[Any]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, start: int, stop: int) -> Coded:
+        return Coded(self.codes[start:stop], self.categories)
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """Raw category values: an object array of str/int/None, a numpy ``U`` array or integers."""
+
+    values: npt.NDArray[Any]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, start: int, stop: int) -> Values:
+        return Values(self.values[start:stop])
+
+
+Column: TypeAlias = Numeric | Coded | Values
+
+
+@dataclass(slots=True)
+class Batch:
+    """The columns of one input batch, converted for the engine.
+
+    Attributes:
+        names: Every column name in the input, in input order (converted or not).
+        n_rows: Row count.
+        columns: The converted columns that were asked for.
+        block: For a 2-D numpy input, its names and the array itself, for ``update_2d``.
+    """
+
+    names: list[str]
+    n_rows: int
+    columns: dict[str, Column] = field(default_factory=dict)
+    block: tuple[list[str], npt.NDArray[Any]] | None = None
+
+    def take(self, start: int, stop: int) -> Batch:
+        """Rows ``[start, stop)`` as views of the same buffers."""
+        block = None if self.block is None else (self.block[0], self.block[1][start:stop])
+        cols = {name: col.take(start, stop) for name, col in self.columns.items()}
+        return Batch(self.names, max(0, min(stop, self.n_rows) - start), cols, block)
+
+
+def numeric_array(values: npt.NDArray[Any], name: str) -> Column:
+    """Classifies a 1-D numpy array: numbers become :class:`Numeric`, bools codes, the rest values."""
+    if values.ndim != 1:
+        raise InputError(f"feature {name!r}: expected a 1-D column, got shape {values.shape}")
+    kind = values.dtype.kind
+    if kind == "b":
+        return Coded(values.view(np.int8), list(BOOL_CATEGORIES))
+    if kind in "iuf":
+        if values.dtype.name not in _ENGINE_NUMERIC:
+            values = values.astype(np.float64)
+        return Numeric(values)
+    if kind in "OUS":
+        return Values(values.astype(str) if kind == "S" else values)
+    raise DtypeError(
+        f"feature {name!r}: unsupported dtype {values.dtype} (expected numbers, strings or bools)"
+    )
+
+
+def _from_sequence(values: Any, name: str) -> Column:
+    if isinstance(values, np.ndarray):
+        return numeric_array(values, name)
+    mod = type(values).__module__.split(".")[0]
+    if mod in ("pandas", "polars", "pyarrow"):
+        return _ADAPTERS_1D[mod](values, name)
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:
+        raise InputError(f"feature {name!r}: cannot read the values as a 1-D array ({exc})") from exc
+    if arr.dtype.kind == "U":
+        # numpy turns ["a", nan] into the string "nan"; an object array keeps None/NaN as missing.
+        return numeric_array(np.array(values, dtype=object), name)
+    if arr.dtype.kind == "O":
+        # A list mixing numbers and None: read it as floats when it holds only numbers, so that lists
+        # give the same result as arrays.
+        try:
+            return Numeric(np.array(values, dtype=np.float64))
+        except (TypeError, ValueError):
+            pass
+    return numeric_array(arr, name)
+
+
+def _from_mapping(obj: Mapping[str, Any], wanted: Collection[str] | None) -> Batch:
+    names = [str(k) for k in obj]
+    columns: dict[str, Column] = {}
+    n_rows: int | None = None
+    for key, values in obj.items():
+        name = str(key)
+        if wanted is not None and name not in wanted:
+            continue
+        col = _from_sequence(values, name)
+        if n_rows is not None and len(col) != n_rows:
+            raise InputError(f"feature {name!r}: {len(col)} values, but other columns have {n_rows}")
+        n_rows = len(col)
+        columns[name] = col
+    if n_rows is None:
+        n_rows = len(next(iter(obj.values()))) if obj else 0
+    return Batch(names, n_rows, columns)
+
+
+def _from_2d(arr: npt.NDArray[Any], feature_names: Sequence[str] | None) -> Batch:
+    if arr.ndim != 2:
+        raise InputError(f"expected a 2-D array of rows x features, got shape {arr.shape}")
+    names = (
+        [f"x{j}" for j in range(arr.shape[1])] if feature_names is None else [str(n) for n in feature_names]
+    )
+    if len(names) != arr.shape[1]:
+        raise InputError(f"feature_names has {len(names)} names but the array has {arr.shape[1]} columns")
+    columns = {name: numeric_array(arr[:, j], name) for j, name in enumerate(names)}
+    block = (names, arr) if arr.dtype.name in ("float64", "float32", "int64", "int32") else None
+    return Batch(names, arr.shape[0], columns, block)
+
+
+def to_batch(
+    obj: Any, wanted: Collection[str] | None = None, feature_names: Sequence[str] | None = None
+) -> Batch:
+    """Converts any supported input into a :class:`Batch`.
+
+    Args:
+        obj: pandas/polars DataFrame, pyarrow Table/RecordBatch, a mapping of name to 1-D array or
+            list, or a 2-D numpy array (with ``feature_names``).
+        wanted: Names of the columns to convert (``None``: all); the others are only listed.
+        feature_names: Column names of a 2-D numpy array.
+
+    Returns:
+        The batch.
+
+    Raises:
+        DtypeError: an unsupported input type or column dtype.
+        InputError: columns of different lengths, or a malformed array.
+    """
+    if isinstance(obj, np.ndarray):
+        return _from_2d(obj, feature_names)
+    if isinstance(obj, Mapping):
+        return _from_mapping(obj, wanted)
+    mod = type(obj).__module__.split(".")[0]
+    adapter = _ADAPTERS.get(mod)
+    if adapter is None:
+        raise DtypeError(
+            f"unsupported input type {type(obj).__name__}; expected a pandas or polars DataFrame, a pyarrow "
+            "Table or RecordBatch, a dict of 1-D arrays, or a 2-D numpy array with feature_names"
+        )
+    return adapter(obj, wanted)
+
+
+def _pandas(obj: Any, wanted: Collection[str] | None) -> Batch:
+    from mlmon import _frames_pandas
+
+    return _frames_pandas.frame(obj, wanted)
+
+
+def _polars(obj: Any, wanted: Collection[str] | None) -> Batch:
+    from mlmon import _frames_polars
+
+    return _frames_polars.frame(obj, wanted)
+
+
+def _pyarrow(obj: Any, wanted: Collection[str] | None) -> Batch:
+    from mlmon import _frames_arrow
+
+    return _frames_arrow.table(obj, wanted)
+
+
+def _pandas_1d(obj: Any, name: str) -> Column:
+    from mlmon import _frames_pandas
+
+    return _frames_pandas.series(obj, name)
+
+
+def _polars_1d(obj: Any, name: str) -> Column:
+    from mlmon import _frames_polars
+
+    return _frames_polars.series(obj, name)
+
+
+def _pyarrow_1d(obj: Any, name: str) -> Column:
+    from mlmon import _frames_arrow
+
+    return _frames_arrow.column(obj, name)
+
+
+_ADAPTERS: dict[str, Callable[[Any, Collection[str] | None], Batch]] = {
+    "pandas": _pandas,
+    "polars": _polars,
+    "pyarrow": _pyarrow,
+}
+_ADAPTERS_1D: dict[str, Callable[[Any, str], Column]] = {
+    "pandas": _pandas_1d,
+    "polars": _polars_1d,
+    "pyarrow": _pyarrow_1d,
+}
+
+
+@contextmanager
+def feature_errors(name: str) -> Iterator[None]:
+    """Re-raises an engine error with the feature's name in front, keeping its class."""
+    try:
+        yield
+    except MlmonError as exc:
+        if str(exc).startswith("feature "):
+            raise
+        raise type(exc)(f"feature {name!r}: {exc}") from exc
+
+
+def missing_count(col: Column) -> int:
+    """Missing values of a column (NaN, None, negative codes), vectorized."""
+    if isinstance(col, Numeric):
+        return int(np.count_nonzero(np.isnan(col.values))) if col.values.dtype.kind == "f" else 0
+    if isinstance(col, Coded):
+        return int(np.count_nonzero(col.codes < 0))
+    values = col.values
+    if values.dtype.kind != "O":
+        return 0
+    # Elementwise comparisons on an object array: None, and NaN (the one value unequal to itself).
+    is_none = np.frompyfunc(lambda v: v is None, 1, 1)(values).astype(bool)
+    return int(np.count_nonzero(is_none) + np.count_nonzero(values != values))
+
+
+def as_numeric(col: Column) -> npt.NDArray[Any] | None:
+    """The column as numbers the engine bins, or ``None`` when it holds values of another type.
+
+    Object arrays of numbers and None are read as float64; strings, codes and bools are not numbers.
+    """
+    if isinstance(col, Numeric):
+        return col.values
+    if isinstance(col, Values) and col.values.dtype.kind == "O":
+        try:
+            return col.values.astype(np.float64)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def as_categorical(col: Column, name: str) -> Coded | Values:
+    """The column as category values: integers stay integers; integral floats become integers with
+    NaN as missing (what a nullable integer column turns into on the way through numpy).
+
+    Raises:
+        DtypeError: floats with fractional parts, which are not categories.
+    """
+    if not isinstance(col, Numeric):
+        return col
+    values = col.values
+    if values.dtype.kind in "iu":
+        return Values(values)
+    nan = np.isnan(values)
+    finite = values[~nan]
+    if not np.all(np.isfinite(finite)) or not np.all(finite == np.round(finite)):
+        raise DtypeError(f"feature {name!r}: fractional numbers cannot be categories")
+    if not nan.any():
+        return Values(values.astype(np.int64))
+    out = np.empty(len(values), dtype=object)
+    out[~nan] = finite.astype(np.int64)
+    return Values(out)

@@ -1,0 +1,91 @@
+"""pyarrow adapter: Tables, RecordBatches, Arrays and ChunkedArrays to engine-ready columns.
+
+Dictionary arrays give their indices and dictionary; string arrays are dictionary-encoded by Arrow's C++
+kernel so the engine counts small integer codes (the fast path for strings); numerics become numpy views
+when there are no nulls, else float64 with NaN. Imported only when pyarrow objects arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlmon._frames import BOOL_CATEGORIES, Batch, Coded, Column, numeric_array
+from mlmon.exceptions import DtypeError
+
+__all__ = ["column", "table"]
+
+
+def table(obj: Any, wanted: Collection[str] | None) -> Batch:
+    """Converts a pyarrow Table or RecordBatch."""
+    if not isinstance(obj, pa.Table | pa.RecordBatch):
+        raise DtypeError(f"unsupported pyarrow input {type(obj).__name__}; expected a Table or RecordBatch")
+    names = [str(n) for n in obj.column_names]
+    columns = {
+        name: column(obj.column(i), name) for i, name in enumerate(names) if wanted is None or name in wanted
+    }
+    return Batch(names, obj.num_rows, columns)
+
+
+def _chunks(col: Any) -> list[Any]:
+    return list(col.chunks) if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _codes(indices: list[Any]) -> np.ndarray[Any, Any]:
+    """Dictionary indices as one numpy integer array, nulls as -1 (a view when there is one chunk
+    without nulls)."""
+    parts = []
+    for idx in indices:
+        if idx.null_count:
+            wide = pa.int64() if idx.type in (pa.uint32(), pa.uint64(), pa.int64()) else pa.int32()
+            idx = pc.fill_null(idx.cast(wide), -1)
+        elif idx.type == pa.uint64():
+            idx = idx.cast(pa.int64())
+        parts.append(idx.to_numpy(zero_copy_only=False))
+    if not parts:
+        return np.empty(0, dtype=np.int32)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _dictionary(col: Any) -> Coded:
+    if isinstance(col, pa.ChunkedArray):
+        # Chunks may carry different dictionaries; unify them so one category list serves all codes.
+        col = col.unify_dictionaries()
+    chunks = _chunks(col)
+    if not chunks:
+        return Coded(np.empty(0, dtype=np.int32), [])
+    categories = chunks[0].dictionary.to_numpy(zero_copy_only=False)
+    if categories.dtype.kind == "b":
+        categories = np.array(BOOL_CATEGORIES)[categories.astype(np.int8)]
+    return Coded(_codes([c.indices for c in chunks]), categories)
+
+
+def column(col: Any, name: str) -> Column:
+    """Converts one pyarrow Array or ChunkedArray.
+
+    Raises:
+        DtypeError: a type mlmon cannot monitor (timestamps, nested types...).
+    """
+    typ = col.type
+    if pa.types.is_dictionary(typ):
+        return _dictionary(col)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        return _dictionary(pc.dictionary_encode(col))
+    if pa.types.is_boolean(typ):
+        codes = pc.fill_null(col.cast(pa.int8()), -1)
+        return Coded(_codes(_chunks(codes)), list(BOOL_CATEGORIES))
+    if pa.types.is_decimal(typ) or pa.types.is_float16(typ) or typ == pa.uint64():
+        col = col.cast(pa.float64())
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        if isinstance(col, pa.ChunkedArray) and col.num_chunks == 0:
+            return numeric_array(np.empty(0, dtype=np.float64), name)
+        if col.null_count and pa.types.is_integer(col.type):
+            col = col.cast(pa.float64())
+        return numeric_array(col.to_numpy(zero_copy_only=False), name)
+    if pa.types.is_null(typ):
+        return numeric_array(np.full(len(col), np.nan), name)
+    raise DtypeError(f"feature {name!r}: unsupported Arrow type {typ} (expected numbers, strings or bools)")

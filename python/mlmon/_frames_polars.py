@@ -1,0 +1,51 @@
+"""polars adapter: DataFrame and Series columns to engine-ready columns.
+
+Numerics are taken with ``to_numpy()`` (a view without nulls, float64 with NaN otherwise); strings,
+Categorical, Enum and Boolean columns go to Arrow (``to_arrow`` shares the buffers) and through the
+pyarrow adapter, whose dictionary encoding gives the engine integer codes. Imported only when a polars
+object arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import polars as pl
+
+from mlmon import _frames_arrow
+from mlmon._frames import Batch, Column, numeric_array
+from mlmon.exceptions import DtypeError
+
+__all__ = ["frame", "series"]
+
+
+def frame(obj: Any, wanted: Collection[str] | None) -> Batch:
+    """Converts a polars DataFrame (a LazyFrame is collected first; a Series is one column)."""
+    if isinstance(obj, pl.LazyFrame):
+        obj = obj.collect()
+    if isinstance(obj, pl.Series):
+        obj = obj.to_frame()
+    if not isinstance(obj, pl.DataFrame):
+        raise DtypeError(f"unsupported polars input {type(obj).__name__}; expected a DataFrame")
+    names = list(obj.columns)
+    columns = {name: series(obj.get_column(name), name) for name in names if wanted is None or name in wanted}
+    return Batch(names, obj.height, columns)
+
+
+def series(s: Any, name: str) -> Column:
+    """Converts one polars Series.
+
+    Raises:
+        DtypeError: a dtype mlmon cannot monitor (datetimes, lists, structs...).
+    """
+    dtype = s.dtype
+    if dtype.is_numeric():
+        if isinstance(dtype, pl.Decimal):
+            s = s.cast(pl.Float64)
+        return numeric_array(s.to_numpy(), name)
+    if dtype in (pl.String, pl.Categorical, pl.Boolean, pl.Null) or isinstance(
+        dtype, pl.Enum | pl.Categorical
+    ):
+        return _frames_arrow.column(s.to_arrow(), name)
+    raise DtypeError(f"feature {name!r}: unsupported dtype {dtype} (expected numbers, strings or bools)")

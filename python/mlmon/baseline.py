@@ -1,0 +1,277 @@
+"""Baseline: the reference distributions of a model's features, fitted once and saved to a file.
+
+A baseline holds, per feature, the engine's reference profile (quantile bin edges and counts for a
+numerical feature, categories and counts for a categorical one) plus the schema, feature importances and
+model identity. The file is a versioned msgpack envelope (msgspec) that embeds the engine's profile
+bytes; a file from a newer incompatible format is refused with a message naming both versions. Counting
+and quantiles are the engine's; this module only decides kinds and wires columns to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeAlias
+
+import msgspec
+import numpy as np
+
+from mlmon import _engine
+from mlmon._frames import Batch, Coded, Column, Numeric, as_categorical, as_numeric, feature_errors, to_batch
+from mlmon.exceptions import CodecError, DtypeError, InputError, SchemaMismatchError
+from mlmon.schema import FeatureKind, FeatureSpec
+
+__all__ = ["FORMAT_VERSION", "Baseline", "Profile"]
+
+FORMAT_VERSION = 1
+"""Baseline file format written by this version; files with a larger number are refused."""
+
+_KIND = "mlmon-baseline"
+
+Profile: TypeAlias = _engine.NumericHistogram | _engine.CategoryCounts
+
+
+class _Header(msgspec.Struct):
+    """The fields every format version keeps, read first to refuse newer files cleanly."""
+
+    kind: str
+    format: int
+    mlmon_version: str = "unknown"
+
+
+class _BaselineFile(msgspec.Struct, kw_only=True):
+    kind: str
+    format: int
+    mlmon_version: str
+    created_at: datetime
+    model: str | None
+    version: str | None
+    n_rows: int
+    bins: int
+    features: list[FeatureSpec]
+    feature_importance: dict[str, float]
+    profile: bytes
+
+
+def _infer_kind(col: Column) -> FeatureKind:
+    return "numerical" if isinstance(col, Numeric) else "categorical"
+
+
+def _dtype_name(col: Column) -> str:
+    if isinstance(col, Coded):
+        return "category"
+    dtype = col.values.dtype
+    return "string" if dtype.kind in "OU" and not isinstance(col, Numeric) else dtype.name
+
+
+def _fit_numeric(name: str, col: Column, bins: int) -> _engine.NumericHistogram:
+    values = as_numeric(col)
+    if values is None:
+        raise DtypeError(f"feature {name!r}: declared numerical but holds {_dtype_name(col)} values")
+    with feature_errors(name):
+        hist = _engine.NumericHistogram(_engine.BinEdges.quantile(values, bins))
+        hist.update(values)
+    return hist
+
+
+def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.CategoryCounts:
+    cat = as_categorical(col, name)
+    with feature_errors(name):
+        if isinstance(cat, Coded):
+            return _engine.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
+        return _engine.CategoryCounts.fit(cat.values, max_categories=max_categories)
+
+
+def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[str]) -> list[str]:
+    names = list(features) if features is not None else [n for n in batch.names if n not in exclude]
+    absent = [n for n in names if n not in batch.names]
+    if absent:
+        raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
+    if not names:
+        raise InputError("no features to fit")
+    return names
+
+
+class Baseline:
+    """Reference distributions of a model's features.
+
+    Build one with :meth:`fit`, keep it with :meth:`save` and :meth:`load`, and give it to
+    :class:`mlmon.Monitor`.
+
+    Example:
+        >>> import numpy as np, mlmon
+        >>> rng = np.random.default_rng(0)
+        >>> b = mlmon.Baseline.fit({"age": rng.normal(40, 9, 1000), "plan": rng.choice(["a", "b"], 1000)})
+        >>> [(f.name, f.kind) for f in b.features.values()]
+        [('age', 'numerical'), ('plan', 'categorical')]
+    """
+
+    def __init__(
+        self,
+        features: Iterable[FeatureSpec],
+        profiles: Mapping[str, Profile],
+        *,
+        n_rows: int,
+        bins: int = 10,
+        feature_importance: Mapping[str, float] | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        created_at: datetime | None = None,
+        mlmon_version: str = _engine.__version__,
+    ) -> None:
+        """Assembles a baseline from fitted profiles (use :meth:`fit` to build one from data)."""
+        self.features: dict[str, FeatureSpec] = {f.name: f for f in features}
+        if set(profiles) != set(self.features):
+            raise SchemaMismatchError("every feature needs exactly one profile")
+        self.profiles: dict[str, Profile] = dict(profiles)
+        self.n_rows = n_rows
+        self.bins = bins
+        self.feature_importance: dict[str, float] = dict(feature_importance or {})
+        unknown = set(self.feature_importance) - set(self.features)
+        if unknown:
+            raise SchemaMismatchError(f"feature_importance names unknown features: {sorted(unknown)}")
+        self.model = model
+        self.version = version
+        self.created_at = created_at or datetime.now(timezone.utc)
+        self.mlmon_version = mlmon_version
+        self._profile_bytes = _engine.encode_profile(list(self.profiles.items()))
+        self.fingerprint = hashlib.sha256(self._profile_bytes).hexdigest()[:16]
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any,
+        *,
+        categorical: Collection[str] = (),
+        numerical: Collection[str] = (),
+        features: Sequence[str] | None = None,
+        exclude: Collection[str] = (),
+        bins: int = 10,
+        max_categories: int = 10_000,
+        feature_importance: Mapping[str, float] | None = None,
+        model: str | None = None,
+        version: str | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> Baseline:
+        """Fits reference distributions on training data.
+
+        Numeric columns are numerical (quantile bins), strings, categoricals and bools categorical;
+        ``categorical`` and ``numerical`` override the inference per feature.
+
+        Args:
+            data: pandas/polars DataFrame, pyarrow Table/RecordBatch, dict of 1-D arrays or lists, or a
+                2-D numpy array with ``feature_names``.
+            categorical: Features to treat as categorical (e.g. integer-coded ones).
+            numerical: Features to treat as numerical.
+            features: The features to monitor, in order (default: every column not in ``exclude``).
+            exclude: Columns to leave out (ids, timestamps, the target).
+            bins: Quantile bins per numerical feature (ties merged, so maybe fewer).
+            max_categories: Reference categories kept per feature; rarer ones are folded into ``other``.
+            feature_importance: Weights of the overall score, e.g. from the model.
+            model: Model name.
+            version: Model version.
+            feature_names: Column names of a 2-D numpy array.
+
+        Returns:
+            The fitted baseline.
+
+        Raises:
+            SchemaMismatchError: a named feature is not in the data.
+            DtypeError: a column mlmon cannot read, or a non-numeric column declared numerical.
+            InputError: an empty or all-missing column, or bad arguments.
+        """
+        both = set(categorical) & set(numerical)
+        if both:
+            raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
+        listed = to_batch(data, wanted=(), feature_names=feature_names)
+        names = _select(listed, features, exclude)
+        undeclared = (set(categorical) | set(numerical)) - set(names)
+        if undeclared:
+            raise SchemaMismatchError(f"declared features not in the data: {sorted(undeclared)}")
+        batch = to_batch(data, wanted=set(names), feature_names=feature_names)
+        specs, profiles = [], {}
+        for name in names:
+            col = batch.columns[name]
+            kind: FeatureKind = (
+                "categorical"
+                if name in categorical
+                else "numerical"
+                if name in numerical
+                else _infer_kind(col)
+            )
+            profiles[name] = (
+                _fit_numeric(name, col, bins)
+                if kind == "numerical"
+                else _fit_categorical(name, col, max_categories)
+            )
+            specs.append(FeatureSpec(name, kind, _dtype_name(col)))
+        return cls(specs, profiles, n_rows=batch.n_rows, bins=bins, feature_importance=feature_importance,
+                   model=model, version=version)  # fmt: skip
+
+    def reference_counts(self, name: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
+        """Reference counts of ``name`` aligned as the statistics compare them (bins, or categories
+        then ``other`` then ``unseen``)."""
+        prof = self.profiles[name]
+        return prof.counts if isinstance(prof, _engine.NumericHistogram) else prof.distribution
+
+    def to_bytes(self) -> bytes:
+        """The baseline file's bytes (see :meth:`save`)."""
+        envelope = _BaselineFile(
+            kind=_KIND, format=FORMAT_VERSION, mlmon_version=self.mlmon_version, created_at=self.created_at,
+            model=self.model, version=self.version, n_rows=self.n_rows, bins=self.bins,
+            features=list(self.features.values()), feature_importance=self.feature_importance,
+            profile=self._profile_bytes,
+        )  # fmt: skip
+        return msgspec.msgpack.encode(envelope)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Baseline:
+        """Reads :meth:`to_bytes` output.
+
+        Raises:
+            CodecError: not a baseline, corrupted, or written by a newer incompatible format version.
+        """
+        try:
+            header = msgspec.msgpack.decode(data, type=_Header)
+        except msgspec.DecodeError as exc:
+            raise CodecError(f"not an mlmon baseline file ({exc})") from exc
+        if header.kind != _KIND:
+            raise CodecError(f"not an mlmon baseline file (kind {header.kind!r})")
+        if header.format > FORMAT_VERSION:
+            raise CodecError(
+                f"baseline file format version {header.format} (written by mlmon {header.mlmon_version}) is "
+                f"newer than this mlmon {_engine.__version__} reads (format {FORMAT_VERSION}); upgrade mlmon"
+            )
+        try:
+            env = msgspec.msgpack.decode(data, type=_BaselineFile)
+        except msgspec.DecodeError as exc:
+            raise CodecError(f"corrupted mlmon baseline file ({exc})") from exc
+        profiles = dict(_engine.decode_profile(env.profile))
+        return cls(env.features, profiles, n_rows=env.n_rows, bins=env.bins,
+                   feature_importance=env.feature_importance, model=env.model, version=env.version,
+                   created_at=env.created_at, mlmon_version=env.mlmon_version)  # fmt: skip
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the baseline to ``path`` (conventionally ``<model>-<version>.mlmon``)."""
+        with open(path, "wb") as fh:
+            fh.write(self.to_bytes())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Baseline:
+        """Reads a baseline written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file.
+            CodecError: not a baseline, corrupted, or from a newer incompatible format.
+        """
+        with open(path, "rb") as fh:
+            return cls.from_bytes(fh.read())
+
+    def __repr__(self) -> str:
+        kinds = [f.kind for f in self.features.values()]
+        return (
+            f"Baseline(model={self.model!r}, version={self.version!r}, rows={self.n_rows}, "
+            f"numerical={kinds.count('numerical')}, categorical={kinds.count('categorical')})"
+        )

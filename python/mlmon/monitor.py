@@ -1,0 +1,317 @@
+"""Monitor: folds batches into exact counts aligned to a baseline, in tumbling windows, and reports drift.
+
+``update`` converts a batch with the input adapters and hands every column to the engine (one
+``update_2d`` call for the numeric block of a 2-D array); schema drift (absent, unexpected or
+wrongly-typed columns) is counted, never raised. Windows tumble by rows or by time; ``snapshot`` /
+``from_snapshot`` and ``merge`` move exact counts between workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+
+from mlmon import _engine
+from mlmon._evaluate import evaluate
+from mlmon._frames import Batch, Coded, as_categorical, as_numeric, feature_errors, missing_count, to_batch
+from mlmon.baseline import Baseline
+from mlmon.drift import DriftReport, Thresholds
+from mlmon.exceptions import CodecError, DtypeError, SchemaMismatchError
+from mlmon.quality import QualityThresholds
+from mlmon.windows import StateWire, WindowState, parse_window, to_datetime
+
+__all__ = ["Monitor"]
+
+_SNAPSHOT_KIND = "mlmon-monitor"
+_SNAPSHOT_FORMAT = 1
+
+
+class _Snapshot(msgspec.Struct, kw_only=True):
+    kind: str
+    format: int
+    baseline: str
+    window: str
+    window_size: float
+    open: StateWire
+    closed: list[StateWire]
+    retired: StateWire | None
+
+
+class Monitor:
+    """Exact streaming drift monitoring of one model against its baseline.
+
+    Example:
+        >>> import numpy as np, mlmon
+        >>> rng = np.random.default_rng(0)
+        >>> baseline = mlmon.Baseline.fit({"x": rng.normal(size=5000)})
+        >>> monitor = mlmon.Monitor(baseline)
+        >>> monitor.update({"x": rng.normal(1.0, 1.0, size=5000)})
+        >>> monitor.report().features["x"].severity
+        'critical'
+    """
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        thresholds: Thresholds | None = None,
+        window: int | str | Any | None = None,
+        *,
+        quality: QualityThresholds | None = None,
+        max_windows: int | None = None,
+    ) -> None:
+        """Starts monitoring.
+
+        Args:
+            baseline: The reference distributions.
+            thresholds: The drift policy (default ``Thresholds()``: warning 0.2, critical 0.5).
+            window: ``None`` (one window), rows per window (``10_000``) or a duration (``"1h"``,
+                ``timedelta``). Windows tumble; time windows align to multiples of the duration since the
+                Unix epoch.
+            quality: Data-quality levels (default ``QualityThresholds()``).
+            max_windows: Closed windows kept for :meth:`windows`; older ones are folded into the
+                cumulative counts only (``None``: keep all).
+
+        Raises:
+            InputError: an unreadable window spec.
+        """
+        self.baseline = baseline
+        self.thresholds = thresholds or Thresholds()
+        self.quality = quality or QualityThresholds()
+        self._window_kind, self._window_size = parse_window(window)
+        self._max_windows = max_windows
+        self._open = WindowState(baseline)
+        self._closed: list[WindowState] = []
+        self._retired: WindowState | None = None
+        self._last_key: int | None = None
+
+    @property
+    def rows(self) -> int:
+        """Rows counted since the monitor started (every window)."""
+        return self._cumulative().rows
+
+    def update(self, data: Any, timestamp: Any = None, *, feature_names: Sequence[str] | None = None) -> None:
+        """Counts a batch.
+
+        Args:
+            data: pandas/polars DataFrame, pyarrow Table/RecordBatch, dict of 1-D arrays or lists, or a
+                2-D numpy array (columns in baseline order unless ``feature_names`` is given).
+            timestamp: When the batch happened (datetime, epoch seconds or datetime64); default now. It
+                picks the time window; a batch older than the open window is counted in the open window.
+            feature_names: Column names of a 2-D numpy array.
+
+        Raises:
+            DtypeError: an unsupported input type.
+            InputError: a malformed batch (columns of different lengths, codes out of range).
+        """
+        when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
+        names = feature_names
+        if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
+            names = list(self.baseline.features)
+        batch = to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+        if self._window_kind == "time":
+            key = int(when.timestamp() // self._window_size)
+            if key > self._open.key and self._open.rows:
+                self._close(key)
+            elif self._open.rows == 0:
+                self._open.key = max(key, self._open.key)
+            self._count(self._open, batch, when)
+        elif self._window_kind == "rows":
+            self._count_rows(batch, when)
+        else:
+            self._count(self._open, batch, when)
+
+    def _count_rows(self, batch: Batch, when: datetime) -> None:
+        size = int(self._window_size)
+        if batch.n_rows == 0:
+            self._count(self._open, batch, when)
+            return
+        done = 0
+        while done < batch.n_rows:
+            if self._open.rows >= size:
+                self._close(self._open.key + 1)
+            stop = min(batch.n_rows, done + size - self._open.rows)
+            whole = done == 0 and stop == batch.n_rows
+            self._count(self._open, batch if whole else batch.take(done, stop), when)
+            done = stop
+        # Close a full window now, so windows() lists it as soon as its last row arrives.
+        if self._open.rows >= size:
+            self._close(self._open.key + 1)
+
+    def _close(self, next_key: int) -> None:
+        closed = self._open
+        self._closed.append(closed)
+        self._open = WindowState(self.baseline, next_key, closed.row_start + closed.rows)
+        if self._max_windows is not None and len(self._closed) > self._max_windows:
+            oldest = self._closed.pop(0)
+            if self._retired is None:
+                self._retired = oldest
+            else:
+                self._retired.merge(oldest)
+
+    def _count(self, state: WindowState, batch: Batch, when: datetime) -> None:
+        state.touch(when)
+        state.rows += batch.n_rows
+        expected = self.baseline.features
+        state.unexpected.update(n for n in batch.names if n not in expected)
+        done = self._count_block(state, batch)
+        for name in expected:
+            if name in done:
+                continue
+            col = batch.columns.get(name)
+            if col is None:
+                state.missing_columns.add(name)
+                state.extra_missing[name] += batch.n_rows
+                continue
+            prof = state.profiles[name]
+            if isinstance(prof, _engine.NumericHistogram):
+                values = as_numeric(col)
+                if values is None:
+                    self._invalid(state, name, col)
+                else:
+                    with feature_errors(name):
+                        prof.update(values)
+            else:
+                try:
+                    cat = as_categorical(col, name)
+                except DtypeError:
+                    self._invalid(state, name, col)
+                    continue
+                self._count_categories(state, name, prof, cat)
+
+    @staticmethod
+    def _invalid(state: WindowState, name: str, col: Any) -> None:
+        missing = missing_count(col)
+        state.extra_missing[name] += missing
+        state.invalid[name] += len(col) - missing
+
+    def _count_categories(
+        self, state: WindowState, name: str, prof: _engine.CategoryCounts, cat: Any
+    ) -> None:
+        try:
+            with feature_errors(name):
+                if isinstance(cat, Coded):
+                    prof.update_codes(cat.codes, cat.categories)
+                else:
+                    prof.update(cat.values)
+        except DtypeError:
+            # Values no category can be (floats in an object column): schema drift, not a crash.
+            self._invalid(state, name, cat)
+
+    def _count_block(self, state: WindowState, batch: Batch) -> set[str]:
+        """One ``update_2d`` call for a 2-D numeric array whose columns are all numerical features."""
+        if batch.block is None:
+            return set()
+        names, block = batch.block
+        hists = [state.profiles.get(n) for n in names]
+        if len(set(names)) != len(names) or not all(isinstance(h, _engine.NumericHistogram) for h in hists):
+            return set()
+        _engine.update_2d(hists, block)  # type: ignore[arg-type]
+        return set(names)
+
+    def _window_seconds(self) -> float | None:
+        return self._window_size if self._window_kind == "time" else None
+
+    def report(self, *, cumulative: bool = False) -> DriftReport:
+        """The drift report of the open window (everything so far when there are no windows).
+
+        Args:
+            cumulative: Report every row since the monitor started instead (all windows merged).
+
+        Returns:
+            The report.
+        """
+        if cumulative:
+            return evaluate(self.baseline, self._cumulative(), self.thresholds, self.quality)
+        return evaluate(self.baseline, self._open, self.thresholds, self.quality, self._window_seconds())
+
+    def windows(self) -> list[DriftReport]:
+        """Reports of the closed windows, oldest first (at most ``max_windows``)."""
+        secs = self._window_seconds()
+        return [evaluate(self.baseline, w, self.thresholds, self.quality, secs) for w in self._closed]
+
+    def _cumulative(self) -> WindowState:
+        total = WindowState(self.baseline)
+        total.row_start = self._retired.row_start if self._retired else (
+            self._closed[0].row_start if self._closed else self._open.row_start
+        )  # fmt: skip
+        for state in [*([self._retired] if self._retired else []), *self._closed, self._open]:
+            total.merge(state)
+        return total
+
+    def merge(self, other: Monitor) -> None:
+        """Adds another monitor's counts (another worker on the same baseline and window spec).
+
+        Windows with the same number are merged (time windows: the same interval; row windows: the same
+        index); the latest becomes the open window.
+
+        Raises:
+            SchemaMismatchError: another baseline or window spec.
+        """
+        if other.baseline.fingerprint != self.baseline.fingerprint:
+            raise SchemaMismatchError("cannot merge monitors of different baselines")
+        if (other._window_kind, other._window_size) != (self._window_kind, self._window_size):
+            raise SchemaMismatchError("cannot merge monitors with different window specs")
+        states = {w.key: w for w in [*self._closed, self._open]}
+        for w in [*other._closed, other._open]:
+            if w.key in states:
+                states[w.key].merge(w)
+            else:
+                copy = WindowState(self.baseline, w.key, w.row_start)
+                copy.merge(w)
+                states[w.key] = copy
+        ordered = [states[k] for k in sorted(states)]
+        self._closed, self._open = ordered[:-1], ordered[-1]
+        if other._retired is not None:
+            if self._retired is None:
+                self._retired = WindowState(self.baseline)
+            self._retired.merge(other._retired)
+
+    def snapshot(self) -> bytes:
+        """Every count of this monitor as bytes, for :meth:`from_snapshot` in another process."""
+        snap = _Snapshot(
+            kind=_SNAPSHOT_KIND, format=_SNAPSHOT_FORMAT, baseline=self.baseline.fingerprint,
+            window=self._window_kind, window_size=self._window_size, open=self._open.to_wire(),
+            closed=[w.to_wire() for w in self._closed],
+            retired=None if self._retired is None else self._retired.to_wire(),
+        )  # fmt: skip
+        return msgspec.msgpack.encode(snap)
+
+    @classmethod
+    def from_snapshot(
+        cls,
+        baseline: Baseline,
+        data: bytes,
+        thresholds: Thresholds | None = None,
+        *,
+        quality: QualityThresholds | None = None,
+        max_windows: int | None = None,
+    ) -> Monitor:
+        """Restores a monitor from :meth:`snapshot` bytes.
+
+        Raises:
+            CodecError: not a snapshot, or a newer snapshot format.
+            SchemaMismatchError: the snapshot was taken on another baseline.
+        """
+        try:
+            snap = msgspec.msgpack.decode(data, type=_Snapshot)
+        except msgspec.DecodeError as exc:
+            raise CodecError(f"not an mlmon monitor snapshot ({exc})") from exc
+        if snap.kind != _SNAPSHOT_KIND or snap.format > _SNAPSHOT_FORMAT:
+            raise CodecError(f"unsupported monitor snapshot (kind {snap.kind!r}, format {snap.format})")
+        if snap.baseline != baseline.fingerprint:
+            raise SchemaMismatchError("the snapshot was taken against another baseline")
+        window: Any = None if snap.window == "none" else (
+            int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s"
+        )  # fmt: skip
+        monitor = cls(baseline, thresholds, window, quality=quality, max_windows=max_windows)
+        monitor._open = WindowState.from_wire(baseline, snap.open)
+        monitor._closed = [WindowState.from_wire(baseline, w) for w in snap.closed]
+        if snap.retired is not None:
+            monitor._retired = WindowState.from_wire(baseline, snap.retired)
+        return monitor
+
+    def __repr__(self) -> str:
+        return f"Monitor(baseline={self.baseline!r}, rows={self.rows}, closed_windows={len(self._closed)})"
