@@ -19,7 +19,17 @@ import msgspec
 import numpy as np
 
 from mlmon import _engine
-from mlmon._frames import Batch, Coded, Column, Numeric, as_categorical, as_numeric, feature_errors, to_batch
+from mlmon._frames import (
+    BOOL_CATEGORIES,
+    Batch,
+    Coded,
+    Column,
+    Numeric,
+    as_categorical,
+    as_numeric,
+    feature_errors,
+    to_batch,
+)
 from mlmon.exceptions import CodecError, DtypeError, InputError, SchemaMismatchError
 from mlmon.schema import FeatureKind, FeatureSpec
 
@@ -61,7 +71,7 @@ def _infer_kind(col: Column) -> FeatureKind:
 
 def _dtype_name(col: Column) -> str:
     if isinstance(col, Coded):
-        return "category"
+        return "bool" if list(col.categories) == list(BOOL_CATEGORIES) else "category"
     dtype = col.values.dtype
     return "string" if dtype.kind in "OU" and not isinstance(col, Numeric) else dtype.name
 

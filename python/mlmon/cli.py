@@ -1,0 +1,268 @@
+"""The ``mlmon`` command: fit baselines and check files for drift from a shell or a CI job.
+
+``mlmon baseline fit`` reads a whole CSV/Parquet file (quantiles need all of it); ``mlmon drift`` streams
+the current file in record batches through a :class:`mlmon.Monitor` with a progress bar, prints the
+table, writes JSON/HTML, and exits 0 (ok), 1 (severity at or above ``--fail-on``) or 2 (bad input, with
+a one-line message). pyarrow is needed for files and imported only by the file-reading commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mlmon import _engine
+from mlmon.baseline import Baseline
+from mlmon.drift import SEVERITY_ORDER, DriftReport, Thresholds
+from mlmon.exceptions import MlmonError
+from mlmon.monitor import Monitor
+from mlmon.schema import FeatureSpec
+
+__all__ = ["main"]
+
+BATCH_ROWS = 256 * 1024
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def _arrow() -> tuple[Any, Any, Any]:
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is installed in the test environment
+        raise CliError("reading files needs pyarrow: pip install 'mlmon[io]'") from exc
+    return pa, pacsv, pq
+
+
+def _format(path: Path) -> str:
+    if not path.exists():
+        raise CliError(f"no such file: {path}")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if suffix.endswith((".parquet", ".pq")):
+        return "parquet"
+    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
+        return "csv"
+    raise CliError(f"cannot read {path}: unknown format (expected .csv or .parquet)")
+
+
+def read_table(path: Path) -> Any:
+    """A whole CSV or Parquet file as a pyarrow Table."""
+    pa, pacsv, pq = _arrow()
+    fmt = _format(path)
+    try:
+        if fmt == "parquet":
+            return pq.read_table(path)
+        return pacsv.read_csv(path, parse_options=_csv_parse(pacsv, path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CliError(f"cannot read {path} as {fmt}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _csv_parse(pacsv: Any, path: Path) -> Any:
+    return pacsv.ParseOptions(delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+
+
+def _csv_types(pa: Any, features: Sequence[FeatureSpec]) -> dict[str, Any]:
+    """Column types from the baseline, so a column does not change type between CSV blocks."""
+    types: dict[str, Any] = {}
+    for f in features:
+        if f.kind == "numerical":
+            types[f.name] = pa.float64()
+        elif f.dtype.startswith(("int", "uint")):
+            types[f.name] = pa.int64()
+        elif f.dtype == "bool":
+            types[f.name] = pa.bool_()
+        else:
+            types[f.name] = pa.string()
+    return types
+
+
+def iter_batches(
+    path: Path, features: Sequence[FeatureSpec], as_string: set[str]
+) -> Iterator[tuple[Any, float]]:
+    """Record batches of a file with the fraction read so far, streaming (bounded memory)."""
+    pa, pacsv, pq = _arrow()
+    fmt = _format(path)
+    if fmt == "parquet":
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise CliError(f"cannot read {path} as parquet: {_first_line(exc)}") from exc
+        total = max(pf.metadata.num_rows, 1)
+        done = 0
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+            done += batch.num_rows
+            yield batch, done / total
+        return
+    types = _csv_types(pa, features)
+    types.update(dict.fromkeys(as_string, pa.string()))
+    size = max(path.stat().st_size, 1)
+    with open(path, "rb") as fh:
+        # A conversion error (ArrowInvalid) propagates: _monitor_file re-reads that column as text.
+        options = pacsv.ConvertOptions(column_types=types)
+        reader = pacsv.open_csv(fh, parse_options=_csv_parse(pacsv, path), convert_options=options)
+        for batch in reader:
+            yield batch, min(fh.tell() / size, 1.0)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True, disable=quiet or not sys.stderr.isatty(),
+    )  # fmt: skip
+
+
+def _monitor_file(baseline: Baseline, path: Path, thresholds: Thresholds, quiet: bool) -> Monitor:
+    """Streams ``path`` into a monitor; a CSV column that fails its baseline type is re-read as text
+    (so it is counted as invalid values rather than failing the run)."""
+    pa, _, _ = _arrow()
+    as_string: set[str] = set()
+    names = [f.name for f in baseline.features.values()]
+    for _attempt in range(len(names) + 1):
+        monitor = Monitor(baseline, thresholds)
+        try:
+            with _progress(quiet) as progress:
+                task = progress.add_task(f"reading {path.name}", total=1.0, rows=0)
+                for batch, fraction in iter_batches(path, list(baseline.features.values()), as_string):
+                    monitor.update(batch)
+                    progress.update(task, completed=fraction, rows=monitor.rows)
+            return monitor
+        except pa.ArrowInvalid as exc:
+            bad = _csv_column(str(exc), path)
+            if not bad or set(bad) <= as_string:
+                raise CliError(f"cannot read {path} as {_format(path)}: {_first_line(exc)}") from exc
+            as_string.update(bad)
+    raise CliError(f"cannot read {path}: too many columns of unexpected types")
+
+
+def _csv_column(message: str, path: Path) -> list[str]:
+    """The column name behind Arrow's "In CSV column #3: ..." message."""
+    m = re.search(r"CSV column #(\d+)", message)
+    if not m:
+        return []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().rstrip("\r\n").split("\t" if path.suffix.lower() == ".tsv" else ",")
+    idx = int(m.group(1))
+    return [header[idx].strip('"')] if idx < len(header) else []
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def cmd_baseline_fit(args: argparse.Namespace) -> int:
+    """``mlmon baseline fit``: fit on a file and save the baseline."""
+    path = Path(args.data)
+    table = read_table(path)
+    baseline = Baseline.fit(
+        table, categorical=_split(args.categorical), numerical=_split(args.numerical),
+        exclude=_split(args.exclude), bins=args.bins, model=args.model, version=args.version,
+    )  # fmt: skip
+    out = Path(args.output)
+    baseline.save(out)
+    if not args.quiet:
+        Console().print(f"[green]wrote[/] {out}: {baseline!r}")
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """``mlmon drift``: monitor a file against a baseline and gate on severity."""
+    try:
+        baseline = Baseline.load(args.baseline)
+    except FileNotFoundError as exc:
+        raise CliError(f"no such file: {args.baseline}") from exc
+    thresholds = Thresholds(warning=args.warning, critical=args.critical, min_count=args.min_count)
+    path = Path(args.current)
+    monitor = _monitor_file(baseline, path, thresholds, args.quiet)
+    report = monitor.report()
+    if len(report.missing_columns) == len(report.features):
+        expected = ", ".join(list(baseline.features)[:8])
+        raise CliError(f"{path} has none of the baseline's features (expected {expected}, ...)")
+    _write_outputs(report, args)
+    if args.fail_on == "never":
+        return 0
+    return 1 if SEVERITY_ORDER[report.severity] >= SEVERITY_ORDER[args.fail_on] else 0
+
+
+def _write_outputs(report: DriftReport, args: argparse.Namespace) -> None:
+    if args.json:
+        Path(args.json).write_text(report.to_json(), encoding="utf-8")
+    if args.html:
+        report.to_html(args.html)
+    if not args.quiet:
+        console = Console()
+        console.print(report.to_table())
+        if report.missing_columns:
+            console.print(f"[yellow]missing columns:[/] {', '.join(report.missing_columns)}")
+        if report.unexpected_columns:
+            console.print(f"[yellow]unexpected columns:[/] {', '.join(report.unexpected_columns)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mlmon`` command."""
+    parser = argparse.ArgumentParser(prog="mlmon", description="Exact, fast drift monitoring for ML models.")
+    parser.add_argument("--version", action="version", version=f"mlmon {_engine.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    base = sub.add_parser("baseline", help="fit and inspect baselines").add_subparsers(
+        dest="action", required=True
+    )
+    fit = base.add_parser("fit", help="fit a baseline on a CSV or Parquet file")
+    fit.add_argument("data", help="training data (.csv or .parquet)")
+    fit.add_argument("-o", "--output", required=True, help="baseline file to write (e.g. churn-3.mlmon)")
+    fit.add_argument("--categorical", help="comma-separated features to treat as categorical")
+    fit.add_argument("--numerical", help="comma-separated features to treat as numerical")
+    fit.add_argument("--exclude", help="comma-separated columns to leave out (ids, target...)")
+    fit.add_argument("--bins", type=int, default=10, help="quantile bins per numerical feature (default 10)")
+    fit.add_argument("--model", help="model name")
+    fit.add_argument("--version", dest="version", help="model version")
+    fit.add_argument("-q", "--quiet", action="store_true")
+    fit.set_defaults(func=cmd_baseline_fit)
+    drift = sub.add_parser("drift", help="check a CSV or Parquet file for drift against a baseline")
+    drift.add_argument("baseline", help="baseline file from `mlmon baseline fit`")
+    drift.add_argument("current", help="current data (.csv or .parquet), read in chunks")
+    drift.add_argument("--json", help="write the report as JSON here")
+    drift.add_argument("--html", help="write the self-contained HTML report here")
+    drift.add_argument("--fail-on", choices=["warning", "critical", "never"], default="critical",
+                       help="exit 1 when the overall severity reaches this (default critical)")  # fmt: skip
+    drift.add_argument("--warning", type=float, default=0.2, help="PSI warning threshold (default 0.2)")
+    drift.add_argument("--critical", type=float, default=0.5, help="PSI critical threshold (default 0.5)")
+    drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
+    drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
+    drift.set_defaults(func=cmd_drift)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the ``mlmon`` command.
+
+    Returns:
+        The exit code: 0 ok, 1 drift at or above ``--fail-on``, 2 bad input.
+    """
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (CliError, MlmonError) as exc:
+        print(f"mlmon: error: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"mlmon: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
