@@ -158,16 +158,15 @@ def _from_mapping(obj: Mapping[str, Any], wanted: Collection[str] | None) -> Bat
     n_rows: int | None = None
     for key, values in obj.items():
         name = str(key)
-        if wanted is not None and name not in wanted:
-            continue
-        col = _from_sequence(values, name)
-        if n_rows is not None and len(col) != n_rows:
-            raise InputError(f"feature {name!r}: {len(col)} values, but other columns have {n_rows}")
-        n_rows = len(col)
-        columns[name] = col
-    if n_rows is None:
-        n_rows = len(next(iter(obj.values()))) if obj else 0
-    return Batch(names, n_rows, columns)
+        if wanted is None or name in wanted:
+            columns[name] = _from_sequence(values, name)
+            length = len(columns[name])
+        else:
+            length = len(values)
+        if n_rows is not None and length != n_rows:
+            raise InputError(f"feature {name!r}: {length} values, but other columns have {n_rows}")
+        n_rows = length
+    return Batch(names, n_rows or 0, columns)
 
 
 def _from_2d(arr: npt.NDArray[Any], feature_names: Sequence[str] | None) -> Batch:
