@@ -208,24 +208,43 @@ unsafe fn count_avx2<T: Element>(search: &Search, data: ArrayView1<'_, T>, tally
     count_generic(search, data, tally);
 }
 
+/// A consumer of value blocks. A trait rather than a closure because closures are compiled without the
+/// caller's `#[target_feature]`: a block kernel behind a closure that LLVM declines to inline runs as
+/// baseline x86-64 (measured: 1.6x slower). Implementations mark `block` `#[inline(always)]`.
+pub trait BlockSink<W> {
+    /// Consumes one block of at most [`BLOCK`] values.
+    fn block(&mut self, xs: &[W]);
+}
+
+struct FloatCount<'a> {
+    search: &'a Search,
+    tally: &'a mut Tally,
+}
+
+impl BlockSink<f64> for FloatCount<'_> {
+    #[inline(always)]
+    fn block(&mut self, xs: &[f64]) {
+        float_block(self.search, xs, self.tally);
+    }
+}
+
+struct IntCount<'a> {
+    search: &'a Search,
+    tally: &'a mut Tally,
+}
+
+impl BlockSink<i64> for IntCount<'_> {
+    #[inline(always)]
+    fn block(&mut self, xs: &[i64]) {
+        int_block(self.search, xs, self.tally);
+    }
+}
+
 #[inline(always)]
 fn count_generic<T: Element>(search: &Search, data: ArrayView1<'_, T>, tally: &mut Tally) {
-    let contiguous = data.to_slice();
-    if let Some(xs) = contiguous.and_then(T::as_f64s) {
-        for chunk in xs.chunks(BLOCK) {
-            float_block(search, chunk, tally);
-        }
-        return;
-    }
-    if let Some(xs) = contiguous.and_then(T::as_i64s) {
-        for chunk in xs.chunks(BLOCK) {
-            int_block(search, chunk, tally);
-        }
-        return;
-    }
     match T::KIND {
-        Kind::Float => f64_blocks(data, |b| float_block(search, b, tally)),
-        Kind::Int => i64_blocks(data, |b| int_block(search, b, tally)),
+        Kind::Float => f64_blocks(data, &mut FloatCount { search, tally }),
+        Kind::Int => i64_blocks(data, &mut IntCount { search, tally }),
     }
 }
 
@@ -238,40 +257,48 @@ pub fn widen_f64<T: Element>(x: T) -> f64 {
     }
 }
 
-/// Calls `sink` on consecutive blocks of at most [`BLOCK`] values of `data` as f64: the slice itself
+/// Feeds `sink` consecutive blocks of at most [`BLOCK`] values of `data` as f64: the slice itself
 /// when the input is contiguous f64, else widened a block at a time into a stack buffer, so memory
-/// stays constant whatever the input size or layout. Inline so each SIMD copy of a caller gets its own.
+/// stays constant whatever the input size or layout.
 #[inline(always)]
-pub fn f64_blocks<T: Element>(data: ArrayView1<'_, T>, mut sink: impl FnMut(&[f64])) {
+pub fn f64_blocks<T: Element, S: BlockSink<f64>>(data: ArrayView1<'_, T>, sink: &mut S) {
     if let Some(xs) = data.to_slice().and_then(T::as_f64s) {
-        xs.chunks(BLOCK).for_each(sink);
+        for chunk in xs.chunks(BLOCK) {
+            sink.block(chunk);
+        }
         return;
     }
-    gather(data, &mut [0f64; BLOCK], widen_f64, &mut sink);
+    let mut buf = [0f64; BLOCK];
+    gather(data, &mut buf, widen_f64, sink);
 }
 
 /// Like [`f64_blocks`] for integer input, widened exactly to i64.
 #[inline(always)]
-fn i64_blocks<T: Element>(data: ArrayView1<'_, T>, mut sink: impl FnMut(&[i64])) {
+fn i64_blocks<T: Element, S: BlockSink<i64>>(data: ArrayView1<'_, T>, sink: &mut S) {
     if let Some(xs) = data.to_slice().and_then(T::as_i64s) {
-        xs.chunks(BLOCK).for_each(sink);
+        for chunk in xs.chunks(BLOCK) {
+            sink.block(chunk);
+        }
         return;
     }
-    gather(data, &mut [0i64; BLOCK], |x: T| x.to_i64(), &mut sink);
+    let mut buf = [0i64; BLOCK];
+    gather(data, &mut buf, |x: T| x.to_i64(), sink);
 }
 
 #[inline(always)]
-fn gather<T: Element, W: Copy>(
+fn gather<T: Element, W: Copy, S: BlockSink<W>>(
     data: ArrayView1<'_, T>,
     buf: &mut [W; BLOCK],
     widen: impl Fn(T) -> W,
-    mut sink: impl FnMut(&[W]),
+    sink: &mut S,
 ) {
     if let Some(xs) = data.to_slice() {
         for chunk in xs.chunks(BLOCK) {
             let n = chunk.len();
-            buf.iter_mut().zip(chunk).for_each(|(b, &x)| *b = widen(x));
-            sink(buf.get(..n).unwrap_or(&[]));
+            for (b, &x) in buf.iter_mut().zip(chunk) {
+                *b = widen(x);
+            }
+            sink.block(buf.get(..n).unwrap_or(&[]));
         }
         return;
     }
@@ -286,7 +313,7 @@ fn gather<T: Element, W: Copy>(
             // `base + i * stride` for `i < len` is in bounds and initialized for the view's lifetime.
             *b = widen(unsafe { *base.offset((start + k) as isize * stride) });
         }
-        sink(buf.get(..n).unwrap_or(&[]));
+        sink.block(buf.get(..n).unwrap_or(&[]));
         start += n;
     }
 }

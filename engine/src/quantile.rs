@@ -10,7 +10,7 @@
 //! only the speed does.
 
 use crate::error::{EngineError, Result};
-use crate::kernel::{f64_blocks, widen_f64, Element, BLOCK};
+use crate::kernel::{f64_blocks, widen_f64, BlockSink, Element, BLOCK};
 use ndarray::{ArrayView1, Axis};
 use rayon::prelude::*;
 
@@ -342,7 +342,14 @@ unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
 
 #[inline(always)]
 fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
-    f64_blocks(data.view(), |b| pass_block(b, pass));
+    f64_blocks(data.view(), pass);
+}
+
+impl BlockSink<f64> for Pass {
+    #[inline(always)]
+    fn block(&mut self, xs: &[f64]) {
+        pass_block(xs, self);
+    }
 }
 
 #[inline(always)]
