@@ -1,0 +1,166 @@
+"""Retention: compaction of old window partials into coarser windows, and expiry of ingested batch ids.
+
+Compaction merges the partials of one model version that lie wholly inside one bucket of
+``granularity`` (aligned to the UTC epoch, e.g. a day) into a single partial spanning from the earliest
+start to the latest end of what it merged. Counts add exactly, so any range that contained all of the
+merged partials merges to the same profile and row count afterwards; finer ranges inside a compacted
+bucket resolve to the bucket (that is the point of compacting). Each bucket is compacted in its own
+transaction, and a bucket whose rows changed underneath (a concurrent compactor) is rolled back and
+skipped, so rows are never counted twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+import msgspec
+
+from mlmon.exceptions import InputError
+from mlmon.store._sql import SqlCore, Tx, chunks
+from mlmon.store._windows import merge_profiles
+from mlmon.store.names import validate_timestamp
+
+__all__ = ["COMPACTED_WRITER", "RetentionOps", "RetentionPolicy", "RetentionReport", "apply_retention"]
+
+#: writer_id of the rows compaction produces.
+COMPACTED_WRITER = "compacted"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class RetentionPolicy(msgspec.Struct, frozen=True):
+    """How long raw data is kept.
+
+    Attributes:
+        compact_after: Partials that ended longer ago than this are compacted.
+        granularity: Size of the coarse windows compaction produces (a divisor of a day is sensible).
+        batch_ids_for: How long ingested batch ids are remembered for deduplication; a retry older than
+            this would be counted again, so keep it well above the clients' retry horizon.
+    """
+
+    compact_after: timedelta = timedelta(days=2)
+    granularity: timedelta = timedelta(days=1)
+    batch_ids_for: timedelta = timedelta(days=7)
+
+
+class RetentionReport(msgspec.Struct, frozen=True):
+    """What one retention pass did."""
+
+    partials_removed: int
+    partials_written: int
+    batch_ids_expired: int
+
+
+class _Retains(Protocol):
+    def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]: ...
+    def expire_batch_ids(self, before: datetime) -> int: ...
+
+
+def apply_retention(store: _Retains, policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
+    """Runs one retention pass: compacts old partials and expires old batch ids.
+
+    Args:
+        store: An open store.
+        policy: The horizons.
+        now: The reference time (default: the current UTC time).
+
+    Returns:
+        How many partials were removed and written, and how many batch ids expired.
+    """
+    at = datetime.now(timezone.utc) if now is None else validate_timestamp(now, "now")
+    removed, written = store.compact_partials(at - policy.compact_after, policy.granularity)
+    expired = store.expire_batch_ids(at - policy.batch_ids_for)
+    return RetentionReport(partials_removed=removed, partials_written=written, batch_ids_expired=expired)
+
+
+def _bucket(start: datetime, granularity: timedelta) -> tuple[datetime, datetime]:
+    lo = _EPOCH + ((start - _EPOCH) // granularity) * granularity
+    return lo, lo + granularity
+
+
+class RetentionOps(SqlCore):
+    """Compaction and expiry on the shared SQL core."""
+
+    def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]:
+        """Compacts partials that ended before ``before`` into ``granularity`` buckets.
+
+        Returns:
+            ``(removed, written)`` row counts.
+        """
+        horizon = validate_timestamp(before, "before")
+        if not isinstance(granularity, timedelta) or granularity <= timedelta(0):
+            raise InputError("granularity must be a positive timedelta")
+
+        def candidates(tx: Tx) -> list[tuple[int, int, datetime, datetime]]:
+            rows = tx.all(
+                "SELECT id, model_version_id, window_start, window_end FROM window_partials"
+                " WHERE window_end <= ? ORDER BY model_version_id, window_start, id",
+                (tx.ts(horizon),),
+            )
+            return [(int(r[0]), int(r[1]), tx.dt(r[2]), tx.dt(r[3])) for r in rows]
+
+        groups: dict[tuple[int, datetime], list[int]] = {}
+        for row_id, version_id, start, end in self._run(candidates, write=False):
+            lo, hi = _bucket(start, granularity)
+            if end <= hi:  # a partial straddling two buckets stays as it is
+                groups.setdefault((version_id, lo), []).append(row_id)
+        removed = written = 0
+        for (version_id, _), ids in groups.items():
+            if len(ids) < 2:
+                continue
+            try:
+                done = self._run(functools.partial(self._compact, version_id=version_id, ids=ids), write=True)
+            except _RacedError:
+                done = False
+            if done:
+                removed += len(ids)
+                written += 1
+        return removed, written
+
+    def _compact(self, tx: Tx, version_id: int, ids: Sequence[int]) -> bool:
+        rows = []
+        for part in chunks(ids, 500):
+            marks = ", ".join("?" * len(part))
+            rows += tx.all(
+                "SELECT window_start, window_end, profile, row_count FROM window_partials"
+                f" WHERE id IN ({marks}) ORDER BY window_start, id",
+                part,
+            )
+        if len(rows) != len(ids):
+            return False  # another compactor got here first
+        profile = merge_profiles(bytes(r[2]) for r in rows)
+        deleted = 0
+        for part in chunks(ids, 500):
+            marks = ", ".join("?" * len(part))
+            deleted += tx.execute(f"DELETE FROM window_partials WHERE id IN ({marks})", part)
+        if deleted != len(ids):
+            # Rows vanished between our read and delete: roll back rather than count them twice.
+            raise _RacedError
+        tx.execute(
+            "INSERT INTO window_partials (model_version_id, window_start, window_end, writer_id, profile,"
+            " row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                version_id,
+                min(r[0] for r in rows),
+                max(r[1] for r in rows),
+                COMPACTED_WRITER,
+                profile,
+                sum(int(r[3]) for r in rows),
+                tx.ts(datetime.now(timezone.utc)),
+            ),
+        )
+        return True
+
+    def expire_batch_ids(self, before: datetime) -> int:
+        """Forgets batch ids ingested before ``before``; returns how many."""
+        horizon = validate_timestamp(before, "before")
+        return self._run(
+            lambda tx: tx.execute("DELETE FROM ingested_batches WHERE ingested_at < ?", (tx.ts(horizon),)),
+            write=True,
+        )
+
+
+class _RacedError(Exception):
+    """Internal: a concurrent compaction changed the rows; the transaction is rolled back."""
