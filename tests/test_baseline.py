@@ -74,7 +74,9 @@ def test_newer_format_is_refused(train: pd.DataFrame) -> None:
         mlmon.Baseline.from_bytes(msgspec.msgpack.encode(data))
 
 
-@pytest.mark.parametrize("data", [b"", b"not msgpack at all", msgspec.msgpack.encode({"kind": "x", "format": 1})])
+@pytest.mark.parametrize(
+    "data", [b"", b"not msgpack at all", msgspec.msgpack.encode({"kind": "x", "format": 1})]
+)
 def test_garbage_is_refused(data: bytes) -> None:
     with pytest.raises(mlmon.CodecError, match="not an mlmon baseline"):
         mlmon.Baseline.from_bytes(data)

@@ -77,7 +77,9 @@ def as_dict_arrays(cols: dict[str, np.ndarray]) -> Any:
 
 
 def as_dict_lists(cols: dict[str, np.ndarray]) -> Any:
-    return {k: [None if isinstance(x, float) and np.isnan(x) else x for x in v.tolist()] for k, v in cols.items()}
+    return {
+        k: [None if isinstance(x, float) and np.isnan(x) else x for x in v.tolist()] for k, v in cols.items()
+    }
 
 
 CONVERTERS: list[Callable[[dict[str, np.ndarray]], Any]] = [

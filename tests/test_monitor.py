@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -50,7 +51,7 @@ def test_split_batches_equal_one_pass(baseline: mlmon.Baseline, cuts: list[int])
     one.update(cur)
     many = mlmon.Monitor(baseline)
     bounds = [0, *sorted(cuts), N]
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         many.update(take(cur, start, stop))
     profiles_equal(one, many, cumulative=False)
 
@@ -61,7 +62,7 @@ def test_row_windows(baseline: mlmon.Baseline, size: int, cuts: list[int]) -> No
     cur = data(2)
     mon = mlmon.Monitor(baseline, window=size)
     bounds = [0, *sorted(cuts), N]
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         mon.update(take(cur, start, stop))
     closed = mon.windows()
     assert [w.current_rows for w in closed] == [size] * (N // size)
@@ -177,7 +178,10 @@ def test_counts_match_numpy(baseline: mlmon.Baseline) -> None:
 
 def test_feature_threshold_override(baseline: mlmon.Baseline) -> None:
     rng = np.random.default_rng(11)
-    cur = {"x": rng.normal(0.35, 1, 20_000), "c": rng.choice(["a", "b", "c", "d"], 20_000, p=[0.4, 0.3, 0.2, 0.1])}
+    cur = {
+        "x": rng.normal(0.35, 1, 20_000),
+        "c": rng.choice(["a", "b", "c", "d"], 20_000, p=[0.4, 0.3, 0.2, 0.1]),
+    }
     default = mlmon.Monitor(baseline)
     strict = mlmon.Monitor(baseline, mlmon.Thresholds(features={"x": mlmon.FeatureThresholds(0.05, 0.1)}))
     for m in (default, strict):

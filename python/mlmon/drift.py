@@ -235,11 +235,15 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
                 fh.write(html)
         return html
 
-    def to_table(self) -> Any:
-        """A ``rich.table.Table`` sorted by severity and score (print it with ``rich.print``)."""
+    def to_table(self, limit: int | None = None) -> Any:
+        """A ``rich.table.Table`` sorted by severity and score (print it with ``rich.print``).
+
+        Args:
+            limit: Show at most this many features, the worst ones.
+        """
         from mlmon.report.table import render_table
 
-        return render_table(self)
+        return render_table(self, limit)
 
 
 @functools.lru_cache(maxsize=4096)
