@@ -43,7 +43,7 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float:
         >>> import numpy as np, mlmon
         >>> rng = np.random.default_rng(0)
         >>> round(mlmon.psi(rng.normal(size=10_000), rng.normal(0.5, 1, size=10_000)), 2)
-        0.23
+        0.24
 
     Args:
         reference: Reference numbers (NaN ignored as missing).
