@@ -1,0 +1,61 @@
+"""Profile factories and process entry points shared by the store tests (importable by spawned
+children, which is why they live in a module rather than a test file)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from mlmon._engine import BinEdges, CategoryCounts, NumericHistogram, decode_profile, encode_profile
+from mlmon.store import WindowPartial, open_store
+
+T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+MINUTE = timedelta(minutes=1)
+_CUTS = [0.2, 0.4, 0.6, 0.8]
+_CATEGORIES = np.array(["a", "b", "c"], dtype=object)
+
+
+def make_profile(seed: int, rows: int = 50) -> bytes:
+    """A two-feature profile (numerical ``x``, categorical ``c``) of ``rows`` random values."""
+    rng = np.random.default_rng(seed)
+    hist = NumericHistogram(BinEdges.explicit(_CUTS))
+    hist.update(rng.random(rows))
+    cats = CategoryCounts.fit(_CATEGORIES).empty_like()
+    cats.update(rng.choice(np.array(["a", "b", "c", "zz"], dtype=object), rows))
+    return encode_profile([("x", hist), ("c", cats)])
+
+
+def counts(profile: bytes | None) -> dict[str, list[int]]:
+    """Per feature: bin or category counts plus the total, comparable with ``==``."""
+    if profile is None:
+        return {}
+    out = {}
+    for name, part in decode_profile(profile):
+        dist = part.counts if isinstance(part, NumericHistogram) else part.distribution
+        out[name] = [int(v) for v in dist] + [part.total]
+    return out
+
+
+def add_counts(a: dict[str, list[int]], b: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Feature-wise sum of two :func:`counts` results."""
+    out = {k: list(v) for k, v in a.items()}
+    for k, v in b.items():
+        out[k] = [x + y for x, y in zip(out[k], v, strict=True)] if k in out else list(v)
+    return out
+
+
+def write_partials_process(url: str, writer: str, seeds: list[int]) -> int:
+    """Writes one partial per seed into window T0 of model ``m`` version ``v1``; returns rows written."""
+    with open_store(url, upgrade=False) as store:
+        for seed in seeds:
+            profile = make_profile(seed)
+            store.write_partials([WindowPartial("m", "v1", T0, T0 + MINUTE, writer, profile, 50)])
+    return 50 * len(seeds)
+
+
+def promote_process(url: str, version: str, rounds: int) -> None:
+    """Promotes ``version`` of model ``m`` ``rounds`` times."""
+    with open_store(url, upgrade=False) as store:
+        for _ in range(rounds):
+            store.promote("m", version)
