@@ -95,7 +95,9 @@ def test_ingest_counts_each_batch_id_once(version: Store) -> None:
     again = version.ingest("m", "v1", "w2", [batch("b1", 1), batch("b2", 99, digest="other"), batch("b4", 4)])
     assert (again.accepted, again.duplicates, again.conflicts) == (["b4"], ["b1"], ["b2"])
     merged = version.merged_profile("m", "v1", T0, T0 + 2 * MINUTE)
-    expected = add_counts(add_counts(counts(make_profile(1)), counts(make_profile(2))), counts(make_profile(3)))
+    expected = add_counts(
+        add_counts(counts(make_profile(1)), counts(make_profile(2))), counts(make_profile(3))
+    )
     assert counts(merged.profile) == add_counts(expected, counts(make_profile(4)))
     assert merged.rows == 200
     # Group commit: the batches of one call share one row per window (b1+b3 in minute 0, b2 in minute 1).

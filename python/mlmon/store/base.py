@@ -9,8 +9,8 @@ drift figures and alerts are plain values, so this module imports nothing from t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -37,6 +37,8 @@ __all__ = [
     "StoredDriftResult",
     "WindowPartial",
 ]
+
+_S = TypeVar("_S", bound="Store")
 
 Stage = Literal["none", "staging", "production", "archived"]
 STAGES: tuple[Stage, ...] = ("none", "staging", "production", "archived")
@@ -192,6 +194,24 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Closes every connection. The store is unusable afterwards."""
+        ...
+
+    def __enter__(self: _S) -> _S: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    # --- retention (see mlmon.store.retention.apply_retention) --------------------------------------
+    def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]:
+        """Merges the partials that ended before ``before`` into ``granularity`` buckets (aligned to the
+        UTC epoch) without changing the merge of any range that covers whole compacted groups.
+
+        Returns:
+            ``(partials removed, partials written)``.
+        """
+        ...
+
+    def expire_batch_ids(self, before: datetime) -> int:
+        """Forgets batch ids ingested before ``before``; returns how many."""
         ...
 
     # --- registry -----------------------------------------------------------------------------------

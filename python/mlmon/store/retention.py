@@ -104,7 +104,9 @@ class RetentionOps(SqlCore):
         groups: dict[tuple[int, datetime], list[int]] = {}
         for row_id, version_id, start, end in self._run(candidates, write=False):
             lo, hi = _bucket(start, granularity)
-            if end <= hi:  # a partial straddling two buckets stays as it is
+            # Only whole buckets that ended before the horizon: a bucket still filling would be compacted
+            # again and again. A partial straddling two buckets stays as it is.
+            if end <= hi <= horizon:
                 groups.setdefault((version_id, lo), []).append(row_id)
         removed = written = 0
         for (version_id, _), ids in groups.items():
