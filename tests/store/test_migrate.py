@@ -29,7 +29,7 @@ def test_old_code_refuses_a_newer_schema(fresh_url: str) -> None:
             ),
             write=True,
         )
-    with pytest.raises(SchemaVersionError, match="version 99.*upgrade mlmon"):
+    with pytest.raises(SchemaVersionError, match=r"version 99.*upgrade mlmon"):
         open_store(fresh_url)
     assert "ahead of this mlmon" in db_current(fresh_url)
 
