@@ -202,8 +202,8 @@ class Store(Protocol):
 
     # --- retention (see mlmon.store.retention.apply_retention) --------------------------------------
     def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]:
-        """Merges the partials that ended before ``before`` into ``granularity`` buckets (aligned to the
-        UTC epoch) without changing the merge of any range that covers whole compacted groups.
+        """Merges the partials of each ``granularity`` bucket (aligned to the UTC epoch) that ended before
+        ``before`` into one partial, without changing the merge of any range that covers whole buckets.
 
         Returns:
             ``(partials removed, partials written)``.
