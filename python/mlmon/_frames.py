@@ -90,25 +90,42 @@ Column: TypeAlias = Numeric | Coded | Values
 
 @dataclass(slots=True)
 class Batch:
-    """The columns of one input batch, converted for the engine.
+    """The columns of one input batch, converted for the engine on first access.
 
     Attributes:
         names: Every column name in the input, in input order (converted or not).
         n_rows: Row count.
-        columns: The converted columns that were asked for.
+        columns: The columns converted so far.
+        sources: Conversions not run yet (dataframe columns convert lazily, so that callers can run
+            them on threads).
         block: For a 2-D numpy input, its names and the array itself, for ``update_2d``.
     """
 
     names: list[str]
     n_rows: int
     columns: dict[str, Column] = field(default_factory=dict)
+    sources: dict[str, Callable[[], Column]] = field(default_factory=dict)
     block: tuple[list[str], npt.NDArray[Any]] | None = None
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` was asked for and is in the batch."""
+        return name in self.columns or name in self.sources
+
+    def column(self, name: str) -> Column:
+        """The converted column (converting it now if needed)."""
+        col = self.columns.get(name)
+        if col is None:
+            col = self.sources.pop(name)()
+            self.columns[name] = col
+        return col
 
     def take(self, start: int, stop: int) -> Batch:
         """Rows ``[start, stop)`` as views of the same buffers."""
+        for name in list(self.sources):
+            self.column(name)
         block = None if self.block is None else (self.block[0], self.block[1][start:stop])
         cols = {name: col.take(start, stop) for name, col in self.columns.items()}
-        return Batch(self.names, max(0, min(stop, self.n_rows) - start), cols, block)
+        return Batch(self.names, max(0, min(stop, self.n_rows) - start), cols, {}, block)
 
 
 def numeric_array(values: npt.NDArray[Any], name: str) -> Column:
@@ -179,7 +196,7 @@ def _from_2d(arr: npt.NDArray[Any], feature_names: Sequence[str] | None) -> Batc
         raise InputError(f"feature_names has {len(names)} names but the array has {arr.shape[1]} columns")
     columns = {name: numeric_array(arr[:, j], name) for j, name in enumerate(names)}
     block = (names, arr) if arr.dtype.name in ("float64", "float32", "int64", "int32") else None
-    return Batch(names, arr.shape[0], columns, block)
+    return Batch(names, arr.shape[0], columns, {}, block)
 
 
 def to_batch(

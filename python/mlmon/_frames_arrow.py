@@ -7,7 +7,8 @@ when there are no nulls, else float64 with NaN. Imported only when pyarrow objec
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,12 @@ def table(obj: Any, wanted: Collection[str] | None) -> Batch:
     if not isinstance(obj, pa.Table | pa.RecordBatch):
         raise DtypeError(f"unsupported pyarrow input {type(obj).__name__}; expected a Table or RecordBatch")
     names = [str(n) for n in obj.column_names]
-    columns = {
-        name: column(obj.column(i), name) for i, name in enumerate(names) if wanted is None or name in wanted
+    sources: dict[str, Callable[[], Column]] = {
+        name: functools.partial(column, obj.column(i), name)
+        for i, name in enumerate(names)
+        if wanted is None or name in wanted
     }
-    return Batch(names, obj.num_rows, columns)
+    return Batch(names, obj.num_rows, sources=sources)
 
 
 def _chunks(col: Any) -> list[Any]:

@@ -8,7 +8,8 @@ Imported only when a pandas object arrives.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -29,10 +30,12 @@ def frame(obj: Any, wanted: Collection[str] | None) -> Batch:
     names = [str(c) for c in obj.columns]
     if len(set(names)) != len(names):
         raise DtypeError("the DataFrame has duplicate column names")
-    columns = {
-        name: series(obj.iloc[:, i], name) for i, name in enumerate(names) if wanted is None or name in wanted
+    sources: dict[str, Callable[[], Column]] = {
+        name: functools.partial(series, obj.iloc[:, i], name)
+        for i, name in enumerate(names)
+        if wanted is None or name in wanted
     }
-    return Batch(names, len(obj), columns)
+    return Batch(names, len(obj), sources=sources)
 
 
 def _arrow_backed(s: pd.Series[Any]) -> bool:

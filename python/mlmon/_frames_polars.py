@@ -8,7 +8,8 @@ object arrives.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Callable, Collection
 from typing import Any
 
 import polars as pl
@@ -29,8 +30,12 @@ def frame(obj: Any, wanted: Collection[str] | None) -> Batch:
     if not isinstance(obj, pl.DataFrame):
         raise DtypeError(f"unsupported polars input {type(obj).__name__}; expected a DataFrame")
     names = list(obj.columns)
-    columns = {name: series(obj.get_column(name), name) for name in names if wanted is None or name in wanted}
-    return Batch(names, obj.height, columns)
+    sources: dict[str, Callable[[], Column]] = {
+        name: functools.partial(series, obj.get_column(name), name)
+        for name in names
+        if wanted is None or name in wanted
+    }
+    return Batch(names, obj.height, sources=sources)
 
 
 def series(s: Any, name: str) -> Column:

@@ -9,6 +9,7 @@ and quantiles are the engine's; this module only decides kinds and wires columns
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any, TypeAlias
 import msgspec
 import numpy as np
 
-from mlmon import _engine
+from mlmon import _engine, _parallel
 from mlmon._frames import (
     BOOL_CATEGORIES,
     Batch,
@@ -92,6 +93,24 @@ def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.Cat
         if isinstance(cat, Coded):
             return _engine.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
         return _engine.CategoryCounts.fit(cat.values, max_categories=max_categories)
+
+
+def _fit_one(
+    batch: Batch,
+    name: str,
+    categorical: Collection[str],
+    numerical: Collection[str],
+    bins: int,
+    max_categories: int,
+) -> tuple[FeatureSpec, Profile]:
+    col = batch.column(name)
+    kind: FeatureKind = (
+        "categorical" if name in categorical else "numerical" if name in numerical else _infer_kind(col)
+    )
+    profile: Profile = (
+        _fit_numeric(name, col, bins) if kind == "numerical" else _fit_categorical(name, col, max_categories)
+    )
+    return FeatureSpec(name, kind, _dtype_name(col)), profile
 
 
 def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[str]) -> list[str]:
@@ -201,22 +220,13 @@ class Baseline:
         if undeclared:
             raise SchemaMismatchError(f"declared features not in the data: {sorted(undeclared)}")
         batch = to_batch(data, wanted=set(names), feature_names=feature_names)
-        specs, profiles = [], {}
-        for name in names:
-            col = batch.columns[name]
-            kind: FeatureKind = (
-                "categorical"
-                if name in categorical
-                else "numerical"
-                if name in numerical
-                else _infer_kind(col)
-            )
-            profiles[name] = (
-                _fit_numeric(name, col, bins)
-                if kind == "numerical"
-                else _fit_categorical(name, col, max_categories)
-            )
-            specs.append(FeatureSpec(name, kind, _dtype_name(col)))
+        tasks = [
+            functools.partial(_fit_one, batch, name, categorical, numerical, bins, max_categories)
+            for name in names
+        ]
+        fitted = _parallel.run(tasks, batch.n_rows * len(names))
+        specs = [spec for spec, _ in fitted]
+        profiles = {spec.name: prof for spec, prof in fitted}
         return cls(specs, profiles, n_rows=batch.n_rows, bins=bins, feature_importance=feature_importance,
                    model=model, version=version)  # fmt: skip
 

@@ -26,7 +26,7 @@ class ChiSquareResult(NamedTuple):
 
 
 def _column(values: Any, name: str) -> Any:
-    return to_batch({name: values}).columns[name]
+    return to_batch({name: values}).column(name)
 
 
 def _numbers(values: Any, name: str) -> np.ndarray[Any, Any]:

@@ -8,13 +8,14 @@ wrongly-typed columns) is counted, never raised. Windows tumble by rows or by ti
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
 
-from mlmon import _engine
+from mlmon import _engine, _parallel
 from mlmon._evaluate import evaluate
 from mlmon._frames import Batch, Coded, as_categorical, as_numeric, feature_errors, missing_count, to_batch
 from mlmon.baseline import Baseline
@@ -157,29 +158,35 @@ class Monitor:
         expected = self.baseline.features
         state.unexpected.update(n for n in batch.names if n not in expected)
         done = self._count_block(state, batch)
+        tasks = []
         for name in expected:
             if name in done:
                 continue
-            col = batch.columns.get(name)
-            if col is None:
+            if not batch.has(name):
                 state.missing_columns.add(name)
                 state.extra_missing[name] += batch.n_rows
                 continue
-            prof = state.profiles[name]
-            if isinstance(prof, _engine.NumericHistogram):
-                values = as_numeric(col)
-                if values is None:
-                    self._invalid(state, name, col)
-                else:
-                    with feature_errors(name):
-                        prof.update(values)
-            else:
-                try:
-                    cat = as_categorical(col, name)
-                except DtypeError:
-                    self._invalid(state, name, col)
-                    continue
-                self._count_categories(state, name, prof, cat)
+            tasks.append(functools.partial(self._count_feature, state, batch, name))
+        # Each task touches only its own feature's counters, so threads never share a counter.
+        _parallel.run(tasks, batch.n_rows * len(tasks))
+
+    def _count_feature(self, state: WindowState, batch: Batch, name: str) -> None:
+        col = batch.column(name)
+        prof = state.profiles[name]
+        if isinstance(prof, _engine.NumericHistogram):
+            values = as_numeric(col)
+            if values is None:
+                self._invalid(state, name, col)
+                return
+            with feature_errors(name):
+                prof.update(values)
+            return
+        try:
+            cat = as_categorical(col, name)
+        except DtypeError:
+            self._invalid(state, name, col)
+            return
+        self._count_categories(state, name, prof, cat)
 
     @staticmethod
     def _invalid(state: WindowState, name: str, col: Any) -> None:

@@ -1,0 +1,31 @@
+"""The whole drift job on the fixed workload (fit baseline, update, report) from pandas, polars and
+pyarrow, against a hand-written numpy/pandas/scipy implementation; scores must agree where the methods
+coincide (PSI on the same edges)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import mlmon
+from _workload import CATEGORICAL, DRIFTED, NUMERIC, mlmon_pipeline, numpy_pipeline
+
+
+@pytest.mark.parametrize("source", ["pandas", "polars", "arrow"])
+def test_mlmon_pipeline(benchmark: Any, request: pytest.FixtureRequest, source: str) -> None:
+    ref, cur = request.getfixturevalue(f"workload_{source}")
+    report = benchmark(mlmon_pipeline, ref, cur)
+    assert {f.name for f in report.drifted()} == DRIFTED
+
+
+def test_numpy_pipeline(benchmark: Any, workload_pandas: tuple[Any, Any]) -> None:
+    scores = benchmark(numpy_pipeline, *workload_pandas)
+    assert len(scores) == 25
+
+
+def test_scores_agree_with_numpy(workload_pandas: tuple[Any, Any]) -> None:
+    report: mlmon.DriftReport = mlmon_pipeline(*workload_pandas)
+    ref = numpy_pipeline(*workload_pandas)
+    for name in NUMERIC + CATEGORICAL:
+        assert report.features[name].score == pytest.approx(ref[name]["psi"], rel=1e-9), name
