@@ -16,8 +16,12 @@ use rayon::prelude::*;
 
 /// Below this many values the direct copy-and-select path is cheaper than sampling.
 const SMALL: usize = 1 << 17;
-/// Sample size used to place the brackets; rank error of a bracket end is about n / sqrt(SAMPLE).
+/// Largest sample used to place the brackets; rank error of a bracket end is about n / sqrt(sample).
 const SAMPLE: usize = 1 << 16;
+/// One sampled value per this many inputs below the cap: sorting the sample must stay cheap beside the
+/// pass (a 64K sort costs as much as the pass over 1M values), while wider brackets only cost a few
+/// more values kept.
+const SAMPLE_EVERY: usize = 64;
 /// Inputs at least this large are split across cores.
 const PARALLEL_MIN: usize = 1 << 20;
 /// Most probabilities fitted through brackets; beyond, the exact path is as fast.
@@ -189,8 +193,9 @@ fn order_stat(below: &[u64], buckets: &mut [Vec<f64>], k: usize) -> Option<f64> 
 fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
     let len = data.len() as u64;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut sample = Vec::with_capacity(SAMPLE);
-    for _ in 0..SAMPLE {
+    let size = (data.len() / SAMPLE_EVERY).clamp(SMALL / SAMPLE_EVERY, SAMPLE);
+    let mut sample = Vec::with_capacity(size);
+    for _ in 0..size {
         // xorshift64*: reproducible, and good enough to spread sample positions.
         state ^= state >> 12;
         state ^= state << 25;
@@ -204,7 +209,7 @@ fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
             }
         }
     }
-    if sample.len() < SAMPLE / 4 {
+    if sample.len() < size / 4 {
         return None;
     }
     sample.sort_unstable_by(f64::total_cmp);

@@ -57,6 +57,12 @@ class DtypeError(MlmonError, TypeError):
     """An array or value of a type mlmon cannot read."""
 
 _Category: TypeAlias = str | int
+_ArrowChunk: TypeAlias = tuple[
+    npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.uint8] | None,
+    int,
+]
 
 @final
 class BinEdges:
@@ -174,6 +180,21 @@ class CategoryCounts:
         top_k: int = 20,
     ) -> CategoryCounts:
         """Fits on dictionary codes (pandas Categorical codes, Arrow indices); negative codes are missing."""
+    @staticmethod
+    def fit_arrow(
+        chunks: Sequence[_ArrowChunk], max_categories: int = 10000, top_k: int = 20
+    ) -> CategoryCounts:
+        """Fits on Arrow string arrays given by their buffers, without building Python strings.
+
+        Each chunk is ``(offsets, data, validity, bit_offset)``: int32 or int64 offsets already sliced
+        to the array (``n + 1`` of them), the uint8 data buffer, the uint8 validity bitmap or ``None``,
+        and the bit index of the array's first element in that bitmap.
+
+        Raises:
+            InputError: offsets out of bounds or decreasing, a short bitmap, or invalid UTF-8.
+        """
+    def update_arrow(self, chunks: Sequence[_ArrowChunk]) -> None:
+        """Counts Arrow string arrays given by their buffers (see :meth:`fit_arrow`)."""
     def update(self, values: npt.NDArray[Any]) -> None:
         """Counts a batch (same input kinds as :meth:`fit`)."""
     def update_codes(

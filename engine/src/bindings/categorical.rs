@@ -2,10 +2,10 @@
 
 use super::arrays::{numeric1, untyped, Numeric1};
 use super::detach::run_detached;
-use super::errors::dtype_error;
+use super::errors::{dtype_error, input_error};
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
-use crate::counting::{count_codes, count_ints, count_ucs4, Code};
+use crate::counting::{count_arrow_strings, count_codes, count_ints, count_ucs4, ArrowStrings, ByteCounts, Code};
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use ndarray::ArrayView1;
@@ -213,6 +213,108 @@ fn detached_codes<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>, n_dict: usiz
     run_detached(py, view.len(), || count_codes(view, n_dict))
 }
 
+/// One Arrow string chunk as numpy views of its buffers.
+struct ArrowChunk<'py> {
+    offsets: Offsets<'py>,
+    data: PyReadonlyArray1<'py, u8>,
+    validity: Option<PyReadonlyArray1<'py, u8>>,
+    bit: usize,
+}
+
+enum Offsets<'py> {
+    I32(PyReadonlyArray1<'py, i32>),
+    I64(PyReadonlyArray1<'py, i64>),
+}
+
+fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
+    let mut out = Vec::new();
+    for item in chunks.try_iter()? {
+        let (offsets, data, validity, bit): (
+            Bound<'py, PyAny>,
+            PyReadonlyArray1<'py, u8>,
+            Option<PyReadonlyArray1<'py, u8>>,
+            usize,
+        ) = item?.extract().map_err(|_| {
+            dtype_error("arrow chunks: expected (offsets, data: uint8, validity: uint8 | None, bit offset) tuples")
+        })?;
+        let offsets = match offsets.extract::<PyReadonlyArray1<'py, i32>>() {
+            Ok(o) => Offsets::I32(o),
+            Err(_) => Offsets::I64(
+                offsets
+                    .extract()
+                    .map_err(|_| dtype_error("arrow offsets must be int32 or int64"))?,
+            ),
+        };
+        out.push(ArrowChunk {
+            offsets,
+            data,
+            validity,
+            bit,
+        });
+    }
+    Ok(out)
+}
+
+fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, what: &str) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| dtype_error(format!("arrow {what} buffer must be contiguous")))
+}
+
+/// Value counts of Arrow string arrays straight from their buffers: no Python string objects and no
+/// dictionary encoding; the GIL is released while hashing.
+fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
+    let chunks = arrow_chunks(chunks)?;
+    let mut views = Vec::with_capacity(chunks.len());
+    let mut rows = 0usize;
+    for c in &chunks {
+        let data = contiguous(&c.data, "data")?;
+        let validity = match &c.validity {
+            Some(v) => Some((contiguous(v, "validity")?, c.bit)),
+            None => None,
+        };
+        let offsets = match &c.offsets {
+            Offsets::I32(o) => Ok(contiguous(o, "offsets")?),
+            Offsets::I64(o) => Err(contiguous(o, "offsets")?),
+        };
+        rows += match offsets {
+            Ok(o) => o.len(),
+            Err(o) => o.len(),
+        };
+        views.push((offsets, data, validity));
+    }
+    let (map, missing) = run_detached(py, rows, || {
+        let mut map = ByteCounts::default();
+        let mut missing = 0u64;
+        for (offsets, data, validity) in &views {
+            missing += match offsets {
+                Ok(o) => count_arrow_strings(
+                    &ArrowStrings {
+                        offsets: o,
+                        data,
+                        validity: *validity,
+                    },
+                    &mut map,
+                )?,
+                Err(o) => count_arrow_strings(
+                    &ArrowStrings {
+                        offsets: o,
+                        data,
+                        validity: *validity,
+                    },
+                    &mut map,
+                )?,
+            };
+        }
+        Ok::<_, crate::error::EngineError>((map, missing))
+    })?;
+    let mut values = Vec::new();
+    for (bytes, n) in map.into_counts() {
+        let s = std::str::from_utf8(bytes).map_err(|_| input_error("arrow string data is not valid UTF-8"))?;
+        values.push((Key::Str(s.into()), n));
+    }
+    Ok(Counted { values, missing })
+}
+
 fn key_ref(k: &Key) -> KeyRef<'_> {
     match k {
         Key::Str(s) => KeyRef::Str(s),
@@ -276,6 +378,24 @@ impl PyCategoryCounts {
             max_categories,
             top_k,
         )?))
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (chunks, max_categories = 10000, top_k = 20))]
+    fn fit_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>, max_categories: usize, top_k: usize) -> PyResult<Self> {
+        let c = count_arrow(py, chunks)?;
+        Ok(Self::wrap(CategoryCounts::fit(
+            c.values,
+            c.missing,
+            max_categories,
+            top_k,
+        )?))
+    }
+
+    fn update_arrow(&self, py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<()> {
+        let counted = count_arrow(py, chunks)?;
+        self.absorb(counted);
+        Ok(())
     }
 
     fn update(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<()> {
