@@ -18,17 +18,22 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from mlmon import _engine
 from mlmon.exceptions import DtypeError, InputError, MlmonError
 
 __all__ = [
     "Batch",
+    "Categories",
     "Coded",
     "Column",
     "Numeric",
+    "Strings",
     "Values",
     "as_categorical",
     "as_numeric",
+    "count_categories",
     "feature_errors",
+    "fit_categories",
     "missing_count",
     "to_batch",
 ]
@@ -85,7 +90,47 @@ class Values:
         return Values(self.values[start:stop])
 
 
-Column: TypeAlias = Numeric | Coded | Values
+ArrowChunk: TypeAlias = tuple[npt.NDArray[Any], npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None, int]
+"""One Arrow string array as numpy views of its buffers: offsets (``n + 1``, sliced to the array),
+data bytes, validity bitmap or ``None``, and the bit of the first element in that bitmap."""
+
+
+@dataclass(frozen=True, slots=True)
+class Strings:
+    """Arrow string arrays, kept as their buffers so the engine counts them without building Python
+    strings or dictionary-encoding them."""
+
+    chunks: list[ArrowChunk]
+
+    def __len__(self) -> int:
+        return sum(len(offsets) - 1 for offsets, _, _, _ in self.chunks)
+
+    def take(self, start: int, stop: int) -> Strings:
+        out: list[ArrowChunk] = []
+        pos = 0
+        for offsets, data, validity, bit in self.chunks:
+            n = len(offsets) - 1
+            lo, hi = max(start - pos, 0), min(stop - pos, n)
+            if lo < hi:
+                # Offsets index the whole data buffer, so slicing them is enough; the bitmap keeps its
+                # buffer and moves its starting bit.
+                out.append((offsets[lo : hi + 1], data, validity, bit + lo))
+            pos += n
+        return Strings(out)
+
+    def missing(self) -> int:
+        """Nulls, from the validity bitmaps."""
+        total = 0
+        for offsets, _, validity, bit in self.chunks:
+            if validity is not None:
+                n = len(offsets) - 1
+                bits = np.unpackbits(validity, bitorder="little")[bit : bit + n]
+                total += n - int(np.count_nonzero(bits))
+        return total
+
+
+Column: TypeAlias = Numeric | Coded | Values | Strings
+Categories: TypeAlias = Coded | Values | Strings
 
 
 @dataclass(slots=True)
@@ -296,6 +341,8 @@ def missing_count(col: Column) -> int:
         return int(np.count_nonzero(np.isnan(col.values))) if col.values.dtype.kind == "f" else 0
     if isinstance(col, Coded):
         return int(np.count_nonzero(col.codes < 0))
+    if isinstance(col, Strings):
+        return col.missing()
     values = col.values
     if values.dtype.kind != "O":
         return 0
@@ -319,7 +366,26 @@ def as_numeric(col: Column) -> npt.NDArray[Any] | None:
     return None
 
 
-def as_categorical(col: Column, name: str) -> Coded | Values:
+def fit_categories(cat: Categories, max_categories: int = 10_000) -> _engine.CategoryCounts:
+    """Fits reference category counts on any categorical column, through its fastest engine path."""
+    if isinstance(cat, Coded):
+        return _engine.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
+    if isinstance(cat, Strings):
+        return _engine.CategoryCounts.fit_arrow(cat.chunks, max_categories=max_categories)
+    return _engine.CategoryCounts.fit(cat.values, max_categories=max_categories)
+
+
+def count_categories(counts: _engine.CategoryCounts, cat: Categories) -> None:
+    """Counts a categorical column into ``counts``, through its fastest engine path."""
+    if isinstance(cat, Coded):
+        counts.update_codes(cat.codes, cat.categories)
+    elif isinstance(cat, Strings):
+        counts.update_arrow(cat.chunks)
+    else:
+        counts.update(cat.values)
+
+
+def as_categorical(col: Column, name: str) -> Categories:
     """The column as category values: integers stay integers; integral floats become integers with
     NaN as missing (what a nullable integer column turns into on the way through numpy).
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlmon._frames import BOOL_CATEGORIES, Batch, Coded, Column, numeric_array
+from mlmon._frames import BOOL_CATEGORIES, ArrowChunk, Batch, Coded, Column, Strings, numeric_array
 from mlmon.exceptions import DtypeError
 
 __all__ = ["column", "table"]
@@ -67,6 +67,23 @@ def _dictionary(col: Any) -> Coded:
     return Coded(_codes([c.indices for c in chunks]), categories)
 
 
+def _strings(col: Any, offset_dtype: type[np.integer[Any]]) -> Strings:
+    """String arrays as views of their Arrow buffers (zero copy); the engine counts them directly."""
+    chunks: list[ArrowChunk] = []
+    for chunk in _chunks(col):
+        validity, offsets, data = chunk.buffers()[:3]
+        n, start = len(chunk), chunk.offset
+        offs = (
+            np.frombuffer(offsets, dtype=offset_dtype)[start : start + n + 1]
+            if n
+            else np.zeros(1, offset_dtype)
+        )
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        bits = np.frombuffer(validity, dtype=np.uint8) if validity is not None and chunk.null_count else None
+        chunks.append((offs, raw, bits, start))
+    return Strings(chunks)
+
+
 def column(col: Any, name: str) -> Column:
     """Converts one pyarrow Array or ChunkedArray.
 
@@ -76,8 +93,10 @@ def column(col: Any, name: str) -> Column:
     typ = col.type
     if pa.types.is_dictionary(typ):
         return _dictionary(col)
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
-        return _dictionary(pc.dictionary_encode(col))
+    if pa.types.is_string_view(typ):
+        col, typ = col.cast(pa.large_string()), pa.large_string()
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return _strings(col, np.int32 if pa.types.is_string(typ) else np.int64)
     if pa.types.is_boolean(typ):
         codes = pc.fill_null(col.cast(pa.int8()), -1)
         return Coded(_codes(_chunks(codes)), list(BOOL_CATEGORIES))

@@ -26,9 +26,11 @@ from mlmon._frames import (
     Coded,
     Column,
     Numeric,
+    Strings,
     as_categorical,
     as_numeric,
     feature_errors,
+    fit_categories,
     to_batch,
 )
 from mlmon.exceptions import CodecError, DtypeError, InputError, SchemaMismatchError
@@ -73,6 +75,8 @@ def _infer_kind(col: Column) -> FeatureKind:
 def _dtype_name(col: Column) -> str:
     if isinstance(col, Coded):
         return "bool" if list(col.categories) == list(BOOL_CATEGORIES) else "category"
+    if isinstance(col, Strings):
+        return "string"
     dtype = col.values.dtype
     return "string" if dtype.kind in "OU" and not isinstance(col, Numeric) else dtype.name
 
@@ -90,9 +94,7 @@ def _fit_numeric(name: str, col: Column, bins: int) -> _engine.NumericHistogram:
 def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.CategoryCounts:
     cat = as_categorical(col, name)
     with feature_errors(name):
-        if isinstance(cat, Coded):
-            return _engine.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
-        return _engine.CategoryCounts.fit(cat.values, max_categories=max_categories)
+        return fit_categories(cat, max_categories)
 
 
 def _fit_one(

@@ -11,7 +11,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from mlmon import _engine
-from mlmon._frames import Coded, as_categorical, as_numeric, feature_errors, to_batch
+from mlmon._frames import (
+    as_categorical,
+    as_numeric,
+    count_categories,
+    feature_errors,
+    fit_categories,
+    to_batch,
+)
 from mlmon.exceptions import DtypeError
 
 __all__ = ["ChiSquareResult", "chi_square", "psi"]
@@ -92,16 +99,10 @@ def chi_square(reference: Any, current: Any) -> ChiSquareResult:
     ref = as_categorical(_column(reference, "reference"), "reference")
     cur = as_categorical(_column(current, "current"), "current")
     with feature_errors("reference"):
-        if isinstance(ref, Coded):
-            counts = _engine.CategoryCounts.fit_codes(ref.codes, ref.categories)
-        else:
-            counts = _engine.CategoryCounts.fit(ref.values)
+        counts = fit_categories(ref)
     other = counts.empty_like()
     with feature_errors("current"):
-        if isinstance(cur, Coded):
-            other.update_codes(cur.codes, cur.categories)
-        else:
-            other.update(cur.values)
+        count_categories(other, cur)
     stat, dof, p = _engine.chi_square_pooled(
         counts.distribution.astype(np.float64), other.distribution.astype(np.float64)
     )

@@ -17,7 +17,15 @@ import msgspec
 
 from mlmon import _engine, _parallel
 from mlmon._evaluate import evaluate
-from mlmon._frames import Batch, Coded, as_categorical, as_numeric, feature_errors, missing_count, to_batch
+from mlmon._frames import (
+    Batch,
+    as_categorical,
+    as_numeric,
+    count_categories,
+    feature_errors,
+    missing_count,
+    to_batch,
+)
 from mlmon.baseline import Baseline
 from mlmon.drift import DriftReport, Thresholds
 from mlmon.exceptions import CodecError, DtypeError, SchemaMismatchError
@@ -199,10 +207,7 @@ class Monitor:
     ) -> None:
         try:
             with feature_errors(name):
-                if isinstance(cat, Coded):
-                    prof.update_codes(cat.codes, cat.categories)
-                else:
-                    prof.update(cat.values)
+                count_categories(prof, cat)
         except DtypeError:
             # Values no category can be (floats in an object column): schema drift, not a crash.
             self._invalid(state, name, cat)

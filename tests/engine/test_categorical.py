@@ -142,3 +142,50 @@ def test_strided_unicode_array() -> None:
     cc = e.CategoryCounts.fit(base[::2])
     assert cc.categories == ["a", "c"]
     assert cc.counts.tolist() == [10, 10]
+
+
+def arrow_chunks(arr: "object") -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None, int]]:
+    import pyarrow as pa
+
+    out = []
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]  # type: ignore[attr-defined]
+    for c in chunks:
+        validity, offsets, data = c.buffers()[:3]
+        width = np.int32 if pa.types.is_string(c.type) else np.int64
+        offs = np.frombuffer(offsets, dtype=width)[c.offset : c.offset + len(c) + 1]
+        bits = None if validity is None else np.frombuffer(validity, dtype=np.uint8)
+        out.append((offs, np.frombuffer(data, dtype=np.uint8), bits, c.offset))
+    return out
+
+
+@given(values.filter(lambda v: any(x is not None for x in v)), values, st.integers(0, 50))
+def test_arrow_buffers_count_like_objects(ref: list[object], cur: list[object], cut: int) -> None:
+    pa = pytest.importorskip("pyarrow")
+    for typ in (pa.string(), pa.large_string()):
+        ref_arr = pa.array(ref, type=typ)
+        via_arrow = e.CategoryCounts.fit_arrow(arrow_chunks(ref_arr))
+        via_obj = e.CategoryCounts.fit(obj(ref))
+        assert via_arrow == via_obj
+        cut = min(cut, len(cur))
+        # Sliced chunks: offsets and validity bits must start at the slice, not the buffer.
+        chunked = pa.chunked_array([pa.array(cur, type=typ)[:cut], pa.array(cur, type=typ)[cut:]], type=typ)
+        a, o = via_obj.empty_like(), via_obj.empty_like()
+        a.update_arrow(arrow_chunks(chunked))
+        o.update(obj(cur))
+        assert a == o
+
+
+def test_arrow_buffers_are_validated() -> None:
+    data = np.frombuffer(b"abc", dtype=np.uint8)
+    cc = e.CategoryCounts.fit(obj(["a"]))
+    with pytest.raises(e.InputError, match="out of bounds"):
+        cc.update_arrow([(np.array([0, 9], dtype=np.int32), data, None, 0)])
+    with pytest.raises(e.InputError, match="out of bounds or decreasing"):
+        cc.update_arrow([(np.array([2, 1], dtype=np.int64), data, None, 0)])
+    with pytest.raises(e.InputError, match="bitmap"):
+        cc.update_arrow([(np.arange(12, dtype=np.int32) % 3, data, np.zeros(1, np.uint8), 0)])
+    with pytest.raises(e.InputError, match="UTF-8"):
+        cc.update_arrow([(np.array([0, 1], dtype=np.int32), np.array([0xFF], dtype=np.uint8), None, 0)])
+    with pytest.raises(e.DtypeError):
+        cc.update_arrow([(np.array([0.0, 1.0]), data, None, 0)])
+    assert cc.total == 1, "rejected batches change no count"
