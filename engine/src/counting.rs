@@ -146,6 +146,12 @@ impl<'a> ByteCounts<'a> {
         Some(())
     }
 
+    /// Adds one occurrence of a string whose short key is already known (Arrow views hold it).
+    #[inline(always)]
+    fn add_short(&mut self, key: u128, v: &'a [u8]) {
+        self.short.entry(key).or_insert((0, v)).0 += 1;
+    }
+
     /// The distinct strings with their counts.
     pub fn into_counts(self) -> impl Iterator<Item = (&'a [u8], u64)> {
         self.short.into_values().map(|(n, v)| (v, n)).chain(self.long)
@@ -180,6 +186,62 @@ pub fn count_arrow_strings<'a, O: Offset>(arr: &ArrowStrings<'a, O>, counts: &mu
             }
         }
         counts.add_range(arr.data, a, b).ok_or_else(bad)?;
+    }
+    Ok(missing)
+}
+
+/// One Arrow `string_view` array (what polars hands out without copying): 16-byte views, `n` of them
+/// already sliced to the array, the variadic data buffers, and the validity bitmap.
+pub struct ArrowViews<'a> {
+    /// `n * 16` bytes: length (u32); then up to 12 inline bytes, or a 4-byte prefix, buffer index
+    /// and offset (u32 each).
+    pub views: &'a [u8],
+    /// The data buffers long strings point into.
+    pub buffers: Vec<&'a [u8]>,
+    /// Validity bitmap and the bit of the first element, if any value is null.
+    pub validity: Option<(&'a [u8], usize)>,
+}
+
+/// Adds the distinct strings of one `string_view` array to `counts`, returning its null count. A
+/// string of up to 12 bytes is the view itself (length, then the bytes, zero padded), so its key is
+/// one shift of the view; longer ones are read from their buffer, bounds-checked.
+pub fn count_arrow_views<'a>(arr: &ArrowViews<'a>, counts: &mut ByteCounts<'a>) -> Result<u64> {
+    if arr.views.len() % 16 != 0 {
+        return Err(EngineError::invalid(
+            "string views buffer is not a multiple of 16 bytes",
+        ));
+    }
+    let n = arr.views.len() / 16;
+    if let Some((bits, start)) = arr.validity {
+        if bits.len().saturating_mul(8) < start.saturating_add(n) {
+            return Err(EngineError::invalid("validity bitmap is shorter than the array"));
+        }
+    }
+    let bad = || EngineError::invalid("string view points outside its data buffer");
+    let mut missing = 0u64;
+    for (i, view) in arr.views.chunks_exact(16).enumerate() {
+        if let Some((bits, start)) = arr.validity {
+            let bit = start + i;
+            if bits.get(bit / 8).is_some_and(|byte| byte >> (bit % 8) & 1 == 0) {
+                missing += 1;
+                continue;
+            }
+        }
+        let word = u128::from_le_bytes(view.try_into().map_err(|_| bad())?);
+        let len = (word & 0xFFFF_FFFF) as usize;
+        if len <= 12 {
+            let v = view.get(4..4 + len).ok_or_else(bad)?;
+            counts.add_short((word >> 32) | (len as u128) << 120, v);
+        } else {
+            let field = |k: usize| (word >> (32 * k)) as u32 as usize;
+            let data = arr.buffers.get(field(2)).ok_or_else(bad)?;
+            let start = field(3);
+            counts.add(
+                data.get(start..start.checked_add(len).ok_or_else(bad)?)
+                    .ok_or_else(bad)?,
+                1,
+            );
+        }
     }
     Ok(missing)
 }
@@ -322,6 +384,50 @@ mod tests {
             validity: None,
         };
         assert!(count_arrow_strings(&arr, &mut ByteCounts::default()).is_err());
+    }
+
+    #[test]
+    fn arrow_views_match_offsets() {
+        let long = b"a string longer than twelve";
+        let mut views = Vec::new();
+        for s in [&b"ab"[..], &long[..], &b"ab"[..]] {
+            let mut v = [0u8; 16];
+            v[..4].copy_from_slice(&(s.len() as u32).to_le_bytes());
+            if s.len() <= 12 {
+                v[4..4 + s.len()].copy_from_slice(s);
+            } else {
+                v[4..8].copy_from_slice(&s[..4]);
+                v[8..12].copy_from_slice(&0u32.to_le_bytes());
+                v[12..16].copy_from_slice(&0u32.to_le_bytes());
+            }
+            views.extend_from_slice(&v);
+        }
+        let arr = ArrowViews {
+            views: &views,
+            buffers: vec![&long[..]],
+            validity: None,
+        };
+        let mut counts = ByteCounts::default();
+        assert_eq!(count_arrow_views(&arr, &mut counts).unwrap(), 0);
+        let mut got: Vec<(&[u8], u64)> = counts.into_counts().collect();
+        got.sort();
+        assert_eq!(got, vec![(&b"a string longer than twelve"[..], 1), (&b"ab"[..], 2)]);
+        // The same strings through offsets land on the same keys.
+        let mut both = ByteCounts::default();
+        count_arrow_views(&arr, &mut both).unwrap();
+        both.add_range(b"ab..", 0, 2);
+        let ab: Vec<u64> = both
+            .into_counts()
+            .filter(|(v, _)| *v == b"ab")
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(ab, vec![3], "views and offsets must share one key per string");
+        let bad = ArrowViews {
+            views: &views,
+            buffers: vec![],
+            validity: None,
+        };
+        assert!(count_arrow_views(&bad, &mut ByteCounts::default()).is_err());
     }
 
     #[test]

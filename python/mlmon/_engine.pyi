@@ -58,8 +58,8 @@ class DtypeError(MlmonError, TypeError):
 
 _Category: TypeAlias = str | int
 _ArrowChunk: TypeAlias = tuple[
-    npt.NDArray[np.int32] | npt.NDArray[np.int64],
-    npt.NDArray[np.uint8],
+    npt.NDArray[np.int32] | npt.NDArray[np.int64] | npt.NDArray[np.uint8],
+    npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]],
     npt.NDArray[np.uint8] | None,
     int,
 ]
@@ -186,9 +186,11 @@ class CategoryCounts:
     ) -> CategoryCounts:
         """Fits on Arrow string arrays given by their buffers, without building Python strings.
 
-        Each chunk is ``(offsets, data, validity, bit_offset)``: int32 or int64 offsets already sliced
-        to the array (``n + 1`` of them), the uint8 data buffer, the uint8 validity bitmap or ``None``,
-        and the bit index of the array's first element in that bitmap.
+        Each chunk is ``(offsets, data, validity, bit_offset)`` for ``string``/``large_string``: int32
+        or int64 offsets already sliced to the array (``n + 1`` of them) and the uint8 data buffer; or
+        ``(views, [data buffers], validity, bit_offset)`` for ``string_view``: the array's ``n * 16``
+        view bytes and its variadic buffers. ``validity`` is the uint8 bitmap or ``None``, and
+        ``bit_offset`` the bit index of the array's first element in that bitmap.
 
         Raises:
             InputError: offsets out of bounds or decreasing, a short bitmap, or invalid UTF-8.

@@ -90,9 +90,18 @@ class Values:
         return Values(self.values[start:stop])
 
 
-ArrowChunk: TypeAlias = tuple[npt.NDArray[Any], npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None, int]
-"""One Arrow string array as numpy views of its buffers: offsets (``n + 1``, sliced to the array),
-data bytes, validity bitmap or ``None``, and the bit of the first element in that bitmap."""
+ArrowChunk: TypeAlias = tuple[
+    npt.NDArray[Any], npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]], npt.NDArray[np.uint8] | None, int
+]
+"""One Arrow string array as numpy views of its buffers: either offsets (``n + 1``, sliced to the
+array) and the data bytes (``string``, ``large_string``), or the 16-byte views (``n * 16`` bytes,
+sliced) and the list of data buffers (``string_view``); then the validity bitmap or ``None``, and the
+bit of the first element in that bitmap."""
+
+
+def _chunk_len(chunk: ArrowChunk) -> int:
+    first, data, _, _ = chunk
+    return len(first) // 16 if isinstance(data, list) else len(first) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,27 +112,30 @@ class Strings:
     chunks: list[ArrowChunk]
 
     def __len__(self) -> int:
-        return sum(len(offsets) - 1 for offsets, _, _, _ in self.chunks)
+        return sum(_chunk_len(c) for c in self.chunks)
 
     def take(self, start: int, stop: int) -> Strings:
         out: list[ArrowChunk] = []
         pos = 0
-        for offsets, data, validity, bit in self.chunks:
-            n = len(offsets) - 1
+        for chunk in self.chunks:
+            first, data, validity, bit = chunk
+            n = _chunk_len(chunk)
             lo, hi = max(start - pos, 0), min(stop - pos, n)
             if lo < hi:
-                # Offsets index the whole data buffer, so slicing them is enough; the bitmap keeps its
-                # buffer and moves its starting bit.
-                out.append((offsets[lo : hi + 1], data, validity, bit + lo))
+                # Offsets and views index the data buffers, so slicing them is enough; the bitmap keeps
+                # its buffer and moves its starting bit.
+                head = first[lo * 16 : hi * 16] if isinstance(data, list) else first[lo : hi + 1]
+                out.append((head, data, validity, bit + lo))
             pos += n
         return Strings(out)
 
     def missing(self) -> int:
         """Nulls, from the validity bitmaps."""
         total = 0
-        for offsets, _, validity, bit in self.chunks:
+        for chunk in self.chunks:
+            _, _, validity, bit = chunk
             if validity is not None:
-                n = len(offsets) - 1
+                n = _chunk_len(chunk)
                 bits = np.unpackbits(validity, bitorder="little")[bit : bit + n]
                 total += n - int(np.count_nonzero(bits))
         return total

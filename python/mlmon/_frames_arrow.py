@@ -84,6 +84,23 @@ def _strings(col: Any, offset_dtype: type[np.integer[Any]]) -> Strings:
     return Strings(chunks)
 
 
+def _string_views(col: Any) -> Strings:
+    """``string_view`` arrays (polars' native strings) as views of their buffers (zero copy)."""
+    chunks: list[ArrowChunk] = []
+    for chunk in _chunks(col):
+        validity, views, *data = chunk.buffers()
+        n, start = len(chunk), chunk.offset
+        raw = (
+            np.frombuffer(views, dtype=np.uint8)[start * 16 : (start + n) * 16]
+            if n
+            else np.zeros(0, np.uint8)
+        )
+        bufs = [np.frombuffer(b, dtype=np.uint8) for b in data if b is not None]
+        bits = np.frombuffer(validity, dtype=np.uint8) if validity is not None and chunk.null_count else None
+        chunks.append((raw, bufs, bits, start))
+    return Strings(chunks)
+
+
 def column(col: Any, name: str) -> Column:
     """Converts one pyarrow Array or ChunkedArray.
 
@@ -94,7 +111,7 @@ def column(col: Any, name: str) -> Column:
     if pa.types.is_dictionary(typ):
         return _dictionary(col)
     if pa.types.is_string_view(typ):
-        col, typ = col.cast(pa.large_string()), pa.large_string()
+        return _string_views(col)
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         return _strings(col, np.int32 if pa.types.is_string(typ) else np.int64)
     if pa.types.is_boolean(typ):

@@ -49,8 +49,10 @@ def series(s: Any, name: str) -> Column:
         if isinstance(dtype, pl.Decimal):
             s = s.cast(pl.Float64)
         return numeric_array(s.to_numpy(), name)
-    if dtype in (pl.String, pl.Categorical, pl.Boolean, pl.Null) or isinstance(
-        dtype, pl.Enum | pl.Categorical
-    ):
+    if dtype == pl.String:
+        # polars stores strings as Arrow string views; the newest compat level hands them over as they
+        # are (the default converts every string to large_string, a full copy).
+        return _frames_arrow.column(s.to_arrow(compat_level=pl.CompatLevel.newest()), name)
+    if dtype in (pl.Categorical, pl.Boolean, pl.Null) or isinstance(dtype, pl.Enum | pl.Categorical):
         return _frames_arrow.column(s.to_arrow(), name)
     raise DtypeError(f"feature {name!r}: unsupported dtype {dtype} (expected numbers, strings or bools)")

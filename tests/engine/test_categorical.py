@@ -144,12 +144,19 @@ def test_strided_unicode_array() -> None:
     assert cc.counts.tolist() == [10, 10]
 
 
-def arrow_chunks(arr: "object") -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None, int]]:
+def arrow_chunks(arr: "object") -> list[tuple[np.ndarray, object, np.ndarray | None, int]]:
     import pyarrow as pa
 
     out = []
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]  # type: ignore[attr-defined]
     for c in chunks:
+        if pa.types.is_string_view(c.type):
+            validity, views, *data = c.buffers()
+            raw = np.frombuffer(views, dtype=np.uint8)[c.offset * 16 : (c.offset + len(c)) * 16]
+            bufs = [np.frombuffer(b, dtype=np.uint8) for b in data if b is not None]
+            bits = None if validity is None else np.frombuffer(validity, dtype=np.uint8)
+            out.append((raw, bufs, bits, c.offset))
+            continue
         validity, offsets, data = c.buffers()[:3]
         width = np.int32 if pa.types.is_string(c.type) else np.int64
         offs = np.frombuffer(offsets, dtype=width)[c.offset : c.offset + len(c) + 1]
@@ -161,7 +168,7 @@ def arrow_chunks(arr: "object") -> list[tuple[np.ndarray, np.ndarray, np.ndarray
 @given(values.filter(lambda v: any(x is not None for x in v)), values, st.integers(0, 50))
 def test_arrow_buffers_count_like_objects(ref: list[object], cur: list[object], cut: int) -> None:
     pa = pytest.importorskip("pyarrow")
-    for typ in (pa.string(), pa.large_string()):
+    for typ in (pa.string(), pa.large_string(), pa.string_view()):
         ref_arr = pa.array(ref, type=typ)
         via_arrow = e.CategoryCounts.fit_arrow(arrow_chunks(ref_arr))
         via_obj = e.CategoryCounts.fit(obj(ref))

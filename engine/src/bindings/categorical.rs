@@ -5,13 +5,16 @@ use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
-use crate::counting::{count_arrow_strings, count_codes, count_ints, count_ucs4, ArrowStrings, ByteCounts, Code};
+use crate::counting::{
+    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, ArrowStrings, ArrowViews, ByteCounts,
+    Code,
+};
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use ndarray::ArrayView1;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods, ToPyArray};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 use std::sync::{Mutex, MutexGuard};
 
 /// One Python value as a category: `None` for missing.
@@ -213,44 +216,50 @@ fn detached_codes<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>, n_dict: usiz
     run_detached(py, view.len(), || count_codes(view, n_dict))
 }
 
-/// One Arrow string chunk as numpy views of its buffers.
+/// One Arrow string chunk as numpy views of its buffers: `offsets` + one data buffer (`string`,
+/// `large_string`), or 16-byte `views` + the variadic data buffers (`string_view`).
 struct ArrowChunk<'py> {
-    offsets: Offsets<'py>,
-    data: PyReadonlyArray1<'py, u8>,
+    layout: Layout<'py>,
     validity: Option<PyReadonlyArray1<'py, u8>>,
     bit: usize,
 }
 
-enum Offsets<'py> {
-    I32(PyReadonlyArray1<'py, i32>),
-    I64(PyReadonlyArray1<'py, i64>),
+enum Layout<'py> {
+    Offsets32(PyReadonlyArray1<'py, i32>, PyReadonlyArray1<'py, u8>),
+    Offsets64(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, u8>),
+    Views(PyReadonlyArray1<'py, u8>, Vec<PyReadonlyArray1<'py, u8>>),
 }
 
+type ChunkTuple<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Option<PyReadonlyArray1<'py, u8>>,
+    usize,
+);
+
 fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
+    let shape =
+        || dtype_error("arrow chunks: expected (offsets | views, data | [buffers], validity | None, bit offset)");
     let mut out = Vec::new();
     for item in chunks.try_iter()? {
-        let (offsets, data, validity, bit): (
-            Bound<'py, PyAny>,
-            PyReadonlyArray1<'py, u8>,
-            Option<PyReadonlyArray1<'py, u8>>,
-            usize,
-        ) = item?.extract().map_err(|_| {
-            dtype_error("arrow chunks: expected (offsets, data: uint8, validity: uint8 | None, bit offset) tuples")
-        })?;
-        let offsets = match offsets.extract::<PyReadonlyArray1<'py, i32>>() {
-            Ok(o) => Offsets::I32(o),
-            Err(_) => Offsets::I64(
-                offsets
-                    .extract()
-                    .map_err(|_| dtype_error("arrow offsets must be int32 or int64"))?,
-            ),
+        let (first, second, validity, bit): ChunkTuple<'py> = item?.extract().map_err(|_| shape())?;
+        // A list of buffers means views; test the type, since a numpy array is a sequence too.
+        let layout = if second.is_instance_of::<PyList>() || second.is_instance_of::<PyTuple>() {
+            let buffers: Vec<PyReadonlyArray1<'py, u8>> = second.extract().map_err(|_| shape())?;
+            Layout::Views(first.extract().map_err(|_| shape())?, buffers)
+        } else {
+            let data: PyReadonlyArray1<'py, u8> = second.extract().map_err(|_| shape())?;
+            match first.extract::<PyReadonlyArray1<'py, i32>>() {
+                Ok(o) => Layout::Offsets32(o, data),
+                Err(_) => Layout::Offsets64(
+                    first
+                        .extract()
+                        .map_err(|_| dtype_error("arrow offsets must be int32 or int64"))?,
+                    data,
+                ),
+            }
         };
-        out.push(ArrowChunk {
-            offsets,
-            data,
-            validity,
-            bit,
-        });
+        out.push(ArrowChunk { layout, validity, bit });
     }
     Ok(out)
 }
@@ -260,6 +269,59 @@ fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, what: &str)
         .map_err(|_| dtype_error(format!("arrow {what} buffer must be contiguous")))
 }
 
+/// Borrowed buffers of one chunk, ready for the detached counting.
+enum View<'a> {
+    O32(ArrowStrings<'a, i32>),
+    O64(ArrowStrings<'a, i64>),
+    Views(ArrowViews<'a>),
+}
+
+fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
+    let validity = match &c.validity {
+        Some(v) => Some((contiguous(v, "validity")?, c.bit)),
+        None => None,
+    };
+    Ok(match &c.layout {
+        Layout::Offsets32(o, d) => {
+            let offsets = contiguous(o, "offsets")?;
+            (
+                View::O32(ArrowStrings {
+                    offsets,
+                    data: contiguous(d, "data")?,
+                    validity,
+                }),
+                offsets.len(),
+            )
+        }
+        Layout::Offsets64(o, d) => {
+            let offsets = contiguous(o, "offsets")?;
+            (
+                View::O64(ArrowStrings {
+                    offsets,
+                    data: contiguous(d, "data")?,
+                    validity,
+                }),
+                offsets.len(),
+            )
+        }
+        Layout::Views(v, bufs) => {
+            let views = contiguous(v, "views")?;
+            let buffers = bufs
+                .iter()
+                .map(|b| contiguous(b, "data"))
+                .collect::<PyResult<Vec<_>>>()?;
+            (
+                View::Views(ArrowViews {
+                    views,
+                    buffers,
+                    validity,
+                }),
+                views.len() / 16,
+            )
+        }
+    })
+}
+
 /// Value counts of Arrow string arrays straight from their buffers: no Python string objects and no
 /// dictionary encoding; the GIL is released while hashing.
 fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
@@ -267,42 +329,18 @@ fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
     let mut views = Vec::with_capacity(chunks.len());
     let mut rows = 0usize;
     for c in &chunks {
-        let data = contiguous(&c.data, "data")?;
-        let validity = match &c.validity {
-            Some(v) => Some((contiguous(v, "validity")?, c.bit)),
-            None => None,
-        };
-        let offsets = match &c.offsets {
-            Offsets::I32(o) => Ok(contiguous(o, "offsets")?),
-            Offsets::I64(o) => Err(contiguous(o, "offsets")?),
-        };
-        rows += match offsets {
-            Ok(o) => o.len(),
-            Err(o) => o.len(),
-        };
-        views.push((offsets, data, validity));
+        let (view, n) = borrow_chunk(c)?;
+        rows += n;
+        views.push(view);
     }
     let (map, missing) = run_detached(py, rows, || {
         let mut map = ByteCounts::default();
         let mut missing = 0u64;
-        for (offsets, data, validity) in &views {
-            missing += match offsets {
-                Ok(o) => count_arrow_strings(
-                    &ArrowStrings {
-                        offsets: o,
-                        data,
-                        validity: *validity,
-                    },
-                    &mut map,
-                )?,
-                Err(o) => count_arrow_strings(
-                    &ArrowStrings {
-                        offsets: o,
-                        data,
-                        validity: *validity,
-                    },
-                    &mut map,
-                )?,
+        for view in &views {
+            missing += match view {
+                View::O32(a) => count_arrow_strings(a, &mut map)?,
+                View::O64(a) => count_arrow_strings(a, &mut map)?,
+                View::Views(a) => count_arrow_views(a, &mut map)?,
             };
         }
         Ok::<_, crate::error::EngineError>((map, missing))
