@@ -9,6 +9,7 @@ a one-line message). pyarrow is needed for files and imported only by the file-r
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -18,12 +19,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mlmon import _engine
+from mlmon import _engine, demo
 from mlmon.baseline import Baseline
 from mlmon.drift import SEVERITY_ORDER, DriftReport, Thresholds
 from mlmon.exceptions import MlmonError
 from mlmon.monitor import Monitor
 from mlmon.schema import FeatureSpec
+from mlmon.store import cli as store_cli
 
 __all__ = ["main"]
 
@@ -243,7 +245,40 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
     drift.set_defaults(func=cmd_drift)
+    _add_db(sub)
+    demo = sub.add_parser("demo", help="run the whole in-process job on generated data")
+    demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
+    demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
+    demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_db(sub: Any) -> None:
+    db = sub.add_parser("db", help="database schema: upgrade, current").add_subparsers(
+        dest="action", required=True
+    )
+    for action, helptext in (("upgrade", "apply pending migrations"), ("current", "show the schema version")):
+        cmd = db.add_parser(action, help=helptext)
+        cmd.add_argument(
+            "--database-url",
+            help="sqlite:///path or postgresql://... (default: MLMON_DATABASE_URL or "
+            "sqlite:///./mlmon.db); prefer the environment variable for URLs with a password",
+        )
+        cmd.set_defaults(func=cmd_db)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """``mlmon db upgrade|current``."""
+    # The pool logs each failed connection attempt; the one-line error below says it once.
+    logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+    run = store_cli.db_upgrade if args.action == "upgrade" else store_cli.db_current
+    print(run(args.database_url))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``mlmon demo``: exit 0 when the staged drift is caught."""
+    return demo.main(["--out", args.out, "--rows", str(args.rows)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
