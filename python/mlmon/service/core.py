@@ -1,0 +1,276 @@
+"""The service's state and its two main operations: ingest a batch durably, and report drift over a range.
+
+One :class:`ServiceCore` per worker holds the store, the group committer, the auth checker, the
+metrics and two caches: baselines per model version (immutable once stored, so cached for the worker's
+life) and each model's default version (cached briefly so a promotion takes effect within seconds).
+Store calls are synchronous and run in threads so the event loop keeps decoding other requests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from collections.abc import Awaitable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Protocol
+
+import anyio.to_thread
+
+from mlmon._evaluate import evaluate
+from mlmon.drift import DriftReport, Thresholds
+from mlmon.quality import QualityThresholds
+from mlmon.service.auth import Auth
+from mlmon.service.commit import GroupCommitter
+from mlmon.service.errors import BadRequestError, OverloadedError, UnsupportedMediaError
+from mlmon.service.ingest import (
+    BaselineEntry,
+    Format,
+    decode_envelope,
+    fold,
+    media_format,
+    partial,
+    window_of,
+)
+from mlmon.service.metrics import Metrics
+from mlmon.service.schemas import IngestEnvelope, IngestResponse
+from mlmon.service.settings import Settings
+from mlmon.store import ConflictError, IngestBatch, NotFoundError, Store, StoreUnavailableError
+from mlmon.windows import StateWire, WindowState
+
+__all__ = ["ServiceCore", "writer_id"]
+
+_DEFAULT_TTL = 5.0
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (BadRequestError, "malformed"),
+    (UnsupportedMediaError, "media_type"),
+    (NotFoundError, "not_found"),
+    (ConflictError, "conflict"),
+    (OverloadedError, "overloaded"),
+    (StoreUnavailableError, "unavailable"),
+    (ValueError, "invalid"),
+)
+
+
+def writer_id() -> str:
+    """This process's partial-writer id: host and pid, in the store's name charset."""
+    host = re.sub(r"[^A-Za-z0-9_.:-]", "-", socket.gethostname())[:80] or "host"
+    return f"{host}-{os.getpid()}"
+
+
+class IngestRequest(Protocol):
+    """What :meth:`ServiceCore.ingest` needs of a request (a Litestar ``Request`` is one)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request headers (case-insensitive)."""
+        ...
+
+    def body(self) -> Awaitable[bytes]:
+        """Reads the body (Litestar enforces the size limit: 413)."""
+        ...
+
+
+class ServiceCore:
+    """A worker's state: store, committer, caches, auth and metrics.
+
+    Args:
+        settings: The service settings.
+        store: An open store (the core closes it in :meth:`stop`).
+        metrics: The metrics to update.
+    """
+
+    def __init__(self, settings: Settings, store: Store, metrics: Metrics) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics
+        self.auth = Auth(settings.admin_token, settings.ingest_tokens)
+        self.thresholds = Thresholds(warning=settings.warning_threshold, critical=settings.critical_threshold)
+        self.committer = GroupCommitter(
+            store, writer_id(), max_batches=settings.commit_max_batches, max_queue=settings.max_queue,
+            on_commit=self._committed,
+        )  # fmt: skip
+        self.draining = False
+        self.dirty: set[tuple[str, str]] = set()
+        self._entries: dict[tuple[str, str], BaselineEntry] = {}
+        self._defaults: dict[str, tuple[str, float]] = {}
+        self._inflight = 0
+
+    async def start(self) -> None:
+        """Starts the group committer."""
+        self.committer.start()
+
+    async def stop(self) -> None:
+        """Drains: refuses new batches, commits the queued ones, closes the store."""
+        self.draining = True
+        await self.committer.stop()
+        self.store.close()
+
+    def _committed(self, model: str, version: str, batches: list[IngestBatch], seconds: float) -> None:
+        self.metrics.commit_duration.observe(seconds)
+        if batches:
+            self.metrics.batches.labels(model, version).inc(len(batches))
+            self.metrics.rows.labels(model, version).inc(sum(p.rows for b in batches for p in b.partials))
+            self.dirty.add((model, version))
+
+    @contextmanager
+    def reserve(self, size: int) -> Iterator[None]:
+        """Holds ``size`` bytes of the in-flight budget while a body is read and processed.
+
+        Raises:
+            OverloadedError: the budget is spent (429 before the body is read) or the worker is draining.
+        """
+        if self.draining:
+            raise OverloadedError("the service is shutting down")
+        if self._inflight and self._inflight + size > self.settings.inflight_bytes:
+            raise OverloadedError("too many bytes in flight; retry after the Retry-After delay")
+        self._inflight += size
+        try:
+            yield
+        finally:
+            self._inflight -= size
+
+    async def entry(self, model: str, version: str) -> BaselineEntry:
+        """The cached baseline of a model version.
+
+        Raises:
+            NotFoundError: unknown model or version, or no baseline for it.
+        """
+        key = (model, version)
+        cached = self._entries.get(key)
+        if cached is not None:
+            return cached
+        sha, data = await anyio.to_thread.run_sync(self.store.get_baseline, model, version)
+        s = self.settings
+        entry = BaselineEntry.build(model, version, sha, data, s.max_rows, s.max_categories)
+        self._entries[key] = entry
+        return entry
+
+    def _default_version_sync(self, model: str) -> str:
+        prod = self.store.production_version(model)
+        if prod is not None:
+            return prod.version
+        with_baseline = []
+        for v in self.store.list_versions(model):
+            try:
+                self.store.get_baseline(model, v.version)
+            except NotFoundError:
+                continue
+            with_baseline.append(v.version)
+        if len(with_baseline) != 1:
+            raise NotFoundError(
+                f"model {model!r} has no production version and {len(with_baseline)} versions with a "
+                "baseline; give the version"
+            )
+        return with_baseline[0]
+
+    async def default_version(self, model: str) -> str:
+        """The production version, else the only version with a baseline (cached a few seconds).
+
+        Raises:
+            NotFoundError: unknown model, or no single version to choose.
+        """
+        hit = self._defaults.get(model)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        version = await anyio.to_thread.run_sync(self._default_version_sync, model)
+        self._defaults[model] = (version, now + _DEFAULT_TTL)
+        return version
+
+    async def ingest(self, model: str, request: IngestRequest) -> IngestResponse:
+        """Authorizes, reads, decodes, checks and counts a batch, and returns once it is committed.
+
+        Raises:
+            BadRequestError: malformed body (400).
+            InputError: unknown column, wrong type or length (422).
+            NotFoundError: unknown model or version (404).
+            BatchConflictError: the batch id was used for other content (409).
+            OverloadedError: the commit queue or byte budget is full (429).
+            UnsupportedMediaError: compressed body or other media type (415).
+            HTTPException: no or wrong token (401/403), body over the limit (413).
+            StoreUnavailableError: the commit failed; retry (503).
+        """
+        started = time.perf_counter()
+        try:
+            self.auth.require_model(request.headers.get("authorization"), model)
+            fmt = media_format(request.headers.get("content-type"), request.headers.get("content-encoding"))
+            length = request.headers.get("content-length", "")
+            size = int(length) if length.isdigit() else self.settings.max_body_bytes
+            with self.reserve(min(size, self.settings.max_body_bytes)):
+                envelope = decode_envelope(await request.body(), fmt)
+                return await self._count(model, envelope, fmt, started)
+        except Exception as exc:
+            self.reject(exc)
+            raise
+
+    async def _count(
+        self, model: str, envelope: IngestEnvelope, fmt: Format, started: float
+    ) -> IngestResponse:
+        version = envelope.version or await self.default_version(model)
+        entry = await self.entry(model, version)
+        folded = fold(entry, entry.decode_columns(envelope.columns, fmt), self.settings.max_rows)
+        window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
+        digest, part = partial(entry, folded, window)
+        batch = IngestBatch(batch_id=envelope.batch_id, digest=digest, partials=[part])
+        status = await self.committer.submit(model, version, batch)
+        self.metrics.ingest_duration.observe(time.perf_counter() - started)
+        return IngestResponse(
+            batch_id=envelope.batch_id, status=status, model=model, version=version, rows=folded.rows,
+            window_start=window[0],
+        )  # fmt: skip
+
+    def require_read(self, request: IngestRequest, model: str | None) -> None:
+        """Read access: open with ``public_read``, else the model's token or admin (any token for
+        cross-model reads).
+
+        Raises:
+            HTTPException: 401 or 403.
+        """
+        if self.settings.public_read:
+            return
+        authorization = request.headers.get("authorization")
+        if model is None:
+            self.auth.require_any(authorization)
+        else:
+            self.auth.require_model(authorization, model)
+
+    def reject(self, exc: BaseException) -> None:
+        """Counts a refused ingest under its reason."""
+        reason = next((name for cls, name in _REASONS if isinstance(exc, cls)), "error")
+        status = getattr(exc, "status_code", None)
+        if status == 413:
+            reason = "too_large"
+        elif isinstance(status, int) and 400 <= status < 500:
+            reason = f"http_{status}"
+        self.metrics.rejected.labels(reason).inc()
+
+    def _report_sync(self, entry: BaselineEntry, start: datetime, end: datetime) -> DriftReport:
+        merged = self.store.merged_profile(entry.model, entry.version, start, end)
+        if merged.profile is None:
+            state = WindowState(entry.baseline)
+            state.start, state.end = start, end
+        else:
+            state = WindowState.from_wire(
+                entry.baseline,
+                StateWire(
+                    key=0, profile=merged.profile, invalid={}, extra_missing={}, rows=merged.rows,
+                    row_start=0, start=start, end=end, unexpected=[], missing_columns=[],
+                ),
+            )  # fmt: skip
+        return evaluate(entry.baseline, state, self.thresholds, QualityThresholds())
+
+    async def report(self, model: str, version: str, start: datetime, end: datetime) -> DriftReport:
+        """The drift report of the exact merge of every partial in ``[start, end)``.
+
+        Raises:
+            NotFoundError: unknown model, version or baseline.
+        """
+        entry = await self.entry(model, version)
+        return await anyio.to_thread.run_sync(self._report_sync, entry, start, end)
+
+    def current_window(self) -> tuple[datetime, datetime]:
+        """The open tumbling window."""
+        return window_of(None, datetime.now(timezone.utc), self.settings.window_seconds)

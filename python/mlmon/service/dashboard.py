@@ -1,0 +1,80 @@
+"""The dashboard page: models, versions, current severity and per-feature drift over time as inline SVG,
+rendered on the server from the store (no JavaScript, no CDN). Every name is HTML-escaped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from html import escape
+from urllib.parse import quote
+
+from mlmon.baseline import Baseline
+from mlmon.store import NotFoundError, Store, StoredDriftResult
+
+__all__ = ["render_dashboard", "sparkline"]
+
+_DAYS = 7
+_COLORS = {"ok": "#2e7d32", "warning": "#f9a825", "critical": "#c62828", "insufficient_data": "#9e9e9e"}
+_STYLE = (
+    "body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
+    "td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}"
+    ".sev{font-weight:600}h2{margin-top:2rem}"
+)
+
+
+def sparkline(points: list[StoredDriftResult], width: int = 240, height: int = 40) -> str:
+    """An inline SVG polyline of drift scores over time, dots coloured by severity."""
+    scored = [p for p in points if p.score is not None]
+    if not scored:
+        return '<svg width="240" height="40" role="img" aria-label="no data"></svg>'
+    top = max(max(p.score or 0.0 for p in scored), 0.5)
+    step = width / max(len(scored) - 1, 1)
+    xy = [(i * step, height - (p.score or 0.0) / top * (height - 4) - 2) for i, p in enumerate(scored)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    dots = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{_COLORS.get(p.severity, "#000")}"/>'
+        for (x, y), p in zip(xy, scored, strict=True)
+    )
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="drift score">'
+        f'<polyline fill="none" stroke="#1565c0" points="{line}"/>{dots}</svg>'
+    )
+
+
+def _model_section(store: Store, model: str, window_seconds: int) -> str:
+    versions = store.list_versions(model)
+    prod = next((v for v in versions if v.stage == "production"), versions[-1] if versions else None)
+    head = f"<h2>{escape(model)}</h2><p>versions: " + ", ".join(
+        f"{escape(v.version)} ({escape(v.stage)})" for v in versions
+    )
+    if prod is None:
+        return head + "</p>"
+    link = f"/v1/models/{quote(model, safe='')}/report.html?version={quote(prod.version, safe='')}"
+    head += f' · <a href="{escape(link)}">report for {escape(prod.version)}</a></p>'
+    try:
+        _, data = store.get_baseline(model, prod.version)
+        features = list(Baseline.from_bytes(data).features)
+    except NotFoundError:
+        return head + "<p>no baseline yet</p>"
+    end = datetime.now(timezone.utc) + timedelta(seconds=window_seconds)
+    start = end - timedelta(days=_DAYS)
+    rows = []
+    for name in features:
+        hist = store.drift_history(model, name, start, end, version=prod.version)
+        sev = hist[-1].severity if hist else "insufficient_data"
+        score = "" if not hist or hist[-1].score is None else f"{hist[-1].score:.3f}"
+        rows.append(
+            f'<tr><td>{escape(name)}</td><td class="sev" style="color:{_COLORS[sev]}">{escape(sev)}</td>'
+            f"<td>{score}</td><td>{sparkline(hist)}</td></tr>"
+        )
+    table = "<table><tr><th>feature</th><th>severity</th><th>PSI</th><th>last 7 days</th></tr>"
+    return head + table + "".join(rows) + "</table>"
+
+
+def render_dashboard(store: Store, window_seconds: int) -> str:
+    """The dashboard HTML for every model in the store."""
+    sections = [_model_section(store, m.name, window_seconds) for m in store.list_models()]
+    body = "".join(sections) or "<p>No models yet: upload a baseline to start.</p>"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlmon</title>'
+        f"<style>{_STYLE}</style></head><body><h1>mlmon drift</h1>{body}</body></html>"
+    )

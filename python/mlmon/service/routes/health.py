@@ -1,0 +1,39 @@
+"""Probes and metrics: ``/healthz`` (alive, never touches the store), ``/readyz`` (store reachable,
+migrations current, not draining) and ``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from litestar import Controller, Response, get
+
+from mlmon.service.core import ServiceCore
+from mlmon.service.errors import OverloadedError
+from mlmon.service.metrics import CONTENT_TYPE_LATEST, render
+from mlmon.store import migrate
+
+__all__ = ["HealthController"]
+
+
+class HealthController(Controller):
+    """Liveness, readiness and metrics."""
+
+    tags = ("ops",)
+
+    @get("/healthz", operation_id="Healthz")
+    async def healthz(self) -> dict[str, str]:
+        """Alive: the process answers. Never touches the database, so an outage restarts no pod."""
+        return {"status": "ok"}
+
+    @get("/readyz", operation_id="Readyz")
+    async def readyz(self, core: ServiceCore) -> dict[str, str]:
+        """Ready: not draining, the store answers and its schema is this code's (503 otherwise)."""
+        if core.draining:
+            raise OverloadedError("draining")
+        # migrate.check raises SchemaVersionError / StoreUnavailableError, both mapped to 503.
+        version = await anyio.to_thread.run_sync(migrate.check, core.store)  # type: ignore[arg-type]
+        return {"status": "ready", "schema_version": str(version)}
+
+    @get("/metrics", operation_id="Metrics", media_type=CONTENT_TYPE_LATEST)
+    async def metrics(self, core: ServiceCore) -> Response[bytes]:
+        """Prometheus exposition of every worker's metrics."""
+        return Response(render(core.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,39 @@
+"""``POST /v1/models/{model}/ingest``: a columnar batch in, a durable count out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, post
+
+from mlmon.service.core import ServiceCore
+from mlmon.service.schemas import IngestResponse
+
+__all__ = ["IngestController"]
+
+
+class IngestController(Controller):
+    """Batch ingestion."""
+
+    path = "/v1/models/{model:str}"
+    tags = ("ingest",)
+
+    @post("/ingest", operation_id="IngestBatch", status_code=200)
+    async def ingest(self, request: Request[Any, Any, Any], model: str, core: ServiceCore) -> IngestResponse:
+        """Counts a batch of feature values exactly once; answers after the counts are committed.
+
+        The body is ``{batch_id, version?, sent_at?, columns: {feature: values}}`` as
+        ``application/msgpack`` or ``application/json``. Numerical values are a list of numbers (null =
+        missing) or ``{dtype: "<f8"|"<f4"|"<i8"|"<i4", data: <bytes>}`` (msgpack bin, base64 in JSON);
+        categorical values a list of strings or ``{categories: [...], codes: [...] | {dtype, data}}``.
+        A repeated ``batch_id`` with the same content is acknowledged as ``duplicate`` and counted once.
+
+        Args:
+            request: The request (its body is read here, within the size limit).
+            model: The model name.
+            core: The worker's service state.
+
+        Returns:
+            What was counted.
+        """
+        return await core.ingest(model, request)

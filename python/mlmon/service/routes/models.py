@@ -1,0 +1,97 @@
+"""The registry and baselines: list models and versions, upload and fetch baselines, list alerts."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, put
+
+from mlmon.baseline import Baseline
+from mlmon.service.core import ServiceCore
+from mlmon.service.schemas import BaselineInfo, ModelSummary
+from mlmon.store import Alert, ConflictError, ModelVersion, NotFoundError, Store
+
+__all__ = ["ModelsController"]
+
+_OCTET = "application/octet-stream"
+
+
+def _summaries(store: Store) -> list[ModelSummary]:
+    out = []
+    for m in store.list_models():
+        versions = store.list_versions(m.name)
+        prod = next((v.version for v in versions if v.stage == "production"), None)
+        out.append(ModelSummary(m.name, m.description, m.created_at, [v.version for v in versions], prod))
+    return out
+
+
+def _put_baseline(store: Store, model: str, version: str, data: bytes) -> str:
+    try:
+        sha, _ = store.get_baseline(model, version)
+    except NotFoundError:
+        return store.put_baseline(model, version, data)
+    # A version keeps one baseline: its partials are counted on that baseline's bins, so another one
+    # would make them unmergeable. A new baseline is a new version; the same bytes again are a no-op.
+    if sha != hashlib.sha256(data).hexdigest():
+        raise ConflictError(f"{model}/{version} already has another baseline; register a new version")
+    return sha
+
+
+def _alerts(store: Store, model: str | None, limit: int) -> list[Alert]:
+    models = [model] if model is not None else [m.name for m in store.list_models()]
+    alerts = [a for name in models for a in store.list_alerts(name, limit=limit)]
+    return sorted(alerts, key=lambda a: a.created_at, reverse=True)[:limit]
+
+
+class ModelsController(Controller):
+    """Models, versions, baselines and alerts."""
+
+    path = "/v1"
+    tags = ("registry",)
+
+    @get("/models", operation_id="ListModels")
+    async def list_models(self, request: Request[Any, Any, Any], core: ServiceCore) -> list[ModelSummary]:
+        """Every registered model with its versions and production version."""
+        core.require_read(request, None)
+        return await anyio.to_thread.run_sync(_summaries, core.store)
+
+    @get("/models/{model:str}/versions", operation_id="ListVersions")
+    async def list_versions(
+        self, request: Request[Any, Any, Any], model: str, core: ServiceCore
+    ) -> list[ModelVersion]:
+        """The versions of a model, oldest first (404 for an unknown model)."""
+        core.require_read(request, model)
+        return await anyio.to_thread.run_sync(core.store.list_versions, model)
+
+    @put("/models/{model:str}/versions/{version:str}/baseline", operation_id="PutBaseline", status_code=200)
+    async def put_baseline(
+        self, request: Request[Any, Any, Any], model: str, version: str, core: ServiceCore
+    ) -> BaselineInfo:
+        """Stores a baseline (the bytes ``Baseline.save`` writes; admin token). Registers the model and
+        version if needed. Invalid bytes are a 422; another baseline for the same version a 409."""
+        core.auth.require_admin(request.headers.get("authorization"))
+        data = await request.body()
+        baseline = Baseline.from_bytes(data)  # CodecError → 422
+        await anyio.to_thread.run_sync(lambda: core.store.register_version(model, version))
+        sha = await anyio.to_thread.run_sync(_put_baseline, core.store, model, version, data)
+        kinds = {name: spec.kind for name, spec in baseline.features.items()}
+        return BaselineInfo(model, version, sha, kinds, baseline.n_rows)
+
+    @get("/models/{model:str}/versions/{version:str}/baseline", operation_id="GetBaseline", media_type=_OCTET)
+    async def get_baseline(
+        self, request: Request[Any, Any, Any], model: str, version: str, core: ServiceCore
+    ) -> Response[bytes]:
+        """The stored baseline bytes (header ``X-Baseline-SHA256``)."""
+        core.require_read(request, model)
+        sha, data = await anyio.to_thread.run_sync(core.store.get_baseline, model, version)
+        return Response(data, media_type=_OCTET, headers={"X-Baseline-SHA256": sha})
+
+    @get("/alerts", operation_id="ListAlerts")
+    async def list_alerts(
+        self, request: Request[Any, Any, Any], core: ServiceCore, model: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Alerts, newest first: of one model (``?model=``) or of all."""
+        core.require_read(request, model)
+        return await anyio.to_thread.run_sync(_alerts, core.store, model, max(1, min(limit, 1000)))

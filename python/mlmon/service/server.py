@@ -1,0 +1,57 @@
+"""Runs the service under uvicorn (uvloop + httptools), with N worker processes sharing the socket.
+
+Uvicorn was chosen over granian by measurement (benches/load, see benches/README.md): see the report
+there. Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
+``PROMETHEUS_MULTIPROC_DIR`` is made before they start so /metrics merges every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import msgspec
+import uvicorn
+
+from mlmon.service.settings import Settings
+from mlmon.store import open_store
+
+__all__ = ["serve"]
+
+_GRACE_SECONDS = 10
+
+
+def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
+          insecure: bool | None = None) -> None:  # fmt: skip
+    """Serves until SIGINT/SIGTERM, then drains: stop accepting, finish requests, commit, exit.
+
+    Args:
+        settings: The settings; the other arguments override their fields.
+        workers: Worker processes.
+        host: Bind address.
+        port: Bind port.
+        insecure: Allow no auth on a non-loopback host.
+
+    Raises:
+        InputError: no auth on a non-loopback host without ``insecure``.
+    """
+    overrides = {"workers": workers, "host": host, "port": port, "insecure": insecure}
+    settings = msgspec.structs.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings.check_startup()
+    # Migrate once in the parent, so workers do not race on the schema at start.
+    open_store(settings.database_url).close()
+    os.environ["MLMON_SETTINGS_JSON"] = settings.to_json().decode()
+    made_dir = None
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        made_dir = tempfile.mkdtemp(prefix="mlmon-prom-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+    try:
+        uvicorn.run(
+            "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+            workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
+            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=_GRACE_SECONDS,
+        )  # fmt: skip
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
