@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, get
+from litestar.di import NamedDependency
 
 from mlmon.service.core import ServiceCore
 from mlmon.service.dashboard import render_dashboard
@@ -19,7 +20,7 @@ class DashboardController(Controller):
     tags = ("dashboard",)
 
     @get("/", operation_id="Dashboard", media_type=MediaType.HTML, include_in_schema=False)
-    async def dashboard(self, request: Request[Any, Any, Any], core: ServiceCore) -> str:
+    async def dashboard(self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]) -> str:
         """Models, versions, current severity and per-feature drift over time as inline SVG."""
         core.require_read(request, None)
         return await anyio.to_thread.run_sync(render_dashboard, core.store, core.settings.window_seconds)

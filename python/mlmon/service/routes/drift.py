@@ -9,6 +9,8 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from mlmon.drift import DriftReport
 from mlmon.exceptions import InputError
@@ -52,8 +54,10 @@ class DriftController(Controller):
     path = "/v1/models/{model:str}"
     tags = ("drift",)
 
-    async def _report(self, request: Request[Any, Any, Any], core: ServiceCore, model: str,
-                      window: str, version: str | None) -> DriftReport:  # fmt: skip
+    @staticmethod
+    async def _report(
+        request: Request[Any, Any, Any], core: ServiceCore, model: str, window: str, version: str | None
+    ) -> DriftReport:
         core.require_read(request, model)
         span = parse_range(window, core.current_window(), core.settings.window_seconds)
         return await core.report(model, version or await core.default_version(model), *span)
@@ -62,8 +66,8 @@ class DriftController(Controller):
     # hash (TypeError in plugins/struct.py); so these two return JSON bytes encoded here by msgspec.
     @get("/drift", operation_id="GetDrift", media_type=MediaType.JSON)
     async def drift(
-        self, request: Request[Any, Any, Any], model: str, core: ServiceCore,
-        window: str = "current", version: str | None = None,
+        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore],
+        window: FromQuery[str] = "current", version: FromQuery[str | None] = None,
     ) -> Response[bytes]:  # fmt: skip
         """The drift report of the exact merge of every worker's counts over the window.
 
@@ -77,22 +81,23 @@ class DriftController(Controller):
         Returns:
             The ``DriftReport`` as JSON.
         """
-        report = await self._report(request, core, model, window, version)
+        report = await DriftController._report(request, core, model, window, version)
         return Response(msgspec.json.encode(report), media_type=MediaType.JSON)
 
     @get("/report.html", operation_id="GetReportHtml", media_type=MediaType.HTML)
     async def report_html(
-        self, request: Request[Any, Any, Any], model: str, core: ServiceCore,
-        window: str = "current", version: str | None = None,
+        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore],
+        window: FromQuery[str] = "current", version: FromQuery[str | None] = None,
     ) -> str:  # fmt: skip
         """The same report as a self-contained HTML page."""
-        report = await self._report(request, core, model, window, version)
+        report = await DriftController._report(request, core, model, window, version)
         return await anyio.to_thread.run_sync(report.to_html)
 
     @get("/drift/history", operation_id="GetDriftHistory", media_type=MediaType.JSON)
     async def history(
-        self, request: Request[Any, Any, Any], model: str, feature: str, core: ServiceCore,
-        days: int = _HISTORY_DAYS, version: str | None = None,
+        self, request: Request[Any, Any, Any], model: FromPath[str], feature: FromQuery[str],
+        core: NamedDependency[ServiceCore],
+        days: FromQuery[int] = _HISTORY_DAYS, version: FromQuery[str | None] = None,
     ) -> Response[bytes]:  # fmt: skip
         """Stored drift results (``StoredDriftResult`` JSON list) of one feature over the last ``days``."""
         core.require_read(request, model)

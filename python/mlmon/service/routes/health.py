@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from mlmon.service.core import ServiceCore
 from mlmon.service.errors import OverloadedError
@@ -25,7 +26,7 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", operation_id="Readyz")
-    async def readyz(self, core: ServiceCore) -> dict[str, str]:
+    async def readyz(self, core: NamedDependency[ServiceCore]) -> dict[str, str]:
         """Ready: not draining, the store answers and its schema is this code's (503 otherwise)."""
         if core.draining:
             raise OverloadedError("draining")
@@ -34,6 +35,6 @@ class HealthController(Controller):
         return {"status": "ready", "schema_version": str(version)}
 
     @get("/metrics", operation_id="Metrics", media_type=CONTENT_TYPE_LATEST)
-    async def metrics(self, core: ServiceCore) -> Response[bytes]:
+    async def metrics(self, core: NamedDependency[ServiceCore]) -> Response[bytes]:
         """Prometheus exposition of every worker's metrics."""
         return Response(render(core.metrics), media_type=CONTENT_TYPE_LATEST)

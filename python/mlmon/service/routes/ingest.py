@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from mlmon.service.core import ServiceCore
 from mlmon.service.schemas import IngestResponse
@@ -19,7 +21,9 @@ class IngestController(Controller):
     tags = ("ingest",)
 
     @post("/ingest", operation_id="IngestBatch", status_code=200)
-    async def ingest(self, request: Request[Any, Any, Any], model: str, core: ServiceCore) -> IngestResponse:
+    async def ingest(
+        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore]
+    ) -> IngestResponse:
         """Counts a batch of feature values exactly once; answers after the counts are committed.
 
         The body is ``{batch_id, version?, sent_at?, columns: {feature: values}}`` as

@@ -7,6 +7,8 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from mlmon.baseline import Baseline
 from mlmon.service.core import ServiceCore
@@ -52,14 +54,16 @@ class ModelsController(Controller):
     tags = ("registry",)
 
     @get("/models", operation_id="ListModels")
-    async def list_models(self, request: Request[Any, Any, Any], core: ServiceCore) -> list[ModelSummary]:
+    async def list_models(
+        self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]
+    ) -> list[ModelSummary]:
         """Every registered model with its versions and production version."""
         core.require_read(request, None)
         return await anyio.to_thread.run_sync(_summaries, core.store)
 
     @get("/models/{model:str}/versions", operation_id="ListVersions")
     async def list_versions(
-        self, request: Request[Any, Any, Any], model: str, core: ServiceCore
+        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore]
     ) -> list[ModelVersion]:
         """The versions of a model, oldest first (404 for an unknown model)."""
         core.require_read(request, model)
@@ -67,7 +71,11 @@ class ModelsController(Controller):
 
     @put("/models/{model:str}/versions/{version:str}/baseline", operation_id="PutBaseline", status_code=200)
     async def put_baseline(
-        self, request: Request[Any, Any, Any], model: str, version: str, core: ServiceCore
+        self,
+        request: Request[Any, Any, Any],
+        model: FromPath[str],
+        version: FromPath[str],
+        core: NamedDependency[ServiceCore],
     ) -> BaselineInfo:
         """Stores a baseline (the bytes ``Baseline.save`` writes; admin token). Registers the model and
         version if needed. Invalid bytes are a 422; another baseline for the same version a 409."""
@@ -81,7 +89,11 @@ class ModelsController(Controller):
 
     @get("/models/{model:str}/versions/{version:str}/baseline", operation_id="GetBaseline", media_type=_OCTET)
     async def get_baseline(
-        self, request: Request[Any, Any, Any], model: str, version: str, core: ServiceCore
+        self,
+        request: Request[Any, Any, Any],
+        model: FromPath[str],
+        version: FromPath[str],
+        core: NamedDependency[ServiceCore],
     ) -> Response[bytes]:
         """The stored baseline bytes (header ``X-Baseline-SHA256``)."""
         core.require_read(request, model)
@@ -90,7 +102,11 @@ class ModelsController(Controller):
 
     @get("/alerts", operation_id="ListAlerts")
     async def list_alerts(
-        self, request: Request[Any, Any, Any], core: ServiceCore, model: str | None = None, limit: int = 100
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[ServiceCore],
+        model: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
     ) -> list[Alert]:
         """Alerts, newest first: of one model (``?model=``) or of all."""
         core.require_read(request, model)
