@@ -1,7 +1,8 @@
 """Runs the service under uvicorn (uvloop + httptools), with N worker processes sharing the socket.
 
-Uvicorn was chosen over granian by measurement (benches/load, see benches/README.md): see the report
-there. Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
+Uvicorn is the default because its prefork workers, graceful SIGTERM drain and lifespan hooks are what
+the tests exercise; granian has not been measured against it yet (benches/load/RESULTS.md).
+Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
 ``PROMETHEUS_MULTIPROC_DIR`` is made before they start so /metrics merges every worker.
 """
 
