@@ -27,3 +27,9 @@ def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["demo", "--out", str(tmp_path), "--rows", "5000"]) == 0
     assert (tmp_path / "drift.html").exists()
     assert "severity critical" in capsys.readouterr().out
+
+
+def test_serve_refuses_a_public_address_without_auth(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("litestar")
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "token" in capsys.readouterr().err.lower()

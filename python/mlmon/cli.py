@@ -246,11 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
     drift.set_defaults(func=cmd_drift)
     _add_db(sub)
+    _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))
     demo = sub.add_parser("demo", help="run the whole in-process job on generated data")
     demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
     demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
     demo.set_defaults(func=cmd_demo)
     return parser
+
+
+def _add_serve(parser: argparse.ArgumentParser) -> None:
+    # The service's dependencies are an extra: without them `mlmon serve` says what to install
+    # instead of failing the whole command line at import.
+    try:
+        from mlmon.service.cli import add_serve_arguments, run_serve
+    except ImportError as exc:
+        missing = exc.name or "a service dependency"
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise CliError(f"`mlmon serve` needs {missing}: pip install 'mlmon[service]'")
+
+        parser.set_defaults(func=unavailable)
+        return
+    add_serve_arguments(parser)
+    parser.set_defaults(func=run_serve)
 
 
 def _add_db(sub: Any) -> None:
