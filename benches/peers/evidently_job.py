@@ -1,0 +1,156 @@
+"""Evidently's data-drift job on mlmon's fixed pipeline workload (``benches/_workload.py``).
+
+Run with Evidently's own virtualenv, never mlmon's (see ``benches/peers/README.md``)::
+
+    /tmp/evidently-venv/bin/python benches/peers/evidently_job.py [--rows N] [--columns num_00,num_01]
+
+Builds the reference (seed 1) and current (seed 2, drifted) pandas frames exactly as
+``compare_pipeline.py`` does, then times ONE Evidently run: building the ``Dataset`` objects, the
+``Report([DataDriftPreset(num_method="psi", cat_method="chisquare")])`` and ``report.run(...)``, and
+reading the per-column values out of the snapshot. Data generation is not timed. The column types are
+given explicitly (a ``DataDefinition``), so Evidently spends no time inferring them.
+
+Peak extra memory is the resident high-water mark (VmHWM) above the resident size (VmRSS) at the start
+of that run, the method of ``benches/_measure.py``. Like ``compare_pipeline.py``'s memory child, the
+script re-executes itself with ``MALLOC_MMAP_THRESHOLD_=65536`` (unless ``--no-mmap-threshold``) so
+that memory freed while building the data goes back to the OS before the run starts; the timing comes
+from the same run.
+
+With ``--rows`` below the workload's 1,000,000 the time and memory are also extrapolated linearly to
+1M rows and marked as such (``extrapolated_to_1m``); the default is a full 1M-row run.
+
+Prints one JSON line: seconds, peak_extra_mib, versions, load average, and Evidently's per-column drift
+values: PSI for numerical columns (Evidently bins on Sturges equal-width edges over reference+current,
+mlmon on reference deciles, so the two PSIs agree only roughly) and the chi-square p-value for
+categorical ones. For the same columns it also prints the workload's decile-bin numpy PSI
+(``_workload.numpy_pipeline``, which mlmon matches), computed after the timed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHES = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BENCHES))
+
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+
+
+def _status_kib(field: str) -> int:
+    for line in STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=None, help="rows per set (default: 1,000,000)")
+    parser.add_argument(
+        "--columns",
+        default="num_00,num_01,num_02,num_03,num_04,num_05,cat_5,cat_300,cat_1000",
+        help="comma-separated columns whose drift values are printed ('all' for every column)",
+    )
+    parser.add_argument(
+        "--no-mmap-threshold", action="store_true", help=f"do not re-exec with {MMAP_ENV}=65536"
+    )
+    parser.add_argument(
+        "--no-reference-psi", action="store_true", help="skip the numpy decile PSI for comparison"
+    )
+    args = parser.parse_args()
+
+    if not args.no_mmap_threshold and MMAP_ENV not in os.environ:
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, MMAP_ENV: "65536"})
+
+    import evidently
+    import numpy as np
+    import pandas as pd
+    import scipy
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    from _workload import CATEGORICAL, NUMERIC, ROWS, make_columns, numpy_pipeline, to_pandas
+
+    rows = args.rows or ROWS
+    columns = NUMERIC + CATEGORICAL if args.columns == "all" else args.columns.split(",")
+
+    ref_cols, cur_cols = make_columns(1, rows), make_columns(2, rows, drift=True)
+    ref, cur = to_pandas(ref_cols), to_pandas(cur_cols)
+    del ref_cols, cur_cols
+    gc.collect()
+
+    def job() -> dict[str, float]:
+        definition = DataDefinition(numerical_columns=list(NUMERIC), categorical_columns=list(CATEGORICAL))
+        report = Report([DataDriftPreset(num_method="psi", cat_method="chisquare")])
+        snapshot = report.run(
+            Dataset.from_pandas(cur, data_definition=definition),
+            Dataset.from_pandas(ref, data_definition=definition),
+        )
+        values: dict[str, float] = {}
+        for metric in snapshot.dict()["metrics"]:
+            column = metric["config"].get("column")
+            if column is not None:
+                values[column] = float(metric["value"])
+            elif isinstance(metric["value"], dict) and "count" in metric["value"]:
+                values["__drifted_count__"] = float(metric["value"]["count"])
+        return values
+
+    with warnings.catch_warnings():
+        # scipy's chisquare warns on categories with zero expected count; the values are still reported.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        CLEAR_REFS.write_text("5")
+        rss_before = _status_kib("VmRSS")
+        start = time.perf_counter()
+        values = job()
+        seconds = time.perf_counter() - start
+        peak_extra_mib = max(0, _status_kib("VmHWM") - rss_before) / 1024
+
+    load = os.getloadavg()
+    out: dict[str, object] = {
+        "tool": "evidently",
+        "evidently": evidently.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "rows": rows,
+        "features": len(NUMERIC) + len(CATEGORICAL),
+        "methods": {"numerical": "psi", "categorical": "chisquare"},
+        "seconds": round(seconds, 3),
+        "peak_extra_mib": round(peak_extra_mib, 1),
+        "malloc_mmap_threshold": os.environ.get(MMAP_ENV),
+        "loadavg_after": [round(x, 2) for x in load],
+        "drifted_columns": int(values["__drifted_count__"]),
+        "evidently_values": {
+            n: {("psi" if n in NUMERIC else "chisquare_p_value"): values[n]} for n in columns if n in values
+        },
+    }
+    if rows != ROWS:
+        scale = ROWS / rows
+        out["extrapolated_to_1m"] = {
+            "note": f"linear extrapolation from {rows:,} rows (x{scale:g}); not measured",
+            "seconds": round(seconds * scale, 1),
+            "peak_extra_mib": round(peak_extra_mib * scale, 0),
+        }
+    if not args.no_reference_psi:
+        reference = numpy_pipeline(ref, cur)
+        out["decile_psi_numpy"] = {n: reference[n]["psi"] for n in columns if n in reference}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
