@@ -176,6 +176,13 @@ class Batch:
             self.columns[name] = col
         return col
 
+    def consume(self, name: str) -> Column:
+        """The column converted now and not kept: for a caller that reads each column once, so that a
+        converted copy (a polars column with nulls, say) is freed as soon as it is counted instead of
+        living until every other column is done."""
+        col = self.columns.pop(name, None)
+        return col if col is not None else self.sources.pop(name)()
+
     def take(self, start: int, stop: int) -> Batch:
         """Rows ``[start, stop)`` as views of the same buffers."""
         for name in list(self.sources):

@@ -105,7 +105,7 @@ def _fit_one(
     bins: int,
     max_categories: int,
 ) -> tuple[FeatureSpec, Profile]:
-    col = batch.column(name)
+    col = batch.consume(name)
     kind: FeatureKind = (
         "categorical" if name in categorical else "numerical" if name in numerical else _infer_kind(col)
     )

@@ -179,7 +179,8 @@ class Monitor:
         _parallel.run(tasks, batch.n_rows * len(tasks))
 
     def _count_feature(self, state: WindowState, batch: Batch, name: str) -> None:
-        col = batch.column(name)
+        # Every batch given to _count is counted once (row windows count slices made by take()).
+        col = batch.consume(name)
         prof = state.profiles[name]
         if isinstance(prof, _engine.NumericHistogram):
             values = as_numeric(col)
