@@ -176,3 +176,27 @@ def test_bad_inputs_raise_clear_errors() -> None:
         mon.update("x")
     with pytest.raises(mlmon.InputError, match="feature_names"):
         mon.update(np.zeros((3, 2)))
+
+
+def test_nullable_floats_from_polars_and_arrow_match_nan() -> None:
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=400_000)
+    x[rng.random(x.size) < 0.05] = np.nan
+    base = mlmon.Baseline.fit({"x": x})
+    want = mlmon.Monitor(base)
+    want.update({"x": x[::-1]})
+    nulls = pa.array(x[::-1], from_pandas=True)
+    chunked = pa.chunked_array([nulls[:1234], nulls[1234:]])
+    for frame in (
+        pl.DataFrame({"x": x[::-1]}).fill_nan(None),
+        pa.table({"x": nulls}),
+        pa.table({"x": chunked}),
+    ):
+        got = mlmon.Monitor(base)
+        got.update(frame)
+        assert got.report().features["x"].score == want.report().features["x"].score
+        assert got.report().features["x"].missing_rate == want.report().features["x"].missing_rate
+    sliced = mlmon.Baseline.fit(pa.table({"x": nulls}).slice(1000))
+    assert sliced.profiles["x"] == mlmon.Baseline.fit({"x": x[::-1][1000:]}).profiles["x"]

@@ -7,7 +7,7 @@
 //! reference without NaN or infinities, before ties are merged.
 
 use crate::error::{EngineError, Result};
-use crate::kernel::{self, Element, Search, Tally};
+use crate::kernel::{self, Element, Search, Tally, Validity};
 use crate::quantile;
 use ndarray::ArrayView1;
 
@@ -60,17 +60,26 @@ impl BinEdges {
     /// then merged so that no bin is empty on the reference (heavy ties and discrete features give fewer
     /// bins; an all-equal reference gives one).
     pub fn quantile<T: Element>(reference: ArrayView1<'_, T>, bins: usize) -> Result<Self> {
+        Self::quantile_masked(reference, None, bins)
+    }
+
+    /// [`BinEdges::quantile`] of a reference whose nulls are marked in `valid`.
+    pub fn quantile_masked<T: Element>(
+        reference: ArrayView1<'_, T>,
+        valid: Option<Validity<'_>>,
+        bins: usize,
+    ) -> Result<Self> {
         check_bins(bins)?;
         // The probabilities as np.linspace(0, 1, bins + 1)[1:-1] computes them: i * (1 / bins).
         let probs: Vec<f64> = (1..bins).map(|i| i as f64 * (1.0 / bins as f64)).collect();
-        let fitted = quantile::fit(reference.view(), &probs)?;
+        let fitted = quantile::fit(reference.view(), valid, &probs)?;
         if let Some(edges) = Self::provably_non_empty(&fitted) {
             return edges;
         }
         let mut cuts = fitted.values;
         cuts.dedup_by(|later, earlier| later <= earlier);
         let edges = Self::explicit(cuts, fitted.lower, fitted.upper)?;
-        edges.without_empty_bins(reference)
+        edges.without_empty_bins(reference, valid)
     }
 
     /// `bins` equal-width bins between the finite reference minimum and maximum.
@@ -94,9 +103,12 @@ impl BinEdges {
     }
 
     /// Drops cuts until every bin holds at least one reference value.
-    fn without_empty_bins<T: Element>(self, reference: ArrayView1<'_, T>) -> Result<Self> {
+    fn without_empty_bins<T: Element>(self, reference: ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Result<Self> {
         let mut tally = Tally::new(&self.search);
-        kernel::count(&self.search, reference, &mut tally);
+        match valid {
+            Some(v) => kernel::count_masked(&self.search, reference, v, &mut tally),
+            None => kernel::count(&self.search, reference, &mut tally),
+        }
         let (counts, _, _) = tally.finish();
         let mut kept = Vec::with_capacity(self.cuts.len());
         let mut run = 0u64;

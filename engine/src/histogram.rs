@@ -4,7 +4,7 @@
 
 use crate::binning::BinEdges;
 use crate::error::{EngineError, Result};
-use crate::kernel::{self, Element, Kind, Tally};
+use crate::kernel::{self, Element, Kind, Tally, Validity};
 use ndarray::{ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -55,6 +55,21 @@ impl NumericHistogram {
         let mut tally = Tally::new(self.edges.search());
         kernel::count(self.edges.search(), values, &mut tally);
         self.absorb(&tally);
+    }
+
+    /// Counts a float array whose nulls are marked in `valid` (they count as missing); integer arrays
+    /// with nulls must be converted to float first.
+    pub fn update_masked<T: Element>(&mut self, values: ArrayView1<'_, T>, valid: Validity<'_>) -> Result<()> {
+        if T::KIND != Kind::Float {
+            return Err(EngineError::dtype(
+                "a validity mask needs float values (convert integers with nulls to float64)",
+            ));
+        }
+        valid.check(values.len())?;
+        let mut tally = Tally::new(self.edges.search());
+        kernel::count_masked(self.edges.search(), values, valid, &mut tally);
+        self.absorb(&tally);
+        Ok(())
     }
 
     fn absorb(&mut self, tally: &Tally) {
@@ -248,6 +263,41 @@ mod tests {
         b.update(ArrayView1::from(&v[500..]));
         a.merge(&b).unwrap();
         assert_eq!(a, whole);
+    }
+
+    #[test]
+    fn masked_counts_equal_nan_filled_counts() {
+        let n = 300_000;
+        let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 100.0).collect();
+        // Every 7th value is null; its slot holds garbage that must never be binned.
+        let mut bits = vec![0u8; n / 8 + 2];
+        let mut filled = v.clone();
+        for i in 0..n {
+            if i % 7 == 0 {
+                filled[i] = f64::NAN;
+            } else {
+                bits[(i + 3) / 8] |= 1 << ((i + 3) % 8);
+            }
+        }
+        let valid = Validity { bits: &bits, offset: 3 };
+        let masked = BinEdges::quantile_masked(ArrayView1::from(&v[..]), Some(valid), 10).unwrap();
+        let plain = BinEdges::quantile(ArrayView1::from(&filled[..]), 10).unwrap();
+        assert_eq!(masked, plain);
+        let mut a = NumericHistogram::new(plain.clone());
+        a.update_masked(ArrayView1::from(&v[..]), valid).unwrap();
+        let mut b = NumericHistogram::new(plain);
+        b.update(ArrayView1::from(&filled[..]));
+        assert_eq!(a, b);
+        let short = Validity {
+            bits: &bits[..2],
+            offset: 0,
+        };
+        assert!(a.update_masked(ArrayView1::from(&v[..]), short).is_err());
+        let ints = [1i64, 2];
+        assert!(matches!(
+            a.update_masked(ArrayView1::from(&ints[..]), valid),
+            Err(EngineError::Dtype(_))
+        ));
     }
 
     #[test]

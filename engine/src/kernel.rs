@@ -202,6 +202,104 @@ pub fn count<T: Element>(search: &Search, data: ArrayView1<'_, T>, tally: &mut T
     count_generic(search, data, tally);
 }
 
+/// An Arrow-style validity bitmap (LSB first, 1 = present) and the bit of the array's first element.
+#[derive(Debug, Clone, Copy)]
+pub struct Validity<'a> {
+    /// The bitmap bytes.
+    pub bits: &'a [u8],
+    /// Bit index of element 0.
+    pub offset: usize,
+}
+
+impl<'a> Validity<'a> {
+    /// Whether element `i` is present (out-of-range bits read as absent).
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> bool {
+        let bit = self.offset + i;
+        self.bits.get(bit / 8).is_some_and(|b| (b >> (bit % 8)) & 1 == 1)
+    }
+
+    /// An error unless the bitmap covers `n` elements.
+    pub fn check(&self, n: usize) -> crate::error::Result<()> {
+        if self.bits.len().saturating_mul(8) < self.offset.saturating_add(n) {
+            return Err(crate::error::EngineError::invalid(format!(
+                "validity bitmap of {} bytes is too short for {n} values at bit {}",
+                self.bits.len(),
+                self.offset
+            )));
+        }
+        Ok(())
+    }
+
+    /// The same bitmap seen from element `by`.
+    pub fn shifted(self, by: usize) -> Self {
+        Self {
+            bits: self.bits,
+            offset: self.offset + by,
+        }
+    }
+}
+
+/// Wraps a float sink so that values whose validity bit is clear reach it as NaN (missing): how
+/// nullable columns (polars, Arrow) are counted without first building a NaN-filled copy.
+pub struct MaskNulls<'a, S> {
+    /// The sink that sees the masked blocks.
+    pub inner: &'a mut S,
+    /// The validity of the whole input.
+    pub valid: Validity<'a>,
+    /// Elements already passed on.
+    pub pos: usize,
+}
+
+impl<S: BlockSink<f64>> BlockSink<f64> for MaskNulls<'_, S> {
+    #[inline(always)]
+    fn block(&mut self, xs: &[f64]) {
+        let mut buf = [0f64; BLOCK];
+        for (k, (b, &x)) in buf.iter_mut().zip(xs).enumerate() {
+            *b = if self.valid.get(self.pos + k) { x } else { f64::NAN };
+        }
+        self.pos += xs.len();
+        self.inner.block(buf.get(..xs.len()).unwrap_or(&[]));
+    }
+}
+
+/// Counts a float array whose nulls are given by `valid` (nulls count as missing).
+pub fn count_masked<T: Element>(search: &Search, data: ArrayView1<'_, T>, valid: Validity<'_>, tally: &mut Tally) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU reports AVX2, the only feature `count_masked_avx2` is compiled for.
+            unsafe { count_masked_avx2(search, data, valid, tally) };
+            return;
+        }
+    }
+    count_masked_generic(search, data, valid, tally);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn count_masked_avx2<T: Element>(
+    search: &Search,
+    data: ArrayView1<'_, T>,
+    valid: Validity<'_>,
+    tally: &mut Tally,
+) {
+    count_masked_generic(search, data, valid, tally);
+}
+
+#[inline(always)]
+fn count_masked_generic<T: Element>(search: &Search, data: ArrayView1<'_, T>, valid: Validity<'_>, tally: &mut Tally) {
+    let mut sink = FloatCount { search, tally };
+    f64_blocks(
+        data,
+        &mut MaskNulls {
+            inner: &mut sink,
+            valid,
+            pos: 0,
+        },
+    );
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn count_avx2<T: Element>(search: &Search, data: ArrayView1<'_, T>, tally: &mut Tally) {

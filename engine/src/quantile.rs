@@ -10,7 +10,7 @@
 //! only the speed does.
 
 use crate::error::{EngineError, Result};
-use crate::kernel::{f64_blocks, widen_f64, BlockSink, Element, BLOCK};
+use crate::kernel::{f64_blocks, widen_f64, BlockSink, Element, MaskNulls, Validity, BLOCK};
 use ndarray::{ArrayView1, Axis};
 use rayon::prelude::*;
 
@@ -61,14 +61,18 @@ fn ranks(n: usize, p: f64) -> (usize, usize, f64) {
     (i, (i + 1).min(n - 1), h - lo)
 }
 
-/// Linear quantiles of the finite values of `data` at each of `probs` (each in [0, 1]).
-pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted> {
+/// Linear quantiles of the finite values of `data` at each of `probs` (each in [0, 1]); values whose
+/// bit in `valid` is clear are nulls and left out, like NaN.
+pub fn fit<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>, probs: &[f64]) -> Result<Fitted> {
+    if let Some(v) = valid {
+        v.check(data.len())?;
+    }
     if data.len() >= SMALL && !probs.is_empty() && probs.len() <= MAX_BRACKETS {
-        if let Some(f) = bracketed(data.view(), probs) {
+        if let Some(f) = bracketed(data.view(), valid, probs) {
             return Ok(f);
         }
     }
-    let mut values = finite_values(data)?;
+    let mut values = finite_values(data, valid)?;
     let (lower, upper) = min_max(&values);
     let n = values.len();
     let mut wanted: Vec<usize> = probs
@@ -97,9 +101,15 @@ pub fn fit<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Result<Fitted>
     })
 }
 
-/// Finite values of `data` as f64 (a copy); an error when there are none.
-pub fn finite_values<T: Element>(data: ArrayView1<'_, T>) -> Result<Vec<f64>> {
-    let out: Vec<f64> = data.iter().map(|x| widen_f64(*x)).filter(|x| x.is_finite()).collect();
+/// Finite, non-null values of `data` as f64 (a copy); an error when there are none.
+pub fn finite_values<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Result<Vec<f64>> {
+    let out: Vec<f64> = data
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| valid.is_none_or(|v| v.get(*i)))
+        .map(|(_, x)| widen_f64(*x))
+        .filter(|x| x.is_finite())
+        .collect();
     if out.is_empty() {
         let what = if data.is_empty() {
             "reference is empty"
@@ -153,10 +163,10 @@ fn multi_select(values: &mut [f64], wanted: &[usize]) {
 }
 
 /// Sample-guided single pass; `None` when a rank escaped its bracket or the data is mostly non-finite.
-fn bracketed<T: Element>(data: ArrayView1<'_, T>, probs: &[f64]) -> Option<Fitted> {
-    let sample = sorted_sample(&data)?;
+fn bracketed<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>, probs: &[f64]) -> Option<Fitted> {
+    let sample = sorted_sample(&data, valid)?;
     let (los, his) = brackets(&sample, probs);
-    let mut pass = parallel_pass(&data, &los, &his);
+    let mut pass = parallel_pass(&data, valid, &los, &his);
     if pass.n == 0 {
         return None;
     }
@@ -190,7 +200,7 @@ fn order_stat(below: &[u64], buckets: &mut [Vec<f64>], k: usize) -> Option<f64> 
     None
 }
 
-fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
+fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Option<Vec<f64>> {
     let len = data.len() as u64;
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let size = (data.len() / SAMPLE_EVERY).clamp(SMALL / SAMPLE_EVERY, SAMPLE);
@@ -202,7 +212,7 @@ fn sorted_sample<T: Element>(data: &ArrayView1<'_, T>) -> Option<Vec<f64>> {
         state ^= state >> 27;
         let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
         let i = ((u128::from(r) * u128::from(len)) >> 64) as usize;
-        if let Some(&x) = data.get(i) {
+        if let (Some(&x), true) = (data.get(i), valid.is_none_or(|v| v.get(i))) {
             let v = widen_f64(x);
             if v.is_finite() {
                 sample.push(v);
@@ -295,7 +305,7 @@ impl Pass {
 }
 
 /// Runs the pass over row chunks on all cores (exact: counts add, buckets concatenate).
-fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, los: &[f64], his: &[f64]) -> Pass {
+fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, los: &[f64], his: &[f64]) -> Pass {
     let workers = if data.len() >= PARALLEL_MIN {
         crate::parallel::cores()
     } else {
@@ -306,14 +316,18 @@ fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, los: &[f64], his: &[f64])
     } else {
         None
     };
-    let one = |part: ArrayView1<'_, T>| {
+    let one = |(start, part): (usize, ArrayView1<'_, T>)| {
         let mut pass = Pass::new(los.to_vec(), his.to_vec());
-        run_pass(&part, &mut pass);
+        run_pass(&part, valid.map(|v| v.shifted(start)), &mut pass);
         pass
     };
-    let Some(pool) = pool else { return one(data.view()) };
+    let Some(pool) = pool else { return one((0, data.view())) };
     let chunk = data.len().div_ceil(workers).max(1);
-    let parts: Vec<ArrayView1<'_, T>> = data.axis_chunks_iter(Axis(0), chunk).collect();
+    let parts: Vec<(usize, ArrayView1<'_, T>)> = data
+        .axis_chunks_iter(Axis(0), chunk)
+        .enumerate()
+        .map(|(i, p)| (i * chunk, p))
+        .collect();
     let passes: Vec<Pass> = pool.install(|| parts.into_par_iter().map(one).collect());
     let mut total = Pass::new(los.to_vec(), his.to_vec());
     for p in passes {
@@ -327,27 +341,37 @@ fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, los: &[f64], his: &[f64])
     total
 }
 
-fn run_pass<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
+fn run_pass<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU reports AVX2, the only feature `run_pass_avx2` is compiled for.
-            unsafe { run_pass_avx2(data, pass) };
+            unsafe { run_pass_avx2(data, valid, pass) };
             return;
         }
     }
-    run_pass_generic(data, pass);
+    run_pass_generic(data, valid, pass);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
-    run_pass_generic(data, pass);
+unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
+    run_pass_generic(data, valid, pass);
 }
 
 #[inline(always)]
-fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, pass: &mut Pass) {
-    f64_blocks(data.view(), pass);
+fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
+    match valid {
+        Some(valid) => f64_blocks(
+            data.view(),
+            &mut MaskNulls {
+                inner: pass,
+                valid,
+                pos: 0,
+            },
+        ),
+        None => f64_blocks(data.view(), pass),
+    }
 }
 
 impl BlockSink<f64> for Pass {
@@ -441,7 +465,7 @@ mod tests {
             })
             .collect();
         let probs: Vec<f64> = (1..10).map(|i| i as f64 * 0.1).collect();
-        let got = fit(ArrayView1::from(&v[..]), &probs).unwrap();
+        let got = fit(ArrayView1::from(&v[..]), None, &probs).unwrap();
         assert_eq!(got.values, numpy_like(&v, &probs));
         assert_eq!(got.n, v.iter().filter(|x| x.is_finite()).count());
     }
@@ -451,7 +475,7 @@ mod tests {
         let v: Vec<f64> = (0..200_000).map(|i| f64::from(i % 3)).collect();
         let probs = [0.1, 0.5, 0.9];
         assert_eq!(
-            fit(ArrayView1::from(&v[..]), &probs).unwrap().values,
+            fit(ArrayView1::from(&v[..]), None, &probs).unwrap().values,
             numpy_like(&v, &probs)
         );
     }
@@ -460,7 +484,7 @@ mod tests {
     fn small_path_matches() {
         let v = [5.0, 1.0, f64::INFINITY, 3.0, f64::NAN, 2.0];
         assert_eq!(
-            fit(ArrayView1::from(&v[..]), &[0.25, 0.5]).unwrap().values,
+            fit(ArrayView1::from(&v[..]), None, &[0.25, 0.5]).unwrap().values,
             numpy_like(&v, &[0.25, 0.5])
         );
     }

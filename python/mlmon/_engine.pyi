@@ -73,9 +73,16 @@ class BinEdges:
     """
 
     @staticmethod
-    def quantile(reference: npt.NDArray[Any], bins: int = 10) -> BinEdges:
+    def quantile(
+        reference: npt.NDArray[Any],
+        bins: int = 10,
+        validity: npt.NDArray[np.uint8] | None = None,
+        validity_offset: int = 0,
+    ) -> BinEdges:
         """Quantile edges: numpy's linear ``np.quantile`` of the finite reference values at
-        ``i / bins``, then ties merged so that no bin is empty on the reference.
+        ``i / bins``, then ties merged so that no bin is empty on the reference. With an Arrow-style
+        ``validity`` bitmap (LSB first, 1 = present; ``validity_offset`` is the bit of element 0),
+        values whose bit is clear are nulls and left out.
 
         Raises:
             InputError: empty or all-NaN reference, or ``bins`` outside 1..65536.
@@ -113,12 +120,19 @@ class NumericHistogram:
     """
 
     def __new__(cls, edges: BinEdges) -> NumericHistogram: ...
-    def update(self, values: npt.NDArray[Any]) -> None:
+    def update(
+        self,
+        values: npt.NDArray[Any],
+        validity: npt.NDArray[np.uint8] | None = None,
+        validity_offset: int = 0,
+    ) -> None:
         """Counts a 1-D float64/float32/integer array, contiguous or strided, without copying it.
+        With an Arrow-style ``validity`` bitmap (float arrays only), values whose bit is clear count as
+        missing: nullable columns are counted without a NaN-filled copy.
 
         Raises:
-            DtypeError: unsupported dtype or not an array.
-            InputError: not 1-D.
+            DtypeError: unsupported dtype, not an array, or a bitmap with integer values.
+            InputError: not 1-D, or a bitmap too short for the values.
         """
     def merge(self, other: NumericHistogram) -> None:
         """Adds ``other``'s counts in place.

@@ -32,9 +32,11 @@ __all__ = [
     "as_categorical",
     "as_numeric",
     "count_categories",
+    "count_numeric",
     "feature_errors",
     "fit_categories",
     "missing_count",
+    "numeric_edges",
     "to_batch",
 ]
 
@@ -52,15 +54,30 @@ _ENGINE_NUMERIC = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Numeric:
-    """A numeric 1-D array in a dtype the engine bins (NaN is missing)."""
+    """A numeric 1-D array in a dtype the engine bins (NaN is missing).
+
+    ``validity`` is an Arrow-style bitmap and the bit of element 0, for float columns whose nulls live
+    in a bitmap (polars, Arrow): the engine reads values and bitmap as they are, and the slots of
+    nulls hold arbitrary values that only :meth:`filled` replaces with NaN.
+    """
 
     values: npt.NDArray[Any]
+    validity: tuple[npt.NDArray[np.uint8], int] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
 
     def take(self, start: int, stop: int) -> Numeric:
-        return Numeric(self.values[start:stop])
+        valid = None if self.validity is None else (self.validity[0], self.validity[1] + start)
+        return Numeric(self.values[start:stop], valid)
+
+    def filled(self) -> npt.NDArray[Any]:
+        """The values with NaN at nulls (a copy when there is a bitmap)."""
+        if self.validity is None:
+            return self.values
+        bits, offset = self.validity
+        present = np.unpackbits(bits, bitorder="little", count=offset + len(self.values))[offset:]
+        return np.where(present.astype(bool), self.values, np.nan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +374,8 @@ def feature_errors(name: str) -> Iterator[None]:
 def missing_count(col: Column) -> int:
     """Missing values of a column (NaN, None, negative codes), vectorized."""
     if isinstance(col, Numeric):
-        return int(np.count_nonzero(np.isnan(col.values))) if col.values.dtype.kind == "f" else 0
+        values = col.filled()
+        return int(np.count_nonzero(np.isnan(values))) if values.dtype.kind == "f" else 0
     if isinstance(col, Coded):
         return int(np.count_nonzero(col.codes < 0))
     if isinstance(col, Strings):
@@ -376,13 +394,33 @@ def as_numeric(col: Column) -> npt.NDArray[Any] | None:
     Object arrays of numbers and None are read as float64; strings, codes and bools are not numbers.
     """
     if isinstance(col, Numeric):
-        return col.values
+        return col.filled()
     if isinstance(col, Values) and col.values.dtype.kind == "O":
         try:
             return col.values.astype(np.float64)
         except (TypeError, ValueError):
             return None
     return None
+
+
+def numeric_edges(col: Column, bins: int) -> _engine.BinEdges | None:
+    """Quantile edges of a numeric column (bitmap nulls read in place), or ``None`` for non-numbers."""
+    if isinstance(col, Numeric) and col.validity is not None:
+        return _engine.BinEdges.quantile(col.values, bins, col.validity[0], col.validity[1])
+    values = as_numeric(col)
+    return None if values is None else _engine.BinEdges.quantile(values, bins)
+
+
+def count_numeric(hist: _engine.NumericHistogram, col: Column) -> bool:
+    """Counts a numeric column into ``hist`` (bitmap nulls read in place); ``False`` for non-numbers."""
+    if isinstance(col, Numeric) and col.validity is not None:
+        hist.update(col.values, col.validity[0], col.validity[1])
+        return True
+    values = as_numeric(col)
+    if values is None:
+        return False
+    hist.update(values)
+    return True
 
 
 def fit_categories(cat: Categories, max_categories: int = 10_000) -> _engine.CategoryCounts:
@@ -413,7 +451,7 @@ def as_categorical(col: Column, name: str) -> Categories:
     """
     if not isinstance(col, Numeric):
         return col
-    values = col.values
+    values = col.filled()
     if values.dtype.kind in "iu":
         return Values(values)
     nan = np.isnan(values)

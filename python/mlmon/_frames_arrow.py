@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlmon._frames import BOOL_CATEGORIES, ArrowChunk, Batch, Coded, Column, Strings, numeric_array
+from mlmon._frames import BOOL_CATEGORIES, ArrowChunk, Batch, Coded, Column, Numeric, Strings, numeric_array
 from mlmon.exceptions import DtypeError
 
 __all__ = ["column", "table"]
@@ -101,6 +101,15 @@ def _string_views(col: Any) -> Strings:
     return Strings(chunks)
 
 
+def _nullable_floats(chunk: Any) -> Numeric:
+    """A float array with nulls as its values buffer and validity bitmap (zero copy): the engine
+    counts nulls as missing without a NaN-filled copy."""
+    validity, data = chunk.buffers()[:2]
+    dtype = np.float64 if chunk.type == pa.float64() else np.float32
+    values = np.frombuffer(data, dtype=dtype)[chunk.offset : chunk.offset + len(chunk)]
+    return Numeric(values, (np.frombuffer(validity, dtype=np.uint8), chunk.offset))
+
+
 def column(col: Any, name: str) -> Column:
     """Converts one pyarrow Array or ChunkedArray.
 
@@ -122,6 +131,8 @@ def column(col: Any, name: str) -> Column:
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         if isinstance(col, pa.ChunkedArray) and col.num_chunks == 0:
             return numeric_array(np.empty(0, dtype=np.float64), name)
+        if col.null_count and pa.types.is_floating(col.type) and len(_chunks(col)) == 1:
+            return _nullable_floats(_chunks(col)[0])
         if col.null_count and pa.types.is_integer(col.type):
             col = col.cast(pa.float64())
         return numeric_array(col.to_numpy(zero_copy_only=False), name)

@@ -28,9 +28,10 @@ from mlmon._frames import (
     Numeric,
     Strings,
     as_categorical,
-    as_numeric,
+    count_numeric,
     feature_errors,
     fit_categories,
+    numeric_edges,
     to_batch,
 )
 from mlmon.exceptions import CodecError, DtypeError, InputError, SchemaMismatchError
@@ -82,12 +83,12 @@ def _dtype_name(col: Column) -> str:
 
 
 def _fit_numeric(name: str, col: Column, bins: int) -> _engine.NumericHistogram:
-    values = as_numeric(col)
-    if values is None:
-        raise DtypeError(f"feature {name!r}: declared numerical but holds {_dtype_name(col)} values")
     with feature_errors(name):
-        hist = _engine.NumericHistogram(_engine.BinEdges.quantile(values, bins))
-        hist.update(values)
+        edges = numeric_edges(col, bins)
+        if edges is None:
+            raise DtypeError(f"feature {name!r}: declared numerical but holds {_dtype_name(col)} values")
+        hist = _engine.NumericHistogram(edges)
+        count_numeric(hist, col)
     return hist
 
 

@@ -20,8 +20,8 @@ from mlmon._evaluate import evaluate
 from mlmon._frames import (
     Batch,
     as_categorical,
-    as_numeric,
     count_categories,
+    count_numeric,
     feature_errors,
     missing_count,
     to_batch,
@@ -183,12 +183,10 @@ class Monitor:
         col = batch.consume(name)
         prof = state.profiles[name]
         if isinstance(prof, _engine.NumericHistogram):
-            values = as_numeric(col)
-            if values is None:
-                self._invalid(state, name, col)
-                return
             with feature_errors(name):
-                prof.update(values)
+                counted = count_numeric(prof, col)
+            if not counted:
+                self._invalid(state, name, col)
             return
         try:
             cat = as_categorical(col, name)

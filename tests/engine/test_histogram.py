@@ -178,3 +178,27 @@ def test_many_cuts_take_the_binary_search_path(cuts: list[float], x: np.ndarray)
     check(cuts, x, -500.0, 500.0)
     ints = np.clip(np.nan_to_num(x), -2e9, 2e9).astype(np.int32)
     check(cuts, ints, -500.0, 500.0)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 600), elements=values), st.integers(0, 40), st.integers(0, 7))
+def test_validity_bitmap_counts_like_nan(x: np.ndarray, cut: int, offset: int) -> None:
+    rng = np.random.default_rng(len(x))
+    present = rng.random(len(x)) > 0.2
+    bits = np.packbits(np.concatenate([np.zeros(offset, bool), present]), bitorder="little")
+    filled = np.where(present, x, np.nan)
+    edges = e.BinEdges.explicit([-10.0, 0.0, 3.5], -50.0, 50.0)
+    masked, plain = e.NumericHistogram(edges), e.NumericHistogram(edges)
+    masked.update(x, bits, offset)
+    plain.update(filled)
+    assert masked == plain
+    if np.isfinite(filled).any():
+        assert e.BinEdges.quantile(x, 7, bits, offset) == e.BinEdges.quantile(filled, 7)
+
+
+def test_validity_bitmap_is_checked() -> None:
+    h = e.NumericHistogram(e.BinEdges.explicit([0.0]))
+    with pytest.raises(e.InputError, match="too short"):
+        h.update(np.zeros(20), np.zeros(1, np.uint8))
+    with pytest.raises(e.DtypeError, match="float"):
+        h.update(np.zeros(4, np.int64), np.zeros(1, np.uint8))
+    assert h.total == 0

@@ -2,11 +2,12 @@
 
 use super::arrays::{f64_vec, numeric1, numeric2, with_view, with_view1, Numeric1, Numeric2};
 use super::detach::run_detached;
-use super::errors::input_error;
+use super::errors::{dtype_error, input_error};
 use crate::binning::BinEdges;
 use crate::codec;
 use crate::histogram::{self, NumericHistogram};
-use numpy::{PyArray1, ToPyArray};
+use crate::kernel::Validity;
+use numpy::{PyArray1, PyReadonlyArray1, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::{Mutex, MutexGuard};
@@ -24,10 +25,23 @@ pub struct PyBinEdges {
 #[pymethods]
 impl PyBinEdges {
     #[staticmethod]
-    #[pyo3(signature = (reference, bins = 10))]
-    fn quantile(py: Python<'_>, reference: &Bound<'_, PyAny>, bins: usize) -> PyResult<Self> {
+    #[pyo3(signature = (reference, bins = 10, validity = None, validity_offset = 0))]
+    fn quantile(
+        py: Python<'_>,
+        reference: &Bound<'_, PyAny>,
+        bins: usize,
+        validity: Option<PyReadonlyArray1<'_, u8>>,
+        validity_offset: usize,
+    ) -> PyResult<Self> {
         let arr = numeric1(reference, "reference")?;
-        let inner = with_view1!(arr, |v| run_detached(py, v.len(), || BinEdges::quantile(v, bins))?);
+        let bits = bitmap(validity.as_ref())?;
+        let valid = bits.map(|bits| Validity {
+            bits,
+            offset: validity_offset,
+        });
+        let inner = with_view1!(arr, |v| run_detached(py, v.len(), || BinEdges::quantile_masked(
+            v, valid, bins
+        ))?);
         Ok(Self { inner })
     }
 
@@ -107,12 +121,30 @@ impl PyNumericHistogram {
         Self::wrap(NumericHistogram::new(edges.inner.clone()))
     }
 
-    /// Counts a 1-D array of float64, float32 or integers (any strides) without copying it.
-    fn update(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// Counts a 1-D array of float64, float32 or integers (any strides) without copying it; with a
+    /// validity bitmap (floats only), values whose bit is clear count as missing.
+    #[pyo3(signature = (values, validity = None, validity_offset = 0))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        validity: Option<PyReadonlyArray1<'_, u8>>,
+        validity_offset: usize,
+    ) -> PyResult<()> {
         let arr: Numeric1<'_> = numeric1(values, "values")?;
-        with_view1!(arr, |v| run_detached(py, v.len(), || {
-            self.lock().update(v);
-            Ok::<(), PyErr>(())
+        let bits = bitmap(validity.as_ref())?;
+        with_view1!(arr, |v| run_detached(py, v.len(), || match bits {
+            Some(bits) => self.lock().update_masked(
+                v,
+                Validity {
+                    bits,
+                    offset: validity_offset
+                }
+            ),
+            None => {
+                self.lock().update(v);
+                Ok(())
+            }
         }))
     }
 
@@ -177,6 +209,15 @@ impl PyNumericHistogram {
             h.missing()
         )
     }
+}
+
+fn bitmap<'a>(validity: Option<&'a PyReadonlyArray1<'_, u8>>) -> PyResult<Option<&'a [u8]>> {
+    validity
+        .map(|v| {
+            v.as_slice()
+                .map_err(|_| dtype_error("validity bitmap must be a contiguous uint8 array"))
+        })
+        .transpose()
 }
 
 /// Updates one histogram per column of a 2-D array in one call, across `threads` workers.
