@@ -175,6 +175,10 @@ class NumericHistogram:
 class CategoryCounts:
     """Exact counts of one categorical feature against the reference's categories, plus ``other``
     (folded reference categories beyond ``max_categories``), ``unseen`` and ``missing``.
+
+    Counting releases the GIL for codes, integers, numpy ``U`` strings and Arrow buffers; object
+    arrays are read with the GIL held, since their elements are Python objects (each distinct object
+    is looked at once). Thread-safe: updates lock the counts.
     """
 
     @staticmethod

@@ -36,3 +36,28 @@ def test_concurrent_category_updates() -> None:
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: c.update(batch), range(8)))
     assert c.total == 2 + 8 * 30_000
+
+
+def _count_in_child(queue: "object") -> None:
+    edges = e.BinEdges.explicit([0.0])
+    hs = [e.NumericHistogram(edges) for _ in range(2)]
+    e.update_2d(hs, np.ones((400_000, 2)), threads=2)
+    queue.put(hs[0].total)  # type: ignore[attr-defined]
+
+
+def test_fork_after_the_pool_ran_does_not_deadlock() -> None:
+    import multiprocessing as mp
+    import sys
+
+    if sys.platform != "linux":
+        return
+    edges = e.BinEdges.explicit([0.0])
+    hs = [e.NumericHistogram(edges) for _ in range(2)]
+    e.update_2d(hs, np.ones((400_000, 2)), threads=2)  # starts the rayon pool in the parent
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_count_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0, "the forked child deadlocked or crashed"
+    assert queue.get(timeout=5) == 400_000
