@@ -1,8 +1,9 @@
 """pyarrow adapter: Tables, RecordBatches, Arrays and ChunkedArrays to engine-ready columns.
 
-Dictionary arrays give their indices and dictionary; string arrays are dictionary-encoded by Arrow's C++
-kernel so the engine counts small integer codes (the fast path for strings); numerics become numpy views
-when there are no nulls, else float64 with NaN. Imported only when pyarrow objects arrive.
+Dictionary arrays give their indices and dictionary; string arrays (``string``, ``large_string``,
+``string_view``) are handed to the engine as views of their buffers, which it counts without building
+Python strings; numerics become numpy views, with the validity bitmap beside them when a single-chunk
+float column has nulls (else float64 with NaN). Imported only when pyarrow objects arrive.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """polars adapter: DataFrame and Series columns to engine-ready columns.
 
-Numerics are taken with ``to_numpy()`` (a view without nulls, float64 with NaN otherwise); strings,
-Categorical, Enum and Boolean columns go to Arrow (``to_arrow`` shares the buffers) and through the
-pyarrow adapter, whose dictionary encoding gives the engine integer codes. Imported only when a polars
-object arrives.
+Numerics are taken with ``to_numpy()`` (a view) when they have no nulls; float columns with nulls go
+to Arrow as values plus validity bitmap, integers with nulls become float64 with NaN. Strings go to
+Arrow as ``string_view`` buffers (polars' own layout, no copy) and Categorical, Enum and Boolean
+columns as dictionaries, all through the pyarrow adapter. Imported only when a polars object arrives.
 """
 
 from __future__ import annotations
