@@ -1,8 +1,8 @@
 """Runs per-column work on a few threads when a batch is big enough to repay it.
 
 The engine releases the GIL while it counts numeric arrays, codes and Arrow buffers, so columns convert
-and count in parallel on threads. The pool is created per call rather than kept at module level: a process that forks
-(prefork servers) must not inherit a pool whose threads no longer exist.
+and count in parallel on threads. The pool is created per call rather than kept at module level: a
+process that forks (prefork servers) must not inherit a pool whose threads no longer exist.
 """
 
 from __future__ import annotations
