@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import numpy as np
+import pytest
 
 from mlmon.service import Settings
 
@@ -37,3 +44,31 @@ def body(batch_id: str, rows: int = 100, *, seed: int = 1, raw: bool = True, **e
 def mp(value: Any) -> bytes:
     """msgpack bytes."""
     return msgspec.msgpack.encode(value)
+
+
+def free_port() -> int:
+    """A free loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_service(database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m mlmon.service`` (one worker, no auth, alerts off) on a free loopback port; waits for
+    ``/healthz`` and returns the process and its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
+    env["MLMON_ALERT_INTERVAL_SECONDS"] = "0"
+    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--database-url", database_url]
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
