@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 
 import msgspec
@@ -21,6 +22,12 @@ from mlmon.store import open_store
 __all__ = ["serve"]
 
 _GRACE_SECONDS = 10
+
+
+def _exit_zero(signum: int, frame: object) -> None:
+    # uvicorn re-raises a captured SIGTERM after its graceful shutdown; without this handler the
+    # process then dies of the signal (status -15) although it drained cleanly.
+    raise SystemExit(0)
 
 
 def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
@@ -47,6 +54,7 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         made_dir = tempfile.mkdtemp(prefix="mlmon-prom-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
+    signal.signal(signal.SIGTERM, _exit_zero)
     try:
         uvicorn.run(
             "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
