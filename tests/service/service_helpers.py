@@ -53,13 +53,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_service(database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m mlmon.service`` (one worker, no auth, alerts off) on a free loopback port; waits for
-    ``/healthz`` and returns the process and its base URL."""
-    port = free_port()
+def service_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any MLMON_/PROMETHEUS_ setting, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
-    env["MLMON_ALERT_INTERVAL_SECONDS"] = "0"
-    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--database-url", database_url]
+    env.update(extra)
+    return env
+
+
+def start_service(
+    database_url: str, log: Path, workers: int = 1, **settings: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m mlmon.service`` (no auth and alerts off unless ``settings`` say otherwise) on a free
+    loopback port; waits for ``/healthz`` and returns the process and its base URL."""
+    port = free_port()
+    env = service_env(MLMON_ALERT_INTERVAL_SECONDS="0", **settings)
+    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
+           "--database-url", database_url]  # fmt: skip
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     url = f"http://127.0.0.1:{port}"

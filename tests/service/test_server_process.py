@@ -3,60 +3,32 @@ idempotent retries across workers, merged metrics, refusal to start unauthentica
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from service_helpers import ADMIN, MSGPACK, TOKEN_A, body, mp
+from service_helpers import ADMIN, MSGPACK, TOKEN_A, body, free_port, mp, service_env, start_service
 
 import mlmon
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """A 2-worker service with auth on; yields its base URL, then stops it with SIGTERM."""
-    port = _free_port()
-    env = _env(
-        MLMON_ADMIN_TOKEN=ADMIN, MLMON_INGEST_TOKENS=f"churn={TOKEN_A}", MLMON_ALERT_INTERVAL_SECONDS="0"
+    proc, url = start_service(
+        f"sqlite:///{tmp_path / 'svc.db'}",
+        tmp_path / "server.log",
+        workers=2,
+        MLMON_ADMIN_TOKEN=ADMIN,
+        MLMON_INGEST_TOKENS=f"churn={TOKEN_A}",
     )
-    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", "2",
-           "--database-url", f"sqlite:///{tmp_path / 'svc.db'}"]  # fmt: skip
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
     yield url
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
@@ -93,8 +65,8 @@ def test_two_workers_count_exactly_once(server: str, baseline: mlmon.Baseline) -
 
 
 def test_refuses_public_host_without_auth(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "mlmon.service", "--host", "0.0.0.0", "--port", str(_free_port()),
+    cmd = [sys.executable, "-m", "mlmon.service", "--host", "0.0.0.0", "--port", str(free_port()),
            "--database-url", f"sqlite:///{tmp_path / 'x.db'}"]  # fmt: skip
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(cmd, env=service_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "--insecure" in done.stderr
