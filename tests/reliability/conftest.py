@@ -1,0 +1,66 @@
+"""Fixtures of the reliability suite: the service test helpers on the import path, a baseline, a
+throwaway PostgreSQL (one per session for most scenarios, a private one for those that crash or stop it)
+and the fault proxy. With ``MLMON_REQUIRE_POSTGRES=1`` a server that cannot start fails the test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
+
+import mlmon
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def baseline() -> mlmon.Baseline:
+    """A two-feature baseline: ``age`` (numerical) and ``plan`` (categorical)."""
+    rng = np.random.default_rng(0)
+    return mlmon.Baseline.fit({"age": rng.normal(40, 9, 5000), "plan": rng.choice(["a", "b", "c"], 5000)})
+
+
+def _server() -> Any:
+    try:
+        from mlmon.store.testing import TemporaryPostgres
+
+        return TemporaryPostgres().__enter__()
+    except Exception as exc:  # ImportError (no psycopg) or PostgresUnavailable
+        reason = f"PostgreSQL server unavailable: {type(exc).__name__}: {exc}"
+        if os.environ.get("MLMON_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (MLMON_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the session's scenarios that do not crash it."""
+    server = _server()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A fresh database on the session server."""
+    return str(pg_server.create_database(f"rel_{os.getpid()}_{next(_names)}"))
+
+
+@pytest.fixture
+def own_pg() -> Iterator[Any]:
+    """A private PostgreSQL server, for scenarios that crash, stop or freeze it."""
+    server = _server()
+    try:
+        yield server
+    finally:
+        server.cleanup()
