@@ -1,0 +1,192 @@
+"""Rows and column batches become the drift service's wire columns; nothing here does I/O.
+
+Recorded data is kept as it arrived (row dicts, or a column batch normalised to numpy arrays and string
+lists) and turned into wire columns only in the background, just before the first send: numerical
+columns as raw little-endian float64 bytes (msgpack bin, no per-value encoding), categorical ones as a
+list of strings or as ``{categories, codes}`` for a pandas Categorical. The encoded body is kept with
+its ``batch_id`` so every retry sends the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from mlmon.exceptions import DtypeError, InputError
+
+__all__ = [
+    "Coded",
+    "Column",
+    "Columns",
+    "Kind",
+    "Labels",
+    "columns_of_frame",
+    "encode_body",
+    "rows_to_columns",
+    "slice_columns",
+]
+
+Kind = Literal["numerical", "categorical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """A categorical column: one label per row, ``None`` = missing."""
+
+    values: list[str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """A categorical column as its dictionary and codes into it (negative = missing)."""
+
+    categories: list[str | None]
+    codes: npt.NDArray[np.int64]
+
+
+Column: TypeAlias = "npt.NDArray[np.float64] | Labels | Coded"
+Columns: TypeAlias = "dict[str, Column]"
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+def _label(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass but the baseline treats booleans as categories ("False"/"True").
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _numbers(name: str, values: Sequence[Any]) -> npt.NDArray[np.float64]:
+    try:
+        # numpy turns None into NaN (= missing) in C.
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DtypeError(f"feature {name!r}: a value is not a number ({exc})") from exc
+
+
+def _column(name: str, values: list[Any], kind: Kind | None) -> Column:
+    if kind == "numerical" or (kind is None and all(v is None or _is_number(v) for v in values)):
+        if kind is None and all(v is None for v in values):
+            return Labels([None] * len(values))  # all missing: no type to infer; counted as missing
+        return _numbers(name, values)
+    return Labels([_label(v) for v in values])
+
+
+def rows_to_columns(rows: Sequence[Mapping[str, Any]], kinds: Mapping[str, Kind]) -> Columns:
+    """Turns row dicts into columns; a feature absent from a row is missing in that row.
+
+    Args:
+        rows: The rows, each ``{feature: value}``.
+        kinds: Declared feature kinds; an undeclared feature is numerical when every value is a real
+            number (or missing), else categorical.
+
+    Raises:
+        DtypeError: a declared numerical feature has a value that is not a number.
+    """
+    names = dict.fromkeys(name for row in rows for name in row)
+    out: Columns = {}
+    for name in names:
+        out[str(name)] = _column(str(name), [row.get(name) for row in rows], kinds.get(str(name)))
+    return out
+
+
+def _array_column(name: str, values: Any, kind: Kind | None) -> Column:
+    mod = type(values).__module__.split(".")[0]
+    if mod == "pandas" and str(getattr(values, "dtype", "")) == "category":
+        if kind == "numerical":
+            raise DtypeError(f"feature {name!r} is declared numerical but is a pandas Categorical")
+        cats = [_label(c) for c in values.cat.categories.tolist()]
+        return Coded(cats, values.cat.codes.to_numpy(dtype=np.int64))
+    if mod == "pandas":
+        dtype = values.dtype
+        if kind != "categorical" and dtype.kind in "iuf":
+            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        return _column(name, values.to_numpy(dtype=object, na_value=None).tolist(), kind)
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"feature {name!r}: expected a 1-D column, got shape {arr.shape}")
+    if kind != "categorical" and arr.dtype.kind in "iuf":
+        return arr.astype(np.float64, copy=False)
+    return _column(name, arr.tolist(), kind)
+
+
+def columns_of_frame(data: Any, kinds: Mapping[str, Kind]) -> tuple[Columns, int]:
+    """Normalises a column batch (a pandas DataFrame or a mapping of name to 1-D array or list).
+
+    Returns:
+        The columns and the row count.
+
+    Raises:
+        InputError: columns of different lengths, a 2-D column, or an unsupported input.
+        DtypeError: a declared numerical feature has a value that is not a number.
+    """
+    if type(data).__module__.split(".")[0] == "pandas" and hasattr(data, "columns"):
+        items = [(str(c), data[c]) for c in data.columns]
+    elif isinstance(data, Mapping):
+        items = [(str(k), v) for k, v in data.items()]
+    else:
+        raise InputError(
+            f"record_batch takes a pandas DataFrame or a dict of columns, not {type(data).__name__}"
+        )
+    out: Columns = {}
+    rows: int | None = None
+    for name, values in items:
+        col = _array_column(name, values, kinds.get(name))
+        n = _len(col)
+        if rows is not None and n != rows:
+            raise InputError(f"column {name!r} has {n} rows, other columns have {rows}")
+        rows = n
+        out[name] = col
+    return out, rows or 0
+
+
+def _len(col: Column) -> int:
+    if isinstance(col, Labels):
+        return len(col.values)
+    if isinstance(col, Coded):
+        return len(col.codes)
+    return len(col)
+
+
+def slice_columns(cols: Columns, start: int, stop: int) -> Columns:
+    """Rows ``[start, stop)`` of every column (numpy slices are views)."""
+    out: Columns = {}
+    for name, col in cols.items():
+        if isinstance(col, Labels):
+            out[name] = Labels(col.values[start:stop])
+        elif isinstance(col, Coded):
+            out[name] = Coded(col.categories, col.codes[start:stop])
+        else:
+            out[name] = col[start:stop]
+    return out
+
+
+def _wire(col: Column) -> Any:
+    if isinstance(col, Labels):
+        return col.values
+    if isinstance(col, Coded):
+        codes = col.codes.astype("<i8", copy=False)
+        return {"categories": col.categories, "codes": {"dtype": "<i8", "data": codes.tobytes()}}
+    return {"dtype": "<f8", "data": col.astype("<f8", copy=False).tobytes()}
+
+
+def encode_body(batch_id: str, version: str | None, sent_at: datetime, cols: Columns) -> bytes:
+    """The msgpack ingest body ``{batch_id, version?, sent_at, columns}``."""
+    body: dict[str, Any] = {"batch_id": batch_id, "sent_at": sent_at}
+    if version is not None:
+        body["version"] = version
+    body["columns"] = {name: _wire(col) for name, col in cols.items()}
+    return _ENCODER.encode(body)

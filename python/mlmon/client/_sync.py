@@ -1,0 +1,276 @@
+"""The thread flavour: :class:`DriftClient` buffers on the caller's thread and sends on its own.
+
+A daemon thread seals batches by age, sends them with ``httpx.Client`` and sleeps between retries; the
+caller's thread only appends. ``close()`` (also run at interpreter exit) seals the open rows and keeps
+sending until the queue is empty or ``close_timeout`` has passed; whatever is still unsent then is
+counted as dropped, never silently lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import math
+import threading
+import time
+import weakref
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from mlmon.client._buffer import Batch
+from mlmon.client._columns import Kind
+from mlmon.client._core import ClientCore
+
+__all__ = ["DriftClient", "Sender"]
+
+_log = logging.getLogger("mlmon.client")
+
+
+class Sender:
+    """Sends batches with retries on the calling thread, bounded by a close deadline.
+
+    Args:
+        core: The client's shared state.
+        http: The HTTP client (no redirects followed).
+        closing: Set when the client closes: from then on waits end at ``deadline()``.
+    """
+
+    def __init__(self, core: ClientCore, http: httpx.Client, closing: threading.Event) -> None:
+        self.core, self.http, self.closing = core, http, closing
+        self.deadline = math.inf
+        self.busy = False
+
+    def drain(self) -> None:
+        """Sends every sealed batch, oldest first."""
+        while (batch := self.core.buffer.pop()) is not None:
+            self.busy = True
+            try:
+                self.deliver(batch)
+            finally:
+                self.busy = False
+
+    def deliver(self, batch: Batch) -> None:
+        """Sends one batch until it is accepted, rejected, or the close deadline passes (dropped)."""
+        core = self.core
+        body = core.body(batch)
+        if body is None:
+            return
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                core.drop(batch)
+                return
+            try:
+                r = self.http.post(core.endpoint, content=body, headers=core.headers,
+                                   timeout=min(core.timeout, left))  # fmt: skip
+                delay = core.outcome(batch, r.status_code, r.headers, r.text)
+            except httpx.HTTPError as exc:
+                delay = core.network_error(batch, exc)
+            if delay is None:
+                return
+            if not self._sleep(delay):
+                core.drop(batch)
+                return
+
+    def _sleep(self, delay: float) -> bool:
+        """Waits ``delay`` seconds; a close cuts the wait to the deadline. False when the deadline
+        comes first."""
+        until = time.monotonic() + delay
+        if not self.closing.is_set() and not self.closing.wait(delay):
+            return True
+        if self.deadline <= until:
+            time.sleep(max(0.0, self.deadline - time.monotonic()))
+            return False
+        time.sleep(max(0.0, until - time.monotonic()))
+        return True
+
+
+def _close_at_exit(ref: weakref.ref[Any]) -> None:
+    client = ref()
+    if client is not None:
+        client.close()
+
+
+class DriftClient:
+    """Sends the features a production API scores to the drift service, without slowing it down.
+
+    :meth:`record` appends a row to an in-memory buffer and returns; a background thread sends batches
+    of ``batch_rows`` rows, or whatever is buffered once the oldest row is ``flush_interval`` seconds
+    old, as msgpack with binary numeric columns to ``POST {url}/v1/models/{model}/ingest``. 429, 5xx and
+    network errors are retried with the same ``batch_id`` (``Retry-After`` honoured, else jittered
+    exponential backoff); other 4xx are final and counted in :attr:`rejected`. When more than
+    ``max_buffer_rows`` rows wait, the oldest batches are dropped and counted in :attr:`dropped` (and in
+    the ``mlmon_client_rows_total{outcome="dropped"}`` counter when prometheus_client is installed).
+    Nothing here raises into the caller after construction. :meth:`close` (also called at interpreter
+    exit) sends what is left.
+
+    Args:
+        url: The drift service's base URL, e.g. ``http://127.0.0.1:8000``.
+        model: The model name.
+        version: The model version (default: the service picks the production version).
+        token: The model's ingest token (default: the ``MLMON_INGEST_TOKEN`` environment variable).
+        batch_rows: Rows per batch (the size trigger).
+        flush_interval: Seconds before buffered rows are sent anyway (the age trigger).
+        max_buffer_rows: Most rows kept waiting while the service is slow or down.
+        kinds: ``{feature: "numerical" | "categorical"}`` where inference from Python types would be
+            wrong (integer category codes, say); by default a feature whose values are all real numbers
+            is numerical, any other categorical.
+        timeout: Seconds per HTTP request.
+        close_timeout: Seconds :meth:`close` keeps trying to send what is left.
+        registry: The prometheus_client registry for the counters (default: the global one).
+
+    Raises:
+        InputError: an invalid model or version name, URL or size.
+
+    Example:
+        >>> from mlmon.client import DriftClient
+        >>> client = DriftClient("http://127.0.0.1:9", "churn", version="v1", close_timeout=0.2)
+        >>> client.record({"age": 42.0, "plan": "pro"})
+        >>> client.record_batch({"age": [31.0, 57.5], "plan": ["free", None]})
+        >>> client.buffered
+        3
+        >>> client.close()  # nothing listens on port 9: the rows are counted as dropped
+        >>> client.dropped
+        3
+    """
+
+    def __init__(
+        self, url: str, model: str, *, version: str | None = None, token: str | None = None,
+        batch_rows: int = 1000, flush_interval: float = 1.0, max_buffer_rows: int = 100_000,
+        kinds: Mapping[str, Kind] | None = None, timeout: float = 10.0, close_timeout: float = 5.0,
+        registry: Any = None,
+    ) -> None:  # fmt: skip
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._core = ClientCore(
+            url, model, version=version, token=token, batch_rows=batch_rows, flush_interval=flush_interval,
+            max_buffer_rows=max_buffer_rows, kinds=kinds, timeout=timeout, close_timeout=close_timeout,
+            registry=registry, wake=self._wake.set,
+        )  # fmt: skip
+        self._add = self._core.buffer.add_row
+        self._http = httpx.Client(follow_redirects=False, timeout=timeout)
+        self._sender = Sender(self._core, self._http, self._closing)
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name=f"mlmon-client-{model}", daemon=True)
+        self._thread.start()
+        self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._atexit)
+
+    def __repr__(self) -> str:
+        return f"DriftClient({self._core.endpoint!r}, version={self._core.version!r})"
+
+    def record(self, row: Mapping[str, Any]) -> None:
+        """Buffers one row ``{feature: value}`` (copied, so the caller may reuse the dict). Never raises.
+
+        Args:
+            row: Feature values; ``None`` or NaN means missing, an absent feature is missing too.
+        """
+        if self._closed:
+            self._core.drop(Batch(1, 0.0))
+            return
+        try:
+            self._add(dict(row))
+        except Exception as exc:  # not a mapping: nothing to buffer, and the caller must not see an error
+            self._core.bad_input("record", exc)
+
+    def record_batch(self, columns: Any) -> None:
+        """Buffers a column batch: a pandas DataFrame or ``{feature: 1-D array or list}``. Never raises;
+        an unreadable batch is logged once and counted in :attr:`rejected_batches`."""
+        if self._closed:
+            self._core.bad_input("record_batch", RuntimeError("the client is closed"))
+            return
+        self._core.record_batch(columns)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Sends what is buffered now and waits for it (for tests and batch jobs; a request handler
+        should not call it).
+
+        Returns:
+            Whether everything was sent (or rejected or dropped) within ``timeout`` seconds.
+        """
+        self._core.buffer.seal()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._core.buffer.buffered == 0 and not self._sender.busy:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def close(self, timeout: float | None = None) -> None:
+        """Sends what is left (for up to ``timeout``, default ``close_timeout``, seconds) and stops.
+        Rows still unsent then are counted as dropped. Idempotent; also runs at interpreter exit."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        atexit.unregister(self._atexit)
+        wait = self._core.close_timeout if timeout is None else timeout
+        self._sender.deadline = time.monotonic() + wait
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(wait + 1.0)
+        if self._thread.is_alive():  # pragma: no cover - every wait above is bounded by the deadline
+            _log.warning("mlmon client: the sender thread did not stop within %.1f s", wait)
+            return
+        self._http.close()
+
+    def __enter__(self) -> DriftClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        sender, core = self._sender, self._core
+        while not self._closing.is_set():
+            self._wake.clear()
+            try:
+                wait = core.buffer.seal_due(core.flush_interval)
+                sender.drain()
+            except Exception:  # pragma: no cover - a bug must not stop delivery for the process's life
+                _log.exception("mlmon client: sender error")
+                wait = core.flush_interval
+            self._wake.wait(wait)
+        core.buffer.seal()
+        try:
+            sender.drain()
+        except Exception:  # pragma: no cover
+            _log.exception("mlmon client: sender error while closing")
+
+    @property
+    def dropped(self) -> int:
+        """Rows dropped: the buffer was full, or they were still unsent when the client closed."""
+        return self._core.dropped
+
+    @property
+    def sent(self) -> int:
+        """Rows the service acknowledged."""
+        return self._core.sent
+
+    @property
+    def rejected(self) -> int:
+        """Rows the service refused with a final 4xx, or whose values could not be encoded."""
+        return self._core.rejected
+
+    @property
+    def rejected_batches(self) -> int:
+        """Batches refused or unreadable (including column batches :meth:`record_batch` could not read)."""
+        return self._core.rejected_batches
+
+    @property
+    def retries(self) -> int:
+        """Sends retried after a 429, 5xx or network error."""
+        return self._core.retries
+
+    @property
+    def buffered(self) -> int:
+        """Rows waiting to be sent (not counting a batch being sent now)."""
+        return self._core.buffer.buffered
