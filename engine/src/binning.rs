@@ -8,6 +8,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::kernel::{self, Element, Search, Tally, Validity};
+use crate::kll::KllSketch;
 use crate::quantile;
 use ndarray::ArrayView1;
 
@@ -80,6 +81,24 @@ impl BinEdges {
         cuts.dedup_by(|later, earlier| later <= earlier);
         let edges = Self::explicit(cuts, fitted.lower, fitted.upper)?;
         edges.without_empty_bins(reference, valid)
+    }
+
+    /// Quantile edges from a [`KllSketch`]: cut points at the sketch's quantiles `i / bins` (each within
+    /// the sketch's rank error of the exact ones), ties merged. Every answer of the sketch is a
+    /// reference value, so each bin `[c_i, c_i+1)` holds its left cut and no bin is empty once cuts at
+    /// the minimum are dropped.
+    pub fn from_sketch(sketch: &KllSketch, bins: usize) -> Result<Self> {
+        check_bins(bins)?;
+        if sketch.n() == 0 {
+            return Err(EngineError::invalid(
+                "reference has no finite values: cannot fit bin edges",
+            ));
+        }
+        let probs: Vec<f64> = (1..bins).map(|i| i as f64 * (1.0 / bins as f64)).collect();
+        let mut cuts = sketch.quantiles(&probs)?;
+        cuts.dedup_by(|later, earlier| later <= earlier);
+        cuts.retain(|c| *c > sketch.min());
+        Self::explicit(cuts, sketch.min(), sketch.max())
     }
 
     /// `bins` equal-width bins between the finite reference minimum and maximum.
@@ -195,6 +214,17 @@ mod tests {
         BinEdges::quantile(ArrayView1::from(v), bins)
             .map(|e| e.cuts().to_vec())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn sketch_edges_leave_no_bin_empty() {
+        let mut s = KllSketch::new(200).unwrap();
+        let v: Vec<f64> = (0..5000).map(|i| f64::from(i % 7)).collect();
+        s.update(ArrayView1::from(&v[..]));
+        let e = BinEdges::from_sketch(&s, 10).unwrap();
+        assert_eq!(e.cuts(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!((e.lower(), e.upper()), (0.0, 6.0));
+        assert!(BinEdges::from_sketch(&KllSketch::new(200).unwrap(), 10).is_err());
     }
 
     #[test]

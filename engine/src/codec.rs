@@ -10,6 +10,7 @@ use crate::binning::BinEdges;
 use crate::categorical::CategoryCounts;
 use crate::error::{EngineError, Result};
 use crate::histogram::NumericHistogram;
+use crate::kll::{KllSketch, MAX_LEVELS};
 use crate::sketch::{Bloom, Key, TopK};
 
 const MAGIC: &[u8; 4] = b"MLMN";
@@ -18,6 +19,7 @@ pub const FORMAT_VERSION: u16 = 1;
 const KIND_NUMERIC: u8 = 1;
 const KIND_CATEGORICAL: u8 = 2;
 const KIND_PROFILE: u8 = 3;
+const KIND_SKETCH: u8 = 4;
 /// Largest unseen-values sketch accepted, so a decoded capacity cannot be absurd.
 const MAX_TOP_K: u32 = 1 << 20;
 
@@ -284,6 +286,41 @@ pub fn decode_categorical(bytes: &[u8]) -> Result<CategoryCounts> {
     Ok(c)
 }
 
+/// Encodes a quantile sketch: k, count, range, coin state, then each level's items.
+pub fn encode_sketch(s: &KllSketch) -> Vec<u8> {
+    let mut w = Writer::new(KIND_SKETCH);
+    w.u32(s.k());
+    w.u64(s.n());
+    w.f64(s.min());
+    w.f64(s.max());
+    w.u64(s.coin_state());
+    w.u32(s.levels().len());
+    for level in s.levels() {
+        w.u32(level.len());
+        level.iter().for_each(|&x| w.f64(x));
+    }
+    w.finish()
+}
+
+/// Decodes a quantile sketch (weights must add up to its count).
+pub fn decode_sketch(bytes: &[u8]) -> Result<KllSketch> {
+    let mut r = Reader::open(bytes, KIND_SKETCH)?;
+    let k = r.u32()?;
+    let (n, min, max, rng) = (r.u64()?, r.f64()?, r.f64()?, r.u64()?);
+    let depth = r.count(4)?;
+    if depth > MAX_LEVELS {
+        return Err(EngineError::codec(format!("sketch of {depth} levels is out of bounds")));
+    }
+    let levels = (0..depth)
+        .map(|_| {
+            let len = r.count(8)?;
+            (0..len).map(|_| r.f64()).collect::<Result<Vec<f64>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    r.end()?;
+    KllSketch::from_parts(k, n, min, max, levels, rng).map_err(as_codec)
+}
+
 /// Encodes an ordered multi-feature profile.
 pub fn encode_profile(features: &[(String, Feature)]) -> Vec<u8> {
     let mut w = Writer::new(KIND_PROFILE);
@@ -355,6 +392,29 @@ mod tests {
     }
 
     #[test]
+    fn sketches_round_trip_and_reject_bad_weights() {
+        let mut s = KllSketch::new(16).unwrap();
+        let v: Vec<f64> = (0..1000).map(f64::from).collect();
+        s.update(ArrayView1::from(&v[..]));
+        let b = encode_sketch(&s);
+        assert_eq!(decode_sketch(&b).unwrap(), s);
+        assert_eq!(
+            decode_sketch(&encode_sketch(&KllSketch::new(8).unwrap())).unwrap().n(),
+            0
+        );
+        for n in 0..b.len() {
+            assert!(decode_sketch(&b[..n]).is_err());
+        }
+        // A count that the levels do not add up to, with a valid checksum.
+        let mut bad = b.clone();
+        bad[11] ^= 1;
+        let body = bad.len() - 4;
+        let crc = crc32fast::hash(&bad[..body]).to_le_bytes();
+        bad[body..].copy_from_slice(&crc);
+        assert!(decode_sketch(&bad).unwrap_err().message().contains("weights"));
+    }
+
+    #[test]
     fn every_truncation_and_bit_flip_is_an_error() {
         let b = encode_profile(&[("y".to_string(), Feature::Categorical(cats()))]);
         for n in 0..b.len() {
@@ -392,6 +452,7 @@ mod properties {
             prop_assert!(decode_profile(&data).is_err() || data.len() > 10);
             let _ = decode_numeric(&data);
             let _ = decode_categorical(&data);
+            let _ = decode_sketch(&data);
         }
 
         #[test]

@@ -430,6 +430,44 @@ impl PyCategoryCounts {
         )?))
     }
 
+    #[staticmethod]
+    #[pyo3(signature = (values, counts, missing = 0, max_categories = 10000, top_k = 20))]
+    fn fit_counts(
+        values: &Bound<'_, PyAny>,
+        counts: Vec<u64>,
+        missing: u64,
+        max_categories: usize,
+        top_k: usize,
+    ) -> PyResult<Self> {
+        let values: Vec<Bound<'_, PyAny>> = values.try_iter()?.collect::<PyResult<_>>()?;
+        if values.len() != counts.len() {
+            return Err(input_error(format!(
+                "fit_counts: {} values but {} counts",
+                values.len(),
+                counts.len()
+            )));
+        }
+        let mut keyed = Vec::with_capacity(values.len());
+        let mut missing = missing;
+        for (v, n) in values.iter().zip(counts) {
+            match classify(v, "values")? {
+                Value::Missing => missing += n,
+                Value::Key(k) => keyed.push((k.to_key(), n)),
+                b @ Value::Bool(_) => {
+                    if let Some(k) = key_of(&b) {
+                        keyed.push((k.to_key(), n));
+                    }
+                }
+            }
+        }
+        Ok(Self::wrap(CategoryCounts::fit(
+            merge_dups(keyed),
+            missing,
+            max_categories,
+            top_k,
+        )?))
+    }
+
     fn update_arrow(&self, py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<()> {
         let counted = count_arrow(py, chunks)?;
         self.absorb(counted);

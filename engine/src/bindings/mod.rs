@@ -8,6 +8,7 @@ mod codec;
 mod detach;
 mod errors;
 mod histogram;
+mod sketch;
 mod stats;
 
 use pyo3::prelude::*;
@@ -22,6 +23,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<histogram::PyBinEdges>()?;
     m.add_class::<histogram::PyNumericHistogram>()?;
     m.add_class::<categorical::PyCategoryCounts>()?;
+    m.add_class::<sketch::PyQuantileSketch>()?;
     m.add_function(wrap_pyfunction!(histogram::update_2d, m)?)?;
     m.add_function(wrap_pyfunction!(stats::psi, m)?)?;
     m.add_function(wrap_pyfunction!(stats::kl_divergence, m)?)?;
