@@ -88,6 +88,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         HTTPException: _http,
         msgspec.DecodeError: _status(400),
         RecursionError: _status(400),
+        UnicodeDecodeError: _status(400),
         BadRequestError: _status(400),
         UnsupportedMediaError: _status(415),
         InputError: _status(422),

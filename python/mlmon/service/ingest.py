@@ -64,7 +64,8 @@ def decode_envelope(body: bytes, fmt: Format) -> IngestEnvelope:
         if fmt == "json":
             return _JSON_ENVELOPE.decode(body)
         return _MSGPACK_ENVELOPE.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        # msgspec raises UnicodeDecodeError (not DecodeError) for a string that is not UTF-8.
         detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise BadRequestError(f"malformed {fmt} body: {detail}") from exc
 
@@ -104,7 +105,7 @@ class BaselineEntry:
             cols = (self.json if fmt == "json" else self.msgpack).decode(raw)
         except msgspec.ValidationError as exc:
             raise InputError(f"columns: {exc}") from exc
-        except (msgspec.DecodeError, RecursionError) as exc:
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
             raise BadRequestError(f"malformed columns: {exc}") from exc
         return [getattr(cols, f"c{i}") for i in range(len(self.names))]
 
