@@ -16,9 +16,10 @@ from prometheus_client import CollectorRegistry
 from mlmon import __version__
 from mlmon.service.alerts import AlertManager
 from mlmon.service.core import ServiceCore
+from mlmon.service.drain import install_drain
 from mlmon.service.errors import exception_handlers
 from mlmon.service.logging import RequestLogMiddleware, configure_logging
-from mlmon.service.metrics import build_metrics
+from mlmon.service.metrics import build_metrics, mark_worker_dead
 from mlmon.service.routes import CONTROLLERS
 from mlmon.service.settings import Settings
 from mlmon.store import open_store
@@ -51,11 +52,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         app.state.core = core
         app.state.alerts = AlertManager(core)
         app.state.alerts.start()
+        install_drain(settings.drain_seconds, core.mark_unready)
 
     async def shutdown(app: Litestar) -> None:
         # Order matters: stop raising alerts, then commit what was queued, then close the store.
         await app.state.alerts.stop()
         await app.state.core.stop()
+        mark_worker_dead()
 
     return Litestar(
         route_handlers=CONTROLLERS,

@@ -93,6 +93,7 @@ class ServiceCore:
             on_commit=self._committed,
         )  # fmt: skip
         self.draining = False
+        self.unready = False
         self.dirty: set[tuple[str, str]] = set()
         self._entries: dict[tuple[str, str], BaselineEntry] = {}
         self._defaults: dict[str, tuple[str, float]] = {}
@@ -102,9 +103,13 @@ class ServiceCore:
         """Starts the group committer."""
         self.committer.start()
 
+    def mark_unready(self) -> None:
+        """Turns ``/readyz`` to 503 (a SIGTERM arrived); ingest is still served until :meth:`stop`."""
+        self.unready = True
+
     async def stop(self) -> None:
         """Drains: refuses new batches, commits the queued ones, closes the store."""
-        self.draining = True
+        self.unready = self.draining = True
         await self.committer.stop()
         self.store.close()
 

@@ -23,7 +23,7 @@ from prometheus_client import (
 
 from mlmon import __version__
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "build_metrics", "render"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "build_metrics", "mark_worker_dead", "render"]
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SEVERITY = {"ok": 0.0, "insufficient_data": 0.0, "warning": 1.0, "critical": 2.0}
@@ -98,3 +98,10 @@ def render(metrics: Metrics) -> bytes:
         multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged)
     return generate_latest(metrics.registry)
+
+
+def mark_worker_dead(pid: int | None = None) -> None:
+    """Tells the multiprocess collector a worker ended (its ``live*`` gauge files go away; its counters
+    and histograms stay, so totals keep what it counted). Nothing to do without multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid() if pid is None else pid)  # type: ignore[no-untyped-call]

@@ -21,7 +21,8 @@ from mlmon.store import open_store
 
 __all__ = ["serve"]
 
-_GRACE_SECONDS = 10
+# R9: exit within 10 s of SIGTERM: the drain window plus the server's graceful shutdown fit in it.
+_EXIT_BUDGET_SECONDS = 10.0
 
 
 def _exit_zero(signum: int, frame: object) -> None:
@@ -32,7 +33,8 @@ def _exit_zero(signum: int, frame: object) -> None:
 
 def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
           insecure: bool | None = None) -> None:  # fmt: skip
-    """Serves until SIGINT/SIGTERM, then drains: stop accepting, finish requests, commit, exit.
+    """Serves until SIGINT/SIGTERM, then drains: ``/readyz`` 503 for ``drain_seconds`` while still
+    serving (SIGTERM only), then stop accepting, finish requests, commit, exit.
 
     Args:
         settings: The settings; the other arguments override their fields.
@@ -55,11 +57,12 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
         made_dir = tempfile.mkdtemp(prefix="mlmon-prom-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
     signal.signal(signal.SIGTERM, _exit_zero)
+    grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
     try:
         uvicorn.run(
             "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
             workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
-            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=_GRACE_SECONDS,
+            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=grace,
         )  # fmt: skip
     finally:
         if made_dir is not None:

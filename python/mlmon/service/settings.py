@@ -18,6 +18,7 @@ Environment variables (all optional):
 ``MLMON_MAX_QUEUE``                       batches waiting for a commit per worker (429 beyond)
 ``MLMON_COMMIT_MAX_BATCHES``              batches per group commit (default 256)
 ``MLMON_LOG_LEVEL``                       ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
+``MLMON_DRAIN_SECONDS``                   after SIGTERM: seconds unready (503) but serving (default 2)
 ``MLMON_ALERT_INTERVAL_SECONDS``          how often drift is evaluated for alerts (0 = never)
 ``MLMON_ALERT_COOLDOWN_SECONDS``          one alert per model/feature/severity per cooldown
 ``MLMON_ALERT_WINDOW``                    ``current`` or ``closed`` window is checked for alerts
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -77,6 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_queue: int = 4096
     commit_max_batches: int = 256
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    drain_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     alert_interval_seconds: float = 30.0
     alert_cooldown_seconds: float = 3600.0
     alert_window: Literal["current", "closed"] = "closed"

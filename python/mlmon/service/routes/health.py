@@ -8,7 +8,6 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from mlmon.service.core import ServiceCore
-from mlmon.service.errors import OverloadedError
 from mlmon.service.metrics import CONTENT_TYPE_LATEST, render
 from mlmon.store import migrate
 
@@ -26,13 +25,14 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", operation_id="Readyz")
-    async def readyz(self, core: NamedDependency[ServiceCore]) -> dict[str, str]:
+    async def readyz(self, core: NamedDependency[ServiceCore]) -> Response[dict[str, str]]:
         """Ready: not draining, the store answers and its schema is this code's (503 otherwise)."""
-        if core.draining:
-            raise OverloadedError("draining")
+        if core.unready:
+            # SIGTERM arrived: the load balancer should stop sending, while this worker still serves.
+            return Response({"status": "draining"}, status_code=503, headers={"Retry-After": "1"})
         # migrate.check raises SchemaVersionError / StoreUnavailableError, both mapped to 503.
         version = await anyio.to_thread.run_sync(migrate.check, core.store)  # type: ignore[arg-type]
-        return {"status": "ready", "schema_version": str(version)}
+        return Response({"status": "ready", "schema_version": str(version)})
 
     @get("/metrics", operation_id="Metrics", media_type=CONTENT_TYPE_LATEST)
     async def metrics(self, core: NamedDependency[ServiceCore]) -> Response[bytes]:
