@@ -21,6 +21,7 @@ from mlmon.exceptions import InputError
 from mlmon.store import migrate
 from mlmon.store.base import (
     Alert,
+    AlertDelivery,
     ConflictError,
     DriftResult,
     IngestBatch,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_URL",
     "Alert",
+    "AlertDelivery",
     "ConflictError",
     "DriftResult",
     "IngestBatch",

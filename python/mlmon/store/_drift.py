@@ -6,13 +6,14 @@ traces to exact reference bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal, get_args
 
 from mlmon.exceptions import InputError
 from mlmon.store._sql import Row, SqlCore, Tx, from_json, to_json
 from mlmon.store.base import (
     Alert,
+    AlertDelivery,
     AlertState,
     DriftResult,
     NotFoundError,
@@ -149,46 +150,71 @@ class DriftOps(SqlCore):
         baseline_sha256: str,
     ) -> Alert:
         """Records a new ``pending`` alert."""
-        validate_name(model, "model")
-        validate_name(version, "version")
-        if feature is not None:
-            validate_name(feature, "feature")
-        lo, hi = validate_window(window_start, window_end)
-        value = validate_score(score)
-        validate_sha256(baseline_sha256, "baseline_sha256")
-        if severity not in ("warning", "critical"):
-            raise InputError(f"alert severity must be warning or critical, got {severity!r}")
+        row = _alert_row(model, version, window_start, window_end, feature, severity, score, baseline_sha256)
 
         def run(tx: Tx) -> Alert:
-            version_id = self._version_id(tx, model, version)
-            _check_baselines(tx, {baseline_sha256})
-            now = tx.ts(datetime.now(timezone.utc))
-            inserted = tx.one(
-                "INSERT INTO alerts (model_version_id, window_start, window_end, feature, severity, score,"
-                " baseline_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (version_id, tx.ts(lo), tx.ts(hi), feature, severity, value, baseline_sha256, now, now),
-            )
-            assert inserted is not None
-            row = tx.one(_ALERT_SELECT + " WHERE a.id = ?", (inserted[0],))
-            assert row is not None
-            return _alert(tx, row)
+            return _insert_alert(tx, self._version_id(tx, model, version), row)
 
         return self._run(run, write=True)
 
-    def record_delivery(self, alert_id: int, *, ok: bool, error: str | None = None) -> Alert:
-        """Counts a delivery attempt: ``sent`` when ``ok``, else ``failed`` with ``error``."""
-        if isinstance(alert_id, bool) or not isinstance(alert_id, int):
-            raise InputError(f"alert_id must be an integer, got {alert_id!r}")
+    def claim_alert(
+        self,
+        model: str,
+        version: str,
+        *,
+        window_start: datetime,
+        window_end: datetime,
+        feature: str | None,
+        severity: Literal["warning", "critical"],
+        score: float | None,
+        baseline_sha256: str,
+        cooldown: timedelta,
+    ) -> Alert | None:
+        """Records a new ``pending`` alert unless the same model version, feature and severity has one
+        created within ``cooldown`` (then ``None``). Check and insert run in one transaction that holds
+        the model's row lock (PostgreSQL) or the write lock (SQLite), so racing workers raise it once."""
+        row = _alert_row(model, version, window_start, window_end, feature, severity, score, baseline_sha256)
+        if not isinstance(cooldown, timedelta) or cooldown < timedelta(0):
+            raise InputError(f"cooldown must be a non-negative timedelta, got {cooldown!r}")
+
+        def run(tx: Tx) -> Alert | None:
+            self._model_id(tx, model, lock=self.for_update)
+            version_id = self._version_id(tx, model, version)
+            since = tx.ts(datetime.now(timezone.utc) - cooldown)
+            recent = tx.one(
+                "SELECT 1 FROM alerts WHERE model_version_id = ? AND COALESCE(feature, '') = ?"
+                " AND severity = ? AND created_at >= ? LIMIT 1",
+                (version_id, feature or "", severity, since),
+            )
+            return None if recent is not None else _insert_alert(tx, version_id, row)
+
+        return self._run(run, write=True)
+
+    def record_delivery(
+        self, alert_id: int, *, ok: bool, error: str | None = None, sink: str | None = None
+    ) -> Alert:
+        """Counts a delivery attempt: ``sent`` when ``ok``, else ``failed`` with ``error``; with ``sink``
+        the attempt also goes to the alert's delivery log."""
+        _check_alert_id(alert_id)
         message = None if error is None else str(error)[:2000]
+        if sink is not None:
+            validate_name(sink, "sink")
 
         def run(tx: Tx) -> Alert:
+            now = tx.ts(datetime.now(timezone.utc))
             changed = tx.execute(
                 "UPDATE alerts SET state = ?, delivery_attempts = delivery_attempts + 1, last_error = ?,"
                 " updated_at = ? WHERE id = ?",
-                ("sent" if ok else "failed", message, tx.ts(datetime.now(timezone.utc)), alert_id),
+                ("sent" if ok else "failed", message, now, alert_id),
             )
             if not changed:
                 raise NotFoundError(f"no alert with id {alert_id}")
+            if sink is not None:
+                tx.execute(
+                    "INSERT INTO alert_deliveries (alert_id, sink, ok, error, attempted_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (alert_id, sink, ok, message, now),
+                )
             row = tx.one(_ALERT_SELECT + " WHERE a.id = ?", (alert_id,))
             assert row is not None
             return _alert(tx, row)
@@ -229,6 +255,65 @@ class DriftOps(SqlCore):
             return [_alert(tx, r) for r in rows]
 
         return self._run(run, write=False)
+
+    def list_deliveries(self, alert_id: int) -> list[AlertDelivery]:
+        """The delivery log of an alert, oldest first (empty for an unknown id)."""
+        _check_alert_id(alert_id)
+
+        def run(tx: Tx) -> list[AlertDelivery]:
+            rows = tx.all(
+                "SELECT alert_id, sink, ok, error, attempted_at FROM alert_deliveries WHERE alert_id = ?"
+                " ORDER BY id",
+                (alert_id,),
+            )
+            return [AlertDelivery(int(r[0]), r[1], bool(r[2]), r[3], tx.dt(r[4])) for r in rows]
+
+        return self._run(run, write=False)
+
+
+def _check_alert_id(alert_id: object) -> None:
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int):
+        raise InputError(f"alert_id must be an integer, got {alert_id!r}")
+
+
+_AlertRow = tuple[datetime, datetime, str | None, str, float | None, str]
+
+
+def _alert_row(
+    model: str,
+    version: str,
+    window_start: datetime,
+    window_end: datetime,
+    feature: str | None,
+    severity: str,
+    score: float | None,
+    baseline_sha256: str,
+) -> _AlertRow:
+    validate_name(model, "model")
+    validate_name(version, "version")
+    if feature is not None:
+        validate_name(feature, "feature")
+    lo, hi = validate_window(window_start, window_end)
+    value = validate_score(score)
+    validate_sha256(baseline_sha256, "baseline_sha256")
+    if severity not in ("warning", "critical"):
+        raise InputError(f"alert severity must be warning or critical, got {severity!r}")
+    return lo, hi, feature, severity, value, baseline_sha256
+
+
+def _insert_alert(tx: Tx, version_id: int, row: _AlertRow) -> Alert:
+    lo, hi, feature, severity, value, sha = row
+    _check_baselines(tx, {sha})
+    now = tx.ts(datetime.now(timezone.utc))
+    inserted = tx.one(
+        "INSERT INTO alerts (model_version_id, window_start, window_end, feature, severity, score,"
+        " baseline_sha256, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (version_id, tx.ts(lo), tx.ts(hi), feature, severity, value, sha, now, now),
+    )
+    assert inserted is not None
+    found = tx.one(_ALERT_SELECT + " WHERE a.id = ?", (inserted[0],))
+    assert found is not None
+    return _alert(tx, found)
 
 
 def _alert(tx: Tx, row: Row) -> Alert:

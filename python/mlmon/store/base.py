@@ -19,6 +19,7 @@ from mlmon.exceptions import MlmonError
 __all__ = [
     "STAGES",
     "Alert",
+    "AlertDelivery",
     "AlertState",
     "ConflictError",
     "DriftResult",
@@ -183,6 +184,16 @@ class Alert(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
+class AlertDelivery(msgspec.Struct, frozen=True):
+    """One delivery attempt of an alert to one sink (``slack``, ``webhook``, ``email``, ``retrain``)."""
+
+    alert_id: int
+    sink: str
+    ok: bool
+    error: str | None
+    attempted_at: datetime
+
+
 class Store(Protocol):
     """The system of record: registry, baselines, window partials, drift results and alerts.
 
@@ -340,8 +351,33 @@ class Store(Protocol):
         """Records a new ``pending`` alert."""
         ...
 
-    def record_delivery(self, alert_id: int, *, ok: bool, error: str | None = None) -> Alert:
-        """Counts a delivery attempt: state ``sent`` when ``ok``, else ``failed`` with the error."""
+    def claim_alert(
+        self,
+        model: str,
+        version: str,
+        *,
+        window_start: datetime,
+        window_end: datetime,
+        feature: str | None,
+        severity: Literal["warning", "critical"],
+        score: float | None,
+        baseline_sha256: str,
+        cooldown: timedelta,
+    ) -> Alert | None:
+        """Records a new ``pending`` alert unless one with the same model version, feature and severity
+        was recorded within ``cooldown``; check and insert share one serialized transaction, so of
+        several workers or replicas racing, exactly one gets the alert (the others get ``None``)."""
+        ...
+
+    def record_delivery(
+        self, alert_id: int, *, ok: bool, error: str | None = None, sink: str | None = None
+    ) -> Alert:
+        """Counts a delivery attempt: state ``sent`` when ``ok``, else ``failed`` with the error; with
+        ``sink``, the attempt is also kept in the alert's delivery log."""
+        ...
+
+    def list_deliveries(self, alert_id: int) -> list[AlertDelivery]:
+        """The delivery log of an alert, oldest first."""
         ...
 
     def list_alerts(
