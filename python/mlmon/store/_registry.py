@@ -89,7 +89,7 @@ class RegistryOps(SqlCore):
         artifact_sha256: str | None = None,
         git_sha: str | None = None,
     ) -> ModelVersion:
-        """Registers a version at stage ``none``; idempotent for the same artifact sha256."""
+        """Registers a version at stage ``none``; idempotent for the same artifact sha256 (or none given)."""
         validate_name(model, "model")
         validate_name(version, "version")
         if artifact_sha256 is not None:
@@ -113,7 +113,9 @@ class RegistryOps(SqlCore):
                 (model_id, version, *values, tx.ts(datetime.now(timezone.utc))),
             )
             stored = self._get_version(tx, model, version)
-            if not inserted and stored.artifact_sha256 != artifact_sha256:
+            # No sha256 makes no claim about the artifact: the service's baseline upload registers the
+            # version that way, after ``mlmon deploy`` registered it with its artifact.
+            if not inserted and artifact_sha256 is not None and stored.artifact_sha256 != artifact_sha256:
                 raise ConflictError(
                     f"version {version!r} of model {model!r} is registered with artifact sha256 "
                     f"{stored.artifact_sha256}, not {artifact_sha256}"
