@@ -73,8 +73,11 @@ def test_runtime_is_non_root_and_serves_on_all_interfaces() -> None:
     assert user not in {"0", "root"} and user.isdigit(), "numeric non-root user (runAsNonRoot can verify it)"
     assert runtime["EXPOSE"] == "8000"
     assert json.loads(runtime["ENTRYPOINT"]) + json.loads(runtime["CMD"]) == [
-        "mlmon", "serve", "--host", "0.0.0.0",
-    ]  # fmt: skip
+        "mlmon",
+        "serve",
+        "--host",
+        "0.0.0.0",
+    ]
     labels = runtime["LABEL"]
     for key in ("title", "description", "licenses", "version", "revision", "source"):
         assert f"org.opencontainers.image.{key}=" in labels
@@ -137,7 +140,14 @@ def test_dockerignore_keeps_the_context_to_the_wheel_sources() -> None:
     for rel in tracked.split():
         if rel.startswith(("engine/src/", "python/mlmon/")) and rel.endswith((".rs", ".py", ".sql", ".pyi")):
             assert not dockerignored(rel, rules), f"{rel} is needed by the wheel"
-    outside = (".venv/bin/python", "target/release/libmlmon.so", "python/mlmon/_engine.abi3.so", "tests/x.py",
-               ".git/config", "mlmon.db", "engine/src/__pycache__/x.pyc")  # fmt: skip
+    outside = (
+        ".venv/bin/python",
+        "target/release/libmlmon.so",
+        "python/mlmon/_engine.abi3.so",
+        "tests/x.py",
+        ".git/config",
+        "mlmon.db",
+        "engine/src/__pycache__/x.pyc",
+    )
     for rel in outside:
         assert dockerignored(rel, rules), f"{rel} would enter the build context"
