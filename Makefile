@@ -8,7 +8,7 @@ STAMP := $(VENV)/.deps-stamp
 RUST_SRC := $(shell find engine/src -name '*.rs') engine/Cargo.toml Cargo.toml
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all install build demo test test-rust test-python lint format bench bench-rust clean
+.PHONY: all install build demo test test-rust test-python lint format bench bench-pytest bench-rust clean
 
 all: test
 
@@ -56,7 +56,13 @@ format:
 	$(BIN)/ruff format python tests benches
 	$(BIN)/ruff check --fix python tests benches
 
+# The whole suite (kernels, scaling curves, store, service, peers) and docs/capacity-planning.md.
+# BENCH=--full for the 30-minute run; the default is --quick (under 5 minutes).
+BENCH ?= --quick
 bench: build
+	$(BIN)/mlmon bench $(BENCH)
+
+bench-pytest: build
 	$(BIN)/python -m pytest benches -q --benchmark-enable --benchmark-only --benchmark-columns=min,median,ops --benchmark-sort=name
 
 bench-rust:

@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
     demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
     demo.set_defaults(func=cmd_demo)
+    from mlmon.bench.cli import add_bench_parser  # the benchmark suite (needs a source checkout)
+
+    add_bench_parser(sub)
     return parser
 
 

@@ -1,0 +1,51 @@
+"""NannyML's univariate drift calculator on mlmon's fixed workload, run with its own virtualenv.
+
+Fitted on the reference set, calculated on the current set as one chunk. Methods: Kolmogorov-Smirnov
+for numerical features (mlmon does not run KS) and chi-square for categorical ones, which NannyML
+computes with ``scipy.stats.chi2_contingency`` on the two value-count vectors: the same two-sample test
+as mlmon's. NannyML reports the statistic; its p-value is recomputed from the statistic and the degrees
+of freedom (categories seen on either side minus one).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nannyml
+from _harness import Scores, main
+from scipy import stats
+
+from _workload import CATEGORICAL, NUMERIC
+
+
+def job(ref: Any, cur: Any) -> Scores:
+    """The timed job."""
+    calc = nannyml.UnivariateDriftCalculator(
+        column_names=NUMERIC + CATEGORICAL,
+        continuous_methods=["kolmogorov_smirnov"],
+        categorical_methods=["chi2"],
+        chunk_number=1,
+    )
+    calc.fit(ref)
+    frame = calc.calculate(cur).filter(period="analysis").to_df()
+    scores: Scores = {}
+    for name in NUMERIC:
+        scores[name] = {
+            "ks_stat": float(frame[(name, "kolmogorov_smirnov", "value")].iloc[0]),
+            "drift": bool(frame[(name, "kolmogorov_smirnov", "alert")].iloc[0]),
+        }
+    for name in CATEGORICAL:
+        stat = float(frame[(name, "chi2", "value")].iloc[0])
+        dof = len(set(ref[name].unique()) | set(cur[name].unique())) - 1
+        scores[name] = {
+            "chi2_stat": stat,
+            "chi2_p": float(stats.chi2.sf(stat, dof)),
+            "drift": bool(frame[(name, "chi2", "alert")].iloc[0]),
+        }
+    return scores
+
+
+if __name__ == "__main__":
+    logging.disable(logging.WARNING)  # NannyML logs a line per column; not part of the measured work
+    main("nannyml", nannyml.__version__, job)

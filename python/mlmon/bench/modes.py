@@ -1,0 +1,115 @@
+"""The suite's sizes: ``tiny`` (seconds, for the test), ``quick`` (under 5 minutes) and ``full`` (under
+30 minutes). Each step gets a share of the mode's budget and stops measuring when it is used up."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["MODES", "Mode"]
+
+
+class Mode(msgspec.Struct, frozen=True, kw_only=True):
+    """One size of the suite.
+
+    Attributes:
+        name: ``tiny``, ``quick`` or ``full``.
+        budget_s: Wall-time bound of the measurements (peer installs run beside them).
+        repeat: Timed runs per curve point (the best is kept).
+        curves: Points of each scaling curve.
+        curve_rows: Rows per set of the features and categories curves.
+        kernel_files: pytest-benchmark files run for the in-process kernels.
+        kernel_args: Extra pytest-benchmark options (rounds and time per benchmark).
+        kernel_rows: ``MLMON_BENCH_ROWS`` of the pipeline benchmark.
+        memory_models: Monitors created for the memory-per-model figure.
+        store_rows: Partials written per backend for the store-growth figure.
+        postgres: Whether the store figures include PostgreSQL (a throwaway server).
+        load_args: Arguments of the service load generator (``None``: no service run).
+        peer_rows: Rows per set of the peer comparison.
+        peers: Which peers run (``None``: all of them).
+    """
+
+    name: str
+    budget_s: float
+    repeat: int
+    curves: dict[str, list[int]]
+    curve_rows: dict[str, int]
+    kernel_files: list[str]
+    kernel_args: list[str]
+    kernel_rows: int
+    memory_models: int
+    store_rows: int
+    postgres: bool
+    load_args: list[str] | None
+    peer_rows: int
+    peers: list[str] | None = None
+
+
+MODES = {
+    "tiny": Mode(
+        name="tiny",
+        budget_s=60,
+        repeat=1,
+        curves={
+            "rows": [1_000, 3_000, 10_000],
+            "features": [5, 10, 20],
+            "categories": [10, 100, 1_000],
+            "batch": [10, 100, 1_000],
+        },
+        curve_rows={"features": 2_000, "categories": 5_000},
+        kernel_files=["bench_pipeline.py"],
+        kernel_args=[
+            "--benchmark-min-rounds=1",
+            "--benchmark-max-time=0.001",
+            "--benchmark-warmup=off",
+            "-k",
+            "mlmon_pipeline and pandas",
+        ],
+        kernel_rows=2_000,
+        memory_models=5,
+        store_rows=20,
+        postgres=False,
+        load_args=None,
+        peer_rows=2_000,
+        peers=["mlmon", "numpy/scipy"],
+    ),
+    "quick": Mode(
+        name="quick",
+        budget_s=290,
+        repeat=3,
+        curves={
+            "rows": [10_000, 100_000, 1_000_000, 3_000_000],
+            "features": [10, 30, 100, 300, 1_000],
+            "categories": [10, 100, 1_000, 10_000, 100_000],
+            "batch": [10, 100, 1_000, 10_000],
+        },
+        curve_rows={"features": 20_000, "categories": 100_000},
+        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
+        kernel_args=["--benchmark-min-rounds=3", "--benchmark-max-time=0.1"],
+        kernel_rows=200_000,
+        memory_models=50,
+        store_rows=300,
+        postgres=True,
+        load_args=["--requests", "150", "--concurrency", "8"],
+        peer_rows=100_000,
+    ),
+    "full": Mode(
+        name="full",
+        budget_s=1_740,
+        repeat=5,
+        curves={
+            "rows": [10_000, 100_000, 1_000_000, 3_000_000, 10_000_000],
+            "features": [10, 30, 100, 300, 1_000],
+            "categories": [10, 100, 1_000, 10_000, 100_000],
+            "batch": [10, 100, 1_000, 10_000, 100_000],
+        },
+        curve_rows={"features": 100_000, "categories": 1_000_000},
+        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
+        kernel_args=["--benchmark-min-rounds=5", "--benchmark-max-time=0.5"],
+        kernel_rows=1_000_000,
+        memory_models=200,
+        store_rows=2_000,
+        postgres=True,
+        load_args=["--requests", "300", "--concurrency", "8"],
+        peer_rows=1_000_000,
+    ),
+}

@@ -1,0 +1,169 @@
+"""The peer comparison: each tool's drift job on the fixed workload, in its own virtualenv.
+
+The virtualenvs live under the cache directory (``~/.cache/mlmon-bench/venvs/<peer>``), are made by
+the benchmark with ``python -m venv`` and ``pip install`` from PyPI, and are never dependencies of
+mlmon. Installs start first, in the background, while the rest of the suite runs. A peer whose install
+fails is reported with pip's error line. mlmon and the numpy/scipy implementation run with mlmon's own
+interpreter. Every job runs in a fresh process (``benches/peers/*_job.py``); its peak memory is the
+job's VmHWM above the resident size before it started (the input frames excluded), and the process's
+whole resident peak during the job (VmHWM, input included).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from mlmon.bench.measure import CHILD_ENV
+
+__all__ = ["PEERS", "Installer", "PeerSpec", "run_peer"]
+
+_MARKER = ".mlmon-bench-ok"
+_QUIET_ENV = {"DO_NOT_TRACK": "1", "WHYLOGS_NO_ANALYTICS": "True", "PYTHONWARNINGS": "ignore"}
+
+
+class PeerSpec(msgspec.Struct, frozen=True):
+    """One tool of the comparison: its job script and what its virtualenv needs (empty: mlmon's own)."""
+
+    name: str
+    script: str
+    requirements: tuple[str, ...] = ()
+
+
+PEERS = (
+    PeerSpec("mlmon", "mlmon_job.py"),
+    PeerSpec("numpy/scipy", "numpy_job.py"),
+    # pandas<3: Evidently 0.7 and NannyML import pandas internals that pandas 3 removed.
+    PeerSpec("evidently", "evidently_job.py", ("evidently", "pandas<3", "numpy", "scipy")),
+    PeerSpec("nannyml", "nannyml_job.py", ("nannyml", "statsmodels", "pandas<3", "numpy", "scipy")),
+    PeerSpec("alibi-detect", "alibi_job.py", ("alibi-detect", "numpy", "scipy", "pandas<3")),
+    PeerSpec("whylogs", "whylogs_job.py", ("whylogs[viz]", "numpy", "scipy", "pandas<3")),
+)
+
+
+def _error_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR")]
+    return (errors or lines or ["no output"])[-1][:300]
+
+
+class Installer:
+    """Makes the peers' virtualenvs on background threads; :meth:`wait` gives each one's state.
+
+    A virtualenv whose marker file lists the same requirements is reused as it is.
+    """
+
+    def __init__(self, root: Path, peers: tuple[PeerSpec, ...] = PEERS, timeout: float = 900) -> None:
+        """Starts the installs that are needed (returns at once)."""
+        self.root, self.timeout = root, timeout
+        self.state: dict[str, str] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        for peer in peers:
+            if not peer.requirements or self._marker(peer) == " ".join(peer.requirements):
+                self.state[peer.name] = "ready"
+            else:
+                self.state[peer.name] = "installing"
+                thread = threading.Thread(target=self._install, args=(peer,), daemon=True)
+                thread.start()
+                self._threads[peer.name] = thread
+
+    def venv(self, peer: PeerSpec) -> Path:
+        """The peer's virtualenv directory."""
+        return self.root / peer.name.replace("/", "-")
+
+    def python(self, peer: PeerSpec) -> str:
+        """The interpreter a peer's job runs with."""
+        return sys.executable if not peer.requirements else str(self.venv(peer) / "bin" / "python")
+
+    def _marker(self, peer: PeerSpec) -> str | None:
+        path = self.venv(peer) / _MARKER
+        return path.read_text().strip() if path.exists() else None
+
+    def _install(self, peer: PeerSpec) -> None:
+        venv = self.venv(peer)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        steps = [
+            [sys.executable, "-m", "venv", "--clear", str(venv)],
+            [str(venv / "bin" / "pip"), "install", "--quiet", *peer.requirements],
+        ]
+        for cmd in steps:
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self.state[peer.name] = f"install failed: no result within {self.timeout:.0f} s"
+                return
+            if done.returncode != 0:
+                self.state[peer.name] = f"install failed: {_error_line(done.stderr + done.stdout)}"
+                return
+        (venv / _MARKER).write_text(" ".join(peer.requirements) + "\n")
+        self.state[peer.name] = "ready"
+
+    def wait(self, name: str, deadline: float) -> str:
+        """The peer's state once its install ends or at ``deadline`` (``time.monotonic()``)."""
+        thread = self._threads.get(name)
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return "install not finished within the time budget"
+        return self.state[name]
+
+
+def _normalize_evidently(out: dict[str, Any]) -> dict[str, Any]:
+    """evidently_job.py prints its own schema (it predates the harness): map it to the harness's."""
+    scores: dict[str, dict[str, Any]] = {}
+    for name, values in out.get("evidently_values", {}).items():
+        if "psi" in values:
+            scores[name] = {"psi_equal_width": values["psi"], "drift": values["psi"] >= 0.1}
+        else:
+            p = values["chisquare_p_value"]
+            scores[name] = {"chi2gof_p": p, "drift": p < 0.05}
+    return {
+        "tool": "evidently",
+        "version": out["evidently"],
+        "rows": out["rows"],
+        "seconds": out["seconds"],
+        "peak_extra_mib": out["peak_extra_mib"],
+        "pandas": out["pandas"],
+        "scores": scores,
+    }
+
+
+def _command(peer: PeerSpec, python: str, script: Path, rows: int) -> list[str]:
+    cmd = [python, str(script), "--rows", str(rows)]
+    if peer.name == "evidently":
+        cmd += ["--columns", "all", "--no-reference-psi"]
+    return cmd
+
+
+def run_peer(peer: PeerSpec, python: str, peers_dir: Path, rows: int, timeout: float) -> dict[str, Any]:
+    """Runs one peer job in a fresh process and returns its normalized result (``status`` ``ok`` or why
+    not, with the last error line)."""
+    cmd = _command(peer, python, peers_dir / peer.script, rows)
+    env = {**os.environ, **CHILD_ENV, **_QUIET_ENV}
+    env.pop("PYTHONPATH", None)
+    started = time.monotonic()
+    with subprocess.Popen(
+        cmd, cwd=peers_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return {"name": peer.name, "status": f"timed out after {timeout:.0f} s", "rows": rows}
+    wall = time.monotonic() - started
+    if proc.returncode != 0 or not stdout.strip():
+        return {"name": peer.name, "status": f"run failed: {_error_line(stderr)}", "rows": rows}
+    out: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    if peer.name == "evidently":
+        out = _normalize_evidently(out)
+    out.update(name=peer.name, status="ok", process_seconds=wall)
+    return out

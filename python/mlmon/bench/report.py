@@ -1,0 +1,263 @@
+"""Markdown from a results file: the run's summary (beside the JSON) and ``docs/capacity-planning.md``.
+
+``python -m mlmon.bench.report RESULTS.json [--docs DIR]`` regenerates both from a stored results file
+without measuring anything (``mlmon bench --report-only RESULTS.json`` does the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mlmon.bench import capacity as cap
+from mlmon.bench.tables import fmt_bytes, fmt_s, md_table, num
+
+__all__ = ["capacity_markdown", "main", "summary_markdown"]
+
+SHARED_NOTE = (
+    "The machine was shared with other agents' builds and tests during the run, so absolute "
+    "times are noisy; ratios measured in the same run hold up better."
+)
+
+
+def _machine(results: dict[str, Any]) -> str:
+    h = results["host"]
+    return (
+        f"{h['host']}: {h['cpu']}, {h['cores']} cores, {h['memory_gib']} GiB, {h['machine']}, Linux "
+        f"{h['kernel']}; Python {h['python']}, numpy {h['numpy']}, mlmon {h['mlmon']} (kernels: "
+        f"{h.get('simd')}); load average {h['loadavg'][0]} at the start, "
+        f"{h.get('loadavg_end', ['?'])[0]} at the end"
+    )
+
+
+def _steps(results: dict[str, Any]) -> str:
+    rows = [[name, s["status"], fmt_s(s.get("seconds"))] for name, s in results["steps"].items()]
+    return md_table(["step", "status", "wall time"], rows)
+
+
+def _kernels(results: dict[str, Any]) -> str:
+    rows = [
+        [k["name"], k.get("group") or "", fmt_s(k["min_s"]), fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
+        for k in results.get("kernels") or []
+    ]
+    return md_table(["benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(not run)"
+
+
+def curve_fits(results: dict[str, Any]) -> str:
+    """One row per curve: fixed cost, cost per unit, R^2, for time and memory."""
+    rows = []
+    for name, c in (results.get("curves") or {}).items():
+        t, m = c.get("fit_time"), c.get("fit_memory")
+        if not t or not m:
+            rows.append([name, c.get("unit", ""), c.get("error", "too few points"), "", "", "", ""])
+            continue
+        span = f"{c['points'][0]['x']:,} .. {c['points'][-1]['x']:,}"
+        rows.append(
+            [
+                name,
+                f"{c['unit']} ({span})",
+                fmt_s(t["fixed"]),
+                f"{t['per_unit']:.3g} s",
+                f"{t['r2']:.3f}",
+                f"{m['fixed']:.2f} MiB + {m['per_unit'] * 1024:.3g} KiB",
+                f"{m['r2']:.3f}",
+            ]
+        )
+    return md_table(
+        ["curve", "x", "time: fixed", "time per unit", "R²", "memory: fixed + per unit", "R²"], rows
+    )
+
+
+def _curve_points(results: dict[str, Any]) -> str:
+    parts = []
+    for name, c in (results.get("curves") or {}).items():
+        fixed = ", ".join(f"{k} {v:,}" for k, v in (c.get("fixed") or {}).items())
+        rows = [
+            [f"{p['x']:,}", fmt_s(p["seconds"]), f"{p['peak_extra_mib']:.2f}"] for p in c.get("points", [])
+        ]
+        skipped = c.get("skipped_over_budget") or []
+        note = (
+            f" Not measured (over the time budget): {', '.join(f'{x:,}' for x in skipped)}."
+            if skipped
+            else ""
+        )
+        parts.append(
+            f"**{name}** ({fixed or 'see the unit'}).{note}\n\n"
+            + md_table([c.get("unit", "x"), "time", "peak extra MiB"], rows)
+        )
+    return "\n\n".join(parts)
+
+
+def peer_table(results: dict[str, Any]) -> str:
+    """Time and memory of every peer, with the ratio to mlmon."""
+    peers = (results.get("peers") or {}).get("results") or {}
+    base = peers.get("mlmon", {})
+    rows = []
+    for name, p in peers.items():
+        if p.get("status") != "ok":
+            rows.append([name, "", p.get("status", "?"), "", "", "", ""])
+            continue
+        ratio = p["seconds"] / base["seconds"] if base.get("status") == "ok" and name != "mlmon" else None
+        rows.append(
+            [
+                name,
+                str(p.get("version", "")),
+                fmt_s(p["seconds"]),
+                f"{ratio:,.1f}x" if ratio else "",
+                f"{p['peak_extra_mib']:,.0f}",
+                f"{p['peak_rss_mib']:,.0f}" if "peak_rss_mib" in p else "",
+                str(p.get("pandas", "")),
+            ]
+        )
+    return md_table(["tool", "version", "time", "vs mlmon", "peak extra MiB", "peak RSS MiB", "pandas"], rows)
+
+
+def agreement_table(results: dict[str, Any]) -> str:
+    """Largest score difference per comparison where the methods coincide (and the one where not)."""
+    rows = [
+        [
+            a["tool"],
+            a["method"],
+            f"{a['max_difference']:.2g} ({a['measure']})",
+            a["worst_feature"],
+            str(a["features"]),
+        ]
+        for a in (results.get("peers") or {}).get("agreement") or []
+    ]
+    return md_table(
+        ["tool", "value compared with the numpy/scipy reference", "largest difference", "at", "features"],
+        rows,
+    )
+
+
+def verdict_table(results: dict[str, Any]) -> str:
+    """Each tool's own drift verdicts against the 13 features that drifted."""
+    rows = [
+        [
+            v["tool"],
+            str(v["judged"]),
+            str(v["true_alarms"]),
+            str(v["missed"]),
+            str(v["false_alarms"]),
+            ", ".join(v["false_alarm_features"][:6]) + (" ..." if len(v["false_alarm_features"]) > 6 else ""),
+        ]
+        for v in (results.get("peers") or {}).get("verdicts") or []
+    ]
+    return md_table(
+        ["tool", "features judged", "drifted, flagged", "drifted, missed", "false alarms", "which"], rows
+    )
+
+
+def _service(results: dict[str, Any]) -> str:
+    svc = results.get("service")
+    if not svc:
+        return f"(not run: {results['steps'].get('service', {}).get('status', 'no service step')})"
+    parts = [f"`{svc['command']}`"]
+    for table in svc["tables"]:
+        headers = list(table[0])
+        parts.append(md_table(headers, [[num(r.get(h, "")) for h in headers] for r in table]))
+    return "\n\n".join(parts)
+
+
+def summary_markdown(results: dict[str, Any]) -> str:
+    """The run's summary: every figure of the results file as tables."""
+    mem = [
+        [
+            m["kind"] + (f" ({m['categories']} categories)" if m.get("categories") else ""),
+            str(m["models"]),
+            str(m["features"]),
+            f"{m['rss_per_model_feature_kib']:.2f}",
+            f"{m['window_profile_bytes_per_feature']:.0f}",
+            f"{m['baseline_bytes_per_feature']:.0f}",
+        ]
+        for m in results.get("memory") or []
+    ]
+    store = [
+        [
+            str(s["features"]),
+            fmt_bytes(s["profile_bytes"]),
+            b,
+            fmt_bytes(s[b].get("bytes_per_partial")),
+            fmt_bytes(s[b].get("bytes_per_batch_id")),
+        ]
+        for s in results.get("store") or []
+        for b in ("sqlite", "postgres")
+        if b in s and "error" not in s[b]
+    ]
+    return (
+        "\n\n".join(
+            [
+                f"# mlmon bench --{results['mode']}: {results['started_at']}",
+                f"Machine: {_machine(results)}. {SHARED_NOTE} Duration {fmt_s(results['duration_s'])} "
+                f"(budget {results['budget_s']:.0f} s, peer installs excluded).",
+                "## Steps",
+                _steps(results),
+                "## In-process kernels (pytest-benchmark)",
+                _kernels(results),
+                "## Scaling curves: cost model (least-squares line)",
+                curve_fits(results),
+                _curve_points(results),
+                "## Memory per model per feature",
+                md_table(
+                    [
+                        "features",
+                        "models",
+                        "features each",
+                        "RSS KiB per model per feature",
+                        "window profile bytes",
+                        "baseline bytes",
+                    ],
+                    mem,
+                ),
+                "## Store growth",
+                md_table(["features", "profile", "backend", "per partial row", "per batch id"], store),
+                "## Service load",
+                _service(results),
+                f"## Peers ({(results.get('peers') or {}).get('rows', 0):,} rows x 25 features per set)",
+                peer_table(results),
+                "Scores compared where the methods coincide:",
+                agreement_table(results),
+                "Drift verdicts (13 of 25 features drifted):",
+                verdict_table(results),
+            ]
+        )
+        + "\n"
+    )
+
+
+def capacity_markdown(results: dict[str, Any], image_dir: str = "img") -> str:
+    """``docs/capacity-planning.md``: prose and tables from the results (see ``capacity_doc``)."""
+    from mlmon.bench.capacity_doc import render
+
+    return render(results, cap.derive(results), image_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerates the summary and the capacity report from a results JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--docs", type=Path, default=None, help="write capacity-planning.md and img/ here")
+    args = parser.parse_args(argv)
+    write_reports(json.loads(args.results.read_text()), args.results, args.docs)
+    return 0
+
+
+def write_reports(results: dict[str, Any], json_path: Path, docs: Path | None) -> list[Path]:
+    """Writes the summary beside ``json_path`` and, with ``docs``, the plots and the capacity report."""
+    from mlmon.bench.plots import plot_curves
+
+    written = [json_path.with_suffix(".md")]
+    written[0].write_text(summary_markdown(results))
+    if docs is not None:
+        written += plot_curves(
+            results.get("curves") or {}, docs / "img", f"{results['mode']}, {results['started_at'][:10]}"
+        )
+        (docs / "capacity-planning.md").write_text(capacity_markdown(results))
+        written.append(docs / "capacity-planning.md")
+    return written
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The service step: runs the repository's load generator (``benches/load/``) and reads its Markdown
+table; and the in-process kernels step: pytest-benchmark over ``benches/bench_*.py``.
+
+Both run as child processes of mlmon's interpreter with a timeout, so a hung server or benchmark cannot
+stall the suite; their output is parsed, not trusted to a fixed column order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["parse_markdown_tables", "run_kernels", "run_load"]
+
+
+def _number(cell: str) -> float | str:
+    text = cell.strip().replace(",", "")
+    try:
+        return float(text)
+    except ValueError:
+        return cell.strip()
+
+
+def parse_markdown_tables(text: str) -> list[list[dict[str, float | str]]]:
+    """Every Markdown table in ``text`` as rows of ``{header: value}`` (numbers as floats)."""
+    tables: list[list[dict[str, float | str]]] = []
+    header: list[str] | None = None
+    for line in [*text.splitlines(), ""]:
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.strip().startswith("|") else None
+        )
+        if cells is None:
+            header = None
+            continue
+        if header is None:
+            header = cells
+            tables.append([])
+        elif all(set(c) <= set("-: ") for c in cells):
+            continue
+        else:
+            tables[-1].append(dict(zip(header, (_number(c) for c in cells), strict=False)))
+    return [t for t in tables if t]
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
+    try:
+        done = subprocess.run(
+            cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{Path(cmd[1]).name}: no result within {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        lines = (done.stderr.strip() or done.stdout.strip() or f"exit status {done.returncode}").splitlines()
+        raise RuntimeError(f"{' '.join(cmd[1:3])}: {lines[-1][:300]}")
+    return done.stdout
+
+
+def run_load(benches: Path, args: list[str], timeout: float) -> dict[str, Any]:
+    """Runs the service load generator (``benches/load/service_load.py``) and returns its tables."""
+    script = benches / "load" / "service_load.py"
+    if not script.exists():
+        raise RuntimeError(f"no load generator at {script}")
+    out = _run([sys.executable, str(script), *args], benches.parent, timeout)
+    return {
+        "command": f"benches/load/service_load.py {' '.join(args)}".strip(),
+        "tables": parse_markdown_tables(out),
+    }
+
+
+def run_kernels(
+    benches: Path, files: list[str], args: list[str], rows: int, timeout: float
+) -> list[dict[str, Any]]:
+    """pytest-benchmark over ``files`` in ``benches``: one entry per benchmark (min, median, ops)."""
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        report = Path(tmp) / "kernels.json"
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *[str(benches / f) for f in files],
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark-enable",
+            "--benchmark-only",
+            f"--benchmark-json={report}",
+            *args,
+        ]
+        _run(cmd, benches.parent, timeout, env={"MLMON_BENCH_ROWS": str(rows)})
+        data = json.loads(report.read_text())
+    return [
+        {
+            "name": b["name"],
+            "group": b.get("group"),
+            "min_s": b["stats"]["min"],
+            "median_s": b["stats"]["median"],
+            "ops": b["stats"]["ops"],
+            "rounds": b["stats"]["rounds"],
+            "extra": b.get("extra_info", {}),
+        }
+        for b in data["benchmarks"]
+    ]

@@ -1,0 +1,126 @@
+"""Store growth: bytes on disk per window-partial row and per remembered batch id, in SQLite and
+PostgreSQL, written through the store API (``Store.write_partials`` and ``Store.ingest``).
+
+Two phases on an empty store: ``n`` partials alone (one row per window), then ``n`` ingested batches of
+one partial each (a partial row and a batch-id row). Bytes per row are the growth between the phases'
+sizes divided by ``n``, so the schema's fixed size drops out. SQLite: the database file after a WAL
+checkpoint. PostgreSQL: ``pg_total_relation_size`` of the two tables (heap, TOAST and indexes) on a
+throwaway server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlmon.baseline import Baseline
+from mlmon.bench.workloads import window_profile
+from mlmon.store import IngestBatch, PartialWindow, Store, WindowPartial, open_store
+
+__all__ = ["mixed_profile", "store_growth"]
+
+_T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_MINUTE = timedelta(minutes=1)
+
+
+def mixed_profile(features: int, rows: int = 1000, seed: int = 0) -> bytes:
+    """A window partial's profile bytes: 4 in 5 features numerical (10 bins), 1 in 5 categorical (50
+    categories), after ``rows`` rows."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([f"c{i}" for i in range(50)], dtype=object)
+    data: dict[str, np.ndarray[Any, Any]] = {}
+    for j in range(features):
+        data[f"f{j}"] = labels[rng.integers(0, 50, 5000)] if j % 5 == 4 else rng.normal(size=5000)
+    baseline = Baseline.fit(data)
+    return window_profile(baseline, {name: col[:rows] for name, col in data.items()})
+
+
+def _fill(store: Store, profile: bytes, n: int, offset: int, with_ids: bool) -> None:
+    for start in range(0, n, 100):  # group commits of 100, as the service does under load
+        chunk = range(offset + start, offset + min(n, start + 100))
+        if with_ids:
+            batches = [
+                IngestBatch(
+                    f"batch-{i:09d}",
+                    hashlib.sha256(str(i).encode()).hexdigest(),
+                    [PartialWindow(_T0 + i * _MINUTE, _T0 + (i + 1) * _MINUTE, profile, 1000)],
+                )
+                for i in chunk
+            ]
+            store.ingest("m", "v1", "w0", batches)
+        else:
+            store.write_partials(
+                [
+                    WindowPartial("m", "v1", _T0 + i * _MINUTE, _T0 + (i + 1) * _MINUTE, "w0", profile, 1000)
+                    for i in chunk
+                ]
+            )
+
+
+def _grow(url: str, size: Callable[[], int], profile: bytes, n: int) -> dict[str, float]:
+    with open_store(url) as store:
+        store.register_version("m", "v1")
+        empty = size()
+        _fill(store, profile, n, 0, with_ids=False)
+        partials = size()
+        _fill(store, profile, n, n, with_ids=True)
+        both = size()
+    per_partial = (partials - empty) / n
+    return {"bytes_per_partial": per_partial, "bytes_per_batch_id": (both - partials) / n - per_partial}
+
+
+def _sqlite(profile: bytes, n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
+        path = Path(tmp) / "growth.db"
+
+        def size() -> int:
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                pages = conn.execute("PRAGMA page_count").fetchone()[0]
+                free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+                page = conn.execute("PRAGMA page_size").fetchone()[0]
+            return int((pages - free) * page)
+
+        return _grow(f"sqlite:///{path}", size, profile, n)
+
+
+def _postgres(profile: bytes, n: int) -> dict[str, float]:
+    import psycopg
+
+    from mlmon.store.testing import TemporaryPostgres
+
+    with TemporaryPostgres() as server:
+        url = server.create_database("growth")
+
+        def size() -> int:
+            with psycopg.connect(url, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT pg_total_relation_size('window_partials') + "
+                    "pg_total_relation_size('ingested_batches')"
+                ).fetchone()
+            return int(row[0]) if row else 0
+
+        return _grow(url, size, profile, n)
+
+
+def store_growth(features: int, n: int, postgres: bool = True) -> dict[str, Any]:
+    """Bytes per partial row and per batch-id row for a ``features``-feature profile, per backend.
+
+    A backend that cannot run here (no PostgreSQL binaries) is reported with the reason.
+    """
+    profile = mixed_profile(features)
+    out: dict[str, Any] = {"features": features, "profile_bytes": len(profile), "rows_written": n}
+    out["sqlite"] = _sqlite(profile, n)
+    if postgres:
+        try:
+            out["postgres"] = _postgres(profile, n)
+        except Exception as exc:  # reported in the results, never hidden
+            out["postgres"] = {"error": f"{type(exc).__name__}: {exc}"}
+    return out

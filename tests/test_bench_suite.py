@@ -1,0 +1,165 @@
+"""``mlmon bench`` end to end in its tiny mode (seconds): the results JSON, the Markdown summary, the plots
+and the capacity report are written and well formed, the scores of mlmon and the numpy implementation
+agree, and the cost-model line fit is right. No timing asserts: speed is shown by the suite's figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlmon.bench import capacity
+from mlmon.bench.fit import line_fit
+from mlmon.bench.service import parse_markdown_tables
+from mlmon.cli import main
+from mlmon.exceptions import InputError
+
+STEPS = {"kernels", "curves", "memory", "store", "service", "peers"}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, Path]:
+    out = tmp_path_factory.mktemp("bench")
+    docs = out / "docs"
+    assert (
+        main(
+            [
+                "bench",
+                "--tiny",
+                "--results",
+                str(out / "results"),
+                "--docs",
+                str(docs),
+                "--cache",
+                str(out / "cache"),
+            ]
+        )
+        == 0
+    )
+    (path,) = (out / "results").glob("*-tiny.json")
+    return json.loads(path.read_text()), path, docs
+
+
+def test_results_json_structure(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    results, path, _ = tiny_run
+    assert path.name == f"{results['started_at'][:10]}-{results['host']['host']}-tiny.json"
+    assert results["mode"] == "tiny" and results["schema"] == 1
+    assert set(results["steps"]) == STEPS
+    assert {n for n, s in results["steps"].items() if s["status"] == "ok"} == STEPS - {"service"}
+    assert results["steps"]["service"]["status"] == "skipped in tiny mode"
+    assert results["host"]["cores"] >= 1 and results["host"]["cpu"]
+    assert [k["name"] for k in results["kernels"]] == ["test_mlmon_pipeline[pandas]"]
+    assert all(k["min_s"] > 0 for k in results["kernels"])
+
+
+def test_curves_have_points_and_fits(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    curves = tiny_run[0]["curves"]
+    assert set(curves) == {"rows", "features", "categories", "batch"}
+    for name, curve in curves.items():
+        xs = [p["x"] for p in curve["points"]]
+        assert len(xs) + len(curve["skipped_over_budget"]) == 3, name
+        assert len(xs) >= 2 and xs == sorted(xs), name
+        assert all(p["seconds"] > 0 and p["peak_extra_mib"] >= 0 for p in curve["points"])
+        for key in ("fit_time", "fit_memory"):
+            fit = curve[key]
+            assert fit["points"] == len(xs) and fit["r2"] <= 1.0 and math.isfinite(fit["per_unit"])
+
+
+def test_memory_and_store_figures(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    results = tiny_run[0]
+    kinds = {m["kind"]: m for m in results["memory"]}
+    assert set(kinds) == {"numerical", "categorical"}
+    # 100 categories weigh more than 10 bins, on the wire and in memory.
+    assert (
+        kinds["categorical"]["window_profile_bytes_per_feature"]
+        > kinds["numerical"]["window_profile_bytes_per_feature"]
+    )
+    assert [s["features"] for s in results["store"]] == [25, 100]
+    small, large = results["store"]
+    assert large["profile_bytes"] > 3 * small["profile_bytes"]
+    assert large["sqlite"]["bytes_per_partial"] >= large["profile_bytes"]  # SQLite stores it uncompressed
+
+
+def test_peers_agree_where_methods_coincide(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    peers = tiny_run[0]["peers"]
+    assert set(peers["results"]) == {"mlmon", "numpy/scipy"}
+    assert all(p["status"] == "ok" and p["seconds"] > 0 for p in peers["results"].values())
+    psi = next(a for a in peers["agreement"] if a["tool"] == "mlmon" and a["value"] == "psi")
+    assert psi["features"] == 25 and psi["max_difference"] < 1e-9
+    verdict = next(v for v in peers["verdicts"] if v["tool"] == "mlmon")
+    assert verdict["true_alarms"] == 13 and verdict["missed"] == 0
+
+
+def test_markdown_summary_and_capacity_report(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    results, path, docs = tiny_run
+    summary = path.with_suffix(".md").read_text()
+    for heading in ("## Steps", "## Scaling curves", "## Memory per model", "## Store growth", "## Peers"):
+        assert heading in summary
+    tables = parse_markdown_tables(summary)
+    peer_rows = next(t for t in tables if "vs mlmon" in t[0])
+    assert {r["tool"] for r in peer_rows} == {"mlmon", "numpy/scipy"}
+    report = (docs / "capacity-planning.md").read_text()
+    for heading in (
+        "# Capacity planning",
+        "## Ingestion per core",
+        "## Memory per model per feature",
+        "## Store growth",
+        "## Worked example",
+        "## Scaling curves",
+    ):
+        assert heading in report
+    assert results["started_at"] in report and "shared" in report
+    for name in ("rows", "features", "categories", "batch"):
+        png = docs / "img" / f"bench-{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"img/bench-{name}.png" in report
+
+
+def test_report_only_regenerates_the_same_summary(
+    tiny_run: tuple[dict[str, Any], Path, Path], tmp_path: Path
+) -> None:
+    _, path, _ = tiny_run
+    copy = tmp_path / path.name
+    copy.write_text(path.read_text())
+    assert main(["bench", "--report-only", str(copy), "--no-docs"]) == 0
+    assert copy.with_suffix(".md").read_text() == path.with_suffix(".md").read_text()
+
+
+def test_worked_example_from_measured_figures(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    derived = capacity.derive(tiny_run[0])
+    example = capacity.worked_example(derived, capacity.Example(), {"default": capacity.Policy()})
+    assert example["overhead_from"] == "in-process"  # no service run in tiny mode
+    assert example["pods"] >= 2 and example["cores"] >= 1 and example["pod_mib"] > 0
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--tiny", "--benches", str(tmp_path)]) == 2
+    assert "needs a source checkout" in capsys.readouterr().err
+    assert main(["bench", "--report-only", str(tmp_path / "missing.json")]) == 2
+    assert "no results file" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{not json")
+    assert main(["bench", "--report-only", str(tmp_path / "bad.json")]) == 2
+    assert "not a results JSON" in capsys.readouterr().err
+
+
+def test_line_fit() -> None:
+    exact = line_fit([1, 2, 3, 4], [3, 5, 7, 9])
+    assert (exact.fixed, exact.per_unit, exact.r2, exact.points) == (
+        pytest.approx(1),
+        pytest.approx(2),
+        pytest.approx(1),
+        4,
+    )
+    noisy = line_fit([1, 2, 3, 4], [1, 3, 2, 4])
+    assert 0 < noisy.r2 < 1 and noisy.predict(5) == pytest.approx(noisy.fixed + 5 * noisy.per_unit)
+    assert line_fit([1, 2], [5, 5]).r2 == 1.0
+    for x, y in (([1], [1]), ([1, 1], [1, 2]), ([1, 2], [1]), ([1, 2], [1, float("nan")])):
+        with pytest.raises(InputError):
+            line_fit(x, y)
+
+
+def test_parse_markdown_tables() -> None:
+    text = "intro\n| a | b |\n|---|---|\n| 1,000 | x |\n| 2.5 | y |\n\n| c |\n|---|\n| z |\n"
+    assert parse_markdown_tables(text) == [[{"a": 1000.0, "b": "x"}, {"a": 2.5, "b": "y"}], [{"c": "z"}]]
