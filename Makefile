@@ -50,6 +50,8 @@ lint: build
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest mlmon._engine --allowlist .stubtest-allowlist
+	$(BIN)/yamllint --strict -c .yamllint .github k8s
+	$(BIN)/hadolint service/Dockerfile
 
 format:
 	cargo fmt --all
