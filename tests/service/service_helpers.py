@@ -1,12 +1,18 @@
-"""Helpers shared by the service tests: tokens, settings and ingest bodies."""
+"""Helpers shared by the service tests: tokens, settings, ingest bodies, service processes and a webhook
+receiver."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +73,7 @@ def start_service(
     (default: a free loopback port; pass the old one to restart there); waits for ``/healthz`` and
     returns the process and its base URL."""
     port = port or free_port()
-    env = service_env(MLMON_ALERT_INTERVAL_SECONDS="0", **settings)
+    env = service_env(**{"MLMON_ALERT_INTERVAL_SECONDS": "0", **settings})
     cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
            "--database-url", database_url]  # fmt: skip
     with log.open("ab") as sink:
@@ -82,3 +88,41 @@ def start_service(
             time.sleep(0.1)
     proc.kill()
     pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        data = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.server.received.append((self.path, json.loads(data or b"null")))  # type: ignore[attr-defined]
+        # /redirect...: answers 302 to a path that records a hit if anyone follows it (nobody should).
+        self.send_response(302 if self.path.startswith("/redirect") else 200)
+        if self.path.startswith("/redirect"):
+            self.send_header("Location", "/followed")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
+    """A loopback HTTP server recording every POST as ``(path, json body)``; paths starting with
+    ``/redirect`` answer 302. Yields its base URL and the list."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 20) -> bool:
+    """Polls ``predicate`` until true or ``seconds`` pass (a bounded wait, not a speed assertion)."""
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()

@@ -1,10 +1,13 @@
-"""Alerts: drift of watched model versions is evaluated periodically, stored, exported as metrics, and a
-feature crossing its threshold raises an alert, deduplicated by a cooldown and delivered to the
-configured webhooks in the background with retries and exponential backoff; every attempt is recorded
-in the store.
+"""Alerts: every worker periodically evaluates the drift of every model version that has data in the
+watched window (not only the versions it ingested), stores the results, exports them as metrics, and
+raises an alert for each feature at ``warning`` or ``critical`` under its model's and feature's
+thresholds.
 
-Webhook URLs come only from settings (never from requests), redirects are not followed and every call
-has a timeout, so a request cannot turn the service into an SSRF proxy.
+Deduplication lives in the store: :meth:`~mlmon.store.Store.claim_alert` checks the cooldown and inserts
+in one serialized transaction, so of all the workers and replicas evaluating the same window exactly one
+raises the alert and delivers it. Delivery runs in the background, routed by severity
+(``alert_routes``) to Slack, the generic webhook and e-mail, plus the retraining hook on critical; each
+sink is retried with exponential backoff and every attempt is recorded in the store's delivery log.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import httpx
 
 from mlmon.drift import DriftReport
-from mlmon.store import Alert, DriftResult
+from mlmon.service.sinks import DeliveryError, generic_payload, post_json, send_email, slack_payload
+from mlmon.store import Alert, DriftResult, NotFoundError
 
 if TYPE_CHECKING:
     from mlmon.service.core import ServiceCore
@@ -29,46 +33,20 @@ __all__ = ["AlertManager", "slack_payload"]
 
 _log = logging.getLogger("mlmon.service.alerts")
 _BACKOFF_CAP = 30.0
-
-
-def _escape(text: str) -> str:
-    # Slack's mrkdwn treats & < > as control characters.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_payload(alert: Alert) -> dict[str, Any]:
-    """A Slack-compatible message for an alert (names escaped)."""
-    score = "n/a" if alert.score is None else f"{alert.score:.3f}"
-    text = (
-        f"[{alert.severity.upper()}] drift on {_escape(alert.model)}/{_escape(alert.version)} "
-        f"feature {_escape(alert.feature or '(overall)')}: PSI {score} "
-        f"in window {alert.window_start.isoformat()} to {alert.window_end.isoformat()}"
-    )
-    return {"text": text}
-
-
-def generic_payload(alert: Alert) -> dict[str, Any]:
-    """The generic JSON webhook body: the alert's fields."""
-    return {
-        "id": alert.id, "model": alert.model, "version": alert.version, "feature": alert.feature,
-        "severity": alert.severity, "score": alert.score, "window_start": alert.window_start.isoformat(),
-        "window_end": alert.window_end.isoformat(), "baseline_sha256": alert.baseline_sha256,
-    }  # fmt: skip
+_BACKOFF_BASE = 0.5
 
 
 class AlertManager:
-    """Evaluates watched model versions and delivers their alerts.
+    """Evaluates the model versions with data and delivers their alerts.
 
     Args:
-        core: The worker's service state (store, settings, metrics, and the versions it ingested).
+        core: The worker's service state (store, settings, metrics).
     """
 
     def __init__(self, core: ServiceCore) -> None:
         self.core = core
         self.settings = core.settings
-        self._watched: set[tuple[str, str]] = set()
         self._done_windows: dict[tuple[str, str], datetime] = {}
-        self._last_alert: dict[tuple[str, str, str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
 
@@ -87,6 +65,11 @@ class AlertManager:
             for task in self._deliveries:
                 task.cancel()
 
+    async def idle(self) -> None:
+        """Waits until the deliveries started so far have finished (tests, and a clean stop)."""
+        if self._deliveries:
+            await asyncio.wait(set(self._deliveries))
+
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.alert_interval_seconds)
@@ -95,28 +78,30 @@ class AlertManager:
             except Exception:  # a store outage must not end alerting for the worker's life
                 _log.warning("alert check failed", exc_info=True)
 
-    def _target(self, key: tuple[str, str], dirty: bool) -> tuple[datetime, datetime] | None:
+    def _target(self, key: tuple[str, str]) -> tuple[datetime, datetime] | None:
         start, end = self.core.current_window()
         if self.settings.alert_window == "current":
-            return (start, end) if dirty else None
+            return start, end
         closed = (start - timedelta(seconds=self.settings.window_seconds), start)
-        # A closed window is evaluated once per worker.
+        # A closed window no longer changes: each worker evaluates it once.
         if self._done_windows.get(key) == closed[0]:
             return None
         self._done_windows[key] = closed[0]
         return closed
 
+    def _versions(self) -> list[tuple[str, str]]:
+        store = self.core.store
+        return [(m.name, v.version) for m in store.list_models() for v in store.list_versions(m.name)]
+
     async def check(self) -> list[Alert]:
-        """Evaluates every version this worker ingested and raises the alerts due.
+        """Evaluates every model version with data in the watched window and raises the alerts due.
 
         Returns:
-            The alerts raised by this check (deliveries continue in the background).
+            The alerts this worker raised (deliveries continue in the background).
         """
-        dirty, self.core.dirty = self.core.dirty, set()
-        self._watched |= dirty
         raised: list[Alert] = []
-        for key in sorted(self._watched):
-            span = self._target(key, key in dirty)
+        for key in await anyio.to_thread.run_sync(self._versions):
+            span = self._target(key)
             if span is not None:
                 raised += await self.evaluate(*key, *span)
         return raised
@@ -125,10 +110,15 @@ class AlertManager:
         """Computes, stores and exports the drift of one window, and raises its alerts.
 
         Returns:
-            The alerts raised (each is being delivered in the background).
+            The alerts raised (each is being delivered in the background); none without data or baseline.
         """
-        report = await self.core.report(model, version, start, end)
-        sha = (await self.core.entry(model, version)).sha256
+        try:
+            report = await self.core.report_if_data(model, version, start, end)
+            sha = (await self.core.entry(model, version)).sha256
+        except NotFoundError:  # a version registered without a baseline has nothing to evaluate
+            return []
+        if report is None:
+            return []
         results = [
             DriftResult(window_start=start, window_end=end, feature=name, score=f.score, severity=f.severity,
                         baseline_sha256=sha, details={"p_value": f.p_value, "count": f.count,
@@ -144,74 +134,67 @@ class AlertManager:
         self, model: str, version: str, report: DriftReport, start: datetime, end: datetime, sha: str
     ) -> list[Alert]:
         raised = []
+        cooldown = timedelta(seconds=self.settings.alert_cooldown_seconds)
         for name, f in report.features.items():
-            severity = f.severity
-            if severity not in ("warning", "critical"):
+            if f.severity not in ("warning", "critical"):
                 continue
-            if not await self._due(model, version, name, severity):
-                continue
-            add = functools.partial(
-                self.core.store.add_alert, model, version, window_start=start, window_end=end, feature=name,
-                severity=severity, score=f.score, baseline_sha256=sha,
+            claim = functools.partial(
+                self.core.store.claim_alert, model, version, window_start=start, window_end=end, feature=name,
+                severity=f.severity, score=f.score, baseline_sha256=sha, cooldown=cooldown,
             )  # fmt: skip
-            alert = await anyio.to_thread.run_sync(add)
+            alert = await anyio.to_thread.run_sync(claim)
+            if alert is None:  # raised within the cooldown, by this worker or another
+                continue
             raised.append(alert)
             task = asyncio.get_running_loop().create_task(self.deliver(alert))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
         return raised
 
-    async def _due(self, model: str, version: str, feature: str, severity: str) -> bool:
-        key = (model, version, feature, severity)
-        now = time.monotonic()
-        cooldown = self.settings.alert_cooldown_seconds
-        if now - self._last_alert.get(key, -cooldown - 1) < cooldown:
-            return False
-        # Other workers and replicas share the store: one alert there within the cooldown also counts.
-        since = datetime.now(timezone.utc) - timedelta(seconds=cooldown)
-        recent = await anyio.to_thread.run_sync(
-            lambda: self.core.store.list_alerts(model, version=version, since=since, limit=1000)
-        )
-        self._last_alert[key] = now
-        return not any(a.feature == feature and a.severity == severity for a in recent)
-
-    def _sinks(self, alert: Alert) -> list[tuple[str, str, dict[str, Any]]]:
+    def _sinks(
+        self, alert: Alert, http: httpx.AsyncClient
+    ) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
         s = self.settings
-        sinks = []
-        if s.slack_webhook_url:
-            sinks.append(("slack", s.slack_webhook_url, slack_payload(alert)))
-        if s.webhook_url:
-            sinks.append(("webhook", s.webhook_url, generic_payload(alert)))
+        urls = {"slack": s.slack_webhook_url, "webhook": s.webhook_url}
+        payloads = {"slack": slack_payload, "webhook": generic_payload}
+        sinks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        for sink in s.alert_routes.get(alert.severity, []):
+            url = urls.get(sink)
+            if sink == "email" and s.smtp_host:
+                sinks.append(("email", functools.partial(anyio.to_thread.run_sync, send_email, s, alert)))
+            elif url:
+                sinks.append((sink, functools.partial(post_json, http, url, payloads[sink](alert))))
         if s.retrain_url and alert.severity == "critical":
-            sinks.append(("retrain", s.retrain_url, generic_payload(alert)))
+            sinks.append(
+                ("retrain", functools.partial(post_json, http, s.retrain_url, generic_payload(alert)))
+            )
         return sinks
 
     async def deliver(self, alert: Alert) -> None:
-        """Sends an alert to each sink, retrying with exponential backoff; records every attempt."""
+        """Sends an alert to each sink its severity is routed to, retrying with exponential backoff;
+        records every attempt."""
         async with httpx.AsyncClient(
-            follow_redirects=False, timeout=self.settings.webhook_timeout_seconds
+            follow_redirects=False, timeout=self.settings.webhook_timeout_seconds, trust_env=False
         ) as http:
-            for sink, url, payload in self._sinks(alert):
-                await self._send(http, alert, sink, url, payload)
+            for sink, attempt in self._sinks(alert, http):
+                await self._send(alert, sink, attempt)
 
-    async def _send(
-        self, http: httpx.AsyncClient, alert: Alert, sink: str, url: str, payload: dict[str, Any]
-    ) -> None:
-        retries = max(1, self.settings.webhook_retries)
-        for attempt in range(retries):
+    async def _send(self, alert: Alert, sink: str, attempt: Callable[[], Awaitable[None]]) -> None:
+        retries = self.settings.webhook_retries
+        for n in range(retries):
             try:
-                response = await http.post(url, json=payload)
-                error = None if response.is_success else f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}"
+                await attempt()
+                error = None
+            except DeliveryError as exc:
+                error = str(exc)
             record = functools.partial(
-                self.core.store.record_delivery, alert.id, ok=error is None, error=error
+                self.core.store.record_delivery, alert.id, ok=error is None, error=error, sink=sink
             )
             await anyio.to_thread.run_sync(record)
             if error is None:
                 self.core.metrics.alerts_sent.labels(alert.severity, sink).inc()
                 return
-            if attempt + 1 < retries:
-                await asyncio.sleep(min(_BACKOFF_CAP, 0.5 * 2**attempt))
+            if n + 1 < retries:
+                await asyncio.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**n))
         self.core.metrics.alerts_failed.labels(alert.severity, sink).inc()
         _log.warning("alert %d to %s failed after %d attempts", alert.id, sink, retries)

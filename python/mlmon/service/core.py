@@ -37,6 +37,7 @@ from mlmon.service.ingest import (
 from mlmon.service.metrics import Metrics
 from mlmon.service.schemas import IngestEnvelope, IngestResponse
 from mlmon.service.settings import Settings
+from mlmon.service.thresholds import load_thresholds
 from mlmon.store import ConflictError, IngestBatch, NotFoundError, Store, StoreUnavailableError
 from mlmon.windows import StateWire, WindowState
 
@@ -88,6 +89,9 @@ class ServiceCore:
         self.metrics = metrics
         self.auth = Auth(settings.admin_token, settings.ingest_tokens)
         self.thresholds = Thresholds(warning=settings.warning_threshold, critical=settings.critical_threshold)
+        self.model_thresholds = load_thresholds(
+            settings.thresholds_file, settings.warning_threshold, settings.critical_threshold
+        )
         self.committer = GroupCommitter(
             store, writer_id(), max_batches=settings.commit_max_batches, max_queue=settings.max_queue,
             on_commit=self._committed,
@@ -252,8 +256,16 @@ class ServiceCore:
             reason = f"http_{status}"
         self.metrics.rejected.labels(reason).inc()
 
-    def _report_sync(self, entry: BaselineEntry, start: datetime, end: datetime) -> DriftReport:
+    def thresholds_for(self, model: str) -> Thresholds:
+        """The model's thresholds: its entry in the thresholds file, else the service-wide ones."""
+        return self.model_thresholds.get(model, self.thresholds)
+
+    def _report_sync(
+        self, entry: BaselineEntry, start: datetime, end: datetime, only_with_data: bool = False
+    ) -> DriftReport | None:
         merged = self.store.merged_profile(entry.model, entry.version, start, end)
+        if merged.profile is None and only_with_data:
+            return None
         if merged.profile is None:
             state = WindowState(entry.baseline)
             state.start, state.end = start, end
@@ -265,7 +277,7 @@ class ServiceCore:
                     row_start=0, start=start, end=end, unexpected=[], missing_columns=[],
                 ),
             )  # fmt: skip
-        return evaluate(entry.baseline, state, self.thresholds, QualityThresholds())
+        return evaluate(entry.baseline, state, self.thresholds_for(entry.model), QualityThresholds())
 
     async def report(self, model: str, version: str, start: datetime, end: datetime) -> DriftReport:
         """The drift report of the exact merge of every partial in ``[start, end)``.
@@ -274,7 +286,16 @@ class ServiceCore:
             NotFoundError: unknown model, version or baseline.
         """
         entry = await self.entry(model, version)
-        return await anyio.to_thread.run_sync(self._report_sync, entry, start, end)
+        report = await anyio.to_thread.run_sync(self._report_sync, entry, start, end)
+        assert report is not None  # only_with_data is off
+        return report
+
+    async def report_if_data(
+        self, model: str, version: str, start: datetime, end: datetime
+    ) -> DriftReport | None:
+        """Like :meth:`report`, but ``None`` when no worker counted a row in ``[start, end)``."""
+        entry = await self.entry(model, version)
+        return await anyio.to_thread.run_sync(self._report_sync, entry, start, end, True)
 
     def current_window(self) -> tuple[datetime, datetime]:
         """The open tumbling window."""

@@ -24,9 +24,17 @@ Environment variables (all optional):
 ``MLMON_ALERT_WINDOW``                    ``current`` or ``closed`` window is checked for alerts
 ``MLMON_WARNING_THRESHOLD``               PSI warning threshold (default 0.2)
 ``MLMON_CRITICAL_THRESHOLD``              PSI critical threshold (default 0.5)
-``MLMON_WEBHOOK_URL``                     generic JSON webhook (all severities)
-``MLMON_SLACK_WEBHOOK_URL``               Slack-compatible webhook (all severities)
+``MLMON_THRESHOLDS_FILE``                 per-model/per-feature thresholds (TOML or JSON; see thresholds.py)
+``MLMON_WEBHOOK_URL``                     generic JSON webhook
+``MLMON_SLACK_WEBHOOK_URL``               Slack-compatible webhook
+``MLMON_SMTP_HOST`` / ``MLMON_SMTP_PORT``   SMTP server for e-mail alerts (port default 25)
+``MLMON_SMTP_FROM`` / ``MLMON_EMAIL_TO``    sender, and recipients separated by commas
+``MLMON_SMTP_USERNAME`` / ``_PASSWORD``     SMTP login (optional); ``MLMON_SMTP_STARTTLS=1`` upgrades to TLS
+``MLMON_ALERT_ROUTES``                    sinks per severity, default
+                                          ``warning=slack;critical=slack+webhook+email``
 ``MLMON_RETRAIN_URL``                     called (POST) on a critical alert
+``MLMON_WEBHOOK_TIMEOUT_SECONDS``         timeout of each outbound call (webhook, SMTP)
+``MLMON_WEBHOOK_RETRIES``                 attempts per sink, with exponential backoff between them
 ========================================  ==========================================================
 """
 
@@ -47,6 +55,16 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _routes(value: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(";"))):
+        severity, sep, sinks = item.partition("=")
+        if not sep:
+            raise InputError("MLMON_ALERT_ROUTES must look like warning=slack;critical=slack+webhook+email")
+        out[severity.strip()] = [s.strip() for s in sinks.split("+") if s.strip()]
+    return out
 
 
 def _tokens(value: str) -> dict[str, str]:
@@ -84,11 +102,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     alert_window: Literal["current", "closed"] = "closed"
     warning_threshold: float = 0.2
     critical_threshold: float = 0.5
+    thresholds_file: str | None = None
     webhook_url: str | None = None
     slack_webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "mlmon@localhost"
+    email_to: list[str] = []
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    alert_routes: dict[Literal["warning", "critical"], list[Literal["slack", "webhook", "email"]]] = (
+        msgspec.field(
+            default_factory=lambda: {"warning": ["slack"], "critical": ["slack", "webhook", "email"]}
+        )
+    )
     retrain_url: str | None = None
-    webhook_timeout_seconds: float = 5.0
-    webhook_retries: int = 5
+    webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    webhook_retries: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
 
     @property
     def auth_enabled(self) -> bool:
@@ -101,11 +132,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.host in _LOOPBACK
 
     def check_startup(self) -> None:
-        """Refuses an unauthenticated service on a non-loopback address unless ``insecure``.
+        """Refuses an unauthenticated service on a non-loopback address unless ``insecure``, and an
+        unreadable thresholds file.
 
         Raises:
-            InputError: no token is configured, the host is not loopback and ``insecure`` is off.
+            InputError: no token is configured, the host is not loopback and ``insecure`` is off; or the
+                thresholds file is bad.
         """
+        from mlmon.service.thresholds import load_thresholds  # a bad file stops the start
+
+        load_thresholds(self.thresholds_file, self.warning_threshold, self.critical_threshold)
         if not self.auth_enabled and not self.loopback and not self.insecure:
             raise InputError(
                 f"refusing to serve {self.host} without authentication: set MLMON_ADMIN_TOKEN and "
@@ -140,7 +176,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 continue
             if field == "ingest_tokens":
                 raw[field] = _tokens(value)
-            elif field in {"insecure", "public_read"}:
+            elif field == "alert_routes":
+                raw[field] = _routes(value)
+            elif field == "email_to":
+                raw[field] = [a.strip() for a in value.split(",") if a.strip()]
+            elif field in {"insecure", "public_read", "smtp_starttls"}:
                 raw[field] = _flag(value)
             else:
                 raw[field] = value
