@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     drift.set_defaults(func=cmd_drift)
     _add_db(sub)
     _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))
+    _add_serve_model(sub.add_parser("serve-model", help="run the production API (needs mlmon[serving])"))
     demo = sub.add_parser("demo", help="run the whole in-process job on generated data")
     demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
     demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
@@ -272,6 +273,22 @@ def _add_serve(parser: argparse.ArgumentParser) -> None:
         return
     add_serve_arguments(parser)
     parser.set_defaults(func=run_serve)
+
+
+def _add_serve_model(parser: argparse.ArgumentParser) -> None:
+    # Like `serve`: without the serving extra, `mlmon serve-model` says what to install.
+    try:
+        from mlmon.serving.cli import add_serve_model_arguments, run_serve_model
+    except ImportError as exc:
+        missing = exc.name or "a serving dependency"
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise CliError(f"`mlmon serve-model` needs {missing}: pip install 'mlmon[serving]'")
+
+        parser.set_defaults(func=unavailable)
+        return
+    add_serve_model_arguments(parser)
+    parser.set_defaults(func=run_serve_model)
 
 
 def _add_db(sub: Any) -> None:

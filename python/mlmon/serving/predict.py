@@ -1,0 +1,153 @@
+"""``/predict`` bodies in, predictions out: typed decoding, feature checks, scoring, drift forwarding.
+
+A body is ``{"rows": [{feature: value}, ...]}`` or ``{"columns": {feature: [values]}}`` in JSON or
+msgpack, decoded into a Struct with no ``Any`` (a hostile body fails at the first wrong byte). Every
+feature of the model must be present and no other; a feature whose values are all numbers (or null =
+missing) becomes a float64 column, any other keeps its values for the model's own encoders. Scoring and
+forwarding run in a worker thread; the drift client only buffers, so forwarding never slows a reply.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from mlmon.exceptions import InputError
+from mlmon.serving.models import LiveModel
+
+__all__ = ["PredictRequest", "PredictResponse", "decode", "score", "to_columns"]
+
+Value = Annotated[str, msgspec.Meta(max_length=1024)] | float | bool | None
+_ROWS_CAP = 1_000_000  # a type-level cap against length bombs; the configured limit is checked after
+
+
+class PredictRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A batch to score: rows or columns (exactly one of them)."""
+
+    rows: Annotated[list[dict[str, Value]], msgspec.Meta(max_length=_ROWS_CAP)] | None = None
+    columns: dict[str, Annotated[list[Value], msgspec.Meta(max_length=_ROWS_CAP)]] | None = None
+
+
+class PredictResponse(msgspec.Struct):
+    """Predictions, in row order, and the model that made them."""
+
+    predictions: list[Any]
+    model: str
+    version: str
+
+
+_JSON = msgspec.json.Decoder(PredictRequest)
+_MSGPACK = msgspec.msgpack.Decoder(PredictRequest)
+_MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
+
+
+class BadBodyError(InputError):
+    """A body that is not a well-formed predict request (400)."""
+
+
+class MediaTypeError(InputError):
+    """A body in a media type the API does not read (415)."""
+
+
+def decode(body: bytes, content_type: str | None) -> PredictRequest:
+    """Decodes a request body by its media type.
+
+    Raises:
+        MediaTypeError: neither JSON nor msgpack.
+        BadBodyError: malformed or mistyped.
+    """
+    media = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    if media != "application/json" and media not in _MSGPACK_TYPES:
+        raise MediaTypeError(f"unsupported media type {media!r}: use application/json or application/msgpack")
+    try:
+        return (_JSON if media == "application/json" else _MSGPACK).decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise BadBodyError(f"malformed body: {exc}") from exc
+
+
+def to_columns(req: PredictRequest, features: tuple[str, ...], max_rows: int) -> dict[str, list[Any]]:
+    """The model's features as columns, checked.
+
+    Raises:
+        InputError: neither or both of rows/columns, no rows, too many rows, a missing or unknown
+            feature, or columns of different lengths (422, naming the feature).
+    """
+    if (req.rows is None) == (req.columns is None):
+        raise InputError('send exactly one of "rows" or "columns"')
+    wanted = set(features)
+    if req.rows is not None:
+        for i, row in enumerate(req.rows):
+            _check_names(set(row), wanted, f"row {i}")
+        cols = {name: [row[name] for row in req.rows] for name in features}
+    else:
+        assert req.columns is not None
+        _check_names(set(req.columns), wanted, "columns")
+        cols = {name: req.columns[name] for name in features}
+        for name, values in cols.items():
+            if len(values) != len(cols[features[0]]):
+                raise InputError(
+                    f"feature {name!r} has {len(values)} values, {features[0]!r} has {len(cols[features[0]])}"
+                )
+    n = len(cols[features[0]])
+    if n == 0:
+        raise InputError("no rows to score")
+    if n > max_rows:
+        raise InputError(f"{n} rows is more than the limit of {max_rows} per call")
+    return cols
+
+
+def _check_names(got: set[str], wanted: set[str], where: str) -> None:
+    missing = sorted(wanted - got)
+    if missing:
+        raise InputError(
+            f"{where}: missing feature {missing[0]!r}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    unknown = sorted(got - wanted)
+    if unknown:
+        raise InputError(
+            f"{where}: unknown feature {unknown[0]!r}; the model takes {', '.join(sorted(wanted))}"
+        )
+
+
+def _array(values: list[Any]) -> npt.NDArray[Any]:
+    if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+        return np.asarray(values, dtype=np.float64)  # None -> NaN (missing)
+    return np.asarray(values, dtype=object)
+
+
+def _frame(live: LiveModel, arrays: dict[str, npt.NDArray[Any]]) -> Any:
+    if live.named:
+        import pandas as pd  # a model fitted on a DataFrame checks the column names it is given
+
+        return pd.DataFrame(arrays, columns=list(live.features), copy=False)
+    if all(a.dtype == np.float64 for a in arrays.values()):
+        return np.column_stack(list(arrays.values()))
+    return np.column_stack([a.astype(object) for a in arrays.values()])
+
+
+def score(live: LiveModel, cols: dict[str, list[Any]]) -> PredictResponse:
+    """Scores the columns with the live model and hands them to its drift client (runs in a thread).
+
+    Raises:
+        InputError: the model refuses the values (422, naming the features with text or missing values).
+    """
+    arrays = {name: _array(values) for name, values in cols.items()}
+    try:
+        predictions = live.estimator.predict(_frame(live, arrays))
+    except (ValueError, TypeError) as exc:
+        text = [n for n, a in arrays.items() if a.dtype == object]
+        missing = [n for n, a in arrays.items() if a.dtype == np.float64 and np.isnan(a).any()]
+        hint = "".join(
+            [
+                f"; text values in feature {', '.join(map(repr, text))}" if text else "",
+                f"; missing values in feature {', '.join(map(repr, missing))}" if missing else "",
+            ]
+        )
+        raise InputError(f"the model could not score these rows: {str(exc).splitlines()[0]}{hint}") from exc
+    if live.drift is not None:
+        live.drift.record_batch(arrays)
+    return PredictResponse(np.asarray(predictions).tolist(), live.name, live.version)

@@ -1,0 +1,90 @@
+"""The reference production API's settings: one msgspec Struct, read from the environment by
+:meth:`ServingSettings.from_env` when called (never at import).
+
+Environment variables (all optional):
+
+=====================================  ============================================================
+``MLMON_SERVING_HOST`` / ``_PORT``     bind address (default ``127.0.0.1:8080``)
+``MLMON_SERVING_ADMIN_TOKEN``          bearer token of ``PUT /admin/model`` (or ``sha256:<hex>``);
+                                       required on a non-loopback host unless ``--insecure``
+``MLMON_SERVING_INSECURE``             ``1`` allows no admin token on a non-loopback host
+``MLMON_SERVING_MODEL_DIR``            where received artifacts are kept (by sha256); the live
+                                       model is reloaded from it at start
+``MLMON_SERVING_MAX_ROWS``             rows per ``/predict`` call (default 10,000)
+``MLMON_SERVING_MAX_PREDICT_BYTES``    ``/predict`` body limit (default 16 MiB)
+``MLMON_SERVING_MAX_ARTIFACT_BYTES``   ``PUT /admin/model`` body limit (default 512 MiB)
+``MLMON_SERVING_LOG_LEVEL``            ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
+``MLMON_DRIFT_URL``                    drift service the scored features are sent to (unset: none)
+``MLMON_DRIFT_TOKEN``                  that service's ingest token for the model
+=====================================  ============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+from mlmon.exceptions import InputError
+
+__all__ = ["ServingSettings"]
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_SHARED = {"drift_url": "MLMON_DRIFT_URL", "drift_token": "MLMON_DRIFT_TOKEN"}
+
+
+class ServingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the production API reads at start; see the module docstring for the variables."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_token: str | None = None
+    insecure: bool = False
+    model_dir: str | None = None
+    max_rows: int = 10_000
+    max_predict_bytes: int = 16 * 1024 * 1024
+    max_artifact_bytes: int = 512 * 1024 * 1024
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    drift_url: str | None = None
+    drift_token: str | None = None
+    drift_batch_rows: int = 1000
+    drift_flush_interval: float = 1.0
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the API binds only to the loopback interface."""
+        return self.host in _LOOPBACK
+
+    def check_startup(self) -> None:
+        """Refuses to accept models unauthenticated on a non-loopback address unless ``insecure``.
+
+        Raises:
+            InputError: no admin token, a non-loopback host and ``insecure`` off.
+        """
+        if not self.admin_token and not self.loopback and not self.insecure:
+            raise InputError(
+                f"refusing to serve {self.host} without an admin token: set MLMON_SERVING_ADMIN_TOKEN, "
+                "bind to 127.0.0.1, or pass --insecure"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServingSettings:
+        """Settings from the environment, then ``overrides`` (command-line values, ``None`` ignored).
+
+        Raises:
+            InputError: a variable has an unreadable value.
+        """
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for field in cls.__struct_fields__:
+            value = env.get(_SHARED.get(field, f"MLMON_SERVING_{field.upper()}"))
+            if value is None or value == "":
+                continue
+            raw[field] = value.strip().lower() in {"1", "true", "yes", "on"} if field == "insecure" else value
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(raw, type=cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise InputError(f"invalid serving setting: {exc}") from exc

@@ -1,0 +1,67 @@
+"""Helpers of the serving tests: start the production API as a process, and build model artifacts."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from service_helpers import free_port, service_env
+
+ADMIN = "serving-admin-secret"
+FEATURES = ["age", "income"]
+
+
+def start_serving(log: Path, port: int | None = None, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m mlmon.serving`` on ``port`` (default: a free loopback port) with ``env`` on top of a
+    clean environment; waits for ``/healthz`` and returns the process and its base URL."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "mlmon.serving", "--port", str(port)]
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(cmd, env=service_env(**env), stdout=subprocess.DEVNULL, stderr=sink)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail(f"production API did not start: {log.read_text()[-2000:]}")
+
+
+def deploy_headers(
+    data: bytes,
+    version: str,
+    *,
+    fmt: str = "skops",
+    sha256: str | None = None,
+    token: str | None = ADMIN,
+    name: str = "credit",
+) -> dict[str, str]:
+    """The headers ``mlmon deploy`` sends with an artifact."""
+    headers = {
+        "X-Model-Name": name,
+        "X-Model-Version": version,
+        "X-Model-Format": fmt,
+        "X-Model-SHA256": sha256 or hashlib.sha256(data).hexdigest(),
+        "content-type": "application/octet-stream",
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def put_model(url: str, data: bytes, version: str, **kw: Any) -> httpx.Response:
+    """``PUT /admin/model`` with the artifact and its headers."""
+    return httpx.put(
+        f"{url}/admin/model", content=data, headers=deploy_headers(data, version, **kw), timeout=60
+    )
