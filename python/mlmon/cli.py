@@ -188,6 +188,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise CliError(f"no such file: {args.baseline}") from exc
     thresholds = Thresholds(warning=args.warning, critical=args.critical, min_count=args.min_count)
+    if args.by:
+        from mlmon.batch import _cli as history_cli  # pyarrow datasets: imported for --by only
+
+        return history_cli.run(args, baseline, thresholds)
     path = Path(args.current)
     monitor = _monitor_file(baseline, path, thresholds, args.quiet)
     report = monitor.report()
@@ -244,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--critical", type=float, default=0.5, help="PSI critical threshold (default 0.5)")
     drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
+    drift.add_argument("--by", help="report drift per period of this length (1d, 6h...) instead of once; "
+                       "CURRENT may then be a glob or a directory")  # fmt: skip
+    drift.add_argument("--timestamp", default="ts", help="time column for --by (default ts)")
+    drift.add_argument("--table", help="with --by: write the per-period table here (.parquet or .csv)")
     drift.set_defaults(func=cmd_drift)
     _add_db(sub)
     _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))

@@ -31,7 +31,10 @@ def period_seconds(by: Any) -> float:
     Raises:
         InputError: not a duration (row counts and ``None`` make no periods).
     """
-    kind, size = parse_window(by)
+    try:
+        kind, size = parse_window(by)
+    except InputError:
+        kind, size = "invalid", 0.0
     if kind != "time":
         raise InputError(f"by must be a duration like '1d' or '1h', got {by!r}")
     return size

@@ -54,9 +54,12 @@ def _chart(history: DriftHistory, name: str) -> str:
         tip = escape(f"{_period(r)}: PSI {f.score:.3f}, {f.severity.replace('_', ' ')}, {f.count:,} values")
         out.append(f'<circle cx="{x(i):.1f}" cy="{y(f.score):.1f}" r="3" fill="{_COLORS[f.severity]}">'
                    f"<title>{tip}</title></circle>")  # fmt: skip
-    for i in sorted({0, len(feats) - 1, *range(0, len(feats), max(1, len(feats) // 6))}):
-        out.append(f'<text x="{x(i):.1f}" y="{_H - 8}" font-size="10" text-anchor="middle" fill="#656d76">'
+    last = len(feats) - 1
+    for i in sorted({0, last, *range(0, len(feats), max(1, len(feats) // 6))}):
+        anchor = "start" if i == 0 and last else "end" if i == last and last else "middle"
+        out.append(f'<text x="{x(i):.1f}" y="{_H - 8}" font-size="10" text-anchor="{anchor}" fill="#656d76">'
                    f"{escape(_period(reports[i])[:10])}</text>")  # fmt: skip
+    out.append(f'<text x="4" y="{_PAD_T + 8}" font-size="10" fill="#656d76">PSI</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -99,7 +102,10 @@ def render_history(history: DriftHistory, *, title: str | None = None) -> str:
     """
     reports = history.reports
     first = reports[0] if reports else None
-    model = first and " ".join(x for x in (first.model, first.version and f"v{first.version}") if x)
+    version = (
+        first and first.version and (first.version if first.version.startswith("v") else f"v{first.version}")
+    )
+    model = first and " ".join(x for x in (first.model, version) if x)
     heading = title or f"Drift over time: {model or 'model'}"
     if not reports:
         body = "<p>No rows with a timestamp: nothing to show.</p>"
