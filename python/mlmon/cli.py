@@ -256,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(sub)
     _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))
     _add_serve_model(sub.add_parser("serve-model", help="run the production API (needs mlmon[serving])"))
+    _add_deploy(sub.add_parser("deploy", help="validate, gate and ship a model (needs mlmon[deploy])"))
     demo = sub.add_parser("demo", help="run the whole in-process job on generated data")
     demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
     demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
@@ -297,6 +298,21 @@ def _add_serve_model(parser: argparse.ArgumentParser) -> None:
         return
     add_serve_model_arguments(parser)
     parser.set_defaults(func=run_serve_model)
+
+
+def _add_deploy(parser: argparse.ArgumentParser) -> None:
+    # The deploy tooling needs scikit-learn, skops and httpx: without them `mlmon deploy` says so.
+    try:
+        from mlmon.deploy.cli import add_deploy_arguments
+    except ImportError as exc:
+        missing = exc.name or "a deploy dependency"
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise CliError(f"`mlmon deploy` needs {missing}: pip install 'mlmon[deploy]'")
+
+        parser.set_defaults(func=unavailable)
+        return
+    add_deploy_arguments(parser)
 
 
 def _add_db(sub: Any) -> None:

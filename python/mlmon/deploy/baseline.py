@@ -1,0 +1,89 @@
+"""Step 4, baseline: fit the drift baseline on the training data with the model's feature importances
+and upload it to the drift service (``PUT /v1/models/{m}/versions/{v}/baseline``, admin token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlmon.baseline import Baseline
+from mlmon.deploy.errors import BadInputError, InfrastructureError
+from mlmon.deploy.http import RetryingClient
+from mlmon.deploy.load import Dataset
+from mlmon.exceptions import MlmonError
+
+__all__ = ["fit_baseline", "stored_baseline", "upload_baseline"]
+
+
+def fit_baseline(
+    training: Dataset, importances: dict[str, float], *, model: str, version: str, categorical: list[str]
+) -> Baseline:
+    """The baseline of the model's input features.
+
+    Raises:
+        BadInputError: a column mlmon cannot profile (named by the library's error).
+    """
+    data = {name: training.features[name].to_numpy() for name in training.columns}
+    try:
+        return Baseline.fit(
+            data,
+            categorical=[c for c in categorical if c in data],
+            feature_importance=importances,
+            model=model,
+            version=version,
+        )
+    except MlmonError as exc:
+        raise BadInputError(f"cannot fit the baseline on the training data: {exc}") from exc
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
+def _url(drift_url: str, model: str, version: str) -> str:
+    return f"{drift_url.rstrip('/')}/v1/models/{model}/versions/{version}/baseline"
+
+
+def stored_baseline(
+    http: RetryingClient, drift_url: str, token: str | None, model: str, version: str
+) -> str | None:
+    """The sha256 of the baseline the service already holds for this version, if any: a version keeps
+    its first baseline (its counts are binned on it), so a re-run of the same deploy keeps it too.
+
+    Raises:
+        InfrastructureError: unreachable, or the token refused.
+    """
+    url = _url(drift_url, model, version)
+    response = http.request("GET", url, what="baseline lookup", headers=_headers(token))
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise InfrastructureError(
+            f"baseline lookup answered HTTP {response.status_code}: {response.text[:300]}"
+        )
+    sha: str | None = response.headers.get("x-baseline-sha256")
+    return sha
+
+
+def upload_baseline(
+    http: RetryingClient, drift_url: str, token: str | None, model: str, version: str, baseline: Baseline
+) -> dict[str, Any]:
+    """Uploads the baseline; the same bytes again are a no-op on the service. Returns its answer.
+
+    Raises:
+        InfrastructureError: unreachable, refused (401/403: the token), or another baseline is stored
+            for this version (409).
+    """
+    headers = {"content-type": "application/octet-stream", **_headers(token)}
+    url = _url(drift_url, model, version)
+    response = http.request("PUT", url, what="baseline upload", content=baseline.to_bytes(), headers=headers)
+    if response.status_code in (401, 403):
+        raise InfrastructureError(
+            f"the drift service refused the baseline upload (HTTP {response.status_code}): "
+            "check MLMON_ADMIN_TOKEN"
+        )
+    if response.status_code != 200:
+        raise InfrastructureError(
+            f"baseline upload answered HTTP {response.status_code}: {response.text[:300]}"
+        )
+    answer: dict[str, Any] = response.json()
+    return answer

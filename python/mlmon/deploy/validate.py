@@ -1,0 +1,87 @@
+"""Step 2a, validate: the candidate's metrics on the validation set, chosen from the estimator.
+
+Classifiers get accuracy, precision, recall and F1 (binary for two classes, weighted otherwise) and ROC
+AUC when they have ``predict_proba``; regressors get RMSE, MAE and R2."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from mlmon.deploy.errors import BadInputError
+from mlmon.deploy.load import Dataset
+
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "task_of", "validation_metrics"]
+
+HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+
+
+def task_of(model: Any) -> str:
+    """``"classification"`` or ``"regression"``.
+
+    Raises:
+        BadInputError: the estimator is neither (a transformer, a clusterer...).
+    """
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(model):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    raise BadInputError(
+        f"cannot validate a {type(model).__name__}: it is neither a classifier nor a regressor"
+    )
+
+
+def _classification(model: Any, data: Dataset) -> dict[str, float]:
+    from sklearn import metrics
+
+    y = np.asarray(data.target)
+    predicted = model.predict(data.features)
+    binary = len(getattr(model, "classes_", np.unique(y))) == 2
+    average = "binary" if binary else "weighted"
+    pos = {"pos_label": model.classes_[1]} if binary else {}
+    out = {
+        "accuracy": metrics.accuracy_score(y, predicted),
+        "precision": metrics.precision_score(y, predicted, average=average, zero_division=0, **pos),
+        "recall": metrics.recall_score(y, predicted, average=average, zero_division=0, **pos),
+        "f1": metrics.f1_score(y, predicted, average=average, zero_division=0, **pos),
+    }
+    if callable(getattr(model, "predict_proba", None)) and len(np.unique(y)) > 1:
+        proba = model.predict_proba(data.features)
+        if binary:
+            out["roc_auc"] = metrics.roc_auc_score(y, proba[:, 1])
+        elif set(np.unique(y)) <= set(model.classes_):
+            out["roc_auc"] = metrics.roc_auc_score(
+                y, proba, multi_class="ovr", average="weighted", labels=model.classes_
+            )
+    return out
+
+
+def _regression(model: Any, data: Dataset) -> dict[str, float]:
+    from sklearn import metrics
+
+    y = np.asarray(data.target, dtype=np.float64)
+    predicted = np.asarray(model.predict(data.features), dtype=np.float64)
+    return {
+        "rmse": math.sqrt(metrics.mean_squared_error(y, predicted)),
+        "mae": metrics.mean_absolute_error(y, predicted),
+        "r2": metrics.r2_score(y, predicted),
+    }
+
+
+def validation_metrics(model: Any, data: Dataset) -> tuple[str, dict[str, float]]:
+    """``(task, metrics)`` of ``model`` on ``data``, metrics rounded to 6 digits.
+
+    Raises:
+        BadInputError: the model cannot score the data (wrong types, unseen labels...).
+    """
+    task = task_of(model)
+    try:
+        raw = _classification(model, data) if task == "classification" else _regression(model, data)
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(f"the model cannot score the validation set: {exc}") from exc
+    return task, {name: round(float(value), 6) for name, value in raw.items()}
