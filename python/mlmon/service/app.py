@@ -20,6 +20,7 @@ from mlmon.service.drain import install_drain
 from mlmon.service.errors import exception_handlers
 from mlmon.service.logging import RequestLogMiddleware, configure_logging
 from mlmon.service.metrics import build_metrics, mark_worker_dead
+from mlmon.service.openapi import document_bodies
 from mlmon.service.routes import CONTROLLERS
 from mlmon.service.settings import Settings
 from mlmon.store import open_store
@@ -46,6 +47,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     configure_logging(settings.log_level)
 
     async def startup(app: Litestar) -> None:
+        document_bodies(app)
         store = open_store(settings.database_url)
         core = ServiceCore(settings, store, metrics)
         await core.start()
