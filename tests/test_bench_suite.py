@@ -99,7 +99,7 @@ def test_markdown_summary_and_capacity_report(tiny_run: tuple[dict[str, Any], Pa
     for heading in ("## Steps", "## Scaling curves", "## Memory per model", "## Store growth", "## Peers"):
         assert heading in summary
     tables = parse_markdown_tables(summary)
-    peer_rows = next(t for t in tables if "vs mlmon" in t[0])
+    peer_rows = next(t for t in tables if "time / mlmon's" in t[0])
     assert {r["tool"] for r in peer_rows} == {"mlmon", "numpy/scipy"}
     report = (docs / "capacity-planning.md").read_text()
     for heading in (
@@ -146,12 +146,16 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_line_fit() -> None:
     exact = line_fit([1, 2, 3, 4], [3, 5, 7, 9])
+    assert exact.weighting == "relative" and line_fit([1, 2], [0, 1]).weighting == "none"
     assert (exact.fixed, exact.per_unit, exact.r2, exact.points) == (
         pytest.approx(1),
         pytest.approx(2),
         pytest.approx(1),
         4,
     )
+    # Relative weights: a decade-spanning curve's small points count as much as its large ones.
+    spread = line_fit([10, 100, 1000, 10000], [1.1, 2.0, 10.8, 101.0])
+    assert spread.fixed == pytest.approx(1.0, rel=0.2) and spread.per_unit == pytest.approx(0.01, rel=0.05)
     noisy = line_fit([1, 2, 3, 4], [1, 3, 2, 4])
     assert 0 < noisy.r2 < 1 and noisy.predict(5) == pytest.approx(noisy.fixed + 5 * noisy.per_unit)
     assert line_fit([1, 2], [5, 5]).r2 == 1.0

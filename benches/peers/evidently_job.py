@@ -116,7 +116,8 @@ def main() -> None:
         start = time.perf_counter()
         values = job()
         seconds = time.perf_counter() - start
-        peak_extra_mib = max(0, _status_kib("VmHWM") - rss_before) / 1024
+        peak_rss_kib = _status_kib("VmHWM")
+        peak_extra_mib = max(0, peak_rss_kib - rss_before) / 1024
 
     load = os.getloadavg()
     out: dict[str, object] = {
@@ -132,6 +133,7 @@ def main() -> None:
         "methods": {"numerical": "psi", "categorical": "chisquare"},
         "seconds": round(seconds, 3),
         "peak_extra_mib": round(peak_extra_mib, 1),
+        "peak_rss_mib": round(peak_rss_kib / 1024, 1),
         "malloc_mmap_threshold": os.environ.get(MMAP_ENV),
         "loadavg_after": [round(x, 2) for x in load],
         "drifted_columns": int(values["__drifted_count__"]),

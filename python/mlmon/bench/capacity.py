@@ -72,6 +72,7 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
         fit = _fit(batch["fit_time"])
         per_batch = fit.predict(1000)
         out["inprocess_rows_per_s_core"] = 1000 / per_batch
+        out["inprocess_values_per_s_core"] = 1000 * INGEST_FEATURES / per_batch
         out["inprocess_batch_s"] = per_batch
         out["inprocess_request_fixed_s"] = fit.fixed
         out["inprocess_value_s"] = fit.per_unit / INGEST_FEATURES

@@ -33,7 +33,7 @@ def _ingest(d: dict[str, Any], results: dict[str, Any]) -> str:
         "no commit; "
         f"1,000-row x 25-feature batches, one thread): **{_g(d, 'inprocess_rows_per_s_core')} rows/s per "
         "core**, "
-        f"{_g(d, 'inprocess_rows_per_s_core', '{:,.0f}')} x 25 values. The batch curve's line fit gives "
+        f"({_g(d, 'inprocess_values_per_s_core')} values/s). The batch curve's line fit gives "
         "the cost "
         f"model: {fmt_s(d.get('inprocess_request_fixed_s'))} per request plus "
         f"{_g(d, 'inprocess_value_s', '{:.3g}')} s per value (row x feature).",

@@ -131,6 +131,7 @@ def _normalize_evidently(out: dict[str, Any]) -> dict[str, Any]:
         "rows": out["rows"],
         "seconds": out["seconds"],
         "peak_extra_mib": out["peak_extra_mib"],
+        "peak_rss_mib": out.get("peak_rss_mib"),
         "pandas": out["pandas"],
         "scores": scores,
     }

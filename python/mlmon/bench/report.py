@@ -107,11 +107,13 @@ def peer_table(results: dict[str, Any]) -> str:
                 fmt_s(p["seconds"]),
                 f"{ratio:,.1f}x" if ratio else "",
                 f"{p['peak_extra_mib']:,.0f}",
-                f"{p['peak_rss_mib']:,.0f}" if "peak_rss_mib" in p else "",
+                f"{p['peak_rss_mib']:,.0f}" if p.get("peak_rss_mib") is not None else "",
                 str(p.get("pandas", "")),
             ]
         )
-    return md_table(["tool", "version", "time", "vs mlmon", "peak extra MiB", "peak RSS MiB", "pandas"], rows)
+    return md_table(
+        ["tool", "version", "time", "time / mlmon's", "peak extra MiB", "peak RSS MiB", "pandas"], rows
+    )
 
 
 def agreement_table(results: dict[str, Any]) -> str:

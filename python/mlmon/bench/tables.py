@@ -20,6 +20,8 @@ def fmt_s(seconds: float | None) -> str:
     """Seconds in a readable unit (us, ms, s, min)."""
     if seconds is None:
         return ""
+    if seconds < 0:
+        return "-" + fmt_s(-seconds)
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} us"
     if seconds < 1:
