@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import anyio
 import anyio.to_thread
 
 from mlmon.service.errors import BatchConflictError, OverloadedError
-from mlmon.store import IngestBatch, IngestResult, Store
+from mlmon.store import IngestBatch, IngestResult, Store, StoreUnavailableError
 
 __all__ = ["GroupCommitter", "Outcome"]
 
@@ -43,6 +44,9 @@ class GroupCommitter:
         max_batches: Most batches in one commit.
         max_queue: Most batches waiting; beyond it :meth:`submit` raises ``OverloadedError`` (429).
         on_commit: Called after each commit with ``(model, version, accepted batches, seconds)``.
+        commit_timeout: Seconds a commit may take before its waiters get ``StoreUnavailableError`` (503).
+            A hung database (no RST, no answer) would otherwise hold every request forever; the stuck
+            thread is abandoned and, if its commit lands later, the client's retry is a duplicate.
     """
 
     def __init__(
@@ -53,12 +57,14 @@ class GroupCommitter:
         max_batches: int = 256,
         max_queue: int = 4096,
         on_commit: Callable[[str, str, list[IngestBatch], float], None] | None = None,
+        commit_timeout: float = 5.0,
     ) -> None:
         self._store = store
         self._writer_id = writer_id
         self._max_batches = max_batches
         self._max_queue = max_queue
         self._on_commit = on_commit
+        self._commit_timeout = commit_timeout
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -120,9 +126,20 @@ class GroupCommitter:
             followers = [p for p in items if primary.setdefault(p.batch.batch_id, p) is not p]
             started = time.perf_counter()
             try:
-                result = await anyio.to_thread.run_sync(
-                    self._store.ingest, model, version, self._writer_id, [p.batch for p in primary.values()]
+                with anyio.fail_after(self._commit_timeout):
+                    result = await anyio.to_thread.run_sync(
+                        self._store.ingest, model, version, self._writer_id,
+                        [p.batch for p in primary.values()], abandon_on_cancel=True,
+                    )  # fmt: skip
+            except TimeoutError:
+                _log.warning("group commit of %d batches timed out", len(items))
+                unknown = StoreUnavailableError(
+                    f"the store did not answer within {self._commit_timeout:g} s; the commit's outcome is "
+                    "unknown: retry with the same batch_id"
                 )
+                for p in items:
+                    _fail(p, unknown)
+                continue
             except Exception as exc:  # every waiter gets the same error: 503 for outages, 500 for bugs
                 _log.warning("group commit of %d batches failed: %s", len(items), type(exc).__name__)
                 for p in items:
