@@ -131,3 +131,12 @@ def baseline_codes(service: str) -> str:
     put = httpx.put(f"{service}/v1/models/codes/versions/v1/baseline", content=base.to_bytes())
     assert put.status_code == 200, put.text
     return "codes"
+
+
+@pytest.mark.parametrize("module", ["mlmon.client._sync", "mlmon.client._async"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -46,9 +46,14 @@ class Sender:
 
     def drain(self) -> None:
         """Sends every sealed batch, oldest first."""
-        while (batch := self.core.buffer.pop()) is not None:
+        while True:
+            # busy goes up before the pop, so flush() never sees an empty queue and an idle sender
+            # while a batch is between the two.
             self.busy = True
             try:
+                batch = self.core.buffer.pop()
+                if batch is None:
+                    return
                 self.deliver(batch)
             finally:
                 self.busy = False
