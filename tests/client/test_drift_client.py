@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import httpx
 import numpy as np
@@ -131,6 +132,35 @@ def baseline_codes(service: str) -> str:
     put = httpx.put(f"{service}/v1/models/codes/versions/v1/baseline", content=base.to_bytes())
     assert put.status_code == 200, put.text
     return "codes"
+
+
+def test_many_threads_recording_lose_no_row(service: str, model: str) -> None:
+    rows = _rows(2500)
+    with DriftClient(service, model, version="v1", batch_rows=700, flush_interval=0.05) as client:
+        threads = [threading.Thread(target=lambda: [client.record(r) for r in rows]) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert client.sent == rows_counted(service, model) == 10_000
+    assert client.dropped == client.rejected == 0
+
+
+def test_async_client_fed_from_worker_threads(service: str, model: str) -> None:
+    rows = _rows(1500)
+
+    async def main() -> AsyncDriftClient:
+        async with AsyncDriftClient(
+            service, model, version="v1", batch_rows=400, flush_interval=0.05
+        ) as client:
+            await asyncio.gather(
+                *(asyncio.to_thread(lambda: [client.record(r) for r in rows]) for _ in range(3))
+            )
+        return client
+
+    client = asyncio.run(main())
+    assert client.sent == rows_counted(service, model) == 4500
+    assert client.dropped == client.rejected == 0
 
 
 @pytest.mark.parametrize("module", ["mlmon.client._sync", "mlmon.client._async"])
