@@ -50,6 +50,8 @@ pub struct KllSketch {
     max: f64,
     levels: Vec<Vec<f64>>,
     retained: usize,
+    /// Total capacity for the current number of levels, cached: `push` checks it per value.
+    capacity: usize,
     rng: u64,
 }
 
@@ -68,6 +70,7 @@ impl KllSketch {
             max: f64::NEG_INFINITY,
             levels: vec![Vec::new()],
             retained: 0,
+            capacity: k,
             rng: SEED,
         })
     }
@@ -114,7 +117,7 @@ impl KllSketch {
             l0.push(x);
         }
         self.retained += 1;
-        if self.retained >= self.capacity() {
+        if self.retained >= self.capacity {
             self.compact();
         }
     }
@@ -150,6 +153,7 @@ impl KllSketch {
         while self.levels.len() < other.levels.len() {
             self.levels.push(Vec::new());
         }
+        self.capacity = self.total_capacity();
         for (mine, theirs) in self.levels.iter_mut().zip(&other.levels) {
             mine.extend_from_slice(theirs);
         }
@@ -157,7 +161,7 @@ impl KllSketch {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.retained += other.retained;
-        while self.retained >= self.capacity() {
+        while self.retained >= self.capacity {
             if !self.compact() {
                 break;
             }
@@ -177,7 +181,7 @@ impl KllSketch {
         cap.max(MIN_LEVEL)
     }
 
-    fn capacity(&self) -> usize {
+    fn total_capacity(&self) -> usize {
         (0..self.levels.len()).map(|h| self.level_capacity(h)).sum()
     }
 
@@ -201,6 +205,7 @@ impl KllSketch {
         }
         if h + 1 == self.levels.len() {
             self.levels.push(Vec::new());
+            self.capacity = self.total_capacity();
         }
         let offset = self.coin();
         let Some(level) = self.levels.get_mut(h) else {
@@ -303,6 +308,7 @@ impl KllSketch {
         }
         s.retained = levels.iter().map(Vec::len).sum();
         s.levels = levels;
+        s.capacity = s.total_capacity();
         s.n = n;
         s.rng = rng;
         if n > 0 {
