@@ -103,8 +103,15 @@ class GroupCommitter:
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(model, version, batch, done))
         self._wake.set()
-        # shield: a client that disconnects must not cancel the commit of a queued batch.
-        return await asyncio.shield(done)
+        # shield: a client that disconnects must not cancel the commit of a queued batch. The timeout
+        # counts from here, so time spent queued behind a stuck commit is bounded too; a batch that
+        # commits after its waiter gave up is counted once and its retry is a duplicate.
+        done.add_done_callback(_consume)
+        try:
+            with anyio.fail_after(self._commit_timeout):
+                return await asyncio.shield(done)
+        except TimeoutError:
+            raise _unknown(self._commit_timeout) from None
 
     async def _run(self) -> None:
         while True:
@@ -133,12 +140,8 @@ class GroupCommitter:
                     )  # fmt: skip
             except TimeoutError:
                 _log.warning("group commit of %d batches timed out", len(items))
-                unknown = StoreUnavailableError(
-                    f"the store did not answer within {self._commit_timeout:g} s; the commit's outcome is "
-                    "unknown: retry with the same batch_id"
-                )
                 for p in items:
-                    _fail(p, unknown)
+                    _fail(p, _unknown(self._commit_timeout))
                 continue
             except Exception as exc:  # every waiter gets the same error: 503 for outages, 500 for bugs
                 _log.warning("group commit of %d batches failed: %s", len(items), type(exc).__name__)
@@ -152,6 +155,19 @@ class GroupCommitter:
                 accepted = set(result.accepted)
                 batches = [p.batch for p in primary.values() if p.batch.batch_id in accepted]
                 self._on_commit(model, version, batches, time.perf_counter() - started)
+
+
+def _unknown(seconds: float) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"the store did not answer within {seconds:g} s; the commit's outcome is unknown: "
+        "retry with the same batch_id"
+    )
+
+
+def _consume(done: asyncio.Future[Outcome]) -> None:
+    # Marks an exception as retrieved when the waiter timed out before it was set (no log noise).
+    if not done.cancelled():
+        done.exception()
 
 
 def _fail(p: _Pending, exc: BaseException) -> None:
