@@ -24,7 +24,7 @@ def test_db_errors_are_one_line_and_hide_passwords(capsys: pytest.CaptureFixture
 
 
 def test_demo_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--rows", "5000"]) == 0
+    assert main(["demo", "--in-process", "--out", str(tmp_path), "--rows", "5000"]) == 0
     assert (tmp_path / "drift.html").exists()
     assert "severity critical" in capsys.readouterr().out
 

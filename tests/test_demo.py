@@ -1,4 +1,5 @@
-"""`make demo` runs `python -m mlmon.demo`: check it catches the drift it stages and nothing else."""
+"""`mlmon demo --in-process` (the library-only job): it catches the drift it stages and nothing else. The
+whole loop `make demo` runs is tested end to end in tests/e2e/test_demo_loop.py."""
 
 from pathlib import Path
 
@@ -28,4 +29,4 @@ def test_clean_traffic_raises_nothing() -> None:
 
 
 def test_main_exit_code(tmp_path: Path) -> None:
-    assert main(["--out", str(tmp_path), "--rows", "5000"]) == 0
+    assert main(["--in-process", "--out", str(tmp_path), "--rows", "5000"]) == 0

@@ -257,10 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))
     _add_serve_model(sub.add_parser("serve-model", help="run the production API (needs mlmon[serving])"))
     _add_deploy(sub.add_parser("deploy", help="validate, gate and ship a model (needs mlmon[deploy])"))
-    demo = sub.add_parser("demo", help="run the whole in-process job on generated data")
-    demo.add_argument("--out", default="demo-output", help="where to write the reports (default demo-output)")
-    demo.add_argument("--rows", type=int, default=200_000, help="rows per data set (default 200,000)")
-    demo.set_defaults(func=cmd_demo)
+    demo_cmd = sub.add_parser("demo", help="train, deploy, serve, drift and alerts, end to end")
+    demo.add_demo_arguments(demo_cmd)
+    demo_cmd.set_defaults(func=cmd_demo)
     from mlmon.bench.cli import add_bench_parser  # the benchmark suite (needs a source checkout)
 
     add_bench_parser(sub)
@@ -340,7 +339,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """``mlmon demo``: exit 0 when the staged drift is caught."""
-    return demo.main(["--out", args.out, "--rows", str(args.rows)])
+    return demo.run_demo(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
