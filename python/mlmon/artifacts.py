@@ -30,6 +30,7 @@ __all__ = [
     "check_sha256",
     "detect_format",
     "load_model",
+    "normalize_sha256",
     "sha256_bytes",
     "sha256_file",
     "trusted_skops_types",
