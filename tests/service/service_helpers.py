@@ -69,11 +69,12 @@ def service_env(**extra: str) -> dict[str, str]:
 def start_service(
     database_url: str, log: Path, workers: int = 1, port: int | None = None, **settings: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m mlmon.service`` (no auth and alerts off unless ``settings`` say otherwise) on ``port``
-    (default: a free loopback port; pass the old one to restart there); waits for ``/healthz`` and
-    returns the process and its base URL."""
+    """``python -m mlmon.service`` (no auth, alerts off, no drain window unless ``settings`` say
+    otherwise) on ``port`` (default: a free loopback port; pass the old one to restart there); waits for
+    ``/healthz`` and returns the process and its base URL."""
     port = port or free_port()
-    env = service_env(**{"MLMON_ALERT_INTERVAL_SECONDS": "0", **settings})
+    # No drain window unless asked: a stop then takes no extra seconds (test_graceful_stop sets one).
+    env = service_env(**{"MLMON_ALERT_INTERVAL_SECONDS": "0", "MLMON_DRAIN_SECONDS": "0", **settings})
     cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
            "--database-url", database_url]  # fmt: skip
     with log.open("ab") as sink:

@@ -98,7 +98,6 @@ class ServiceCore:
         )  # fmt: skip
         self.draining = False
         self.unready = False
-        self.dirty: set[tuple[str, str]] = set()
         self._entries: dict[tuple[str, str], BaselineEntry] = {}
         self._defaults: dict[str, tuple[str, float]] = {}
         self._inflight = 0
@@ -122,7 +121,6 @@ class ServiceCore:
         if batches:
             self.metrics.batches.labels(model, version).inc(len(batches))
             self.metrics.rows.labels(model, version).inc(sum(p.rows for b in batches for p in b.partials))
-            self.dirty.add((model, version))
 
     @contextmanager
     def reserve(self, size: int) -> Iterator[None]:
