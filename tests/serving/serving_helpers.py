@@ -65,3 +65,15 @@ def put_model(url: str, data: bytes, version: str, **kw: Any) -> httpx.Response:
     return httpx.put(
         f"{url}/admin/model", content=data, headers=deploy_headers(data, version, **kw), timeout=60
     )
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """One sample of the API's ``/metrics`` (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{url}/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serving_helpers import ADMIN, FEATURES, deploy_headers, put_model, start_serving
+from serving_helpers import ADMIN, FEATURES, deploy_headers, metric, put_model, start_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +101,8 @@ def test_wrong_sha256_is_refused_before_loading_and_the_old_model_stays(
     assert not sentinel.exists()
     assert httpx.get(f"{url}/version").json()["version"] == "v1"
     assert httpx.post(f"{url}/predict", json={"rows": rows}).json() == before
+    assert metric(url, "mlmon_serving_deploys_total", outcome="refused") == 4
+    assert metric(url, "mlmon_serving_deploys_total", outcome="live") == 1
     stored = {p.name for p in model_dir.iterdir()}
     assert stored == {
         "current.json",

@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from service_helpers import service_env, start_service
-from serving_helpers import ADMIN, put_model, start_serving
+from serving_helpers import ADMIN, metric, put_model, start_serving
 
 import mlmon
 
@@ -77,6 +77,10 @@ def test_scored_features_reach_the_drift_service(
                 break
             time.sleep(0.2)
         assert counted == {"v1": 203, "v2": 17}
+        assert metric(url, "mlmon_serving_predicted_rows_total", model="credit", version="v1") == 203
+        assert metric(url, "mlmon_client_rows_total", model="credit", outcome="sent") == 220
+        assert metric(url, "mlmon_client_rows_total", model="credit", outcome="dropped") == 0
+        assert metric(url, "mlmon_serving_deploys_total", outcome="live") == 2
     finally:
         if api is not None:
             _stop(api)

@@ -9,10 +9,12 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response
 from litestar.openapi import OpenAPIConfig
+from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
 from mlmon.artifacts import ArtifactError
 from mlmon.service.errors import exception_handlers
+from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, NoModelError
 from mlmon.serving.predict import BadBodyError, MediaTypeError
 from mlmon.serving.routes import ShaMismatchError, build_routes
@@ -49,26 +51,28 @@ def _handlers() -> dict[type[Exception] | int, Any]:
     }
 
 
-def create_app(settings: ServingSettings) -> Litestar:
+def create_app(settings: ServingSettings, registry: CollectorRegistry | None = None) -> Litestar:
     """Builds the production API.
 
     Args:
         settings: The settings (tests build them directly; ``mlmon serve-model`` reads the environment).
+        registry: Where metrics register (default: a fresh registry, never the global one).
 
     Returns:
         The Litestar app; the stored model (if any) is loaded when its lifespan starts.
     """
     logging.getLogger("mlmon").setLevel(settings.log_level)
+    metrics = ServingMetrics.build(registry or CollectorRegistry())
 
     async def startup(app: Litestar) -> None:
-        app.state.holder = ModelHolder(settings)
+        app.state.holder = ModelHolder(settings, metrics.registry)
         await app.state.holder.restore()
 
     async def shutdown(app: Litestar) -> None:
         await app.state.holder.close()
 
     return Litestar(
-        route_handlers=build_routes(settings),
+        route_handlers=build_routes(settings, metrics),
         on_startup=[startup],
         on_shutdown=[shutdown],
         exception_handlers=_handlers(),

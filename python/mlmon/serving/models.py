@@ -107,10 +107,12 @@ class ModelHolder:
 
     Args:
         settings: Where artifacts are kept and where scored features go.
+        registry: Where the drift clients count their rows (the app's registry).
     """
 
-    def __init__(self, settings: ServingSettings) -> None:
+    def __init__(self, settings: ServingSettings, registry: Any = None) -> None:
         self.settings = settings
+        self.registry = registry
         self.live: LiveModel | None = None
         self.artifacts = ArtifactDir(settings.model_dir) if settings.model_dir else None
         self._lock = asyncio.Lock()
@@ -138,6 +140,7 @@ class ModelHolder:
             token=s.drift_token,
             batch_rows=s.drift_batch_rows,
             flush_interval=s.drift_flush_interval,
+            registry=self.registry,
         )
 
     async def deploy(

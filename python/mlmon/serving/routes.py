@@ -3,8 +3,8 @@
 ``POST /predict`` scores a batch; ``PUT /admin/model`` receives a deployed artifact: admin token first
 (401 missing, 403 wrong; ``hmac.compare_digest``), then the headers, then the body's sha256 against
 ``X-Model-SHA256`` before any deserializer sees a byte, then the load in a worker thread and the swap.
-``GET /healthz`` (alive), ``/readyz`` (a model is live) and ``/version`` (what is live) never load
-anything.
+``GET /healthz`` (alive), ``/readyz`` (a model is live), ``/version`` (what is live) and ``/metrics``
+(Prometheus text) never load anything.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import hashlib
 import hmac
 from typing import Any
 
-from litestar import Request, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from mlmon.artifacts import FORMATS, normalize_sha256
 from mlmon.exceptions import InputError
+from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, check_name
 from mlmon.serving.predict import PredictResponse, decode, score, to_columns
 from mlmon.serving.settings import ServingSettings
@@ -68,7 +70,23 @@ async def _read_capped(request: Request[Any, Any, Any], cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def build_routes(settings: ServingSettings) -> list[HTTPRouteHandler]:
+def _deploy_headers(headers: Any, admin: bytes | None) -> tuple[str, str, str, str]:
+    """Name, version, expected digest and format from the deploy headers, checked."""
+    name = check_name("Name", headers.get("x-model-name"))
+    version = check_name("Version", headers.get("x-model-version"))
+    expected = normalize_sha256(headers.get("x-model-sha256") or "")
+    fmt = (headers.get("x-model-format") or "").strip().lower()
+    if fmt not in FORMATS:
+        raise InputError(f"X-Model-Format must be one of {', '.join(FORMATS)}")
+    if fmt != "skops" and admin is None:
+        raise PermissionDeniedException(
+            f"{fmt} artifacts can run code when loaded: they are accepted only "
+            "with MLMON_SERVING_ADMIN_TOKEN set; send skops"
+        )
+    return name, version, expected, fmt
+
+
+def build_routes(settings: ServingSettings, metrics: ServingMetrics) -> list[HTTPRouteHandler]:
     """The route handlers for these settings."""
     digest = admin_digest(settings.admin_token)
 
@@ -84,7 +102,10 @@ def build_routes(settings: ServingSettings) -> list[HTTPRouteHandler]:
         live = holder.current()  # read once: a swap during this request does not affect it
         req = decode(await request.body(), request.headers.get("content-type"))
         cols = to_columns(req, live.features, settings.max_rows)
-        return await asyncio.to_thread(score, live, cols)
+        with metrics.latency.time():
+            out = await asyncio.to_thread(score, live, cols)
+        metrics.rows.labels(live.name, live.version).inc(len(out.predictions))
+        return out
 
     @put(
         "/admin/model",
@@ -97,30 +118,27 @@ def build_routes(settings: ServingSettings) -> list[HTTPRouteHandler]:
         ``X-Model-SHA256`` and ``X-Model-Format`` (skops, joblib or pickle), checks it and swaps it in.
         The same digest already live answers ``"unchanged": true``."""
         _require_admin(digest, request.headers.get("authorization"))
-        headers = request.headers
-        name, version = (
-            check_name("Name", headers.get("x-model-name")),
-            check_name("Version", headers.get("x-model-version")),
-        )
-        expected = normalize_sha256(headers.get("x-model-sha256") or "")
-        fmt = (headers.get("x-model-format") or "").strip().lower()
-        if fmt not in FORMATS:
-            raise InputError(f"X-Model-Format must be one of {', '.join(FORMATS)}")
-        if fmt != "skops" and digest is None:
-            raise PermissionDeniedException(
-                f"{fmt} artifacts can run code when loaded: they are accepted only "
-                "with MLMON_SERVING_ADMIN_TOKEN set; send skops"
-            )
-        data = await _read_capped(request, settings.max_artifact_bytes)
-        actual = hashlib.sha256(data).hexdigest()
-        if not hmac.compare_digest(actual, expected):
-            raise ShaMismatchError(expected, actual)
-        holder: ModelHolder = state.holder
-        live, unchanged = await holder.deploy(data, name=name, version=version, sha256=expected, fmt=fmt)
+        try:
+            name, version, expected, fmt = _deploy_headers(request.headers, digest)
+            data = await _read_capped(request, settings.max_artifact_bytes)
+            actual = hashlib.sha256(data).hexdigest()
+            if not hmac.compare_digest(actual, expected):
+                raise ShaMismatchError(expected, actual)
+            holder: ModelHolder = state.holder
+            live, unchanged = await holder.deploy(data, name=name, version=version, sha256=expected, fmt=fmt)
+        except Exception:
+            metrics.deploys.labels("refused").inc()
+            raise
+        metrics.deploys.labels("unchanged" if unchanged else "live").inc()
         out: dict[str, Any] = {"model": live.name, "version": live.version, "sha256": live.sha256}
         if unchanged:
             out["unchanged"] = True
         return out
+
+    @get("/metrics", operation_id="Metrics", media_type=CONTENT_TYPE_LATEST)
+    async def metrics_text() -> Response[bytes]:
+        """Prometheus exposition: rows scored, latency, deploys and the drift client's counters."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @get("/version", operation_id="Version")
     async def version(state: State) -> dict[str, str]:
@@ -139,4 +157,4 @@ def build_routes(settings: ServingSettings) -> list[HTTPRouteHandler]:
         holder: ModelHolder = state.holder
         return {"status": "ready", "version": holder.current().version}
 
-    return [predict, put_model, version, healthz, readyz]
+    return [predict, put_model, version, healthz, readyz, metrics_text]
