@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 import tomllib
@@ -123,11 +124,17 @@ class Secrets(msgspec.Struct, frozen=True):
             webhook_url=env.get("MLMON_DEPLOY_WEBHOOK_URL") or env.get("MLMON_SLACK_WEBHOOK_URL") or None,
         )
 
+    def _values(self) -> list[str]:
+        values = [self.database_url, self.admin_token, self.serving_token, self.webhook_url]
+        if self.database_url:  # a driver error may quote the password alone
+            values.append(urlsplit(self.database_url).password)
+        # Longest first, so a URL is hidden whole before its password is looked for.
+        return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+
     def redact(self, text: str) -> str:
-        """``text`` with every secret value replaced by ``***``."""
-        for value in (self.database_url, self.admin_token, self.serving_token, self.webhook_url):
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
+        """``text`` with every secret value (and the database password alone) replaced by ``***``."""
+        for value in self._values():
+            text = text.replace(value, "***")
         return text
 
 
