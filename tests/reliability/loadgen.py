@@ -51,6 +51,7 @@ class Truth:
     transport_errors: int = 0
     retry_after_missing: int = 0
     latencies: list[float] = field(default_factory=list)
+    error_latencies: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -117,6 +118,8 @@ class LoadGen:
             if 200 <= r.status_code < 300:
                 t.acked[batch.batch_id] = batch.rows
                 t.latencies.append(time.perf_counter() - started)
+            else:
+                t.error_latencies.append(time.perf_counter() - started)
         return r.status_code
 
     def send_until_acked(self, batch: Batch, deadline: float, pause: float = 0.2) -> bool:
@@ -131,14 +134,15 @@ class LoadGen:
         return False
 
     def run(self, batches: Sequence[Batch], seconds: float, retry: bool = True,
-            between: Callable[[], None] | None = None) -> Truth:  # fmt: skip
-        """Sends every batch (in order, ``concurrency`` at a time) until done or ``seconds`` pass.
+            between: Callable[[], None] | None = None, grace: float = 30.0) -> Truth:  # fmt: skip
+        """Sends batches (in order, ``concurrency`` at a time) until done or ``seconds`` pass.
 
         Args:
             batches: What to send.
-            seconds: The time bound of the whole run.
+            seconds: No new batch is sent after this many seconds.
             retry: Retry until acknowledged (else one attempt each).
             between: Called before each send (a pacing hook).
+            grace: Retries of batches already sent go on this much longer.
         """
         deadline = time.monotonic() + seconds
 
@@ -148,7 +152,7 @@ class LoadGen:
             if between is not None:
                 between()
             if retry:
-                self.send_until_acked(batch, deadline)
+                self.send_until_acked(batch, deadline + grace)
             else:
                 self.send_once(batch)
 
