@@ -47,7 +47,7 @@ def child(job: str, path: str) -> None:
     if job == "mlmon":
         history = mlmon_job(Path(path), ref)
         extra["periods"] = len(history)
-        extra["critical"] = sum(r.severity == "critical" for r in history)
+        extra["drifted_periods"] = sum(r.severity in ("warning", "critical") for r in history)
     elif job == "pandas":
         extra["cells"] = len(pandas_job(Path(path), ref))
     elif job == "fit":
