@@ -63,6 +63,14 @@ def test_six_hour_periods_and_epoch_seconds(table: pa.Table, baseline: mlmon.Bas
     by_epoch = mlmon.batch.profile(epoch, baseline, by="6h", progress=False)
     assert len(by_ts) == 24
     assert by_ts.reports == by_epoch.reports
+    seconds = pc.cast(epoch["ts"], pa.float64()).to_numpy().copy()
+    seconds[::7] += 0.25  # fractional seconds stay in their period
+    seconds[::11] = np.nan  # a missing timestamp
+    fractional = mlmon.batch.profile(
+        epoch.set_column(0, "ts", pa.array(seconds)), baseline, by="6h", progress=False
+    )
+    assert fractional.skipped_rows == len(seconds[::11])
+    assert fractional.rows == table.num_rows - fractional.skipped_rows
 
 
 def test_rows_without_timestamp_are_counted_as_skipped(table: pa.Table, baseline: mlmon.Baseline) -> None:

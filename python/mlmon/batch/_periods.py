@@ -47,8 +47,13 @@ def _as_timestamps(col: Any, name: str) -> Any:
         return col
     if pa.types.is_date(typ):
         return pc.cast(col, pa.timestamp("s"))
-    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
-        return pc.cast(pc.multiply(pc.cast(col, pa.float64()), 1e6), pa.int64()).cast(pa.timestamp("us"))
+    if pa.types.is_integer(typ):
+        return pc.cast(col, pa.int64()).cast(pa.timestamp("s"))
+    if pa.types.is_floating(typ):
+        # Fractional epoch seconds to microseconds; NaN is a missing timestamp.
+        seconds = pc.cast(col, pa.float64())
+        seconds = pc.if_else(pc.is_nan(seconds), pa.scalar(None, pa.float64()), seconds)
+        return pc.cast(pc.floor(pc.multiply(seconds, 1e6)), pa.int64()).cast(pa.timestamp("us"))
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         try:
             return pc.cast(col, pa.timestamp("us"))
