@@ -5,7 +5,9 @@ on small broken workflows, so a rule that stopped matching would fail here."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -209,3 +211,23 @@ jobs:
 def test_a_deploy_needs_an_environment_a_dry_run_does_not() -> None:
     assert any("runs mlmon deploy without an environment" in p for p in hygiene_problems(_DEPLOY_JOB))
     assert hygiene_problems(_DEPLOY_JOB.replace("--version 1", "--version 1 --dry-run")) == []
+
+
+def test_deploy_ci_config_takes_service_urls_from_the_environment(tmp_path: Path) -> None:
+    # Runs deploy.yml's own config step on a copy of deploy/, then reads the result as mlmon deploy does.
+    from mlmon.deploy.config import load_config
+
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
+    (step,) = [s for s in _steps(_jobs(doc)["train"]) if "DEPLOY_CONFIG" in str(s.get("run", ""))]
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy", ignore=shutil.ignore_patterns("artifacts"))
+    env = {"PATH": os.environ["PATH"], "DEPLOY_CONFIG": doc["env"]["DEPLOY_CONFIG"]}
+    subprocess.run(["bash", "-c", step["run"]], cwd=tmp_path, env=env, check=True, timeout=60)
+    urls = {"MLMON_DRIFT_URL": "https://drift.staging.example", "MLMON_SERVING_URL": "https://api.example"}
+    config = load_config(tmp_path / doc["env"]["DEPLOY_CONFIG"], environ=urls)
+    assert (config.services.drift_url, config.services.serving_url) == tuple(urls.values())
+    assert config.model.artifact == str(tmp_path / "deploy" / "artifacts" / "model.skops")
+    # Without the step the file's local URLs would win: the step is what makes the environments apply.
+    assert (
+        load_config(ROOT / "deploy" / "deploy.toml", environ=urls).services.drift_url
+        != urls["MLMON_DRIFT_URL"]
+    )
