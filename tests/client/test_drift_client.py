@@ -163,6 +163,36 @@ def test_async_client_fed_from_worker_threads(service: str, model: str) -> None:
     assert client.dropped == client.rejected == 0
 
 
+def test_small_column_batches_leave_as_few_large_batches(service: str, model: str) -> None:
+    coded = pd.DataFrame({"age": [30.0, 31.0], "plan": pd.Categorical(["a", "b"])})
+    with DriftClient(service, model, version="v1", batch_rows=100, flush_interval=60) as client:
+        for i in range(60):  # one small batch per request, as the production API records them
+            client.record_batch(coded if i % 3 == 0 else {"age": np.array([40.0 + i]), "plan": ["c"]})
+            client.record({"age": 50.0, "plan": "a"} if i % 2 else {"age": 51.0})  # plan missing: counted
+        client.record_batch({"age": [1.0, 2.0, 3.0]})
+        assert wait_for(lambda: client.sent == 100)  # one full batch of chunks and rows
+        assert client._core.sent_batches == 1 and client.buffered == 43
+    assert client.sent == rows_counted(service, model) == 143
+    features = httpx.get(f"{service}/v1/models/{model}/drift").json()["features"]
+    assert int(features["age"]["count"]) == int(features["plan"]["count"]) == 143
+
+
+def test_concat_columns_keeps_kinds_and_fills_missing() -> None:
+    from mlmon.client._columns import Coded, Labels, concat_columns
+
+    codes = Coded(["a", "b"], np.array([0, 1, -1]))
+    parts = [
+        ({"x": np.array([1.0, 2.0]), "c": Labels(["a", None])}, 2),
+        ({"x": np.array([3.0, 4.0, 5.0]), "c": codes}, 3),
+        ({"c": Labels(["z"])}, 1),
+    ]
+    out = concat_columns(parts)
+    np.testing.assert_array_equal(out["x"], [1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
+    assert out["c"] == Labels(["a", None, "a", "b", None, "z"])
+    both = concat_columns([({"c": codes}, 3), ({"c": Coded(["a", "b"], np.array([1]))}, 1)])
+    assert isinstance(both["c"], Coded) and both["c"].codes.tolist() == [0, 1, -1, 1]
+
+
 @pytest.mark.parametrize("module", ["mlmon.client._sync", "mlmon.client._async"])
 def test_docstring_examples_run(module: str) -> None:
     import doctest

@@ -92,3 +92,34 @@ def test_public_address_needs_an_admin_token() -> None:
     done = subprocess.run(cmd, env=service_env(), capture_output=True, timeout=60)
     assert done.returncode == 2
     assert b"MLMON_SERVING_ADMIN_TOKEN" in done.stderr
+
+
+def test_rows_buffered_at_shutdown_are_sent(
+    tmp_path: Path, artifacts: dict[str, bytes], rows: list[dict[str, float]]
+) -> None:
+    rng = np.random.default_rng(2)
+    baseline = mlmon.Baseline.fit({"age": rng.normal(40, 9, 3000), "income": rng.normal(50, 12, 3000)})
+    drift, drift_url = start_service(
+        f"sqlite:///{tmp_path / 'drift.db'}", tmp_path / "drift.log", MLMON_WINDOW_SECONDS="86400"
+    )
+    try:
+        put = httpx.put(f"{drift_url}/v1/models/credit/versions/v1/baseline", content=baseline.to_bytes())
+        assert put.status_code == 200, put.text
+        # an hour-long flush interval: only the shutdown flush can send these rows
+        api, url = start_serving(
+            tmp_path / "api.log",
+            MLMON_SERVING_ADMIN_TOKEN=ADMIN,
+            MLMON_DRIFT_URL=drift_url,
+            MLMON_SERVING_DRIFT_FLUSH_INTERVAL="3600",
+        )
+        try:
+            assert put_model(url, artifacts["v1"], "v1").status_code == 200
+            assert httpx.post(f"{url}/predict", json={"rows": rows[:30]}).status_code == 200
+            assert metric(url, "mlmon_client_rows_total", model="credit", outcome="sent") == 0
+        finally:
+            _stop(api)
+        assert api.returncode == 0
+        r = httpx.get(f"{drift_url}/v1/models/credit/drift", params={"version": "v1"})
+        assert int(r.json()["current_rows"]) == 30
+    finally:
+        _stop(drift)

@@ -31,6 +31,7 @@ __all__ = [
     "Kind",
     "Labels",
     "columns_of_frame",
+    "concat_columns",
     "encode_body",
     "rows_to_columns",
     "slice_columns",
@@ -192,6 +193,38 @@ def slice_columns(cols: Columns, start: int, stop: int) -> Columns:
             out[name] = Coded(col.categories, col.codes[start:stop])
         else:
             out[name] = col[start:stop]
+    return out
+
+
+def _labels(col: Column | None, n: int) -> list[str | None]:
+    if col is None:
+        return [None] * n
+    if isinstance(col, Labels):
+        return col.values
+    if isinstance(col, Coded):
+        return [col.categories[k] if k >= 0 else None for k in col.codes.tolist()]
+    return [None if math.isnan(v) else str(v) for v in col.tolist()]
+
+
+def concat_columns(parts: Sequence[tuple[Columns, int]]) -> Columns:
+    """Joins column chunks into one batch; a feature absent from a chunk is missing in its rows.
+
+    A feature that is numerical in every chunk stays a float64 array; one that is coded with the same
+    categories in every chunk stays coded; any other mix becomes labels.
+    """
+    names = dict.fromkeys(name for cols, _ in parts for name in cols)
+    out: Columns = {}
+    for name in names:
+        pieces = [(cols.get(name), n) for cols, n in parts]
+        present = [c for c, _ in pieces if c is not None]
+        if all(isinstance(c, np.ndarray) for c in present):
+            out[name] = np.concatenate([np.full(n, np.nan) if c is None else c for c, n in pieces])
+        elif len(coded := [c for c in present if isinstance(c, Coded)]) == len(pieces) and all(
+            c.categories == coded[0].categories for c in coded
+        ):
+            out[name] = Coded(coded[0].categories, np.concatenate([c.codes for c in coded]))
+        else:
+            out[name] = Labels([v for c, n in pieces for v in _labels(c, n)])
     return out
 
 
