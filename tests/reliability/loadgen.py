@@ -10,14 +10,13 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 from service_helpers import MSGPACK, body, mp
 
-__all__ = ["Batch", "LoadGen", "Truth", "make_batches"]
+__all__ = ["Batch", "LoadGen", "Truth", "iter_batches", "make_batches"]
 
 _RETRYABLE = {429, 500, 502, 503, 504}
 
@@ -31,14 +30,17 @@ class Batch:
     data: bytes
 
 
-def make_batches(prefix: str, n: int, rows: tuple[int, int] = (5, 40), seed: int = 0) -> list[Batch]:
-    """``n`` distinct batches with deterministic row counts in ``rows`` (inclusive)."""
+def iter_batches(prefix: str, n: int, rows: tuple[int, int] = (5, 40), seed: int = 0) -> Iterator[Batch]:
+    """``n`` distinct batches with deterministic row counts in ``rows`` (inclusive), made lazily."""
     rng = random.Random(seed)
-    out = []
     for i in range(n):
         k = rng.randint(*rows)
-        out.append(Batch(f"{prefix}{i}", k, mp(body(f"{prefix}{i}", k, seed=seed * 100_003 + i))))
-    return out
+        yield Batch(f"{prefix}{i}", k, mp(body(f"{prefix}{i}", k, seed=seed * 100_003 + i)))
+
+
+def make_batches(prefix: str, n: int, rows: tuple[int, int] = (5, 40), seed: int = 0) -> list[Batch]:
+    """The list of :func:`iter_batches`."""
+    return list(iter_batches(prefix, n, rows, seed))
 
 
 @dataclass
@@ -133,29 +135,40 @@ class LoadGen:
             time.sleep(pause * (0.5 + random.random()))
         return False
 
-    def run(self, batches: Sequence[Batch], seconds: float, retry: bool = True,
-            between: Callable[[], None] | None = None, grace: float = 30.0) -> Truth:  # fmt: skip
-        """Sends batches (in order, ``concurrency`` at a time) until done or ``seconds`` pass.
+    def run(self, batches: Iterable[Batch], seconds: float, retry: bool = True,
+            between: Callable[[], None] | None = None, grace: float = 30.0,
+            stop: threading.Event | None = None) -> Truth:  # fmt: skip
+        """Sends batches (in order, ``concurrency`` threads pulling from ``batches``) until they run out,
+        ``seconds`` pass or ``stop`` is set.
 
         Args:
-            batches: What to send.
+            batches: What to send (may be lazy and long: it is consumed one batch at a time).
             seconds: No new batch is sent after this many seconds.
             retry: Retry until acknowledged (else one attempt each).
             between: Called before each send (a pacing hook).
             grace: Retries of batches already sent go on this much longer.
+            stop: When set, no new batch is sent; retries of sent ones go on.
         """
         deadline = time.monotonic() + seconds
+        source = iter(batches)
+        pull = threading.Lock()
 
-        def one(batch: Batch) -> None:
-            if time.monotonic() >= deadline:
-                return
-            if between is not None:
-                between()
-            if retry:
-                self.send_until_acked(batch, deadline + grace)
-            else:
-                self.send_once(batch)
+        def worker() -> None:
+            while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+                with pull:
+                    batch = next(source, None)
+                if batch is None:
+                    return
+                if between is not None:
+                    between()
+                if retry:
+                    self.send_until_acked(batch, deadline + grace)
+                else:
+                    self.send_once(batch)
 
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            list(pool.map(one, batches))
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=seconds + grace + 60)
         return self.truth

@@ -18,7 +18,7 @@ import psutil
 import pytest
 from faultproxy import FaultProxy
 from harness import Cluster, RssSampler, check_store, reported_rows
-from loadgen import LoadGen, Truth, make_batches
+from loadgen import LoadGen, Truth, iter_batches
 from service_helpers import MSGPACK, body, mp
 
 import mlmon
@@ -32,7 +32,7 @@ def under_load(cluster: Cluster, fault: Callable[[], str], seconds: float, tag: 
     """Runs paced load for ``seconds`` with ``fault`` called in this thread meanwhile; returns the
     truth once every sent batch is acknowledged or its retries ran out."""
     gen = LoadGen(cluster.urls, concurrency=6, timeout=20)
-    batches = make_batches(tag, 100_000, rows=(5, 30), seed=len(tag))
+    batches = iter_batches(tag, 100_000, rows=(5, 30), seed=len(tag))
     done = threading.Event()
 
     def load() -> None:
