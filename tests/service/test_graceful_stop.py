@@ -1,6 +1,6 @@
 """SIGTERM (RELIABILITY R9): ``/readyz`` answers 503 at once while the worker keeps serving for the drain
 window, batches acknowledged before and during the window are all committed, and the process exits 0
-within 10 s. With one worker and with two (uvicorn's supervisor forwards the signal to each child)."""
+within 10 s. With one worker and with two (the supervisor forwards the signal to each worker at once)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@
 Uvicorn closes the listening socket as soon as it sees SIGTERM, so a load balancer still sending traffic
 would get refused connections instead of an unready probe. The handler installed here sits in front of
 the server's own: the first SIGTERM marks the worker unready and hands the signal on after the drain
-window; a second SIGTERM (or SIGINT) stops at once. Works the same for one worker and for each child of a
-multi-worker server, because uvicorn's supervisor forwards SIGTERM to its children.
+window; SIGINT stops at once, and a repeated SIGTERM (the multi-worker supervisor sends its own after
+forwarding the first, see :mod:`mlmon.service.server`) does not cut the window short.
 """
 
 from __future__ import annotations
@@ -50,8 +50,7 @@ def install_drain(seconds: float, on_unready: Callable[[], None]) -> bool:
 
     def handle(sig: int, frame: FrameType | None) -> None:
         nonlocal signalled
-        if signalled:  # a second SIGTERM: no more waiting
-            forward(sig, frame)
+        if signalled:  # already draining: the shutdown is scheduled
             return
         signalled = True
         on_unready()

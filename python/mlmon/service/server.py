@@ -15,6 +15,7 @@ import tempfile
 
 import msgspec
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from mlmon.service.settings import Settings
 from mlmon.store import open_store
@@ -23,12 +24,33 @@ __all__ = ["serve"]
 
 # R9: exit within 10 s of SIGTERM: the drain window plus the server's graceful shutdown fit in it.
 _EXIT_BUDGET_SECONDS = 10.0
+_STARTUP_FAILURE = 3  # uvicorn's exit status for a failed start
 
 
 def _exit_zero(signum: int, frame: object) -> None:
     # uvicorn re-raises a captured SIGTERM after its graceful shutdown; without this handler the
     # process then dies of the signal (status -15) although it drained cleanly.
     raise SystemExit(0)
+
+
+def _supervise(config: uvicorn.Config) -> None:
+    """Uvicorn's multi-worker supervisor, with SIGTERM forwarded to the workers at once.
+
+    The supervisor alone polls its signal queue every 0.5 s before it signals the workers, too late for
+    R9's 100 ms to an unready ``/readyz``. Here the signal reaches every worker immediately (each starts
+    its drain window, see :mod:`mlmon.service.drain`), and the supervisor's own SIGTERM that follows is
+    ignored by the draining workers.
+    """
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+
+    def forward(signum: int, frame: object) -> None:
+        for process in supervisor.processes:
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGTERM)
+        supervisor.signal_queue.append(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    supervisor.run()
 
 
 def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
@@ -58,12 +80,20 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = made_dir
     signal.signal(signal.SIGTERM, _exit_zero)
     grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
+    config = uvicorn.Config(
+        "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
+        log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=grace,
+    )  # fmt: skip
     try:
-        uvicorn.run(
-            "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-            workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
-            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=grace,
-        )  # fmt: skip
+        if settings.workers > 1:
+            _supervise(config)
+        else:
+            config.load_app()
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:  # as uvicorn.run: the app or the socket failed at startup
+                raise SystemExit(_STARTUP_FAILURE)
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
