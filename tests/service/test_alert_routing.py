@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,24 @@ def test_two_workers_raise_and_deliver_one_alert(tmp_path: Path, baseline: mlmon
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def test_closed_window_is_evaluated_once_per_worker(tmp_path: Path, baseline: mlmon.Baseline) -> None:
+    # Rows sent during the previous (closed) hour: the default alert_window="closed" evaluates them once.
+    with webhook_receiver() as (url, received):
+        settings = make_settings(tmp_path, webhook_url=f"{url}/generic")
+        app = create_app(settings, CollectorRegistry())
+        with TestClient(app) as client:
+            client.put("/v1/models/churn/versions/v1/baseline", content=baseline.to_bytes())
+            start, _ = app.state.core.current_window()
+            sent = (start - timedelta(minutes=30)).isoformat()
+            batch = {**_batch("old"), "sent_at": sent}
+            assert client.post("/v1/models/churn/ingest", content=mp(batch), headers=MSGPACK).is_success
+            with client.portal() as portal:
+                (alert,) = portal.call(app.state.alerts.check)
+                assert portal.call(app.state.alerts.check) == []  # done: not evaluated again
+                portal.call(app.state.alerts.idle)
+            assert (alert.feature, alert.severity, alert.window_end) == ("age", "critical", start)
+            assert [b["feature"] for p, b in received if p == "/generic"] == ["age"]
+            history = client.get("/v1/models/churn/drift/history", params={"feature": "age"}).json()
+            assert [h["window_end"] for h in history] == [start.isoformat().replace("+00:00", "Z")]

@@ -83,11 +83,8 @@ class AlertManager:
         if self.settings.alert_window == "current":
             return start, end
         closed = (start - timedelta(seconds=self.settings.window_seconds), start)
-        # A closed window no longer changes: each worker evaluates it once.
-        if self._done_windows.get(key) == closed[0]:
-            return None
-        self._done_windows[key] = closed[0]
-        return closed
+        # A closed window no longer changes: each worker evaluates it once (see check()).
+        return None if self._done_windows.get(key) == closed[0] else closed
 
     def _versions(self) -> list[tuple[str, str]]:
         store = self.core.store
@@ -104,6 +101,8 @@ class AlertManager:
             span = self._target(key)
             if span is not None:
                 raised += await self.evaluate(*key, *span)
+                # Marked only once evaluated: a store outage leaves it for the next check.
+                self._done_windows[key] = span[0]
         return raised
 
     async def evaluate(self, model: str, version: str, start: datetime, end: datetime) -> list[Alert]:
