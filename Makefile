@@ -8,7 +8,7 @@ STAMP := $(VENV)/.deps-stamp
 RUST_SRC := $(shell find engine/src -name '*.rs') engine/Cargo.toml Cargo.toml
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all install build demo test test-rust test-python lint format bench bench-pytest bench-rust clean
+.PHONY: all install build demo test test-rust test-python test-reliability lint format bench bench-pytest bench-rust clean
 
 all: test
 
@@ -57,6 +57,17 @@ format:
 	cargo fmt --all
 	$(BIN)/ruff format python tests benches
 	$(BIN)/ruff check --fix python tests benches
+
+# The whole reliability and security suite (docs/reliability.md), slow scenarios included: the 10-minute
+# soak, the 60 s overload, 100 kill -9s and the long fuzz. Bounded (about 40 minutes); it rewrites the
+# results file and the table in docs/reliability.md. The fast scenarios also run in `make test`.
+RELIABILITY_RESULTS := docs/reliability-results.jsonl
+
+test-reliability: build
+	rm -f $(RELIABILITY_RESULTS)
+	MLMON_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) MLMON_REQUIRE_POSTGRES=1 \
+		timeout 3600 $(BIN)/python -m pytest -q tests/reliability -m "slow or not slow" --timeout 1800
+	$(BIN)/python tests/reliability/results.py $(RELIABILITY_RESULTS) docs/reliability.md
 
 # The whole suite (kernels, scaling curves, store, service, peers) and docs/capacity-planning.md.
 # BENCH=--full for the 30-minute run; the default is --quick (under 5 minutes).
