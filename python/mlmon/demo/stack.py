@@ -110,16 +110,21 @@ def start_stack(
     return stack
 
 
-def current_report(client: httpx.Client, stack: Stack) -> dict[str, Any] | None:
-    """The drift service's report of the current window as JSON, or ``None`` while it has no data."""
-    response = client.get(f"{stack.drift.url}/v1/models/{stack.model}/drift", headers=stack.read_headers())
+def current_report(client: httpx.Client, stack: Stack, version: str | None = None) -> dict[str, Any] | None:
+    """The drift service's report of the current window as JSON (of ``version``, default the production
+    one), or ``None`` while it has no data."""
+    params = {"version": version} if version else {}
+    url = f"{stack.drift.url}/v1/models/{stack.model}/drift"
+    response = client.get(url, params=params, headers=stack.read_headers())
     if response.status_code != 200:
         return None
     report: dict[str, Any] = response.json()
     return report
 
 
-def wait_rows(client: httpx.Client, stack: Stack, rows: int, timeout: float = 30.0) -> dict[str, Any]:
+def wait_rows(
+    client: httpx.Client, stack: Stack, rows: int, timeout: float = 30.0, version: str | None = None
+) -> dict[str, Any]:
     """Waits until the current window holds at least ``rows`` rows (the production API's drift client
     flushes in the background) and returns its report.
 
@@ -129,7 +134,7 @@ def wait_rows(client: httpx.Client, stack: Stack, rows: int, timeout: float = 30
     deadline = time.monotonic() + timeout
     seen = 0
     while True:
-        report = current_report(client, stack)
+        report = current_report(client, stack, version)
         seen = 0 if report is None else int(report.get("current_rows", 0))
         if report is not None and seen >= rows:
             return report

@@ -1,0 +1,199 @@
+"""The whole loop against real processes on loopback and a real PostgreSQL: deploy through the gates,
+a gate failure that leaves the registry unchanged, a tampered artifact refused before loading, clean
+traffic with no alert, drifted traffic raising a warning and then a critical alert at a webhook started
+here, drift rows in the store, drift gauges on /metrics, and a second deploy archiving the first."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import joblib
+import pandas as pd
+import pytest
+from deploy_helpers import write_config
+
+from mlmon.artifacts import sha256_file
+from mlmon.demo.processes import WebhookReceiver
+from mlmon.demo.stack import Stack, start_stack, wait_rows
+from mlmon.demo.traffic import clean_rows, drifted_rows, send_rows
+from mlmon.deploy import DeployResult, load_config, run_deploy
+from mlmon.deploy.example import TARGET, ExampleFiles
+from mlmon.store import open_store
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+MODEL = "e2e"
+INTERVAL = 0.3  # seconds between the service's alert evaluations
+
+
+class _Payload:
+    """Unpickling this creates a file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def stack(
+    e2e_pg_server: Any, tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+) -> Iterator[Stack]:
+    url = e2e_pg_server.create_database("mlmon_e2e")
+    work = tmp_path_factory.mktemp("e2e-stack")
+    started = start_stack(
+        work, database_url=url, model=MODEL, webhook_url=receiver.url, alert_interval=INTERVAL
+    )
+    yield started
+    started.stop()
+
+
+def _deploy(stack: Stack, tmp: Path, files: ExampleFiles, **kw: Any) -> DeployResult:
+    services = {"drift_url": stack.drift.url, "serving_url": stack.serving.url}
+    cfg = load_config(write_config(tmp / "deploy.toml", files, name=MODEL, services=services), environ={})
+    return run_deploy(cfg, stack.secrets(None), stream=io.StringIO(), **kw)
+
+
+def _versions(stack: Stack) -> dict[str, str]:
+    with open_store(stack.database_url) as store:
+        return {v.version: v.stage for v in store.list_versions(MODEL)}
+
+
+@pytest.fixture(scope="module")
+def first(
+    stack: Stack, e2e_trained: dict[str, ExampleFiles], tmp_path_factory: pytest.TempPathFactory
+) -> DeployResult:
+    result = _deploy(stack, tmp_path_factory.mktemp("first"), e2e_trained["forest"])
+    assert (result.status, result.exit_code) == ("deployed", 0), result.error
+    return result
+
+
+def _alerts(receiver: WebhookReceiver) -> list[dict[str, Any]]:
+    return [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
+
+
+def _wait_alert(receiver: WebhookReceiver, severity: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [a for a in _alerts(receiver) if a["severity"] == severity]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    pytest.fail(f"no {severity} alert within {timeout} s; received {_alerts(receiver)}")
+
+
+def test_deploy_passes_the_gates(stack: Stack, first: DeployResult) -> None:
+    assert _versions(stack) == {first.version: "production"}
+    assert all(g.passed for g in first.gates) and {g.gate for g in first.gates} >= {"minimum:accuracy"}
+    assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == first.sha256
+
+
+def test_gate_failure_leaves_the_registry_unchanged(
+    stack: Stack, first: DeployResult, e2e_trained: dict[str, ExampleFiles], tmp_path: Path
+) -> None:
+    before = _versions(stack)
+    result = _deploy(stack, tmp_path, e2e_trained["dummy"])
+    assert (result.exit_code, result.failed_step) == (2, "gates")
+    assert re.search(r"minimum:accuracy = 0\.\d+ vs limit 0\.85 \(missed by 0\.\d+\)", result.error or "")
+    assert _versions(stack) == before
+    assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == first.sha256
+
+
+def test_tampered_artifact_refused_before_loading(
+    stack: Stack, first: DeployResult, e2e_trained: dict[str, ExampleFiles], tmp_path: Path
+) -> None:
+    sentinel = tmp_path / "pwned"
+    evil = tmp_path / "model.joblib"
+    joblib.dump(_Payload(str(sentinel)), evil)
+    files = ExampleFiles(tmp_path)
+    files.artifact = evil
+    files.training, files.validation = e2e_trained["forest"].training, e2e_trained["forest"].validation
+    before = _versions(stack)
+    result = _deploy(stack, tmp_path, files, sha256=sha256_file(e2e_trained["forest"].artifact))
+    assert (result.exit_code, result.failed_step) == (4, "load")
+    assert "sha256 mismatch" in (result.error or "")
+    assert not sentinel.exists()
+    assert _versions(stack) == before
+
+
+def _training(files: ExampleFiles) -> pd.DataFrame:
+    return pd.read_parquet(files.training).drop(columns=[TARGET])
+
+
+def test_clean_then_drifted_traffic(
+    stack: Stack, first: DeployResult, receiver: WebhookReceiver, e2e_trained: dict[str, ExampleFiles]
+) -> None:
+    training = _training(e2e_trained["forest"])
+    with httpx.Client(timeout=30) as client:
+        sent = send_rows(client, stack.serving.url, clean_rows(training, 1500, seed=11))
+        report = wait_rows(client, stack, sent)
+        assert report["severity"] == "ok"
+        time.sleep(INTERVAL * 6)  # several evaluations of the window
+        assert _alerts(receiver) == []
+        # drift in small steps until a feature is at warning, then wait for its alert before going on
+        for step in range(40):
+            sent += send_rows(client, stack.serving.url, drifted_rows(training, 100, seed=100 + step))
+            report = wait_rows(client, stack, sent)
+            severities = {f["severity"] for f in report["features"].values()}
+            assert "critical" not in severities, f"jumped to critical at step {step}"
+            if "warning" in severities:
+                break
+        else:
+            pytest.fail("drift never reached warning")
+        warning = _wait_alert(receiver, "warning")
+        assert warning["model"] == MODEL and warning["version"] == first.version
+        assert not [a for a in _alerts(receiver) if a["severity"] == "critical"]
+        sent += send_rows(client, stack.serving.url, drifted_rows(training, 4000, seed=999))
+        report = wait_rows(client, stack, sent)
+        assert report["severity"] == "critical"
+        critical = _wait_alert(receiver, "critical")
+    alerts = _alerts(receiver)
+    assert alerts.index(warning) < alerts.index(critical)
+    assert critical["feature"] in {"mean_radius", "mean_perimeter", "mean_area", "mean_texture"}
+    listed = httpx.get(f"{stack.drift.url}/v1/alerts", params={"model": MODEL}).json()
+    assert {"warning", "critical"} <= {a["severity"] for a in listed}
+
+
+def test_drift_rows_in_the_store_and_gauges_on_metrics(stack: Stack, first: DeployResult) -> None:
+    # runs after the traffic test: the service stored and exported each evaluation
+    now = datetime.now(timezone.utc)
+    with open_store(stack.database_url) as store:
+        rows = store.drift_history(MODEL, "mean_radius", now - timedelta(days=2), now + timedelta(days=2))
+    assert rows and {r.version for r in rows} == {first.version}
+    assert rows[-1].severity == "critical" and (rows[-1].score or 0) >= 0.5
+    text = httpx.get(f"{stack.drift.url}/metrics").text
+    gauge = re.search(
+        r'^mlmon_feature_drift_score\{(?=[^}]*feature="mean_radius")(?=[^}]*model="e2e")[^}]*\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    assert gauge is not None, text[:2000]
+    assert float(gauge.group(1)) >= 0.5
+
+
+def test_second_deploy_archives_the_first(
+    stack: Stack, first: DeployResult, e2e_trained: dict[str, ExampleFiles], tmp_path: Path
+) -> None:
+    result = _deploy(stack, tmp_path, e2e_trained["forest2"])
+    assert (result.status, result.archived) == ("deployed", first.version), result.error
+    assert _versions(stack) == {first.version: "archived", result.version: "production"}
+    assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == result.sha256
+    with httpx.Client(timeout=30) as client:  # the new version's traffic reaches the drift service
+        rows = clean_rows(_training(e2e_trained["forest"]), 200, seed=5)
+        scored = send_rows(client, stack.serving.url, rows)
+        report = wait_rows(client, stack, scored, version=result.version)
+    assert report["version"] == result.version
