@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
+import warnings
 
 import httpx
 import numpy as np
@@ -191,6 +193,28 @@ def test_concat_columns_keeps_kinds_and_fills_missing() -> None:
     assert out["c"] == Labels(["a", None, "a", "b", None, "z"])
     both = concat_columns([({"c": codes}, 3), ({"c": Coded(["a", "b"], np.array([1]))}, 1)])
     assert isinstance(both["c"], Coded) and both["c"].codes.tolist() == [0, 1, -1, 1]
+
+
+def test_forked_child_gets_its_own_sender(service: str, model: str) -> None:
+    client = DriftClient(service, model, version="v1", batch_rows=1000, flush_interval=60)
+    for row in _rows(10):
+        client.record(row)
+    with warnings.catch_warnings():  # Python 3.12+ warns that forking a threaded process may deadlock
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: the parent's 10 buffered rows are the parent's to send
+        code = 1
+        try:
+            for row in _rows(5):
+                client.record(row)
+            client.close()
+            code = 0 if (client.sent, client.dropped) == (5, 0) else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    client.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client.sent == 10 and rows_counted(service, model) == 15
 
 
 @pytest.mark.parametrize("module", ["mlmon.client._sync", "mlmon.client._async"])

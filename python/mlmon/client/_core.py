@@ -108,14 +108,20 @@ class ClientCore:
         self.headers = {"content-type": "application/msgpack"}
         if token:
             self.headers["authorization"] = f"Bearer {token}"
+        found = _metrics(registry)
+        self._rows_metric = None if found is None else found[0]
+        self._retries_metric = None if found is None else found[1].labels(model)
+        self._sizes = (batch_rows, max_buffer_rows)
+        self.reset(wake)
+
+    def reset(self, wake: Callable[[], None]) -> None:
+        """Fresh counters and an empty buffer (at start, and in a forked child: the parent sends what it
+        buffered before the fork, so the child must not send it again)."""
         self.sent = self.dropped = self.rejected = self.retries = 0
         self.sent_batches = self.dropped_batches = self.rejected_batches = 0
         self._logged: set[str] = set()
         self._count_lock = threading.Lock()
-        found = _metrics(registry)
-        self._rows_metric = None if found is None else found[0]
-        self._retries_metric = None if found is None else found[1].labels(model)
-        self.buffer = Buffer(batch_rows, max_buffer_rows, wake, self.drop)
+        self.buffer = Buffer(*self._sizes, wake, self.drop)
 
     def _once(self, key: str, message: str, *args: object) -> None:
         if key not in self._logged:

@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import math
+import os
 import threading
 import time
 import weakref
@@ -70,8 +71,9 @@ class Sender:
                 core.drop(batch)
                 return
             try:
-                r = self.http.post(core.endpoint, content=body, headers=core.headers,
-                                   timeout=min(core.timeout, left))  # fmt: skip
+                r = self.http.post(
+                    core.endpoint, content=body, headers=core.headers, timeout=min(core.timeout, left)
+                )
                 delay = core.outcome(batch, r.status_code, r.headers, r.text)
             except httpx.HTTPError as exc:
                 delay = core.network_error(batch, exc)
@@ -98,6 +100,12 @@ def _close_at_exit(ref: weakref.ref[Any]) -> None:
     client = ref()
     if client is not None:
         client.close()
+
+
+def _restart_in_child(ref: weakref.ref[Any]) -> None:
+    client = ref()
+    if client is not None:
+        client._after_fork()
 
 
 class DriftClient:
@@ -144,27 +152,63 @@ class DriftClient:
     """
 
     def __init__(
-        self, url: str, model: str, *, version: str | None = None, token: str | None = None,
-        batch_rows: int = 1000, flush_interval: float = 1.0, max_buffer_rows: int = 100_000,
-        kinds: Mapping[str, Kind] | None = None, timeout: float = 10.0, close_timeout: float = 5.0,
+        self,
+        url: str,
+        model: str,
+        *,
+        version: str | None = None,
+        token: str | None = None,
+        batch_rows: int = 1000,
+        flush_interval: float = 1.0,
+        max_buffer_rows: int = 100_000,
+        kinds: Mapping[str, Kind] | None = None,
+        timeout: float = 10.0,
+        close_timeout: float = 5.0,
         registry: Any = None,
-    ) -> None:  # fmt: skip
-        self._wake = threading.Event()
-        self._closing = threading.Event()
+    ) -> None:
         self._core = ClientCore(
-            url, model, version=version, token=token, batch_rows=batch_rows, flush_interval=flush_interval,
-            max_buffer_rows=max_buffer_rows, kinds=kinds, timeout=timeout, close_timeout=close_timeout,
-            registry=registry, wake=self._wake.set,
-        )  # fmt: skip
-        self._add = self._core.buffer.add_row
-        self._http = httpx.Client(follow_redirects=False, timeout=timeout)
-        self._sender = Sender(self._core, self._http, self._closing)
+            url,
+            model,
+            version=version,
+            token=token,
+            batch_rows=batch_rows,
+            flush_interval=flush_interval,
+            max_buffer_rows=max_buffer_rows,
+            kinds=kinds,
+            timeout=timeout,
+            close_timeout=close_timeout,
+            registry=registry,
+            wake=self._wake_sender,
+        )
         self._closed = False
-        self._close_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"mlmon-client-{model}", daemon=True)
-        self._thread.start()
+        self._start()
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
+        os.register_at_fork(after_in_child=functools.partial(_restart_in_child, weakref.ref(self)))
+
+    def _start(self) -> None:
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._close_lock = threading.Lock()
+        self._add = self._core.buffer.add_row
+        self._http = httpx.Client(follow_redirects=False, timeout=self._core.timeout)
+        self._sender = Sender(self._core, self._http, self._closing)
+        self._thread = threading.Thread(
+            target=self._run, name=f"mlmon-client-{self._core.model}", daemon=True
+        )
+        self._thread.start()
+
+    def _wake_sender(self) -> None:
+        self._wake.set()
+
+    def _after_fork(self) -> None:
+        # Only the forking thread survives a fork: the sender thread is gone and the locks may be held.
+        # A prefork server (gunicorn --preload) forks after the app made its client, so each worker
+        # gets its own sender, connection pool and empty buffer.
+        if self._closed:
+            return
+        self._core.reset(self._wake_sender)
+        self._start()
 
     def __repr__(self) -> str:
         return f"DriftClient({self._core.endpoint!r}, version={self._core.version!r})"
