@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,37 @@ def test_outage_drops_exactly_the_oldest_excess_and_delivers_the_rest(
         assert client.flush(timeout=60)
         assert client.sent == rows_counted(url, "churn") == 10 + 10 + 50
         assert client.sent + client.dropped == 210 and client.rejected == 0
+    finally:
+        client.close()
+        stop(proc)
+
+
+def test_outage_under_steady_load_stays_within_the_cap(tmp_path: Path, baseline: mlmon.Baseline) -> None:
+    """R13, scaled down: the service is down for 4 s while the app records about 10,000 rows/s; the
+    buffer never holds more than its cap and every recorded row is either counted once or dropped."""
+    db, log, port = f"sqlite:///{tmp_path / 'svc.db'}", tmp_path / "server.log", free_port()
+    proc, url = start_service(db, log, port=port, MLMON_WINDOW_SECONDS="86400")
+    client = DriftClient(url, "churn", version="v1", batch_rows=500, max_buffer_rows=5000, flush_interval=0.1)
+    recorded, peak = 0, 0
+    try:
+        _put_baseline(url, "churn", baseline)
+        for phase in ("up", "down", "up"):
+            if phase == "down":
+                stop(proc)
+            elif recorded:
+                proc, url = start_service(db, log, port=port, MLMON_WINDOW_SECONDS="86400")
+            end = time.monotonic() + (4 if phase == "down" else 1)
+            while time.monotonic() < end and recorded < 200_000:
+                for _ in range(100):
+                    client.record({"age": float(recorded % 90), "plan": "abc"[recorded % 3]})
+                    recorded += 1
+                peak = max(peak, client.buffered)
+                time.sleep(0.01)  # about 10,000 rows/s
+        assert client.flush(timeout=60)
+        assert peak <= 5000 + 500  # the cap plus the open rows
+        assert client.dropped > 0 and client.rejected == 0
+        assert client.sent + client.dropped == recorded
+        assert rows_counted(url, "churn") == client.sent
     finally:
         client.close()
         stop(proc)

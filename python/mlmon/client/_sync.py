@@ -128,7 +128,9 @@ class DriftClient:
         token: The model's ingest token (default: the ``MLMON_INGEST_TOKEN`` environment variable).
         batch_rows: Rows per batch (the size trigger).
         flush_interval: Seconds before buffered rows are sent anyway (the age trigger).
-        max_buffer_rows: Most rows kept waiting while the service is slow or down.
+        max_buffer_rows: Most rows kept waiting in sealed batches while the service is slow or down;
+            with the open rows and the batch being sent, memory holds at most
+            ``max_buffer_rows + 2 * batch_rows`` rows.
         kinds: ``{feature: "numerical" | "categorical"}`` where inference from Python types would be
             wrong (integer category codes, say); by default a feature whose values are all real numbers
             is numerical, any other categorical.
