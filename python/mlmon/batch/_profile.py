@@ -90,7 +90,8 @@ def profile(
     """
     ref = load_baseline(baseline)
     seconds = period_seconds(by)
-    dataset = open_dataset(source, format)
+    categorical = [f.name for f in ref.features.values() if f.kind == "categorical"]
+    dataset = open_dataset(source, format, dictionary_columns=categorical)
     columns = read_columns(list(dataset.schema.names), ref, timestamp)
     fold = PeriodFold(ref, seconds)
     with rows_progress("profiling", total_rows(dataset), progress) as advance:

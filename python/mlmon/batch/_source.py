@@ -58,13 +58,17 @@ def _expand(item: str | os.PathLike[str]) -> list[str]:
     return [text]
 
 
-def open_dataset(source: Source, format: str | None = None) -> ds.Dataset:
+def open_dataset(
+    source: Source, format: str | None = None, dictionary_columns: Sequence[str] = ()
+) -> ds.Dataset:
     """The source as a pyarrow dataset.
 
     Args:
         source: A file, glob pattern (``'data/*.parquet'``), directory, list of those, or a pyarrow
             Dataset or Table.
         format: ``parquet`` or ``csv``; default from the file extensions.
+        dictionary_columns: Parquet string columns to read as dictionary arrays (codes and distinct
+            values: about half the decoding time of plain strings, and the engine counts codes).
 
     Raises:
         InputError: nothing matches, the files mix formats, or a format is unknown.
@@ -94,7 +98,8 @@ def open_dataset(source: Source, format: str | None = None) -> ds.Dataset:
     file_format: Any = format
     if format == "parquet":
         options = ds.ParquetFragmentScanOptions(pre_buffer=False)
-        file_format = ds.ParquetFileFormat(default_fragment_scan_options=options)
+        read = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns))
+        file_format = ds.ParquetFileFormat(read_options=read, default_fragment_scan_options=options)
     try:
         return ds.dataset(paths, format=file_format)
     except (pa.ArrowInvalid, OSError) as exc:
