@@ -174,6 +174,9 @@ def test_same_artifact_again_is_unchanged(api: tuple[str, Path], artifacts: dict
     assert first.status_code == again.status_code == 200
     assert again.json() == {**first.json(), "unchanged": True}
     assert httpx.get(f"{url}/version").json()["loaded_at"] == loaded_at
+    relabelled = put_model(url, artifacts["v1"], "v1-retagged")  # same bytes, new version: no reload
+    assert relabelled.status_code == 200 and "unchanged" not in relabelled.json()
+    assert httpx.get(f"{url}/version").json()["version"] == "v1-retagged"
 
 
 def test_restart_serves_the_last_deployed_model(tmp_path: Path, artifacts: dict[str, bytes]) -> None:
