@@ -51,8 +51,10 @@ def test_results_json_structure(tiny_run: tuple[dict[str, Any], Path, Path]) -> 
     assert {n for n, s in results["steps"].items() if s["status"] == "ok"} == STEPS - {"service"}
     assert results["steps"]["service"]["status"] == "skipped in tiny mode"
     assert results["host"]["cores"] >= 1 and results["host"]["cpu"]
-    assert [k["name"] for k in results["kernels"]] == ["test_mlmon_pipeline[pandas]"]
-    assert all(k["min_s"] > 0 for k in results["kernels"])
+    kernels = results["kernels"]
+    assert kernels["files"] == ["bench_pipeline.py"] and kernels["failed"] == {}
+    assert [k["name"] for k in kernels["benchmarks"]] == ["test_mlmon_pipeline[pandas]"]
+    assert all(k["min_s"] > 0 for k in kernels["benchmarks"])
 
 
 def test_curves_have_points_and_fits(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:

@@ -45,7 +45,10 @@ def _ingest(d: dict[str, Any], results: dict[str, Any]) -> str:
         f"The difference, {fmt_s(d.get('service_overhead_s'))} per request, is HTTP, decoding and the "
         "group commit.",
         "Size with the HTTP figure and scale by features: the per-value cost grows with rows x features, the "
-        "per-request cost does not, so larger batches are cheaper per row (see the batch curve).",
+        "per-request cost does not, so larger batches are cheaper per row (see the batch curve). These "
+        "figures are for numerical columns sent as raw float64; string categoricals cost more per value "
+        "(hashing each string: see the kernels table of the run), and JSON or msgpack lists cost more to "
+        "decode (see the service table).",
     ]
     return "\n\n".join(text)
 
@@ -173,7 +176,8 @@ def _example(d: dict[str, Any]) -> str:
     for name, g in (w.get("postgres") or {}).items():
         lines.append(
             f"* **PostgreSQL, {name}**: {g['raw_rows_per_day']:,.0f} partial rows/day written "
-            f"({fmt_bytes(g['written_bytes_per_day'])}/day with batch ids); steady state "
+            f"({fmt_bytes(g['written_bytes_per_day'])}/day with batch ids, "
+            f"{fmt_bytes(g['written_bytes_per_day'] / 86_400)}/s before WAL); steady state "
             f"{fmt_bytes(g['raw_bytes'])} raw + {fmt_bytes(g['batch_id_bytes'])} batch ids + "
             f"{fmt_bytes(g['history_bytes'])} of 90-day history = **{fmt_bytes(g['steady_state_bytes'])}**."
         )

@@ -17,7 +17,8 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
         repeat: Timed runs per curve point (the best is kept).
         curves: Points of each scaling curve.
         curve_rows: Rows per set of the features and categories curves.
-        kernel_files: pytest-benchmark files run for the in-process kernels.
+        kernel_files: pytest-benchmark files run for the in-process kernels (``None``: every
+            ``benches/bench_*.py``).
         kernel_args: Extra pytest-benchmark options (rounds and time per benchmark).
         kernel_rows: ``MLMON_BENCH_ROWS`` of the pipeline benchmark.
         memory_models: Monitors created for the memory-per-model figure.
@@ -33,7 +34,7 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
     repeat: int
     curves: dict[str, list[int]]
     curve_rows: dict[str, int]
-    kernel_files: list[str]
+    kernel_files: list[str] | None
     kernel_args: list[str]
     kernel_rows: int
     memory_models: int
@@ -83,7 +84,7 @@ MODES = {
             "batch": [10, 100, 1_000, 10_000],
         },
         curve_rows={"features": 20_000, "categories": 100_000},
-        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
+        kernel_files=None,
         kernel_args=["--benchmark-min-rounds=3", "--benchmark-max-time=0.1"],
         kernel_rows=200_000,
         memory_models=50,
@@ -103,7 +104,7 @@ MODES = {
             "batch": [10, 100, 1_000, 10_000, 100_000],
         },
         curve_rows={"features": 100_000, "categories": 1_000_000},
-        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
+        kernel_files=None,
         kernel_args=["--benchmark-min-rounds=5", "--benchmark-max-time=0.5"],
         kernel_rows=1_000_000,
         memory_models=200,

@@ -140,7 +140,7 @@ def _normalize_evidently(out: dict[str, Any]) -> dict[str, Any]:
 def _command(peer: PeerSpec, python: str, script: Path, rows: int) -> list[str]:
     cmd = [python, str(script), "--rows", str(rows)]
     if peer.name == "evidently":
-        cmd += ["--columns", "all", "--no-reference-psi"]
+        cmd += ["--columns", "all", "--no-reference-psi", "--warmup"]
     return cmd
 
 

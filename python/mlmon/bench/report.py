@@ -38,11 +38,15 @@ def _steps(results: dict[str, Any]) -> str:
 
 
 def _kernels(results: dict[str, Any]) -> str:
+    kernels = results.get("kernels") or {}
     rows = [
-        [k["name"], k.get("group") or "", fmt_s(k["min_s"]), fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
-        for k in results.get("kernels") or []
-    ]
-    return md_table(["benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(not run)"
+        [k.get("file", ""), k["name"], k.get("group") or "", fmt_s(k["min_s"]), fmt_s(k["median_s"]),
+         f"{k['ops']:,.1f}"]
+        for k in kernels.get("benchmarks", [])
+    ]  # fmt: skip
+    table = md_table(["file", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
+    failed = [f"* `{name}`: {error}" for name, error in (kernels.get("failed") or {}).items()]
+    return "\n\n".join([table, *(["Files without figures:\n\n" + "\n".join(failed)] if failed else [])])
 
 
 def curve_fits(results: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,36 +73,43 @@ def run_load(benches: Path, args: list[str], timeout: float) -> dict[str, Any]:
     }
 
 
-def run_kernels(
-    benches: Path, files: list[str], args: list[str], rows: int, timeout: float
+def kernel_files(benches: Path, files: list[str] | None) -> list[str]:
+    """The pytest-benchmark files to run: ``files``, or every ``bench_*.py`` in ``benches``."""
+    return files if files is not None else sorted(p.name for p in benches.glob("bench_*.py"))
+
+
+def _kernel_file(
+    benches: Path, name: str, args: list[str], rows: int, timeout: float
 ) -> list[dict[str, Any]]:
-    """pytest-benchmark over ``files`` in ``benches``: one entry per benchmark (min, median, ops)."""
     with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
         report = Path(tmp) / "kernels.json"
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *[str(benches / f) for f in files],
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--benchmark-enable",
-            "--benchmark-only",
-            f"--benchmark-json={report}",
-            *args,
-        ]
+        cmd = [sys.executable, "-m", "pytest", str(benches / name), "-q", "-p", "no:cacheprovider",
+               "--benchmark-enable", "--benchmark-only", f"--benchmark-json={report}", *args]  # fmt: skip
         _run(cmd, benches.parent, timeout, env={"MLMON_BENCH_ROWS": str(rows)})
         data = json.loads(report.read_text())
     return [
-        {
-            "name": b["name"],
-            "group": b.get("group"),
-            "min_s": b["stats"]["min"],
-            "median_s": b["stats"]["median"],
-            "ops": b["stats"]["ops"],
-            "rounds": b["stats"]["rounds"],
-            "extra": b.get("extra_info", {}),
-        }
+        {"file": name, "name": b["name"], "group": b.get("group"), "min_s": b["stats"]["min"],
+         "median_s": b["stats"]["median"], "ops": b["stats"]["ops"], "rounds": b["stats"]["rounds"],
+         "extra": b.get("extra_info", {})}
         for b in data["benchmarks"]
-    ]
+    ]  # fmt: skip
+
+
+def run_kernels(
+    benches: Path, files: list[str] | None, args: list[str], rows: int, timeout: float
+) -> dict[str, Any]:
+    """pytest-benchmark, one process per file (a file that fails or times out loses only its own
+    figures): ``benchmarks`` (min, median, ops of each) and ``failed`` (file -> error line)."""
+    names = kernel_files(benches, files)
+    deadline = time.monotonic() + timeout
+    out: dict[str, Any] = {"files": names, "benchmarks": [], "failed": {}}
+    for name in names:
+        remaining = deadline - time.monotonic()
+        if remaining < 5:
+            out["failed"][name] = "not run: the time budget was used up"
+            continue
+        try:
+            out["benchmarks"] += _kernel_file(benches, name, args, rows, remaining)
+        except (RuntimeError, OSError, ValueError) as exc:
+            out["failed"][name] = str(exc)
+    return out
