@@ -1,6 +1,7 @@
-"""The documentation stays true: the docstring examples of the main entry points run, and every command in
-the README's fenced code blocks is either run here exactly as written (on loopback, in a temporary
-directory, with only a free port swapped in for 8000) or listed in ``NOT_RUN_HERE`` with the reason."""
+"""The documentation stays true: the docstring examples of the main entry points run, every ```python block
+of the README runs, and every command of the README (its bash blocks and the commands written inline in
+its prose) is either run here as written (in a temporary directory, on loopback: only a free port is
+swapped in for 8000 and 127.0.0.1 for 0.0.0.0) or listed in ``NOT_RUN_HERE`` with the reason."""
 
 from __future__ import annotations
 
