@@ -117,6 +117,7 @@ def test_yamllint_clean() -> None:
             sys.executable,
             "-m",
             "yamllint",
+            "--strict",
             "-f",
             "parsable",
             "-c",

@@ -284,7 +284,17 @@ def test_renderer_refuses_unknown_features(tmp_path: Path) -> None:
 
 def test_yamllint_clean() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "yamllint", "-f", "parsable", "-c", str(ROOT / ".yamllint"), str(K8S)],
+        [
+            sys.executable,
+            "-m",
+            "yamllint",
+            "--strict",
+            "-f",
+            "parsable",
+            "-c",
+            str(ROOT / ".yamllint"),
+            str(K8S),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
