@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlmon.demo.processes import WebhookReceiver
-from mlmon.demo.stack import Stack, start_stack, wait_rows
+from mlmon.demo.stack import Stack, launch_stack, wait_rows
 from mlmon.demo.traffic import SHIFTED, clean_rows, drifted_rows, send_rows
 from mlmon.deploy import DeployConfig, DeployResult, run_deploy
 from mlmon.deploy.config import DataConfig, GatesConfig, HttpConfig, ModelConfig, ServicesConfig
@@ -161,9 +161,10 @@ def run_loop(out: Path, *, keep_running: bool = False, console: Console | None =
     with tempfile.TemporaryDirectory(prefix="mlmon-demo-") as tmp, WebhookReceiver() as receiver:
         work = Path(tmp)
         database_url = f"sqlite:///{work / 'mlmon.db'}"
-        stack = start_stack(work, database_url=database_url, model=MODEL, webhook_url=receiver.url)
+        stack = launch_stack(work, database_url=database_url, model=MODEL, webhook_url=receiver.url)
         try:
-            files = train_example(work / "artifacts")
+            files = train_example(work / "artifacts")  # while the services boot
+            stack.wait_ready()
             console.print(
                 f"[bold]Trained[/] a random forest on scikit-learn's breast-cancer data: {files.artifact}"
             )

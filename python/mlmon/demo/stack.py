@@ -16,7 +16,7 @@ import httpx
 from mlmon.demo.processes import Child, free_port, start_child, stop_children, wait_healthy
 from mlmon.deploy import Secrets
 
-__all__ = ["Stack", "start_stack", "wait_rows"]
+__all__ = ["Stack", "launch_stack", "start_stack", "wait_rows"]
 
 
 @dataclass
@@ -45,12 +45,24 @@ class Stack:
         """Headers of a read call on the drift service."""
         return {"authorization": f"Bearer {self.admin_token}"}
 
+    def wait_ready(self) -> None:
+        """Waits until both processes answer ``/healthz``; stops them if one does not.
+
+        Raises:
+            RuntimeError: a process exited or did not answer in time (with the end of its log).
+        """
+        try:
+            wait_healthy(self.children)
+        except BaseException:
+            self.stop()
+            raise
+
     def stop(self) -> None:
         """Stops both processes (SIGTERM, then kill after a grace period) and reaps them."""
         stop_children(self.children)
 
 
-def start_stack(
+def launch_stack(
     workdir: Path,
     *,
     database_url: str,
@@ -59,7 +71,8 @@ def start_stack(
     alert_interval: float = 0.5,
     window_seconds: int = 86400,
 ) -> Stack:
-    """Starts ``mlmon serve`` and ``mlmon serve-model`` (logs in ``workdir``) and waits for both.
+    """Starts ``mlmon serve`` and ``mlmon serve-model`` (logs in ``workdir``) without waiting for them
+    (call :meth:`Stack.wait_ready`), so the caller can work while they boot.
 
     Args:
         workdir: Logs and the production API's model directory go here.
@@ -101,12 +114,13 @@ def start_stack(
         serving_env,
         workdir / "production-api.log",
     )
-    stack = Stack(drift, serving, database_url, admin, serving_token, ingest, model, [serving, drift])
-    try:
-        wait_healthy(stack.children)
-    except BaseException:
-        stack.stop()
-        raise
+    return Stack(drift, serving, database_url, admin, serving_token, ingest, model, [serving, drift])
+
+
+def start_stack(workdir: Path, **kw: Any) -> Stack:
+    """:func:`launch_stack` (same arguments), then :meth:`Stack.wait_ready`."""
+    stack = launch_stack(workdir, **kw)
+    stack.wait_ready()
     return stack
 
 
