@@ -26,6 +26,9 @@ def spark() -> Iterator[Any]:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "5000")
+        # Small input splits: the test files become several partitions without a shuffle.
+        .config("spark.sql.files.maxPartitionBytes", "150000")
+        .config("spark.sql.files.openCostInBytes", "0")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

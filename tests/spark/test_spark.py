@@ -23,7 +23,7 @@ pytest.importorskip("pyspark")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pa.Table, mlmon.Baseline]:
-    table = history_table(40_000, seed=5)
+    table = history_table(30_000, seed=5)
     directory = tmp_path_factory.mktemp("spark-history")
     write_parts(table, directory, parts=3)
     return directory, table, reference()
@@ -31,8 +31,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pa.Table, mlmo
 
 def test_profile_equals_the_local_path(spark: Any, data: tuple[Path, pa.Table, mlmon.Baseline]) -> None:
     directory, table, baseline = data
-    df = spark.read.parquet(str(directory)).repartition(5)
-    assert df.rdd.getNumPartitions() == 5
+    df = spark.read.parquet(str(directory))
+    assert df.rdd.getNumPartitions() >= 3  # split files (see the session's maxPartitionBytes)
     on_spark = mlmon.spark.profile(df, baseline, by="1d", timestamp="ts")
     local = mlmon.batch.profile(directory, baseline, by="1d", timestamp="ts", progress=False)
     assert len(on_spark) == 6 and on_spark.rows == table.num_rows
@@ -42,7 +42,7 @@ def test_profile_equals_the_local_path(spark: Any, data: tuple[Path, pa.Table, m
 
 def test_fit_baseline_agrees_with_local(spark: Any, data: tuple[Path, pa.Table, mlmon.Baseline]) -> None:
     directory, table, _ = data
-    df = spark.read.parquet(str(directory)).repartition(3)
+    df = spark.read.parquet(str(directory))
     on_spark = mlmon.spark.fit_baseline(df, exclude=["ts"], model="m", version="1")
     local = mlmon.batch.fit_baseline(directory, exclude=["ts"], model="m", version="1", progress=False)
     assert on_spark.features == local.features and on_spark.n_rows == local.n_rows == table.num_rows
