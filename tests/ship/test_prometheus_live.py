@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import yaml
 from rules import rule_groups
-from service_helpers import MSGPACK, free_port, mp, start_service
+from service_helpers import ADMIN, MSGPACK, TOKEN_A, free_port, mp, start_service
 
 import mlmon
 
@@ -46,11 +46,17 @@ def _wait(what: str, probe: Callable[[], T | None], deadline: float, log: Path) 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[str]:
-    """A service that evaluates drift every second over the current window (so the gauge moves now)."""
+    """A service with auth on, as in production, that evaluates drift every second over the current
+    window (so the gauge moves now). Prometheus scrapes /metrics without credentials."""
     proc, url = start_service(
         f"sqlite:///{tmp_path / 'mlmon.db'}",
         tmp_path / "service.log",
-        **{"MLMON_ALERT_INTERVAL_SECONDS": "1", "MLMON_ALERT_WINDOW": "current"},
+        **{
+            "MLMON_ALERT_INTERVAL_SECONDS": "1",
+            "MLMON_ALERT_WINDOW": "current",
+            "MLMON_ADMIN_TOKEN": ADMIN,
+            "MLMON_INGEST_TOKENS": f"churn={TOKEN_A}",
+        },
     )
     yield url
     proc.terminate()
@@ -114,7 +120,12 @@ def test_critical_drift_alert_fires_in_prometheus(service: str, prometheus: tupl
     deadline = time.monotonic() + _DEADLINE_SECONDS
     rng = np.random.default_rng(0)
     ref = mlmon.Baseline.fit({"age": rng.normal(40, 9, 5000), "plan": rng.choice(["a", "b", "c"], 5000)})
-    put = httpx.put(f"{service}/v1/models/churn/versions/v1/baseline", content=ref.to_bytes(), timeout=10)
+    put = httpx.put(
+        f"{service}/v1/models/churn/versions/v1/baseline",
+        content=ref.to_bytes(),
+        timeout=10,
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert put.status_code == 200, put.text
 
     def target_up() -> bool | None:
@@ -130,7 +141,8 @@ def test_critical_drift_alert_fires_in_prometheus(service: str, prometheus: tupl
             "plan": rng.choice(["a", "b", "c"], 2000).tolist(),
         },
     }
-    sent = httpx.post(f"{service}/v1/models/churn/ingest", content=mp(batch), headers=MSGPACK, timeout=10)
+    headers = {**MSGPACK, "Authorization": f"Bearer {TOKEN_A}"}
+    sent = httpx.post(f"{service}/v1/models/churn/ingest", content=mp(batch), headers=headers, timeout=10)
     assert sent.status_code == 200, sent.text
 
     def scraped_score() -> float | None:
