@@ -232,3 +232,27 @@ def test_deploy_ci_config_takes_service_urls_from_the_environment(tmp_path: Path
         load_config(ROOT / "deploy" / "deploy.toml", environ=urls).services.drift_url
         != urls["MLMON_DRIFT_URL"]
     )
+
+
+def test_ci_workflow_shape() -> None:
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    jobs = _jobs(doc)
+    assert {"lint", "test-rust", "test-python", "container", "wheels", "sdist"} <= set(jobs)
+    assert "postgres" in jobs["test-python"]["services"]
+    runs = {name: " ".join(str(s.get("run", "")) for s in _steps(job)) for name, job in jobs.items()}
+    assert "make lint" in runs["lint"] and "actionlint" in runs["lint"]
+    assert "make test-rust" in runs["test-rust"] and "make test-python" in runs["test-python"]
+    assert "docker build -f service/Dockerfile" in runs["container"]
+    targets = {(m["os"].split("-")[0], m["target"]) for m in jobs["wheels"]["strategy"]["matrix"]["include"]}
+    assert {("ubuntu", "x86_64"), ("ubuntu", "aarch64"), ("macos", "aarch64"), ("windows", "x64")} <= targets
+    for name in ("wheels", "sdist"):
+        assert any(str(s.get("uses", "")).startswith("PyO3/maturin-action@") for s in _steps(jobs[name]))
+    # Caches: cargo through actions/cache, pip through setup-python.
+    for name in ("lint", "test-rust", "test-python"):
+        assert any(str(s.get("uses", "")).startswith("actions/cache@") for s in _steps(jobs[name])), name
+    assert all(
+        s.get("with", {}).get("cache") == "pip"
+        for name in ("lint", "test-python")
+        for s in _steps(jobs[name])
+        if str(s.get("uses", "")).startswith("actions/setup-python@")
+    )
