@@ -7,6 +7,8 @@ logs one JSON line per step, rolls back on failure and returns the exit code (ga
 bad input 4). Configuration: :mod:`~mlmon.deploy.config` (TOML, secrets from the environment only).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mlmon.deploy.config import DeployConfig, Secrets, load_config
 from mlmon.deploy.errors import (
     EXIT_BAD_INPUT,
@@ -18,7 +20,9 @@ from mlmon.deploy.errors import (
     GateFailedError,
     InfrastructureError,
 )
-from mlmon.deploy.pipeline import DeployResult, run_deploy
+
+if TYPE_CHECKING:
+    from mlmon.deploy.pipeline import DeployResult, run_deploy
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -35,3 +39,13 @@ __all__ = [
     "load_config",
     "run_deploy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The pipeline (httpx, the store) is imported on first use, so `mlmon --help` and the other
+    # commands do not pay for it.
+    if name in ("DeployResult", "run_deploy"):
+        from mlmon.deploy import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'mlmon.deploy' has no attribute {name!r}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from mlmon.deploy.config import Secrets, load_config
 from mlmon.deploy.errors import DeployError
-from mlmon.deploy.pipeline import DeployResult, run_deploy
+
+if TYPE_CHECKING:
+    from mlmon.deploy.pipeline import DeployResult
 
 __all__ = ["add_deploy_arguments", "human_summary", "run_deploy_command"]
 
@@ -48,6 +51,8 @@ def run_deploy_command(args: argparse.Namespace) -> int:
     except DeployError as exc:
         print(f"mlmon deploy: {secrets.redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    from mlmon.deploy.pipeline import run_deploy  # httpx and the store: only when deploying
+
     result = run_deploy(cfg, secrets, sha256=args.sha256, dry_run=args.dry_run)
     print(human_summary(result), file=sys.stderr)
     return result.exit_code
