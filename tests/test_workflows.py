@@ -256,3 +256,11 @@ def test_ci_workflow_shape() -> None:
         for s in _steps(jobs[name])
         if str(s.get("uses", "")).startswith("actions/setup-python@")
     )
+
+
+def test_bench_workflow_runs_make_bench_on_demand_and_uploads() -> None:
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "bench.yml").read_text())
+    assert set(_on(doc)) == {"workflow_dispatch"}
+    (job,) = _jobs(doc).values()
+    assert any("make bench" in str(s.get("run", "")) for s in _steps(job))
+    assert any(str(s.get("uses", "")).startswith("actions/upload-artifact@") for s in _steps(job))
