@@ -7,6 +7,7 @@ Retries follow the client contract: only 429, 5xx and network errors, with the s
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,8 @@ class Batch:
 
 def iter_batches(prefix: str, n: int, rows: tuple[int, int] = (5, 40), seed: int = 0) -> Iterator[Batch]:
     """``n`` distinct batches with deterministic row counts in ``rows`` (inclusive), made lazily."""
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", prefix):
+        raise ValueError(f"batch id prefix {prefix!r} is not a valid name: every batch would be a 400")
     rng = random.Random(seed)
     for i in range(n):
         k = rng.randint(*rows)

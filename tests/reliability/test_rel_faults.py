@@ -54,6 +54,7 @@ def assert_contract(truth: Truth, url: str, check: Any) -> None:
     assert truth.statuses.get(500, 0) == 0, truth.statuses
     assert set(s for s in truth.statuses if s >= 500) <= {503}, truth.statuses
     assert truth.retry_after_missing == 0
+    assert truth.acked, "nothing was acknowledged: the scenario proved nothing"
     assert set(truth.sent) == set(truth.acked), (
         f"{len(set(truth.sent) - set(truth.acked))} never acknowledged"
     )

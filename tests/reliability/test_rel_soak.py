@@ -99,7 +99,7 @@ def test_r1_soak(pg_url: str, tmp_path: Path, baseline: mlmon.Baseline) -> None:
                 thread.join(timeout=max(1.0, seconds / 10))
         gen.close()
         truth = gen.truth
-        assert set(truth.statuses) == {200}, truth.statuses
+        assert set(truth.statuses) == {200} and len(truth.acked) > 10, truth.statuses
         truth.sent.update(probe.sent)  # the capacity probe's batches are in the store too
         truth.acked.update(probe.acked)
         check = check_store(pg_url, truth)
@@ -154,7 +154,7 @@ def test_r2_overload(pg_url: str, tmp_path: Path, baseline: mlmon.Baseline) -> N
         truth = gen.truth
         assert r.status_code == 200 and recovery <= 5, (r.status_code, recovery)
         truth.sent["r2-after"] = truth.acked["r2-after"] = 10
-        assert set(truth.statuses) <= {200, 429, 503}, truth.statuses
+        assert set(truth.statuses) <= {200, 429, 503} and truth.statuses[200] > 0, truth.statuses
         assert truth.retry_after_missing == 0 and truth.transport_errors == 0
         check = check_store(pg_url, truth)
         check.assert_exact()
