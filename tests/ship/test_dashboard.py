@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from kustomize import build
-from rules import DASHBOARD, ROOT, exported_metrics, metrics_in
+from kustomize_render import build
+from prom_rules import DASHBOARD, ROOT, exported_metrics, metrics_in
 
 
 def _dashboard() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kustomize import build, strategic_merge
+from kustomize_render import build, strategic_merge
 
 from mlmon.service import server
 from mlmon.service.settings import Settings

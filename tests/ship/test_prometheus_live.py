@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from rules import rule_groups
+from prom_rules import rule_groups
 from service_helpers import ADMIN, MSGPACK, TOKEN_A, free_port, mp, start_service
 
 import mlmon

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from rules import exported_metrics, metrics_in, promtool, rule_groups
+from prom_rules import exported_metrics, metrics_in, promtool, rule_groups
 
 _LABELS = 'namespace="ml", model="churn", version="3"'
 
