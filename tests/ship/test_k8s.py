@@ -1,4 +1,4 @@
-"""The Kubernetes manifests: both overlays render (tests/ship/kustomize.py, cross-checked against
+"""The Kubernetes manifests: both overlays render (tests/ship/kustomize_render.py, cross-checked against
 ``kubectl kustomize`` where installed), pass ``kubernetes-validate --strict`` for the supported Kubernetes
 versions, the Prometheus Operator resources match their CRD schemas, and the pieces agree with each other
 and with the service (settings names, port, probes, drain timing, selectors)."""
