@@ -46,3 +46,19 @@ def test_text_features_reach_the_pipeline(pipeline: Any) -> None:
         assert r.json()["predictions"] == pipeline.predict(pd.DataFrame(rows)).tolist()
         bad = client.post("/predict", json={"rows": [{"age": "old", "plan": "pro"}]})
         assert bad.status_code == 422 and "text values in feature 'age'" in bad.json()["detail"]
+
+
+def test_joblib_with_the_admin_token_and_its_digest_is_served(pipeline: Any) -> None:
+    import io
+
+    import joblib
+
+    buf = io.BytesIO()
+    joblib.dump(pipeline, buf)
+    data = buf.getvalue()
+    app = create_app(ServingSettings(admin_token=ADMIN), CollectorRegistry())
+    with TestClient(app) as client:
+        put = client.put("/admin/model", content=data, headers=deploy_headers(data, "j1", fmt="joblib"))
+        assert put.status_code == 200, put.text
+        r = client.post("/predict", json={"columns": {"age": [30.0, 60.0], "plan": ["team", "free"]}})
+        assert r.status_code == 200 and r.json()["version"] == "j1", r.text
