@@ -142,3 +142,26 @@ _RNG = np.random.default_rng(0)
 _BASELINE = mlmon.Baseline.fit({"age": _RNG.normal(40, 9, 5000), "plan": _RNG.choice(["a", "b", "c"], 5000)})
 IdempotencyMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)
 TestIdempotencyMachine = IdempotencyMachine.TestCase
+
+
+def test_retry_without_sent_at_in_the_next_window_is_a_duplicate(
+    tmp_path: Path, baseline: mlmon.Baseline
+) -> None:
+    """A batch without ``sent_at`` lands in the window of its arrival; its retry after the window turned
+    (say after an ambiguous commit's 503) is the same batch: a duplicate, not a 409."""
+    with TestClient(create_app(make_settings(tmp_path, window_seconds=1), CollectorRegistry())) as c:
+        c.put("/v1/models/churn/versions/v1/baseline", content=baseline.to_bytes())
+        data = mp(body("turn", 20, seed=4))
+        first = c.post("/v1/models/churn/ingest", content=data, headers=MSGPACK)
+        assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
+        time.sleep(1.1)  # the next window
+        again = c.post("/v1/models/churn/ingest", content=data, headers=MSGPACK)
+        assert again.status_code == 200 and again.json()["status"] == "duplicate", again.text
+        # With sent_at the window is the sender's: the same content at another time is another batch.
+        pinned = {**body("pinned", 20, seed=4), "sent_at": "2026-01-01T00:00:00Z"}
+        assert (
+            c.post("/v1/models/churn/ingest", content=mp(pinned), headers=MSGPACK).json()["status"]
+            == "accepted"
+        )
+        moved = mp({**pinned, "sent_at": "2026-01-01T00:00:05Z"})
+        assert c.post("/v1/models/churn/ingest", content=moved, headers=MSGPACK).status_code == 409

@@ -220,7 +220,7 @@ class ServiceCore:
         entry = await self.entry(model, version)
         folded = fold(entry, entry.decode_columns(envelope.columns, fmt), self.settings.max_rows)
         window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
-        digest, part = partial(entry, folded, window)
+        digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
         batch = IngestBatch(batch_id=envelope.batch_id, digest=digest, partials=[part])
         status = await self.committer.submit(model, version, batch)
         self.metrics.ingest_duration.observe(time.perf_counter() - started)

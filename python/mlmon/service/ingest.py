@@ -216,12 +216,17 @@ def window_of(sent_at: datetime | None, now: datetime, seconds: int) -> tuple[da
 
 
 def partial(
-    entry: BaselineEntry, folded: Folded, window: tuple[datetime, datetime]
+    entry: BaselineEntry, folded: Folded, window: tuple[datetime, datetime], pinned: bool = True
 ) -> tuple[str, PartialWindow]:
     """The batch's partial and its digest: same version, window and counts give the same digest, so a
-    retry in another encoding is still a duplicate, while a different batch under a reused id is not."""
+    retry in another encoding is still a duplicate, while a different batch under a reused id is not.
+
+    ``pinned`` says the sender chose the window (``sent_at``). Without it the window is the arrival's
+    and stays out of the digest: a retry that arrives after the window turned (after an ambiguous
+    commit's 503, say) is the same batch, a duplicate, not a 409."""
     start, end = window
+    when = start.isoformat() if pinned else "arrival"
     digest = hashlib.sha256(
-        f"{entry.version}\0{entry.sha256}\0{start.isoformat()}\0".encode() + folded.profile
+        f"{entry.version}\0{entry.sha256}\0{when}\0".encode() + folded.profile
     ).hexdigest()
     return digest, PartialWindow(window_start=start, window_end=end, profile=folded.profile, rows=folded.rows)
