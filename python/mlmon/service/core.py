@@ -8,15 +8,17 @@ Store calls are synchronous and run in threads so the event loop keeps decoding 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+import anyio
 import anyio.to_thread
 
 from mlmon._evaluate import evaluate
@@ -44,6 +46,8 @@ from mlmon.windows import StateWire, WindowState
 __all__ = ["ServiceCore", "writer_id"]
 
 _DEFAULT_TTL = 5.0
+_READ_TIMEOUT = 5.0
+T = TypeVar("T")
 _REASONS: tuple[tuple[type[Exception], str], ...] = (
     (BadRequestError, "malformed"),
     (UnsupportedMediaError, "media_type"),
@@ -53,6 +57,16 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
     (StoreUnavailableError, "unavailable"),
     (ValueError, "invalid"),
 )
+
+
+async def _bounded(fn: Callable[..., T], *args: object) -> T:
+    """A store read on the ingest path, in a thread, given up after ``_READ_TIMEOUT`` seconds: a hung
+    database (no RST, no answer) must cost a 503, not a request held until the database wakes."""
+    try:
+        with anyio.fail_after(_READ_TIMEOUT):
+            return await anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
+    except TimeoutError as exc:
+        raise StoreUnavailableError(f"the store did not answer within {_READ_TIMEOUT:g} s") from exc
 
 
 def writer_id() -> str:
@@ -149,7 +163,7 @@ class ServiceCore:
         cached = self._entries.get(key)
         if cached is not None:
             return cached
-        sha, data = await anyio.to_thread.run_sync(self.store.get_baseline, model, version)
+        sha, data = await _bounded(self.store.get_baseline, model, version)
         s = self.settings
         entry = BaselineEntry.build(model, version, sha, data, s.max_rows, s.max_categories)
         self._entries[key] = entry
@@ -183,7 +197,7 @@ class ServiceCore:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        version = await anyio.to_thread.run_sync(self._default_version_sync, model)
+        version = await _bounded(self._default_version_sync, model)
         self._defaults[model] = (version, now + _DEFAULT_TTL)
         return version
 
