@@ -67,7 +67,7 @@ test-reliability: build
 	rm -f $(RELIABILITY_RESULTS)
 	MLMON_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) MLMON_REQUIRE_POSTGRES=1 \
 		timeout 3600 $(BIN)/python -m pytest -q tests/reliability -m "slow or not slow" --timeout 1800
-	$(BIN)/python tests/reliability/results.py $(RELIABILITY_RESULTS) docs/reliability.md
+	$(BIN)/python tests/reliability/rel_results.py $(RELIABILITY_RESULTS) docs/reliability.md
 
 # The whole suite (kernels, scaling curves, store, service, peers) and docs/capacity-planning.md.
 # BENCH=--full for the 30-minute run; the default is --quick (under 5 minutes).

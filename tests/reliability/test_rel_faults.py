@@ -19,10 +19,10 @@ import pytest
 from faultproxy import FaultProxy
 from harness import Cluster, RssSampler, check_store, reported_rows
 from loadgen import LoadGen, Truth, iter_batches
+from rel_results import record
 from service_helpers import MSGPACK, body, mp
 
 import mlmon
-from results import record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -210,3 +210,27 @@ def test_r6_ambiguous_commit(pg_server: Any, pg_url: str, tmp_path: Path, baseli
             assert_contract(truth, url, check)
             assert proxy.stats["commits_cut"] >= 5
     _record("R6 ambiguous commit", truth, rss, check, "paced, 6 connections, 1 process x 1 worker", what, t0)
+
+
+def test_r5_cold_cache_read_on_a_hung_database_is_a_503(
+    own_pg: Any, tmp_path: Path, baseline: mlmon.Baseline
+) -> None:
+    """The ingest path's own reads (a version's baseline not cached yet) are bounded like the commit."""
+    url_db = own_pg.create_database("r5cold")
+    with Cluster(url_db, tmp_path / "server.log", processes=1, workers=1) as cluster:
+        cluster.upload_baseline(baseline, version="v1")
+        cluster.upload_baseline(baseline, version="v2")  # never ingested into: not in the worker's cache
+        url = cluster.urls[0]
+        _freeze(own_pg, signal.SIGSTOP)
+        try:
+            stopped = time.monotonic()
+            r = httpx.post(f"{url}/v1/models/churn/ingest", content=mp(body("cold", 10, version="v2")),
+                           headers=MSGPACK, timeout=30)  # fmt: skip
+            elapsed = time.monotonic() - stopped
+        finally:
+            _freeze(own_pg, signal.SIGCONT)
+        assert r.status_code == 503 and "retry-after" in r.headers, r.text
+        assert elapsed <= 5 + 2
+        again = httpx.post(f"{url}/v1/models/churn/ingest", content=mp(body("cold", 10, version="v2")),
+                           headers=MSGPACK, timeout=30)  # fmt: skip
+        assert again.status_code == 200 and again.json()["status"] == "accepted", again.text

@@ -22,9 +22,9 @@ import psutil
 import pytest
 from harness import Cluster, RssSampler, check_store, kill_tree, reported_rows
 from loadgen import LoadGen, iter_batches, make_batches
+from rel_results import record
 
 import mlmon
-from results import record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

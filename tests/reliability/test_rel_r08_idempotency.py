@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from litestar.testing import TestClient
 from loadgen import Batch, LoadGen, make_batches
 from prometheus_client import CollectorRegistry
-from results import record
+from rel_results import record
 from service_helpers import MSGPACK, body, make_settings, mp
 
 import mlmon

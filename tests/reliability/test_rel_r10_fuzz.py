@@ -16,10 +16,10 @@ import httpx
 import pytest
 from corpus import Case, corpus
 from harness import Cluster, RssSampler
+from rel_results import record
 from service_helpers import MSGPACK
 
 import mlmon
-from results import record
 
 pytestmark = pytest.mark.e2e
 

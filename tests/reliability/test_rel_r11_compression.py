@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness import Cluster, RssSampler, reported_rows
-from results import record
+from rel_results import record
 from service_helpers import MSGPACK
 
 import mlmon

@@ -17,11 +17,11 @@ import numpy as np
 import psutil
 import pytest
 from harness import reported_rows
+from rel_results import record
 from service_helpers import free_port, start_service
 
 import mlmon
 from mlmon.client import DriftClient
-from results import record
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness import Cluster, reported_rows
-from results import record
+from rel_results import record
 from service_helpers import ADMIN, MSGPACK, TOKEN_A, TOKEN_B, body, mp
 
 import mlmon

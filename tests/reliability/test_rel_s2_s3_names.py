@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from harness import Cluster, reported_rows
-from results import record
+from rel_results import record
 from service_helpers import MSGPACK, body, mp
 
 import mlmon

@@ -25,11 +25,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
 
 from deploy_helpers import write_config
+from rel_results import record
 
 from mlmon.demo.stack import Stack, start_stack
 from mlmon.deploy.example import ExampleFiles, train_example
 from mlmon.store import open_store
-from results import record
 
 # About 3 minutes on 2 shared cores (each deploy trains nothing but loads, validates and gates): slow.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

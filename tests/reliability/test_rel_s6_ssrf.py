@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 from litestar.testing import TestClient
 from prometheus_client import CollectorRegistry
+from rel_results import record
 from service_helpers import MSGPACK, body, make_settings, mp, webhook_receiver
 
 import mlmon
 from mlmon.service import create_app
-from results import record
 
 
 def _critical(batch_id: str) -> dict[str, Any]:

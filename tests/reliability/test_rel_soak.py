@@ -22,10 +22,10 @@ import psutil
 import pytest
 from harness import Cluster, RssSampler, check_store, reported_rows
 from loadgen import LoadGen, Truth, iter_batches
+from rel_results import record
 from service_helpers import MSGPACK, body, mp
 
 import mlmon
-from results import record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """The results file of a reliability run and the table in docs/reliability.md made from it.
 
 Each scenario appends one JSON line to the file named by ``MLMON_RELIABILITY_RESULTS`` (nothing is
-written when it is unset, as in the default test run). ``python tests/reliability/results.py FILE DOC``
+written when it is unset, as in the default test run). ``python tests/reliability/rel_results.py FILE DOC``
 replaces the table between the markers in ``DOC`` with the rows of ``FILE``.
 """
 
