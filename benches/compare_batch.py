@@ -161,8 +161,7 @@ def render(results: dict[tuple[str, int], dict[str, Any]], simd: str) -> str:
             lines.append(
                 f"Spark on {n:,} rows ({r['partitions']} partitions): {r['seconds']:.1f} s for the job "
                 f"(+{r['session_seconds']:.1f} s session start) vs {local['seconds']:.1f} s locally: "
-                f"{r['seconds'] / local['seconds']:.1f}x the local time; peak RSS is the driver's Python "
-                "only (the JVM is not counted)."
+                f"{r['seconds'] / local['seconds']:.1f}x the local time."
             )
     return "\n".join(lines)
 
