@@ -19,7 +19,9 @@ from mlmon.deploy.example import KINDS, train_example
 
 def main() -> int:
     """Trains and writes the three files; prints their paths."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "artifacts")
     parser.add_argument("--kind", choices=KINDS, default="forest")
     parser.add_argument("--seed", type=int, default=0)
