@@ -64,6 +64,19 @@ def test_dry_run_checks_gates_and_changes_nothing(tmp_path: Path, trained: dict[
         assert store.list_models() == []
 
 
+def test_dry_run_without_a_registry_makes_no_database(
+    tmp_path: Path, trained: dict[str, ExampleFiles], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the embedded default would be ./mlmon.db
+    monkeypatch.delenv("MLMON_DATABASE_URL", raising=False)
+    cfg = write_config(tmp_path / "d.toml", trained["forest"])
+    result, lines = _deploy(cfg, Secrets(), dry_run=True)
+    assert (result.status, result.exit_code) == ("dry-run", 0)
+    preflight = next(line for line in lines if line.get("step") == "preflight")
+    assert preflight["registry"].startswith("none configured")
+    assert list(tmp_path.glob("*.db*")) == []
+
+
 def test_gate_failure_exits_2_and_registers_nothing(
     tmp_path: Path, trained: dict[str, ExampleFiles], receiver: WebhookReceiver
 ) -> None:
