@@ -80,6 +80,11 @@ def test_rows_without_timestamp_are_counted_as_skipped(table: pa.Table, baseline
     assert history.skipped_rows == table.num_rows // 10
     assert history.rows + history.skipped_rows == table.num_rows
     assert "without a timestamp were left out" in history.to_html()
+    none = mlmon.batch.profile(
+        table.set_column(0, "ts", pa.nulls(table.num_rows, table["ts"].type)), baseline
+    )
+    assert len(none) == 0 and none.skipped_rows == table.num_rows and none.to_arrow().num_rows == 0
+    assert "nothing to show" in none.to_html()
 
 
 def test_missing_feature_is_schema_drift_not_an_error(table: pa.Table, baseline: mlmon.Baseline) -> None:

@@ -60,8 +60,8 @@ def profile(
 
     Files are read as a pyarrow dataset in record batches (memory bounded by ``batch_size``, not the
     data size); rows are grouped by period with vectorized compute and counted by the engine on every
-    core. Periods are ``floor(epoch / by)``, the windows a streaming :class:`mlmon.Monitor` with
-    ``window=by`` would use, so the figures equal a monitor fed the same rows.
+    core. Periods are ``floor(epoch / by)`` (days are UTC days), the windows a streaming
+    :class:`mlmon.Monitor` with ``window=by`` would use, so the figures equal a monitor fed the same rows.
 
     Args:
         source: Parquet/CSV file, glob (``'data/*.parquet'``), directory, list of those, or a pyarrow
