@@ -3,7 +3,8 @@
 One connection per thread (sqlite3 connections must not be shared across threads mid-transaction), WAL
 mode so readers never block the writer, a busy timeout so writers queue instead of failing, and
 ``BEGIN IMMEDIATE`` for writes: taking the write lock up front avoids the deadlock of two readers both
-upgrading to writers, which the busy timeout cannot resolve. ``synchronous=FULL`` because an
+upgrading to writers, which the busy timeout cannot resolve; writers of several processes queue on a
+sidecar lock first (:mod:`mlmon.store._writer_turn`). ``synchronous=FULL`` because an
 acknowledged batch must survive a power loss; group commit pays for the fsync.
 """
 
@@ -21,6 +22,7 @@ from mlmon.store._drift import DriftOps
 from mlmon.store._registry import RegistryOps
 from mlmon.store._sql import Row, Tx
 from mlmon.store._windows import WindowOps
+from mlmon.store._writer_turn import writer_turn
 from mlmon.store.base import ConflictError, StoreUnavailableError
 from mlmon.store.retention import RetentionOps
 
@@ -116,6 +118,15 @@ class SqliteStore(RegistryOps, WindowOps, DriftOps, RetentionOps):
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[Tx]:
+        if write:
+            with writer_turn(self._path, self._timeout), self._open_transaction(True) as tx:
+                yield tx
+        else:
+            with self._open_transaction(False) as tx:
+                yield tx
+
+    @contextmanager
+    def _open_transaction(self, write: bool) -> Iterator[Tx]:
         conn = self._connection()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
