@@ -206,8 +206,8 @@ def measure(server: str, workers: int, kinds: list[str], bodies: dict[str, Path]
 
 
 def profile(bodies: dict[str, Path], args: argparse.Namespace, tmp: Path, baseline: bytes) -> str:
-    """py-spy over both workers of mlmon-uvicorn during a msgpack-binary wrk run: top own-time frames."""
-    proc, url, _ = start("mlmon-uvicorn", 2, tmp)
+    """py-spy over the workers of mlmon-uvicorn during a msgpack-binary wrk run: top own-time frames."""
+    proc, url, _ = start("mlmon-uvicorn", args.profile_workers, tmp)
     out = tmp / "profile.txt"
     try:
         httpx.put(
@@ -265,6 +265,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-workers", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated servers to run (default all)")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
