@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,10 +12,17 @@ import pytest
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     pyspark_sql = pytest.importorskip("pyspark.sql")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    # Executors run this interpreter, so they import the same mlmon and engine build.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        # Executors run this interpreter, so they import the same mlmon and engine build.
+        env.setenv("PYSPARK_PYTHON", sys.executable)
+        env.setenv("PYSPARK_DRIVER_PYTHON", sys.executable)
+        session = _session(pyspark_sql)
+        yield session
+        session.stop()
+
+
+def _session(pyspark_sql: Any) -> Any:
     session = (
         pyspark_sql.SparkSession.builder.master("local[2]")
         .appName("mlmon-tests")
@@ -32,5 +38,4 @@ def spark() -> Iterator[Any]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    return session
