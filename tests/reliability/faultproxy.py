@@ -2,7 +2,8 @@
 
 It sits between the service and PostgreSQL (the service's database URL points at the proxy's port) and
 injects one fault at a time: added latency, connection resets, a black hole (bytes accepted, never
-forwarded, no RST), a cut after N client bytes, and a cut right after a ``COMMIT`` was forwarded — the
+forwarded, no RST), a cut after N client bytes or in the middle of the next ``INSERT`` message, and a cut
+right after a ``COMMIT`` was forwarded — the
 ambiguous commit of RELIABILITY R6, where the server commits but the client never hears it.
 
 To find ``COMMIT`` the client-to-server stream is split into PostgreSQL wire-protocol messages: untyped
@@ -32,8 +33,11 @@ class _Faults:
     blackhole: bool = False
     reset_new: bool = False
     cut_after_bytes: int | None = None
+    cut_mid_insert: bool = False
     commit_cuts: int = 0
-    stats: dict[str, int] = field(default_factory=lambda: {"commits_cut": 0, "connections": 0, "resets": 0})
+    stats: dict[str, int] = field(
+        default_factory=lambda: {"commits_cut": 0, "connections": 0, "resets": 0, "cuts": 0}
+    )
 
 
 def _is_commit(sql: bytes) -> bool:
@@ -164,7 +168,6 @@ class FaultProxy:
         self, reader: asyncio.StreamReader, upstream: asyncio.StreamWriter, client: asyncio.StreamWriter
     ) -> None:
         splitter = _MessageSplitter()
-        sent = 0
         armed = False
         while data := await reader.read(65536):
             f = self.faults
@@ -173,13 +176,27 @@ class FaultProxy:
             while f.blackhole and not client.is_closing():
                 await asyncio.sleep(0.05)  # swallow: no forward, no RST, like a stopped host
                 f = self.faults
-            if f.cut_after_bytes is not None and sent + len(data) > f.cut_after_bytes:
-                upstream.write(data[: max(0, f.cut_after_bytes - sent)])
-                _rst(client)
-                return
+            if f.cut_after_bytes is not None:
+                # Counted across connections from the moment the fault is set: the message that
+                # crosses the mark is forwarded in part, then both sides are reset.
+                if len(data) > f.cut_after_bytes:
+                    upstream.write(data[: f.cut_after_bytes])
+                    f.cut_after_bytes = None
+                    f.stats["cuts"] += 1
+                    _rst(client)
+                    _rst(upstream)
+                    return
+                f.cut_after_bytes -= len(data)
             for kind, msg in splitter.feed(data):
+                if f.cut_mid_insert and kind in (b"Q", b"P") and b"INSERT" in msg.upper():
+                    upstream.write(msg[: len(msg) // 2])  # half a message: the server sees a torn query
+                    f.cut_mid_insert = False
+                    f.stats["cuts"] += 1
+                    await upstream.drain()
+                    _rst(client)
+                    _rst(upstream)
+                    return
                 upstream.write(msg)
-                sent += len(msg)
                 if f.commit_cuts > 0 and kind == b"Q" and _is_commit(msg[5:]):
                     await self._cut_after_commit(upstream, client)
                     return
