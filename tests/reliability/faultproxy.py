@@ -3,8 +3,8 @@
 It sits between the service and PostgreSQL (the service's database URL points at the proxy's port) and
 injects one fault at a time: added latency, connection resets, a black hole (bytes accepted, never
 forwarded, no RST), a cut after N client bytes or in the middle of the next ``INSERT`` message, and a cut
-right after a ``COMMIT`` was forwarded — the
-ambiguous commit of RELIABILITY R6, where the server commits but the client never hears it.
+right after a ``COMMIT`` was forwarded — the ambiguous commit of RELIABILITY R6, where the server
+commits but the client never hears it.
 
 To find ``COMMIT`` the client-to-server stream is split into PostgreSQL wire-protocol messages: untyped
 start-up packets (SSLRequest, GSSENCRequest, StartupMessage) until the start-up message, then typed
