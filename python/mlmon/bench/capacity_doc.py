@@ -32,7 +32,7 @@ def _ingest(d: dict[str, Any], results: dict[str, Any]) -> str:
         "* **In-process** (the service's decode + fold of a msgpack body into window counts, no HTTP, "
         "no commit; "
         f"1,000-row x 25-feature batches, one thread): **{_g(d, 'inprocess_rows_per_s_core')} rows/s per "
-        "core**, "
+        "core** "
         f"({_g(d, 'inprocess_values_per_s_core')} values/s). The batch curve's line fit gives "
         "the cost "
         f"model: {fmt_s(d.get('inprocess_request_fixed_s'))} per request plus "
@@ -164,7 +164,8 @@ def _example(d: dict[str, Any]) -> str:
             f"* **CPU**: {fmt_s(w['seconds_per_batch'])} of one core per 1,000 x 100 batch "
             f"({w['overhead_from']} "
             f"overhead per request + per-value cost x 100,000 values) -> {w['busy_cores']:.2f} busy cores at "
-            f"peak -> **{w['cores']} cores, {w['pods']} pods** of {w['workers_per_pod']} workers."
+            f"peak -> {w['cores']} cores at {cap.Example().utilization:.0%} -> **{w['pods']} pods of "
+            f"{w['workers_per_pod']} workers ({w['pods'] * w['workers_per_pod']} cores)**."
         )
     if "pod_mib" in w:
         lines.append(
