@@ -27,6 +27,7 @@ from mlmon.exceptions import MlmonError
 __all__ = [
     "FORMATS",
     "ArtifactError",
+    "check_loadable",
     "check_sha256",
     "detect_format",
     "load_model",
@@ -160,6 +161,25 @@ def _load_skops(data: bytes) -> Any:
         raise ArtifactError(f"skops artifact could not be loaded: {exc}") from exc
 
 
+def check_loadable(data: bytes, *, fmt: str, expected_sha256: str | None) -> str:
+    """Every check :func:`load_model` makes before a deserializer runs, without deserializing: a known
+    format, the digest when given, and a digest required for pickle and joblib. Returns the digest.
+
+    Raises:
+        ArtifactError: unknown format, digest mismatch, or pickle/joblib without a digest.
+    """
+    if fmt not in FORMATS:
+        raise ArtifactError(f"unknown artifact format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if expected_sha256 is not None:
+        return check_sha256(data, expected_sha256)
+    if fmt != "skops":
+        raise ArtifactError(
+            f"{fmt} artifacts can run arbitrary code while they load, so they are loaded only "
+            "with the sha256 you expect (--sha256): give it, or save the model with skops"
+        )
+    return sha256_bytes(data)
+
+
 def load_model(data: bytes, *, fmt: str, expected_sha256: str | None) -> Any:
     """Deserialize a model from ``data`` under the rules in the module docstring.
 
@@ -172,17 +192,9 @@ def load_model(data: bytes, *, fmt: str, expected_sha256: str | None) -> Any:
         ArtifactError: Unknown format, digest mismatch, missing digest for pickle/joblib, untrusted
             skops types, or unreadable bytes.
     """
-    if fmt not in FORMATS:
-        raise ArtifactError(f"unknown artifact format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if expected_sha256 is not None:
-        check_sha256(data, expected_sha256)  # before any deserializer sees the bytes
+    check_loadable(data, fmt=fmt, expected_sha256=expected_sha256)  # before any deserializer
     if fmt == "skops":
         return _load_skops(data)
-    if expected_sha256 is None:
-        raise ArtifactError(
-            f"{fmt} artifacts can run arbitrary code while they load, so they are loaded only "
-            "with the sha256 you expect (--sha256): give it, or save the model with skops"
-        )
     try:
         if fmt == "joblib":
             import joblib

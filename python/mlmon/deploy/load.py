@@ -1,5 +1,6 @@
-"""Step 1, load: read the artifact, check its digest, deserialize it under the rules of
-:mod:`mlmon.artifacts`, and read the training and validation tables."""
+"""Step 1, load: read the artifact and check it (:func:`read_artifact`, in the deploy process), deserialize
+it under the rules of :mod:`mlmon.artifacts` (:func:`load_artifact`, in the sandbox child), and read the
+training and validation tables."""
 
 from __future__ import annotations
 
@@ -7,22 +8,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlmon.artifacts import ArtifactError, detect_format, load_model, sha256_bytes
+from mlmon.artifacts import ArtifactError, check_loadable, detect_format, load_model, sha256_bytes
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError
 
-__all__ = ["Artifact", "Dataset", "load_artifact", "load_dataset"]
+__all__ = ["Artifact", "Dataset", "load_artifact", "load_dataset", "read_artifact"]
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """A loaded model artifact: its bytes, digest, format and the estimator."""
+    """A model artifact: its bytes, digest, format and, once deserialized, the estimator."""
 
     path: Path
     data: bytes
     sha256: str
     fmt: str
-    model: Any
+    model: Any = None
 
     @property
     def uri(self) -> str:
@@ -41,6 +42,25 @@ class Dataset:
     def columns(self) -> list[str]:
         """Feature names, in order."""
         return [str(c) for c in self.features.columns]
+
+
+def read_artifact(cfg: ModelConfig, expected_sha256: str | None) -> Artifact:
+    """Reads the artifact and makes every check that needs no deserializer (format, digest, digest
+    required for pickle/joblib); the model stays bytes.
+
+    Raises:
+        BadInputError: unreadable, digest mismatch, or pickle/joblib without a digest.
+    """
+    path = Path(cfg.artifact)
+    try:
+        data = path.read_bytes()
+        fmt = cfg.format or detect_format(path)
+        digest = check_loadable(data, fmt=fmt, expected_sha256=expected_sha256)
+    except OSError as exc:
+        raise BadInputError(f"cannot read the artifact {path}: {exc.strerror}") from exc
+    except ArtifactError as exc:
+        raise BadInputError(f"artifact {path.name} refused: {exc}") from exc
+    return Artifact(path, data, digest, fmt)
 
 
 def load_artifact(cfg: ModelConfig, expected_sha256: str | None) -> Artifact:
@@ -86,8 +106,11 @@ def model_features(model: Any) -> list[str] | None:
     return None if names is None else [str(n) for n in names]
 
 
-def load_dataset(path: str | Path, cfg: DataConfig, model: Any) -> Dataset:
-    """Reads a table and splits it into the model's features and the target.
+def load_dataset(
+    path: str | Path, cfg: DataConfig, model: Any = None, features: list[str] | None = None
+) -> Dataset:
+    """Reads a table and splits it into the model's features (``features``, else the model's own
+    names, else every column but the target and ``exclude``) and the target.
 
     Raises:
         BadInputError: unreadable, no target column, missing features (named), or no rows.
@@ -97,7 +120,7 @@ def load_dataset(path: str | Path, cfg: DataConfig, model: Any) -> Dataset:
         raise BadInputError(f"{Path(path).name} has no target column {cfg.target!r}")
     if len(frame) == 0:
         raise BadInputError(f"{Path(path).name} has no rows")
-    wanted = model_features(model)
+    wanted = features or model_features(model)
     if wanted is None:
         wanted = [str(c) for c in frame.columns if c != cfg.target and c not in cfg.exclude]
     missing = [c for c in wanted if c not in frame.columns]

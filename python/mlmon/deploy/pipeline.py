@@ -24,11 +24,10 @@ from mlmon.deploy.errors import BadInputError, DeployError, InfrastructureError
 from mlmon.deploy.events import EventLog, StepRecord
 from mlmon.deploy.gates import GateResult, check_gates, evaluate_gates
 from mlmon.deploy.http import RetryingClient
-from mlmon.deploy.importances import feature_importances
-from mlmon.deploy.load import Artifact, Dataset, load_artifact, load_dataset
+from mlmon.deploy.load import Artifact, Dataset, load_dataset, read_artifact
 from mlmon.deploy.notify import failure_text, notify, success_text
-from mlmon.deploy.register import feature_schema, git_sha, json_params, register
-from mlmon.deploy.validate import validation_metrics
+from mlmon.deploy.register import feature_schema, git_sha, register
+from mlmon.deploy.sandbox import Evaluation, evaluate_isolated
 from mlmon.exceptions import MlmonError
 from mlmon.store import (
     ModelVersion,
@@ -103,22 +102,23 @@ class _Run:
         self.log.step(name, "skipped", time.monotonic(), reason=why)
 
     # --- steps -------------------------------------------------------------------------------------
-    def load(self, sha256: str | None) -> tuple[tuple[Artifact, Dataset, Dataset], dict[str, Any]]:
-        artifact = load_artifact(self.cfg.model, sha256)
-        training = load_dataset(self.cfg.data.training, self.cfg.data, artifact.model)
-        validation = load_dataset(self.cfg.data.validation, self.cfg.data, artifact.model)
+    def load(self, sha256: str | None) -> tuple[tuple[Artifact, Dataset, Evaluation], dict[str, Any]]:
+        artifact = read_artifact(self.cfg.model, sha256)  # checked here, deserialized only in the child
+        evaluation = evaluate_isolated(self.cfg.model, self.cfg.data, artifact.sha256)
+        training = load_dataset(self.cfg.data.training, self.cfg.data, features=evaluation.features)
         self.result.sha256 = artifact.sha256
         self.result.version = self.cfg.model.version or f"sha-{artifact.sha256[:12]}"
         detail = {
             "artifact": artifact.path.name,
             "format": artifact.fmt,
             "sha256": artifact.sha256,
-            "estimator": type(artifact.model).__name__,
+            "estimator": evaluation.estimator,
             "version": self.result.version,
             "training_rows": len(training.features),
-            "validation_rows": len(validation.features),
+            "validation_rows": evaluation.validation_rows,
+            "loaded_in": "a child process without secrets",
         }
-        return (artifact, training, validation), detail
+        return (artifact, training, evaluation), detail
 
     def open_store(self, dry_run: bool) -> None:
         if dry_run and not self.secrets.database_url:
@@ -161,10 +161,10 @@ class _Run:
         live = push_step.live_version(self.http, url)
         return live is not None and live.get("sha256") == sha256
 
-    def validate(self, artifact: Artifact, validation: Dataset) -> tuple[dict[str, float], dict[str, Any]]:
-        task, metrics = validation_metrics(artifact.model, validation)
-        self.result.metrics = metrics
-        return metrics, {"task": task, "metrics": metrics}
+    def validate(self, evaluation: Evaluation) -> tuple[dict[str, float], dict[str, Any]]:
+        # scored in the sandbox child during load; this step reports and records the figures
+        self.result.metrics = evaluation.metrics
+        return evaluation.metrics, {"task": evaluation.task, "metrics": evaluation.metrics}
 
     def gates(
         self, metrics: dict[str, float], production: ModelVersion | None
@@ -178,14 +178,14 @@ class _Run:
 
     # --- steps that change something (each registers its undo) ---------------------------------------
     def register(
-        self, artifact: Artifact, training: Dataset, validation: Dataset, metrics: dict[str, float]
+        self, artifact: Artifact, training: Dataset, evaluation: Evaluation
     ) -> tuple[dict[str, float], dict[str, Any]]:
         assert self.store is not None and self.result.version is not None
         store, name, version = self.store, self.cfg.model.name, self.result.version
-        importances, source = feature_importances(artifact.model, validation)
+        importances, source = evaluation.importances, evaluation.importances_from
         stored, before = register(
             store, name, version, artifact,
-            metrics=metrics, params=json_params(artifact.model),
+            metrics=evaluation.metrics, params=evaluation.params,
             schema=feature_schema(training, self.cfg.data.target), importances=importances,
             artifact_uri=self.cfg.model.artifact_uri or artifact.uri, commit=git_sha(),
         )  # fmt: skip
@@ -303,7 +303,7 @@ def _plan(run: _Run, production: ModelVersion | None) -> dict[str, Any]:
 
 
 def _execute(run: _Run, sha256: str | None, dry_run: bool) -> None:
-    artifact, training, validation = run.step("load", lambda: run.load(sha256))
+    artifact, training, evaluation = run.step("load", lambda: run.load(sha256))
 
     def preflight() -> tuple[ModelVersion | None, dict[str, Any]]:
         run.open_store(dry_run)
@@ -320,13 +320,13 @@ def _execute(run: _Run, sha256: str | None, dry_run: bool) -> None:
         run.log.emit("noop", message=f"{artifact.sha256[:12]} is already {run.cfg.model.name} "
                      f"{production.version} in production and live: nothing to do")  # fmt: skip
         return
-    metrics = run.step("validate", lambda: run.validate(artifact, validation))
+    metrics = run.step("validate", lambda: run.validate(evaluation))
     run.step("gates", lambda: run.gates(metrics, production))
     if dry_run:
         run.log.emit("plan", dry_run=True, **_plan(run, production))
         run.result.status, run.result.exit_code = "dry-run", 0
         return
-    importances = run.step("register", lambda: run.register(artifact, training, validation, metrics))
+    importances = run.step("register", lambda: run.register(artifact, training, evaluation))
     if run.cfg.services.drift_url:
         run.step("baseline", lambda: run.baseline(training, importances))
     else:
