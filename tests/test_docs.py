@@ -178,6 +178,22 @@ def test_configuration_reference_lists_every_setting() -> None:
     assert documented == expected, f"missing {expected - documented}, unknown {documented - expected}"
 
 
+def test_configuration_reference_defaults_are_the_services() -> None:
+    from mlmon.service.settings import Settings
+
+    reference = _sections()["Configuration reference"]
+    rows = re.findall(r"^\| `MLMON_([A-Z_]+)` \| ([^|]+) \|", reference, flags=re.M)
+    defaults = Settings()
+    for name, default in rows:
+        field = name.lower()
+        if default.strip() == "unset":
+            assert not getattr(defaults, field), f"MLMON_{name} has a default: {getattr(defaults, field)!r}"
+        else:
+            value = default.strip().strip("`")
+            parsed = getattr(Settings.from_env({f"MLMON_{name}": value}), field)
+            assert parsed == getattr(defaults, field), f"MLMON_{name}: README says {value}"
+
+
 def test_split_commands() -> None:
     block = "a --x \\\n  --y\n# note\nb 'one\ntwo'\nc  # trailing\n"
     assert split_commands(block) == ["a --x \\\n  --y", "b 'one\ntwo'", "c  # trailing"]
