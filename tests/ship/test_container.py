@@ -151,3 +151,18 @@ def test_dockerignore_keeps_the_context_to_the_wheel_sources() -> None:
     )
     for rel in outside:
         assert dockerignored(rel, rules), f"{rel} would enter the build context"
+
+
+def test_image_settings_parse_and_demand_tokens() -> None:
+    from mlmon.exceptions import InputError
+    from mlmon.service.settings import Settings
+
+    env_line = dict(_stages(DOCKERFILE.read_text())[-1])["ENV"]
+    env = dict(re.findall(r"(\w+)=(\S+)", env_line))
+    mlmon_env = {k: v for k, v in env.items() if k.startswith("MLMON_")}
+    settings = Settings.from_env(mlmon_env)
+    assert (settings.host, settings.port) == ("0.0.0.0", 8000)
+    assert settings.database_url.startswith("sqlite:////var/lib/mlmon/")  # the user's own writable dir
+    with pytest.raises(InputError, match="without authentication"):
+        settings.check_startup()  # no tokens on 0.0.0.0: the container refuses to start
+    Settings.from_env({**mlmon_env, "MLMON_ADMIN_TOKEN": "t"}).check_startup()
