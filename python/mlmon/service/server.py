@@ -1,7 +1,9 @@
 """Runs the service under uvicorn (uvloop + httptools), with N worker processes sharing the socket.
 
-Uvicorn is the default because its prefork workers, graceful SIGTERM drain and lifespan hooks are what
-the tests exercise; granian has not been measured against it yet (benches/load/RESULTS.md).
+Uvicorn rather than granian: in the wrk bench (benches/load/RESULTS.md) granian was faster with two
+workers on the shared machine, but the SIGTERM contract (RELIABILITY R9: unready at once, drain, commit,
+exit 0) is built on and tested with uvicorn's worker lifecycle. Each worker gets its own
+``SO_REUSEPORT`` socket and SIGTERM is forwarded to the workers at once (see ``_supervise``).
 Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
 ``PROMETHEUS_MULTIPROC_DIR`` is made before they start so /metrics merges every worker.
 """
