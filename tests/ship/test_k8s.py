@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from kustomize_render import build, strategic_merge
+from prom_rules import exported_metrics
 
 from mlmon.service import server
 from mlmon.service.settings import Settings
@@ -260,7 +261,14 @@ def test_selectors_and_ports_line_up(overlay: str) -> None:
 def test_hpa_scales_on_cpu_and_requests_per_second() -> None:
     metrics = one(render("production"), "HorizontalPodAutoscaler")["spec"]["metrics"]
     assert {m["type"] for m in metrics} == {"Resource", "Pods"}
-    assert any(m["type"] == "Pods" and "requests_per_second" in m["pods"]["metric"]["name"] for m in metrics)
+    (pods,) = [m["pods"]["metric"]["name"] for m in metrics if m["type"] == "Pods"]
+    # The metric is what hpa.yaml's documented prometheus-adapter rule derives from the service's series.
+    rule = (K8S / "base" / "hpa.yaml").read_text()
+    matches, as_ = re.search(r'name: \{matches: "(.+?)", as: "(.+?)"\}', rule).groups()
+    derived = {
+        re.sub(matches, as_.replace("${1}", r"\1"), m) for m in exported_metrics() if re.match(matches, m)
+    }
+    assert pods in derived, derived
 
 
 def test_overlays_size_the_service() -> None:
