@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,9 +16,12 @@ from typing import Any
 
 import httpx
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
 from deploy_helpers import write_config
+from sklearn.preprocessing import FunctionTransformer
 
 from mlmon.artifacts import sha256_file
 from mlmon.demo.processes import WebhookReceiver
@@ -113,21 +117,63 @@ def test_gate_failure_leaves_the_registry_unchanged(
     assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == first.sha256
 
 
+def _skops_naming(tmp: Path, module: str, name: str) -> Path:
+    """A skops file whose function object claims to be ``module.name`` (what an attacker would write)."""
+    data = sio.dumps(FunctionTransformer(func=np.log1p))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            if item.filename == "schema.json":
+                content = content.replace(b'"__module__": "numpy"', f'"__module__": "{module}"'.encode())
+                content = content.replace(b'"__class__": "log1p"', f'"__class__": "{name}"'.encode())
+            dst.writestr(item, content)
+    path = tmp / "model.skops"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+VARIANTS = ["byte-flipped", "wrong-sha256", "no-sha256", "operator.call", "builtins.eval"]
+REASONS = {
+    "byte-flipped": "sha256 mismatch",
+    "wrong-sha256": "sha256 mismatch",
+    "no-sha256": "can run arbitrary code",
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_tampered_artifact_refused_before_loading(
-    stack: Stack, first: DeployResult, e2e_trained: dict[str, ExampleFiles], tmp_path: Path
+    stack: Stack, first: DeployResult, e2e_trained: dict[str, ExampleFiles], tmp_path: Path, variant: str
 ) -> None:
+    honest = e2e_trained["forest"]
+    model = sio.load(honest.artifact, trusted=sio.get_untrusted_types(file=honest.artifact))
+    joblib.dump(model, tmp_path / "honest.joblib")
+    approved: str | None = sha256_file(tmp_path / "honest.joblib")
     sentinel = tmp_path / "pwned"
-    evil = tmp_path / "model.joblib"
-    joblib.dump(_Payload(str(sentinel)), evil)
+    if variant == "byte-flipped":
+        artifact = tmp_path / "model.joblib"
+        data = bytearray((tmp_path / "honest.joblib").read_bytes())
+        data[len(data) // 2] ^= 0x01
+        artifact.write_bytes(bytes(data))
+    elif variant in ("wrong-sha256", "no-sha256"):
+        artifact = tmp_path / "model.joblib"
+        joblib.dump(_Payload(str(sentinel)), artifact)
+        approved = approved if variant == "wrong-sha256" else None
+    else:
+        artifact = _skops_naming(tmp_path, *variant.split("."))
+        approved = None
     files = ExampleFiles(tmp_path)
-    files.artifact = evil
-    files.training, files.validation = e2e_trained["forest"].training, e2e_trained["forest"].validation
+    files.artifact = artifact
+    files.training, files.validation = honest.training, honest.validation
     before = _versions(stack)
-    result = _deploy(stack, tmp_path, files, sha256=sha256_file(e2e_trained["forest"].artifact))
+    live = httpx.get(f"{stack.serving.url}/version").json()
+    result = _deploy(stack, tmp_path, files, sha256=approved)
     assert (result.exit_code, result.failed_step) == (4, "load")
-    assert "sha256 mismatch" in (result.error or "")
+    expected = REASONS.get(variant, f"outside the trusted list.*{variant}")
+    assert re.search(expected, result.error or ""), result.error
     assert not sentinel.exists()
     assert _versions(stack) == before
+    assert httpx.get(f"{stack.serving.url}/version").json() == live  # the old model is still served
 
 
 def _training(files: ExampleFiles) -> pd.DataFrame:
