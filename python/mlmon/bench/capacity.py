@@ -59,7 +59,14 @@ def _fit(d: dict[str, Any]) -> LineFit:
 def _service_row(results: dict[str, Any]) -> dict[str, Any] | None:
     for table in (results.get("service") or {}).get("tables", []):
         for row in table:
-            if row.get("workers") == 1 and row.get("body") == "msgpack-binary" and "rows/s" in row:
+            # mlmon itself (the wrk table also has reference servers), one worker, binary bodies.
+            server = str(row.get("server", "mlmon-uvicorn"))
+            if (
+                server == "mlmon-uvicorn"
+                and row.get("workers") == 1
+                and row.get("body") == "msgpack-binary"
+                and "rows/s" in row
+            ):
                 return dict(row)
     return None
 

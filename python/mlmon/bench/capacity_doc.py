@@ -25,6 +25,11 @@ def _g(d: dict[str, Any], key: str, fmt: str = "{:,.0f}") -> str:
     return "(not measured)" if value is None else fmt.format(value)
 
 
+def _client(results: dict[str, Any]) -> str:
+    command = str((results.get("service") or {}).get("command", ""))
+    return "wrk, `" + command + "`" if "wrk_bench" in command else "Python httpx, `" + command + "`"
+
+
 def _ingest(d: dict[str, Any], results: dict[str, Any]) -> str:
     text = [
         "## Ingestion per core",
@@ -39,7 +44,7 @@ def _ingest(d: dict[str, Any], results: dict[str, Any]) -> str:
         f"{_g(d, 'inprocess_value_s', '{:.3g}')} s per value (row x feature).",
         "* **Through HTTP** (the load generator, one worker, msgpack-binary bodies, SQLite, a 2xx only "
         "after the "
-        f"commit; the Python client ran on the same 2 cores, so this is a lower bound): "
+        f"commit; the client ({_client(results)}) ran on the same 2 cores, so this is a lower bound): "
         f"**{_g(d, 'service_rows_per_s_worker')} rows/s per worker** at p99 "
         f"{_g(d, 'service_p99_ms', '{} ms')}. "
         f"The difference, {fmt_s(d.get('service_overhead_s'))} per request, is HTTP, decoding and the "

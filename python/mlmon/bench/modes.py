@@ -24,7 +24,8 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
         memory_models: Monitors created for the memory-per-model figure.
         store_rows: Partials written per backend for the store-growth figure.
         postgres: Whether the store figures include PostgreSQL (a throwaway server).
-        load_args: Arguments of the service load generator (``None``: no service run).
+        load_args: Arguments of the Python-client load generator (``None``: no service run).
+        wrk_args: Arguments of the wrk load benchmark, used instead when it and wrk are there.
         peer_rows: Rows per set of the peer comparison.
         peers: Which peers run (``None``: all of them).
     """
@@ -41,6 +42,7 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
     store_rows: int
     postgres: bool
     load_args: list[str] | None
+    wrk_args: list[str] = []
     peer_rows: int
     peers: list[str] | None = None
 
@@ -84,13 +86,14 @@ MODES = {
             "batch": [10, 100, 1_000, 10_000],
         },
         curve_rows={"features": 20_000, "categories": 100_000},
-        kernel_files=None,
+        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
         kernel_args=["--benchmark-min-rounds=3", "--benchmark-max-time=0.1"],
         kernel_rows=200_000,
         memory_models=50,
         store_rows=300,
         postgres=True,
         load_args=["--requests", "150", "--concurrency", "8"],
+        wrk_args=["--seconds", "4", "--only", "mlmon-uvicorn"],
         peer_rows=100_000,
     ),
     "full": Mode(
@@ -111,6 +114,7 @@ MODES = {
         store_rows=2_000,
         postgres=True,
         load_args=["--requests", "300", "--concurrency", "8"],
+        wrk_args=["--seconds", "8"],
         peer_rows=1_000_000,
     ),
 }

@@ -213,7 +213,9 @@ def run_suite(mode: Mode, paths: Paths, log: Callable[[str], None] = print) -> d
         results["service"] = _step(
             steps,
             "service",
-            lambda: service.run_load(paths.benches, list(mode.load_args or []), budget("service") * 2),
+            lambda: service.run_load(
+                paths.benches, list(mode.wrk_args), list(mode.load_args or []), budget("service") * 2
+            ),
         )
     else:
         steps["service"] = {"status": f"skipped in {mode.name} mode"}
