@@ -3,7 +3,7 @@ msgpack-binary, msgpack-lists and JSON (raw bytes as base64), 1 and 2 workers, d
 
 Run: ``.venv/bin/python benches/load/service_load.py [--requests 300] [--concurrency 8]``.
 The client is Python (httpx, one thread per connection) on the same 2 cores as the server, so figures
-are a lower bound; wrk (not installed here) would cost the server less CPU.
+are a lower bound; wrk_bench.py (wrk, with the reference endpoints) is the benchmark of record.
 """
 
 from __future__ import annotations
