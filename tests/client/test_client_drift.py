@@ -114,6 +114,9 @@ def test_declared_kinds_send_integer_codes_as_categories(service: str, baseline_
         client.record_batch({"tier": np.array([0, 1, 2])})
     assert client.sent == rows_counted(service, baseline_codes) == 33
     assert client.rejected == 0
+    # Integer labels stay integers on the wire, so they match the integer categories they were fitted on.
+    tier = httpx.get(f"{service}/v1/models/{baseline_codes}/drift", timeout=10).json()["features"]["tier"]
+    assert tier["unseen_rate"] == 0 and tier["score"] < 0.01
 
 
 def test_invalid_settings_raise_at_construction() -> None:

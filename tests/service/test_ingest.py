@@ -89,7 +89,7 @@ def test_coded_categorical_and_int_dtypes(client: TestClient[Any]) -> None:
     [
         ({"agez": [1.0]}, "agez"),
         ({"age": ["x"]}, "age"),
-        ({"plan": [1]}, "plan"),
+        ({"plan": [1.5]}, "plan"),
         ({"age": [1.0, 2.0], "plan": ["a"]}, "plan"),
         ({"age": {"dtype": "<f8", "data": b"\0" * 12}}, "age"),
         ({"age": {"dtype": "<u8", "data": b"\0" * 8}}, "age"),
@@ -155,3 +155,34 @@ def test_rejections_and_ingest_are_in_metrics(client: TestClient[Any]) -> None:
     assert 'mlmon_rows_ingested_total{model="churn",version="v1"} 10.0' in text
     assert 'mlmon_batches_rejected_total{reason="malformed"} 1.0' in text
     assert "mlmon_store_commit_duration_seconds_count" in text
+
+
+def test_integer_categories_match_over_the_wire(tmp_path: Any) -> None:
+    """A feature fitted on integers matches integer labels, canonical integer strings and coded
+    integer categories; a feature fitted on strings reads integers as their strings."""
+    rng = np.random.default_rng(3)
+    tier = rng.integers(0, 3, 3000)
+    fitted = mlmon.Baseline.fit({"tier": tier, "plan": rng.choice(["1", "2"], 3000)}, categorical=["tier"])
+    app = create_app(make_settings(tmp_path), CollectorRegistry())
+    with TestClient(app) as c:
+        assert c.put("/v1/models/m/versions/v1/baseline", content=fitted.to_bytes()).status_code == 200
+        bodies = [
+            {"tier": [0, 1, 2, None], "plan": [1, 2, "1", None]},
+            {"tier": ["0", "1", "2", "07"], "plan": ["1", "2", "1", "2"]},
+            {"tier": {"categories": [2, "1", 0], "codes": [0, 1, 2, -1]}, "plan": [2, 2, 2, 2]},
+        ]
+        for i, cols in enumerate(bodies):
+            r = c.post(
+                "/v1/models/m/ingest", content=mp({"batch_id": f"b{i}", "columns": cols}), headers=MSGPACK
+            )
+            assert r.status_code == 200, r.text
+        r = c.post(
+            "/v1/models/m/ingest", content=msgspec.json.encode({"batch_id": "j", "columns": bodies[0]})
+        )
+        assert r.status_code == 200, r.text
+        feats = c.get("/v1/models/m/drift").json()["features"]
+    # "07" is not the canonical spelling of 7 or 0: unseen, not silently merged.
+    tier, plan = feats["tier"], feats["plan"]
+    assert tier["count"] == 16 and tier["missing_rate"] == 3 / 16
+    assert tier["unseen_rate"] == 1 / 16 and tier["top_unseen"] == [["07", 1]]
+    assert plan["count"] == 16 and plan["unseen_rate"] == 0 and plan["missing_rate"] == 2 / 16

@@ -44,14 +44,14 @@ Kind = Literal["numerical", "categorical"]
 class Labels:
     """A categorical column: one label per row, ``None`` = missing."""
 
-    values: list[str | None]
+    values: list[str | int | None]
 
 
 @dataclass(frozen=True, slots=True)
 class Coded:
     """A categorical column as its dictionary and codes into it (negative = missing)."""
 
-    categories: list[str | None]
+    categories: list[str | int | None]
     codes: npt.NDArray[np.int64]
 
 
@@ -61,9 +61,12 @@ Columns: TypeAlias = "dict[str, Column]"
 _ENCODER = msgspec.msgpack.Encoder()
 
 
-def _label(value: Any) -> str | None:
+def _label(value: Any) -> str | int | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    # Integer categories stay integers: a baseline fitted on [0, 1, 2] matches 0, not "0".
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
     return str(value)
 
 
@@ -196,7 +199,7 @@ def slice_columns(cols: Columns, start: int, stop: int) -> Columns:
     return out
 
 
-def _labels(col: Column | None, n: int) -> list[str | None]:
+def _labels(col: Column | None, n: int) -> list[str | int | None]:
     if col is None:
         return [None] * n
     if isinstance(col, Labels):

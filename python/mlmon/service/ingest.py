@@ -81,6 +81,8 @@ class BaselineEntry:
     json: msgspec.json.Decoder[Any]
     msgpack: msgspec.msgpack.Decoder[Any]
     names: tuple[str, ...]
+    int_labels: frozenset[str] = frozenset()
+    """Categorical features whose baseline categories are integers: labels are read as integers."""
 
     @classmethod
     def build(
@@ -93,6 +95,7 @@ class BaselineEntry:
         return cls(
             model=model, version=version, sha256=sha256, baseline=baseline,
             json=msgspec.json.Decoder(cols), msgpack=msgspec.msgpack.Decoder(cols), names=tuple(kinds),
+            int_labels=_int_label_features(baseline),
         )  # fmt: skip
 
     def decode_columns(self, raw: msgspec.Raw, fmt: Format) -> list[Any]:
@@ -108,6 +111,35 @@ class BaselineEntry:
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
             raise BadRequestError(f"malformed columns: {exc}") from exc
         return [getattr(cols, f"c{i}") for i in range(len(self.names))]
+
+
+def _int_label_features(baseline: Baseline) -> frozenset[str]:
+    names = []
+    for name, prof in baseline.profiles.items():
+        cats = getattr(prof, "categories", None)
+        if cats and all(type(c) is int for c in cats):
+            names.append(name)
+    return frozenset(names)
+
+
+def _int_or_str(label: str) -> int | str:
+    # Only the canonical spelling converts ("7", "-7"; not "07", "+7", "7_0", "٧"), so no two
+    # distinct strings land on the same integer.
+    try:
+        value = int(label)
+    except ValueError:
+        return label
+    return value if str(value) == label else label
+
+
+def in_domain(labels: list[Any], ints: bool) -> list[Any]:
+    """Labels in the baseline's domain: integer strings become integers for a feature fitted on
+    integers, integers become strings for one fitted on strings. A batch already in the domain is
+    returned as is (the usual case costs one pass over the types in C)."""
+    types = set(map(type, labels))
+    if ints:
+        return [_int_or_str(v) if type(v) is str else v for v in labels] if str in types else labels
+    return [str(v) if type(v) is int else v for v in labels] if int in types else labels
 
 
 @dataclass(frozen=True)
@@ -191,9 +223,9 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
             elif col is None:
                 prof.update_codes(np.full(rows, -1, dtype=np.int32), [])
             elif isinstance(col, CodedColumn):
-                prof.update_codes(_codes(name, col), col.categories)
+                prof.update_codes(_codes(name, col), in_domain(col.categories, name in entry.int_labels))
             else:
-                prof.update(np.array(col, dtype=object))
+                prof.update(np.array(in_domain(col, name in entry.int_labels), dtype=object))
         except (InputError, DtypeError) as exc:
             raise InputError(f"column {name!r}: {exc}") from exc
     return Folded(_engine.encode_profile(list(profiles.items())), rows)

@@ -30,7 +30,9 @@ __all__ = [
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 """Model, version, feature and batch names: they reach SQL rows, Prometheus labels, HTML and logs."""
 
-Category = Annotated[str, msgspec.Meta(max_length=1024)]
+Category = Annotated[str, msgspec.Meta(max_length=1024)] | int
+"""A category label: a string, or an integer for features whose baseline categories are integers
+(a baseline fitted on ``[0, 1, 2]`` does not match the strings ``"0"``, ``"1"``, ``"2"``)."""
 
 
 class IngestEnvelope(msgspec.Struct, forbid_unknown_fields=True):
