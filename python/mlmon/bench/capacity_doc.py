@@ -169,7 +169,7 @@ def _example(d: dict[str, Any]) -> str:
             f"* **CPU**: {fmt_s(w['seconds_per_batch'])} of one core per 1,000 x 100 batch "
             f"({w['overhead_from']} "
             f"overhead per request + per-value cost x 100,000 values) -> {w['busy_cores']:.2f} busy cores at "
-            f"peak -> {w['cores']} cores at {cap.Example().utilization:.0%} -> **{w['pods']} pods of "
+            f"peak -> {w['cores']} core(s) at {cap.Example().utilization:.0%} -> **{w['pods']} pods of "
             f"{w['workers_per_pod']} workers ({w['pods'] * w['workers_per_pod']} cores)**."
         )
     if "pod_mib" in w:
@@ -222,7 +222,10 @@ def render(results: dict[str, Any], derived: dict[str, Any], image_dir: str = "i
         "Each curve varies one dimension of the whole in-process job (fit the baseline, update with the "
         "current "
         "set, report) or, for batch size, of the service's ingest path, and fits time and peak extra memory "
-        "with a least-squares line: fixed cost + cost per unit. R² near 1 means the line is a good model.",
+        "with a least-squares line: fixed cost + cost per unit. The points span decades, so the fit "
+        "minimizes relative residuals (weights 1/y; plain least squares where a value is 0); R² uses the "
+        "same weights, and near 1 means the line is a good model. On a shared machine one disturbed point "
+        "lowers R² a lot: read the plots with the table.",
         curve_fits(results),
         *curves,
         f"## Against other tools ({(results.get('peers') or {}).get('rows', 0):,} rows x 25 features per "
