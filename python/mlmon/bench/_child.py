@@ -45,11 +45,15 @@ def _prepare(curve: str, x: int, params: dict[str, Any]) -> tuple[Job, int]:
 def curve(params: dict[str, Any]) -> dict[str, Any]:
     """Measures the points in order; stops before a point the budget cannot hold (cost ~ linear in x)."""
     name, budget, repeat = params["curve"], float(params["budget_s"]), int(params["repeat"])
-    started, points, skipped = time.perf_counter(), [], []
+    started = time.perf_counter()
+    points: list[dict[str, float]] = []
+    skipped: list[int] = []
     last: tuple[int, float] | None = None
     for x in params["points"]:
         elapsed = time.perf_counter() - started
-        if last is not None:  # the last point's whole cost (data, peak run, repeats) scaled to this one
+        # Always 2 points (a line needs them); then skip a point when the last one's whole cost (data,
+        # peak run, repeats), scaled to this one, would overrun the budget.
+        if last is not None and len(points) >= 2:
             scale = x / last[0] if params.get("cost_grows", True) else 1.0
             guess = last[1] * scale * 1.2
             if elapsed + guess > budget:
