@@ -117,20 +117,24 @@ def store_bytes_per_day(
     window_s: float,
     policy: Policy,
 ) -> dict[str, float]:
-    """Store size of one model: rows written per day and the steady-state bytes under ``policy``."""
+    """Store size of one model: rows written per day and the steady-state bytes under ``policy``.
+
+    A model is assumed to send at least one batch per window (``batches_per_s`` 0 means that light
+    traffic); each batch is one partial row and one batch-id row. mlmon's retention pass compacts and
+    expires batch ids but does not delete compacted history: ``retention_days`` is how long the operator
+    keeps it.
+    """
     partial = _fit(derived[f"{backend}_partial_fit"]).predict(features)
     batch_id = derived[f"{backend}_batch_id_bytes"]
-    raw_rows_day = max(batches_per_s * 86_400, 86_400 / window_s)
+    batches_day = max(batches_per_s * 86_400, 86_400 / window_s)
     compacted_rows_day = 24 / policy.granularity_h
-    raw_bytes = raw_rows_day * partial * policy.compact_after_h / 24
-    ids_bytes = batches_per_s * 86_400 * batch_id * policy.batch_ids_days
+    raw_bytes = batches_day * partial * policy.compact_after_h / 24
+    ids_bytes = batches_day * batch_id * policy.batch_ids_days
     history = compacted_rows_day * partial * policy.retention_days
     return {
         "bytes_per_partial": partial,
-        "raw_rows_per_day": raw_rows_day,
-        "written_bytes_per_day": raw_rows_day * (partial + batch_id)
-        if batches_per_s
-        else raw_rows_day * partial,
+        "raw_rows_per_day": batches_day,
+        "written_bytes_per_day": batches_day * (partial + batch_id),
         "raw_bytes": raw_bytes,
         "batch_id_bytes": ids_bytes,
         "history_bytes": history,

@@ -112,7 +112,7 @@ def _store(d: dict[str, Any], results: dict[str, Any]) -> str:
                     [
                         backend,
                         f"{window // 60} min",
-                        f"{bps:g}",
+                        f"{bps:g}/s" if bps else "1 per window",
                         f"{g['raw_rows_per_day']:,.0f}",
                         fmt_bytes(g["written_bytes_per_day"]),
                         fmt_bytes(g["history_bytes"] / 90),
@@ -129,16 +129,15 @@ def _store(d: dict[str, Any], results: dict[str, Any]) -> str:
             "(50 categories) feature.",
             md_table(["features", "profile bytes", "backend", "per partial row", "per batch id"], rows),
             "Per model with 100 features, under the default retention (partials compacted after 2 days "
-            "into one "
-            "row a day, batch ids kept 7 days, 90 days of history). Idle models still write one row per "
-            "window; "
-            "at one batch a second each batch is its own row (group commits carry many models' batches but "
-            "write one row per model and window):",
+            "into one row a day, batch ids kept 7 days) and 90 days of compacted history (mlmon's retention "
+            "pass compacts but does not delete history; how long to keep it is the operator's choice). "
+            "Light traffic is one batch per window; at one batch a second each batch is its own row "
+            "(group commits carry many models' batches but write one row per model and window):",
             md_table(
                 [
                     "backend",
                     "window",
-                    "batches/s",
+                    "batches",
                     "rows/day",
                     "written/day",
                     "history/day",
