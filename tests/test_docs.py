@@ -65,7 +65,7 @@ RUN_HERE = {
 # Inline commands (in the prose) run by the tests below, by (section, prefix).
 RUN_INLINE = {("Batch drift over history", "mlmon drift churn.mlmon")}
 # Sections whose ```python blocks run below (every other python block fails the coverage test).
-PYTHON_RUN_HERE = {"In-process quickstart", "Batch drift over history"}
+PYTHON_RUN_HERE = {"In-process quickstart", "Service quickstart", "Batch drift over history"}
 SECTIONS = [
     "The two commands",
     "In-process quickstart",
@@ -340,6 +340,24 @@ def test_service_quickstart(workdir: Path, served: int) -> None:
     report = _run(drift, workdir)
     assert '"age"' in report and '"tenure"' in report
     assert "mlmon_rows_ingested_total" in _run(metrics, workdir)
+    # The drift client block, against the same server: its three rows are counted.
+    before = httpx.get(f"http://127.0.0.1:{served}/v1/models/churn/drift", headers=_CHURN).json()
+    (code,) = _blocks(_sections()["Service quickstart"], "python")
+    out = _run_python(code.replace(":8000", f":{served}"), workdir)
+    assert "sent 3 rows, dropped 0" in out
+    after = httpx.get(f"http://127.0.0.1:{served}/v1/models/churn/drift", headers=_CHURN).json()
+    assert after["current_rows"] == before["current_rows"] + 3
+
+
+_CHURN = {"Authorization": "Bearer churn-secret"}
+
+
+def _run_python(code: str, cwd: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
 def test_deploy_dry_run(tmp_path: Path) -> None:
