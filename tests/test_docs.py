@@ -40,6 +40,7 @@ NOT_RUN_HERE = {
     "make lint": "builds first; its linters run in tests/test_workflows.py and tests/ship as tests too",
     "make format": "rewrites the sources",
     "make bench": "minutes of benchmarks; bench.yml runs it on demand",
+    "mlmon bench": "what make bench runs; tests/test_bench_suite.py runs it end to end in its tiny mode",
     "make bench-rust": "criterion benches, minutes of cargo build and timing",
     "pip install": "installs from PyPI; this environment already has every extra",
     "maturin develop": "builds the extension (tests never build)",
