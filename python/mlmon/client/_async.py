@@ -24,9 +24,8 @@ from typing import Any
 
 import httpx
 
+from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
-from mlmon.client._columns import Kind
-from mlmon.client._core import ClientCore
 from mlmon.client._sync import Sender
 
 __all__ = ["AsyncDriftClient"]
@@ -40,7 +39,7 @@ def _close_at_exit(ref: weakref.ref[Any]) -> None:
         client.close_sync()
 
 
-class AsyncDriftClient:
+class AsyncDriftClient(ClientBase):
     """The asyncio flavour of :class:`mlmon.client.DriftClient`: same arguments, counters and
     guarantees; the sender is a task on the running event loop.
 
@@ -59,18 +58,7 @@ class AsyncDriftClient:
         1
     """
 
-    def __init__(
-        self, url: str, model: str, *, version: str | None = None, token: str | None = None,
-        batch_rows: int = 1000, flush_interval: float = 1.0, max_buffer_rows: int = 100_000,
-        kinds: Mapping[str, Kind] | None = None, timeout: float = 10.0, close_timeout: float = 5.0,
-        registry: Any = None,
-    ) -> None:  # fmt: skip
-        self._core = ClientCore(
-            url, model, version=version, token=token, batch_rows=batch_rows, flush_interval=flush_interval,
-            max_buffer_rows=max_buffer_rows, kinds=kinds, timeout=timeout, close_timeout=close_timeout,
-            registry=registry, wake=self._wake_up,
-        )  # fmt: skip
-        self._add = self._core.buffer.add_row
+    def _setup(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._wake = asyncio.Event()
@@ -79,12 +67,8 @@ class AsyncDriftClient:
         self._http: httpx.AsyncClient | None = None
         self._inflight: Batch | None = None
         self._deadline = math.inf
-        self._closed = False
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
-
-    def __repr__(self) -> str:
-        return f"AsyncDriftClient({self._core.endpoint!r}, version={self._core.version!r})"
 
     def start(self) -> None:
         """Starts the sender task on the running loop (idempotent).
@@ -99,7 +83,7 @@ class AsyncDriftClient:
         self._http = httpx.AsyncClient(follow_redirects=False, timeout=self._core.timeout)
         self._task = self._loop.create_task(self._run(), name=f"mlmon-client-{self._core.model}")
 
-    def _wake_up(self) -> None:
+    def _wake_sender(self) -> None:
         loop = self._loop
         if loop is None:
             return
@@ -114,22 +98,13 @@ class AsyncDriftClient:
         """Buffers one row ``{feature: value}`` (copied). Never raises."""
         if self._task is None:
             self._autostart()
-        if self._closed:
-            self._core.drop(Batch(1, 0.0))
-            return
-        try:
-            self._add(dict(row))
-        except Exception as exc:  # the caller must not see an error
-            self._core.bad_input("record", exc)
+        super().record(row)
 
     def record_batch(self, columns: Any) -> None:
         """Buffers a column batch (a pandas DataFrame or ``{feature: 1-D array or list}``). Never raises."""
         if self._task is None:
             self._autostart()
-        if self._closed:
-            self._core.bad_input("record_batch", RuntimeError("the client is closed"))
-            return
-        self._core.record_batch(columns)
+        super().record_batch(columns)
 
     def _autostart(self) -> None:
         if self._closed:
@@ -219,13 +194,11 @@ class AsyncDriftClient:
         if body is None:
             return
         while True:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                core.drop(batch)
+            timeout = core.send_timeout(batch, self._deadline)
+            if timeout is None:
                 return
             try:
-                r = await http.post(core.endpoint, content=body, headers=core.headers,
-                                    timeout=min(core.timeout, left))  # fmt: skip
+                r = await http.post(core.endpoint, content=body, headers=core.headers, timeout=timeout)
                 delay = core.outcome(batch, r.status_code, r.headers, r.text)
             except httpx.HTTPError as exc:
                 delay = core.network_error(batch, exc)
@@ -242,38 +215,6 @@ class AsyncDriftClient:
                 await asyncio.wait_for(self._closing.wait(), delay)
             except asyncio.TimeoutError:
                 return True
-        if self._deadline <= until:
-            await asyncio.sleep(max(0.0, self._deadline - time.monotonic()))
-            return False
-        await asyncio.sleep(max(0.0, until - time.monotonic()))
-        return True
-
-    @property
-    def dropped(self) -> int:
-        """Rows dropped: the buffer was full, or they were still unsent when the client closed."""
-        return self._core.dropped
-
-    @property
-    def sent(self) -> int:
-        """Rows the service acknowledged."""
-        return self._core.sent
-
-    @property
-    def rejected(self) -> int:
-        """Rows the service refused with a final 4xx, or whose values could not be encoded."""
-        return self._core.rejected
-
-    @property
-    def rejected_batches(self) -> int:
-        """Batches refused or unreadable."""
-        return self._core.rejected_batches
-
-    @property
-    def retries(self) -> int:
-        """Sends retried after a 429, 5xx or network error."""
-        return self._core.retries
-
-    @property
-    def buffered(self) -> int:
-        """Rows waiting to be sent (not counting a batch being sent now)."""
-        return self._core.buffer.buffered
+        seconds, again = rest(self._deadline, until)
+        await asyncio.sleep(seconds)
+        return again

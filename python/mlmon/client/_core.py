@@ -15,6 +15,7 @@ import os
 import random
 import re
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -173,6 +174,15 @@ class ClientCore:
             key = f"encode:{type(exc).__name__}"
             self.reject(batch, key, "mlmon client: a batch could not be encoded: %s", exc)
             return None
+
+    def send_timeout(self, batch: Batch, deadline: float) -> float | None:
+        """The timeout for the next send of ``batch``: ``timeout``, cut to what is left before the
+        close ``deadline``; ``None`` (the batch counted as dropped) once the deadline has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self.drop(batch)
+            return None
+        return min(self.timeout, left)
 
     def outcome(self, batch: Batch, status: int, headers: Mapping[str, str], text: str) -> float | None:
         """What a response means: ``None`` when the batch is done (sent or rejected), else the delay

@@ -16,14 +16,13 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
-from mlmon.client._columns import Kind
 from mlmon.client._core import ClientCore
 
 __all__ = ["DriftClient", "Sender"]
@@ -66,14 +65,11 @@ class Sender:
         if body is None:
             return
         while True:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                core.drop(batch)
+            timeout = core.send_timeout(batch, self.deadline)
+            if timeout is None:
                 return
             try:
-                r = self.http.post(
-                    core.endpoint, content=body, headers=core.headers, timeout=min(core.timeout, left)
-                )
+                r = self.http.post(core.endpoint, content=body, headers=core.headers, timeout=timeout)
                 delay = core.outcome(batch, r.status_code, r.headers, r.text)
             except httpx.HTTPError as exc:
                 delay = core.network_error(batch, exc)
@@ -89,11 +85,9 @@ class Sender:
         until = time.monotonic() + delay
         if not self.closing.is_set() and not self.closing.wait(delay):
             return True
-        if self.deadline <= until:
-            time.sleep(max(0.0, self.deadline - time.monotonic()))
-            return False
-        time.sleep(max(0.0, until - time.monotonic()))
-        return True
+        seconds, again = rest(self.deadline, until)
+        time.sleep(seconds)
+        return again
 
 
 def _close_at_exit(ref: weakref.ref[Any]) -> None:
@@ -108,7 +102,7 @@ def _restart_in_child(ref: weakref.ref[Any]) -> None:
         client._after_fork()
 
 
-class DriftClient:
+class DriftClient(ClientBase):
     """Sends the features a production API scores to the drift service, without slowing it down.
 
     :meth:`record` appends a row to an in-memory buffer and returns; a background thread sends batches
@@ -153,36 +147,7 @@ class DriftClient:
         3
     """
 
-    def __init__(
-        self,
-        url: str,
-        model: str,
-        *,
-        version: str | None = None,
-        token: str | None = None,
-        batch_rows: int = 1000,
-        flush_interval: float = 1.0,
-        max_buffer_rows: int = 100_000,
-        kinds: Mapping[str, Kind] | None = None,
-        timeout: float = 10.0,
-        close_timeout: float = 5.0,
-        registry: Any = None,
-    ) -> None:
-        self._core = ClientCore(
-            url,
-            model,
-            version=version,
-            token=token,
-            batch_rows=batch_rows,
-            flush_interval=flush_interval,
-            max_buffer_rows=max_buffer_rows,
-            kinds=kinds,
-            timeout=timeout,
-            close_timeout=close_timeout,
-            registry=registry,
-            wake=self._wake_sender,
-        )
-        self._closed = False
+    def _setup(self) -> None:
         self._start()
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
@@ -192,7 +157,7 @@ class DriftClient:
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._close_lock = threading.Lock()
-        self._add = self._core.buffer.add_row
+        self._add = self._core.buffer.add_row  # the buffer is new after a fork
         self._http = httpx.Client(follow_redirects=False, timeout=self._core.timeout)
         self._sender = Sender(self._core, self._http, self._closing)
         self._thread = threading.Thread(
@@ -211,31 +176,6 @@ class DriftClient:
             return
         self._core.reset(self._wake_sender)
         self._start()
-
-    def __repr__(self) -> str:
-        return f"DriftClient({self._core.endpoint!r}, version={self._core.version!r})"
-
-    def record(self, row: Mapping[str, Any]) -> None:
-        """Buffers one row ``{feature: value}`` (copied, so the caller may reuse the dict). Never raises.
-
-        Args:
-            row: Feature values; ``None`` or NaN means missing, an absent feature is missing too.
-        """
-        if self._closed:
-            self._core.drop(Batch(1, 0.0))
-            return
-        try:
-            self._add(dict(row))
-        except Exception as exc:  # not a mapping: nothing to buffer, and the caller must not see an error
-            self._core.bad_input("record", exc)
-
-    def record_batch(self, columns: Any) -> None:
-        """Buffers a column batch: a pandas DataFrame or ``{feature: 1-D array or list}``. Never raises;
-        an unreadable batch is logged once and counted in :attr:`rejected_batches`."""
-        if self._closed:
-            self._core.bad_input("record_batch", RuntimeError("the client is closed"))
-            return
-        self._core.record_batch(columns)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Sends what is buffered now and waits for it (for tests and batch jobs; a request handler
@@ -295,33 +235,3 @@ class DriftClient:
             sender.drain()
         except Exception:  # pragma: no cover
             _log.exception("mlmon client: sender error while closing")
-
-    @property
-    def dropped(self) -> int:
-        """Rows dropped: the buffer was full, or they were still unsent when the client closed."""
-        return self._core.dropped
-
-    @property
-    def sent(self) -> int:
-        """Rows the service acknowledged."""
-        return self._core.sent
-
-    @property
-    def rejected(self) -> int:
-        """Rows the service refused with a final 4xx, or whose values could not be encoded."""
-        return self._core.rejected
-
-    @property
-    def rejected_batches(self) -> int:
-        """Batches refused or unreadable (including column batches :meth:`record_batch` could not read)."""
-        return self._core.rejected_batches
-
-    @property
-    def retries(self) -> int:
-        """Sends retried after a 429, 5xx or network error."""
-        return self._core.retries
-
-    @property
-    def buffered(self) -> int:
-        """Rows waiting to be sent (not counting a batch being sent now)."""
-        return self._core.buffer.buffered
