@@ -10,19 +10,14 @@ import pytest
 
 from mlmon.demo.processes import WebhookReceiver
 from mlmon.demo.stack import Stack, start_stack
-from mlmon.deploy.example import ExampleFiles, train_example
+from mlmon.deploy.example import ExampleFiles
+from shared_helpers import train_examples
 
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExampleFiles]:
     """``forest`` and ``forest2`` (other seed: another artifact, similar metrics), ``logistic``, ``dummy``."""
-    root = tmp_path_factory.mktemp("trained")
-    return {
-        "forest": train_example(root / "forest", kind="forest", seed=0),
-        "forest2": train_example(root / "forest2", kind="forest", seed=1),
-        "logistic": train_example(root / "logistic", kind="logistic"),
-        "dummy": train_example(root / "dummy", kind="dummy"),
-    }
+    return train_examples(tmp_path_factory.mktemp("trained"), "forest", "forest2", "logistic", "dummy")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import zipfile
 from pathlib import Path
 
 import joblib
@@ -25,16 +24,7 @@ from mlmon.artifacts import (
     sha256_file,
 )
 from mlmon.exceptions import MlmonError
-
-
-class _Payload:
-    """Unpickling this creates a file: the sentinel a safe loader must never create."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return (open, (self.path, "w"))
+from shared_helpers import Payload, rewrite_skops_schema
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +86,15 @@ def test_skops_numpy_ufunc_is_trusted() -> None:
     assert loaded.func is np.log1p
 
 
-def _swap_type(data: bytes, old: str, new: str) -> bytes:
-    """Rewrite the skops schema so an object claims another type (what an attacker would do)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for item in src.infolist():
-            content = src.read(item.filename)
-            if item.filename == "schema.json":
-                content = content.replace(old.encode(), new.encode())
-            dst.writestr(item, content)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("evil", ["builtins.eval", "operator.call", "os.system", "subprocess.Popen"])
 def test_skops_untrusted_types_refused(evil: str) -> None:
     data = sio.dumps(FunctionTransformer(func=np.log1p))
-    tampered = _swap_type(data, '"__module__": "numpy"', f'"__module__": "{evil.rsplit(".", 1)[0]}"')
-    tampered = _swap_type(tampered, '"__class__": "log1p"', f'"__class__": "{evil.rsplit(".", 1)[1]}"')
+    module, name = evil.rsplit(".", 1)
+    tampered = rewrite_skops_schema(
+        data,
+        (b'"__module__": "numpy"', f'"__module__": "{module}"'.encode(), -1),
+        (b'"__class__": "log1p"', f'"__class__": "{name}"'.encode(), -1),
+    )
     assert tampered != data
     with pytest.raises(ArtifactError, match=f"outside the trusted list.*{evil}"):
         load_model(tampered, fmt="skops", expected_sha256=None)
@@ -141,8 +123,8 @@ def test_tampered_pickle_payload_never_runs(fmt: str, tmp_path: Path, model: Ran
     joblib.dump(model, honest)
     approved = sha256_bytes(honest.getvalue() if fmt == "joblib" else pickle.dumps(model))
     evil = io.BytesIO()
-    joblib.dump(_Payload(str(sentinel)), evil)
-    tampered = evil.getvalue() if fmt == "joblib" else pickle.dumps(_Payload(str(sentinel)))
+    joblib.dump(Payload(sentinel), evil)
+    tampered = evil.getvalue() if fmt == "joblib" else pickle.dumps(Payload(sentinel))
     with pytest.raises(ArtifactError, match="sha256 mismatch"):
         load_model(tampered, fmt=fmt, expected_sha256=approved)
     with pytest.raises(ArtifactError, match="can run arbitrary code"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,21 +29,12 @@ from mlmon.demo.traffic import clean_rows, drifted_rows, send_rows
 from mlmon.deploy import DeployResult, load_config, run_deploy
 from mlmon.deploy.example import TARGET, ExampleFiles
 from mlmon.store import open_store
+from shared_helpers import Payload, rewrite_skops_schema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 MODEL = "e2e"
 INTERVAL = 0.3  # seconds between the service's alert evaluations
-
-
-class _Payload:
-    """Unpickling this creates a file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return (open, (self.path, "w"))
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +110,14 @@ def test_gate_failure_leaves_the_registry_unchanged(
 def _skops_naming(tmp: Path, module: str, name: str) -> Path:
     """A skops file whose function object claims to be ``module.name`` (what an attacker would write)."""
     data = sio.dumps(FunctionTransformer(func=np.log1p))
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for item in src.infolist():
-            content = src.read(item.filename)
-            if item.filename == "schema.json":
-                content = content.replace(b'"__module__": "numpy"', f'"__module__": "{module}"'.encode())
-                content = content.replace(b'"__class__": "log1p"', f'"__class__": "{name}"'.encode())
-            dst.writestr(item, content)
     path = tmp / "model.skops"
-    path.write_bytes(out.getvalue())
+    path.write_bytes(
+        rewrite_skops_schema(
+            data,
+            (b'"__module__": "numpy"', f'"__module__": "{module}"'.encode(), -1),
+            (b'"__class__": "log1p"', f'"__class__": "{name}"'.encode(), -1),
+        )
+    )
     return path
 
 
@@ -157,7 +145,7 @@ def test_tampered_artifact_refused_before_loading(
         artifact.write_bytes(bytes(data))
     elif variant in ("wrong-sha256", "no-sha256"):
         artifact = tmp_path / "model.joblib"
-        joblib.dump(_Payload(str(sentinel)), artifact)
+        joblib.dump(Payload(sentinel), artifact)
         approved = approved if variant == "wrong-sha256" else None
     else:
         artifact = _skops_naming(tmp_path, *variant.split("."))

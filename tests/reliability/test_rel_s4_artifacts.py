@@ -9,12 +9,10 @@ path an attacker with write access to the artifact store would take."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,19 +28,10 @@ from rel_results import record
 from mlmon.demo.stack import Stack, start_stack
 from mlmon.deploy.example import ExampleFiles, train_example
 from mlmon.store import open_store
+from shared_helpers import Payload, rewrite_skops_schema
 
 # About 3 minutes on 2 shared cores (each deploy trains nothing but loads, validates and gates): slow.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-class _Payload:
-    """Unpickling this creates a file: the sentinel a safe loader never creates."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
-        return (open, (self.path, "w"))
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +57,11 @@ def _deploy(stack: Stack, config: Path, *args: str) -> subprocess.CompletedProce
 
 def _skops_with(data: bytes, module: str, cls: str) -> bytes:
     """A skops file whose first object claims another type (what an attacker would write)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
-        for item in src.infolist():
-            content = src.read(item.filename)
-            if item.filename == "schema.json":
-                content = content.replace(b'"__module__": "sklearn', f'"__module__": "{module}'.encode(), 1)
-                content = content.replace(b'"__class__": "', f'"__class__": "{cls}", "x": "'.encode(), 1)
-            dst.writestr(item, content)
-    return out.getvalue()
+    return rewrite_skops_schema(
+        data,
+        (b'"__module__": "sklearn', f'"__module__": "{module}'.encode(), 1),
+        (b'"__class__": "', f'"__class__": "{cls}", "x": "'.encode(), 1),
+    )
 
 
 def test_tampered_artifacts_never_run_and_change_nothing(tmp_path: Path, trained: ExampleFiles,
@@ -93,7 +78,7 @@ def test_tampered_artifacts_never_run_and_change_nothing(tmp_path: Path, trained
 
     sentinel = tmp_path / "pwned"
     evil = tmp_path / "evil.joblib"
-    joblib.dump(_Payload(str(sentinel)), evil)
+    joblib.dump(Payload(sentinel), evil)
     flipped = tmp_path / "flipped.skops"
     data = bytearray(trained.artifact.read_bytes())
     data[len(data) // 2] ^= 1

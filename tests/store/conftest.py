@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlmon.store import Store, open_store
+from shared_helpers import temporary_postgres
 
 _names = itertools.count()
 _TABLES = "models, baselines, ingested_batches, model_versions"
@@ -20,17 +21,7 @@ _TABLES = "models, baselines, ingested_batches, model_versions"
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[object]:
     """A PostgreSQL server for the session (skip, or fail under MLMON_REQUIRE_POSTGRES=1, if none)."""
-    try:
-        from mlmon.store.testing import TemporaryPostgres
-
-        server = TemporaryPostgres().__enter__()
-    except Exception as exc:  # ImportError (no psycopg) or PostgresUnavailable
-        reason = f"PostgreSQL server unavailable: {type(exc).__name__}: {exc}"
-        if os.environ.get("MLMON_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (MLMON_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    yield server
-    server.cleanup()
+    yield from temporary_postgres()
 
 
 @pytest.fixture(scope="session")
