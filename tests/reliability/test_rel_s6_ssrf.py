@@ -5,11 +5,10 @@ not followed: tests/service/test_alert_routing.py.)"""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 from litestar.testing import TestClient
 from prometheus_client import CollectorRegistry
 from rel_results import record
-from service_helpers import MSGPACK, body, make_settings, mp, webhook_receiver
+from service_helpers import MSGPACK, body, loopback_server, make_settings, mp, webhook_receiver
 
 import mlmon
 from mlmon.service import create_app
@@ -40,16 +39,9 @@ class _Silent(BaseHTTPRequestHandler):
 @contextmanager
 def silent_receiver() -> Iterator[tuple[str, list[float]]]:
     """A loopback HTTP server that accepts POSTs and answers nothing for 3 s."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Silent)
-    server.hits = []  # type: ignore[attr-defined]
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server.hits  # type: ignore[attr-defined]
-    finally:
-        server.shutdown()
-        server.server_close()
+    hits: list[float] = []
+    with loopback_server(_Silent, hits=hits) as url:
+        yield url, hits
 
 
 def test_urls_in_requests_are_never_called(tmp_path: Path, baseline: mlmon.Baseline) -> None:

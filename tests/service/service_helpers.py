@@ -77,6 +77,14 @@ def start_service(
     env = service_env(**{"MLMON_ALERT_INTERVAL_SECONDS": "0", "MLMON_DRAIN_SECONDS": "0", **settings})
     cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
            "--database-url", database_url]  # fmt: skip
+    return spawn_healthy(cmd, env, port, log, "server")
+
+
+def spawn_healthy(
+    cmd: list[str], env: dict[str, str], port: int, log: Path, what: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts ``cmd`` (stderr appended to ``log``) and waits up to 30 s for ``/healthz`` on ``port`` to
+    answer 200; returns the process and its base URL, or kills it and fails the test naming ``what``."""
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     url = f"http://127.0.0.1:{port}"
@@ -86,9 +94,11 @@ def start_service(
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return proc, url
         except httpx.TransportError:
+            if proc.poll() is not None:
+                break
             time.sleep(0.1)
     proc.kill()
-    pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
+    pytest.fail(f"{what} did not start: {log.read_text()[-2000:]}")
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -110,12 +120,22 @@ class _Receiver(BaseHTTPRequestHandler):
 def webhook_receiver() -> Iterator[tuple[str, list[tuple[str, Any]]]]:
     """A loopback HTTP server recording every POST as ``(path, json body)``; paths starting with
     ``/redirect`` answer 302. Yields its base URL and the list."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.received = []  # type: ignore[attr-defined]
+    received: list[tuple[str, Any]] = []
+    with loopback_server(_Receiver, received=received) as url:
+        yield url, received
+
+
+@contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler], **attrs: Any) -> Iterator[str]:
+    """A threaded HTTP server on a free loopback port running ``handler`` (which finds ``attrs`` on
+    ``self.server``) until the block ends; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attrs.items():
+        setattr(server, name, value)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server.received  # type: ignore[attr-defined]
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

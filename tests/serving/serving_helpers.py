@@ -5,13 +5,11 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from service_helpers import free_port, service_env
+from service_helpers import free_port, service_env, spawn_healthy
 
 ADMIN = "serving-admin-secret"
 FEATURES = ["age", "income"]
@@ -22,20 +20,7 @@ def start_serving(log: Path, port: int | None = None, **env: str) -> tuple[subpr
     clean environment; waits for ``/healthz`` and returns the process and its base URL."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "mlmon.serving", "--port", str(port)]
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(cmd, env=service_env(**env), stdout=subprocess.DEVNULL, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"production API did not start: {log.read_text()[-2000:]}")
+    return spawn_healthy(cmd, service_env(**env), port, log, "production API")
 
 
 def deploy_headers(
