@@ -14,15 +14,15 @@ Needs ``pip install 'mlmon[spark]'`` (pyspark and pyarrow) on the driver and the
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from mlmon.baseline import Baseline
-from mlmon.batch._fit import CountPass, SketchPass, build_baseline, feature_kinds
+from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._fold import PeriodFold
 from mlmon.batch._periods import period_seconds
 from mlmon.batch._profile import history_of, load_baseline, read_columns
@@ -32,6 +32,9 @@ from mlmon.drift import Thresholds
 from mlmon.quality import QualityThresholds
 from mlmon.schema import FeatureSpec
 from mlmon.store import Store
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
+    from typing_extensions import Unpack
 
 __all__ = ["fit_baseline", "profile"]
 
@@ -150,17 +153,7 @@ def _count_pass(df: Any, empty: CountPass) -> CountPass:
 
 def fit_baseline(
     df: Any,
-    *,
-    features: Sequence[str] | None = None,
-    exclude: Collection[str] = (),
-    categorical: Collection[str] = (),
-    numerical: Collection[str] = (),
-    bins: int = 10,
-    max_categories: int = 10_000,
-    k: int = 200,
-    feature_importance: Mapping[str, float] | None = None,
-    model: str | None = None,
-    version: str | None = None,
+    **options: Unpack[FitOptions],
 ) -> Baseline:
     """A baseline from a Spark DataFrame in two passes, like :func:`mlmon.batch.fit_baseline`.
 
@@ -173,10 +166,9 @@ def fit_baseline(
         DtypeError: a column of an unsupported type.
         InputError: no features, or an all-missing feature.
     """
-    specs = feature_kinds(_arrow_schema(df), features=features, exclude=exclude, categorical=categorical,
-                          numerical=numerical)  # fmt: skip
-    first = _sketch_pass(df, specs, k)
-    edges = first.edges(bins)
-    second = _count_pass(df, CountPass(edges)) if edges else CountPass({})
-    return build_baseline(specs, first, second, bins=bins, max_categories=max_categories,
-                          feature_importance=feature_importance, model=model, version=version)  # fmt: skip
+    return fit_two_passes(
+        _arrow_schema(df),
+        options,
+        lambda specs, k: _sketch_pass(df, specs, k),
+        lambda _, empty: _count_pass(df, empty),
+    )

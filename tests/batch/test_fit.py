@@ -89,6 +89,8 @@ def test_kinds_and_declarations(tmp_path: Path) -> None:
     empty = pa.table({"v": pa.array([np.nan, np.nan])})
     with pytest.raises(InputError, match=r"feature 'v'.*no finite values"):
         mlmon.batch.fit_baseline(empty, progress=False)
+    with pytest.raises(InputError, match=r"unknown fit_baseline arguments: \['bin'\]"):
+        mlmon.batch.fit_baseline(t, bin=5, progress=False)  # type: ignore[call-arg]
 
 
 def test_saved_and_loaded(tmp_path: Path, table: pa.Table) -> None:

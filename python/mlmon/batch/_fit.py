@@ -10,8 +10,8 @@ Spark partitions and a local stream share this code.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypedDict
 
 import msgspec
 import numpy as np
@@ -24,7 +24,7 @@ from mlmon.baseline import Baseline
 from mlmon.exceptions import DtypeError, InputError, SchemaMismatchError
 from mlmon.schema import FeatureKind, FeatureSpec
 
-__all__ = ["CountPass", "SketchPass", "build_baseline", "feature_kinds"]
+__all__ = ["CountPass", "FitOptions", "SketchPass", "build_baseline", "feature_kinds", "fit_two_passes"]
 
 
 def _arrow_kind(typ: Any) -> FeatureKind | None:
@@ -248,3 +248,46 @@ def build_baseline(
     cats = first.categories(max_categories)
     profiles = {s.name: second.hists[s.name] if s.kind == "numerical" else cats[s.name] for s in specs}
     return Baseline(specs, profiles, n_rows=first.rows, bins=bins, **meta)
+
+
+class FitOptions(TypedDict, total=False):
+    """The keyword arguments :func:`mlmon.batch.fit_baseline` and :func:`mlmon.spark.fit_baseline` share
+    (documented there); :func:`fit_two_passes` holds their defaults."""
+
+    features: Sequence[str] | None
+    exclude: Collection[str]
+    categorical: Collection[str]
+    numerical: Collection[str]
+    bins: int
+    max_categories: int
+    k: int
+    feature_importance: Mapping[str, float] | None
+    model: str | None
+    version: str | None
+
+
+def fit_two_passes(
+    schema: Any,
+    options: FitOptions,
+    sketch: Callable[[list[FeatureSpec], int], SketchPass],
+    count: Callable[[SketchPass, CountPass], CountPass],
+) -> Baseline:
+    """A baseline in two passes over data of Arrow ``schema``: ``sketch(specs, k)`` runs pass 1,
+    ``count(first, empty)`` fills pass 2's histograms (skipped without numerical features). The local
+    stream and Spark differ only in how they run the passes."""
+    o = options
+    # **options accepts any keyword at run time: a misspelled one must not be ignored silently.
+    unknown = sorted(set(o) - set(FitOptions.__annotations__))
+    if unknown:
+        raise InputError(
+            f"unknown fit_baseline arguments: {unknown} (known: {sorted(FitOptions.__annotations__)})"
+        )
+    specs = feature_kinds(schema, features=o.get("features"), exclude=o.get("exclude", ()),
+                          categorical=o.get("categorical", ()), numerical=o.get("numerical", ()))  # fmt: skip
+    first = sketch(specs, o.get("k", 200))
+    bins = o.get("bins", 10)
+    edges = first.edges(bins)
+    second = count(first, CountPass(edges)) if edges else CountPass({})
+    return build_baseline(specs, first, second, bins=bins, max_categories=o.get("max_categories", 10_000),
+                          feature_importance=o.get("feature_importance"), model=o.get("model"),
+                          version=o.get("version"))  # fmt: skip

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from mlmon.baseline import Baseline
-from mlmon.batch._fit import CountPass, SketchPass, build_baseline, feature_kinds
+from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._progress import rows_progress
 from mlmon.batch._source import BATCH_ROWS, Source, batches, open_dataset, total_rows
+from mlmon.schema import FeatureSpec
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
+    from typing_extensions import Unpack
 
 __all__ = ["fit_baseline"]
 
@@ -15,19 +19,10 @@ __all__ = ["fit_baseline"]
 def fit_baseline(
     source: Source,
     *,
-    features: Sequence[str] | None = None,
-    exclude: Collection[str] = (),
-    categorical: Collection[str] = (),
-    numerical: Collection[str] = (),
-    bins: int = 10,
-    max_categories: int = 10_000,
-    k: int = 200,
-    feature_importance: Mapping[str, float] | None = None,
-    model: str | None = None,
-    version: str | None = None,
     format: str | None = None,
     batch_size: int = BATCH_ROWS,
     progress: bool | None = None,
+    **options: Unpack[FitOptions],
 ) -> Baseline:
     """Fits a baseline on data larger than memory, streaming it twice.
 
@@ -62,21 +57,21 @@ def fit_baseline(
         DtypeError: a column of an unsupported type.
     """
     dataset = open_dataset(source, format)
-    specs = feature_kinds(dataset.schema, features=features, exclude=exclude, categorical=categorical,
-                          numerical=numerical)  # fmt: skip
-    names = [s.name for s in specs]
-    first = SketchPass(specs, k)
     total = total_rows(dataset)
-    with rows_progress("sketching", total, progress) as advance:
-        for rb in batches(dataset, names, batch_size):
-            first.add(rb)
-            advance(rb.num_rows)
-    edges = first.edges(bins)
-    second = CountPass(edges)
-    if edges:
+
+    def sketch(specs: list[FeatureSpec], k: int) -> SketchPass:
+        first = SketchPass(specs, k)
+        with rows_progress("sketching", total, progress) as advance:
+            for rb in batches(dataset, [s.name for s in specs], batch_size):
+                first.add(rb)
+                advance(rb.num_rows)
+        return first
+
+    def count(first: SketchPass, second: CountPass) -> CountPass:
         with rows_progress("counting", total or first.rows, progress) as advance:
-            for rb in batches(dataset, list(edges), batch_size):
+            for rb in batches(dataset, list(second.hists), batch_size):
                 second.add(rb)
                 advance(rb.num_rows)
-    return build_baseline(specs, first, second, bins=bins, max_categories=max_categories,
-                          feature_importance=feature_importance, model=model, version=version)  # fmt: skip
+        return second
+
+    return fit_two_passes(dataset.schema, options, sketch, count)
