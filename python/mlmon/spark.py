@@ -24,14 +24,9 @@ import pyarrow as pa
 from mlmon.baseline import Baseline
 from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._fold import PeriodFold
-from mlmon.batch._periods import period_seconds
-from mlmon.batch._profile import history_of, load_baseline, read_columns
-from mlmon.batch._store import write_history
+from mlmon.batch._profile import ProfileOptions, finish_profile, read_columns, start_profile
 from mlmon.batch.history import DriftHistory
-from mlmon.drift import Thresholds
-from mlmon.quality import QualityThresholds
 from mlmon.schema import FeatureSpec
-from mlmon.store import Store
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
     from typing_extensions import Unpack
@@ -69,12 +64,7 @@ def profile(
     baseline: Baseline | str,
     by: str | timedelta = "1d",
     timestamp: str = "ts",
-    *,
-    thresholds: Thresholds | None = None,
-    quality: QualityThresholds | None = None,
-    store: Store | str | None = None,
-    model: str | None = None,
-    version: str | None = None,
+    **options: Unpack[ProfileOptions],
 ) -> DriftHistory:
     """Drift per period of a Spark DataFrame, identical to :func:`mlmon.batch.profile` on the same rows.
 
@@ -96,8 +86,7 @@ def profile(
         InputError: a bad ``by``.
         SchemaMismatchError: the timestamp column or every baseline feature is absent.
     """
-    ref = load_baseline(baseline)
-    seconds = period_seconds(by)
+    ref, seconds = start_profile(baseline, by, options)
     columns = read_columns(list(df.columns), ref, timestamp)
     ref_bytes = ref.to_bytes()
 
@@ -110,10 +99,7 @@ def profile(
     merged = PeriodFold(ref, seconds)
     for data in _collect(df, columns, fold):
         merged.merge(PeriodFold.from_bytes(ref, data))
-    history = history_of(merged, by, thresholds, quality)
-    if store is not None:
-        write_history(store, merged, history.reports, ref, model, version)
-    return history
+    return finish_profile(merged, ref, by, options)
 
 
 def _arrow_schema(df: Any) -> pa.Schema:

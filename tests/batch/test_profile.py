@@ -127,6 +127,8 @@ def test_bad_sources_and_columns(tmp_path: Path, table: pa.Table, baseline: mlmo
         mlmon.batch.profile(tmp_path / "notes.txt", baseline)
     with pytest.raises(InputError, match="by must be a duration"):
         mlmon.batch.profile(table, baseline, by=1000)
+    with pytest.raises(InputError, match=r"unknown profile arguments: \['treshold'\]"):
+        mlmon.batch.profile(table, baseline, treshold=None)  # type: ignore[call-arg]
     with pytest.raises(SchemaMismatchError, match="timestamp column 'when'"):
         mlmon.batch.profile(table, baseline, timestamp="when")
     with pytest.raises(SchemaMismatchError, match="none of the baseline"):

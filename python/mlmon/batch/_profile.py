@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from mlmon.baseline import Baseline
 from mlmon.batch._fold import PeriodFold
@@ -13,11 +13,14 @@ from mlmon.batch._source import BATCH_ROWS, Source, batches, open_dataset, total
 from mlmon.batch._store import write_history
 from mlmon.batch.history import DriftHistory, history
 from mlmon.drift import Thresholds
-from mlmon.exceptions import SchemaMismatchError
+from mlmon.exceptions import InputError, SchemaMismatchError
 from mlmon.quality import QualityThresholds
 from mlmon.store import Store
 
-__all__ = ["load_baseline", "profile", "read_columns"]
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
+    from typing_extensions import Unpack
+
+__all__ = ["ProfileOptions", "finish_profile", "load_baseline", "profile", "read_columns", "start_profile"]
 
 
 def load_baseline(baseline: Baseline | str) -> Baseline:
@@ -47,14 +50,10 @@ def profile(
     by: str | timedelta = "1d",
     timestamp: str = "ts",
     *,
-    thresholds: Thresholds | None = None,
-    quality: QualityThresholds | None = None,
     format: str | None = None,
     batch_size: int = BATCH_ROWS,
-    store: Store | str | None = None,
-    model: str | None = None,
-    version: str | None = None,
     progress: bool | None = None,
+    **options: Unpack[ProfileOptions],
 ) -> DriftHistory:
     """Drift per period of historical data: one exact report per period, aligned to the baseline.
 
@@ -88,8 +87,7 @@ def profile(
         SchemaMismatchError: the timestamp column or every baseline feature is absent.
         DtypeError: an unreadable timestamp column.
     """
-    ref = load_baseline(baseline)
-    seconds = period_seconds(by)
+    ref, seconds = start_profile(baseline, by, options)
     categorical = [f.name for f in ref.features.values() if f.kind == "categorical"]
     dataset = open_dataset(source, format, dictionary_columns=categorical)
     columns = read_columns(list(dataset.schema.names), ref, timestamp)
@@ -98,16 +96,40 @@ def profile(
         for rb in batches(dataset, columns, batch_size):
             fold.add(rb, timestamp)
             advance(rb.num_rows)
-    thresholds, quality = thresholds or Thresholds(), quality or QualityThresholds()
-    reports = fold.reports(thresholds, quality)
-    if store is not None:
-        write_history(store, fold, reports, ref, model, version)
-    return history(reports, str(by), fold.skipped)
+    return finish_profile(fold, ref, by, options)
 
 
-def history_of(
-    fold: PeriodFold, by: Any, thresholds: Thresholds | None, quality: QualityThresholds | None
+class ProfileOptions(TypedDict, total=False):
+    """The keyword arguments :func:`mlmon.batch.profile` and :func:`mlmon.spark.profile` share
+    (documented there); the defaults are ``None``."""
+
+    thresholds: Thresholds | None
+    quality: QualityThresholds | None
+    store: Store | str | None
+    model: str | None
+    version: str | None
+
+
+def start_profile(
+    baseline: Baseline | str, by: str | timedelta, options: ProfileOptions
+) -> tuple[Baseline, float]:
+    """The reference and the period length in seconds, after checking ``options``' names."""
+    # **options accepts any keyword at run time: a misspelled one must not be ignored silently.
+    unknown = sorted(set(options) - set(ProfileOptions.__annotations__))
+    if unknown:
+        raise InputError(
+            f"unknown profile arguments: {unknown} (known: {sorted(ProfileOptions.__annotations__)})"
+        )
+    return load_baseline(baseline), period_seconds(by)
+
+
+def finish_profile(
+    fold: PeriodFold, ref: Baseline, by: str | timedelta, options: ProfileOptions
 ) -> DriftHistory:
-    """The history of merged period counts (the Spark path's last step)."""
-    reports = fold.reports(thresholds or Thresholds(), quality or QualityThresholds())
+    """The history of the (merged) period counts, written to ``options['store']`` when given."""
+    thresholds = options.get("thresholds") or Thresholds()
+    reports = fold.reports(thresholds, options.get("quality") or QualityThresholds())
+    store = options.get("store")
+    if store is not None:
+        write_history(store, fold, reports, ref, options.get("model"), options.get("version"))
     return history(reports, str(by), fold.skipped)
