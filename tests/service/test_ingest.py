@@ -186,3 +186,23 @@ def test_integer_categories_match_over_the_wire(tmp_path: Any) -> None:
     assert tier["count"] == 16 and tier["missing_rate"] == 3 / 16
     assert tier["unseen_rate"] == 1 / 16 and tier["top_unseen"] == [["07", 1]]
     assert plan["count"] == 16 and plan["unseen_rate"] == 0 and plan["missing_rate"] == 2 / 16
+
+
+def _msgpack_with_repeated_age(batch_id: str) -> bytes:
+    # msgspec cannot encode a repeated key, so the map is written by hand: header 0x83, three entries.
+    ages = [mp("age") + mp([1.0, 2.0]), mp("age") + mp([3.0, 4.0]), mp("plan") + mp(["a", "b"])]
+    return b"\x82" + mp("batch_id") + mp(batch_id) + mp("columns") + b"\x83" + b"".join(ages)
+
+
+def test_repeated_column_names_are_422_and_count_nothing(client: TestClient[Any]) -> None:
+    r = client.post(URL, content=_msgpack_with_repeated_age("dup-mp"), headers=MSGPACK)
+    assert r.status_code == 422 and "repeated" in r.text, r.text
+    text = b'{"batch_id": "dup-json", "columns": {"age": [1.0],\n  "plan": ["a"], "age" : [2.0]}}'
+    r = client.post(URL, content=text, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "'age' repeated" in r.text, r.text
+    assert client.get("/v1/models/churn/drift").json()["current_rows"] == 0
+    # Whitespace and a name spelled with an escape are not repeats.
+    ok = b'{"batch_id": "ok", "columns": { "\\u0061ge" : [1.0, 2.0] ,\n "plan": ["a", "b"] } }'
+    r = client.post(URL, content=ok, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert rows_in_window(client) == 2

@@ -23,6 +23,7 @@ from mlmon.baseline import Baseline
 from mlmon.exceptions import DtypeError, InputError
 from mlmon.service.errors import BadRequestError, UnsupportedMediaError
 from mlmon.service.schemas import CodedColumn, IngestEnvelope, RawCodes, RawNumbers, columns_type
+from mlmon.service.unique_keys import duplicate_columns
 from mlmon.store import PartialWindow
 from mlmon.windows import WindowState
 
@@ -110,6 +111,9 @@ class BaselineEntry:
             raise InputError(f"columns: {exc}") from exc
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
             raise BadRequestError(f"malformed columns: {exc}") from exc
+        repeated = duplicate_columns(raw, fmt)
+        if repeated is not None:
+            raise InputError(repeated)
         return [getattr(cols, f"c{i}") for i in range(len(self.names))]
 
 
