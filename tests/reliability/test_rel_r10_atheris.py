@@ -36,6 +36,7 @@ def test_r10_atheris_smoke(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the default 300 s would stop the 10-minute run
 def test_r10_atheris_ten_minutes(tmp_path: Path) -> None:
     seconds = int(os.environ.get("MLMON_ATHERIS_SECONDS", "600"))
     t0 = time.monotonic()
