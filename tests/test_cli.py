@@ -126,3 +126,17 @@ def test_bad_baseline_file(files: dict[str, Path], capsys: pytest.CaptureFixture
     assert "not an mlmon baseline" in capsys.readouterr().err
     assert main(["drift", "nope.mlmon", str(files["same_csv"]), "-q"]) == 2
     assert main(["baseline", "fit", "nope.csv", "-o", "x.mlmon"]) == 2
+
+
+def test_a_command_whose_extra_is_missing_says_what_to_install() -> None:
+    import argparse
+
+    from mlmon.cli import CliError, _add_optional
+
+    parser = argparse.ArgumentParser()
+    _add_optional(parser, "serve", "service", "mlmon.no_such_module", "run_serve")
+    args = parser.parse_args([])
+    with pytest.raises(
+        CliError, match=r"`mlmon serve` needs mlmon.no_such_module: pip install 'mlmon\[service\]'"
+    ):
+        args.func(args)

@@ -9,6 +9,7 @@ a one-line message). pyarrow is needed for files and imported only by the file-r
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import re
 import sys
@@ -254,9 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--table", help="with --by: write the per-period table here (.parquet or .csv)")
     drift.set_defaults(func=cmd_drift)
     _add_db(sub)
-    _add_serve(sub.add_parser("serve", help="run the drift service (needs mlmon[service])"))
-    _add_serve_model(sub.add_parser("serve-model", help="run the production API (needs mlmon[serving])"))
-    _add_deploy(sub.add_parser("deploy", help="validate, gate and ship a model (needs mlmon[deploy])"))
+    for command, extra, run, helptext in (
+        ("serve", "service", "run_serve", "run the drift service"),
+        ("serve-model", "serving", "run_serve_model", "run the production API"),
+        ("deploy", "deploy", "", "validate, gate and ship a model"),  # its module sets the handler
+    ):
+        cmd = sub.add_parser(command, help=f"{helptext} (needs mlmon[{extra}])")
+        module = f"mlmon.{extra}.cli"
+        _add_optional(cmd, command, extra, module, run)
     demo_cmd = sub.add_parser("demo", help="train, deploy, serve, drift and alerts, end to end")
     demo.add_demo_arguments(demo_cmd)
     demo_cmd.set_defaults(func=cmd_demo)
@@ -266,52 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_serve(parser: argparse.ArgumentParser) -> None:
-    # The service's dependencies are an extra: without them `mlmon serve` says what to install
-    # instead of failing the whole command line at import.
+def _add_optional(parser: argparse.ArgumentParser, command: str, extra: str, module: str, run: str) -> None:
+    """Lets ``module`` set up ``mlmon <command>`` (``add_<command>_arguments``, then ``run`` unless the
+    module sets its own handler); without the extra's dependencies the command says what to install
+    instead of failing the whole command line at import."""
     try:
-        from mlmon.service.cli import add_serve_arguments, run_serve
+        found = importlib.import_module(module)
     except ImportError as exc:
-        missing = exc.name or "a service dependency"
+        missing = exc.name or f"a dependency of mlmon[{extra}]"
 
         def unavailable(args: argparse.Namespace) -> int:
-            raise CliError(f"`mlmon serve` needs {missing}: pip install 'mlmon[service]'")
+            raise CliError(f"`mlmon {command}` needs {missing}: pip install 'mlmon[{extra}]'")
 
         parser.set_defaults(func=unavailable)
         return
-    add_serve_arguments(parser)
-    parser.set_defaults(func=run_serve)
-
-
-def _add_serve_model(parser: argparse.ArgumentParser) -> None:
-    # Like `serve`: without the serving extra, `mlmon serve-model` says what to install.
-    try:
-        from mlmon.serving.cli import add_serve_model_arguments, run_serve_model
-    except ImportError as exc:
-        missing = exc.name or "a serving dependency"
-
-        def unavailable(args: argparse.Namespace) -> int:
-            raise CliError(f"`mlmon serve-model` needs {missing}: pip install 'mlmon[serving]'")
-
-        parser.set_defaults(func=unavailable)
-        return
-    add_serve_model_arguments(parser)
-    parser.set_defaults(func=run_serve_model)
-
-
-def _add_deploy(parser: argparse.ArgumentParser) -> None:
-    # The deploy tooling needs scikit-learn, skops and httpx: without them `mlmon deploy` says so.
-    try:
-        from mlmon.deploy.cli import add_deploy_arguments
-    except ImportError as exc:
-        missing = exc.name or "a deploy dependency"
-
-        def unavailable(args: argparse.Namespace) -> int:
-            raise CliError(f"`mlmon deploy` needs {missing}: pip install 'mlmon[deploy]'")
-
-        parser.set_defaults(func=unavailable)
-        return
-    add_deploy_arguments(parser)
+    if run:
+        parser.set_defaults(func=getattr(found, run))
+    getattr(found, f"add_{command.replace('-', '_')}_arguments")(parser)
 
 
 def _add_db(sub: Any) -> None:
