@@ -8,6 +8,7 @@ when a batch is sealed) and :meth:`ClientBase._setup` (called once the core exis
 
 from __future__ import annotations
 
+import abc
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +28,7 @@ def rest(deadline: float, until: float) -> tuple[float, bool]:
     return max(0.0, until - time.monotonic()), True
 
 
-class ClientBase:
+class ClientBase(abc.ABC):
     """The arguments, recording and counters of :class:`mlmon.client.DriftClient` and
     :class:`mlmon.client.AsyncDriftClient`; see :class:`mlmon.client.DriftClient` for the arguments.
 
@@ -70,13 +71,13 @@ class ClientBase:
         self._add = self._core.buffer.add_row  # bound once: record() is on the caller's hot path
         self._setup()
 
+    @abc.abstractmethod
     def _setup(self) -> None:
         """Starts (or prepares) the flavour's sender; runs once at the end of ``__init__``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _wake_sender(self) -> None:
         """Tells the sender a batch is sealed (from any thread)."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.endpoint!r}, version={self._core.version!r})"
