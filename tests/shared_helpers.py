@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,3 +74,12 @@ def rewrite_skops_schema(data: bytes, *replacements: tuple[bytes, bytes, int]) -
                     content = content.replace(old, new, count)
             dst.writestr(item, content)
     return out.getvalue()
+
+
+def assert_yamllint_clean(*paths: Path) -> None:
+    """yamllint --strict with the repository's .yamllint over ``paths`` (files or directories)."""
+    config = Path(__file__).resolve().parent.parent / ".yamllint"
+    cmd = [sys.executable, "-m", "yamllint", "--strict", "-f", "parsable", "-c", str(config)]
+    cmd += map(str, paths)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from shared_helpers import assert_yamllint_clean
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 
@@ -112,23 +114,7 @@ def test_workflow_matches_schema(path: Path) -> None:
 
 
 def test_yamllint_clean() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "yamllint",
-            "--strict",
-            "-f",
-            "parsable",
-            "-c",
-            str(ROOT / ".yamllint"),
-            *map(str, WORKFLOWS),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_yamllint_clean(*WORKFLOWS)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

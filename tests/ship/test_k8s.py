@@ -20,6 +20,7 @@ from prom_rules import exported_metrics
 
 from mlmon.service import server
 from mlmon.service.settings import Settings
+from shared_helpers import assert_yamllint_clean
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -300,20 +301,4 @@ def test_renderer_refuses_unknown_features(tmp_path: Path) -> None:
 
 
 def test_yamllint_clean() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "yamllint",
-            "--strict",
-            "-f",
-            "parsable",
-            "-c",
-            str(ROOT / ".yamllint"),
-            str(K8S),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_yamllint_clean(K8S)
