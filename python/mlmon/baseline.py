@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
@@ -43,6 +44,9 @@ FORMAT_VERSION = 1
 """Baseline file format written by this version; files with a larger number are refused."""
 
 _KIND = "mlmon-baseline"
+# No decoder can name a column holding these (msgspec refuses them as field names); the service
+# asks more still (mlmon.store.names), but spaces and slashes are common in real data sets.
+_UNUSABLE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 Profile: TypeAlias = _engine.NumericHistogram | _engine.CategoryCounts
 
@@ -123,6 +127,12 @@ def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[st
         raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
     if not names:
         raise InputError("no features to fit")
+    for name in names:
+        if not name or _UNUSABLE.search(name):
+            raise InputError(
+                f"feature {name!r}: a feature name must be non-empty and hold no quote, backslash or "
+                "control character (it becomes a column name of every wire format)"
+            )
     return names
 
 
@@ -212,7 +222,8 @@ class Baseline:
         Raises:
             SchemaMismatchError: a named feature is not in the data.
             DtypeError: a column mlmon cannot read, or a non-numeric column declared numerical.
-            InputError: an empty or all-missing column, or bad arguments.
+            InputError: an empty or all-missing column, an empty feature name or one holding ``"``,
+                ``\\`` or a control character, or bad arguments.
         """
         both = set(categorical) & set(numerical)
         if both:

@@ -8,7 +8,9 @@ from html import escape
 from urllib.parse import quote
 
 from mlmon.baseline import Baseline
+from mlmon.exceptions import CodecError, InputError
 from mlmon.store import NotFoundError, Store, StoredDriftResult
+from mlmon.store.names import validate_name
 
 __all__ = ["render_dashboard", "sparkline"]
 
@@ -53,8 +55,14 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
     try:
         _, data = store.get_baseline(model, prod.version)
         features = list(Baseline.from_bytes(data).features)
+        for name in features:
+            validate_name(name, "feature")
     except NotFoundError:
         return head + "<p>no baseline yet</p>"
+    except (CodecError, InputError) as exc:
+        # One unreadable baseline (stored before names were checked at upload) costs its own section,
+        # never the page of every other model.
+        return head + f"<p>this version's baseline cannot be shown: {escape(str(exc))}</p>"
     end = datetime.now(timezone.utc) + timedelta(seconds=window_seconds)
     start = end - timedelta(days=_DAYS)
     rows = []

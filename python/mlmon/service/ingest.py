@@ -25,9 +25,19 @@ from mlmon.service.errors import BadRequestError, UnsupportedMediaError
 from mlmon.service.schemas import CodedColumn, IngestEnvelope, RawCodes, RawNumbers, columns_type
 from mlmon.service.unique_keys import duplicate_columns
 from mlmon.store import PartialWindow
+from mlmon.store.names import validate_name
 from mlmon.windows import WindowState
 
-__all__ = ["BaselineEntry", "Folded", "Format", "decode_envelope", "fold", "media_format", "window_of"]
+__all__ = [
+    "BaselineEntry",
+    "Folded",
+    "Format",
+    "check_feature_names",
+    "decode_envelope",
+    "fold",
+    "media_format",
+    "window_of",
+]
 
 Format = Literal["json", "msgpack"]
 _MSGPACK = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -89,8 +99,15 @@ class BaselineEntry:
     def build(
         cls, model: str, version: str, sha256: str, data: bytes, max_rows: int, max_categories: int
     ) -> BaselineEntry:
-        """Reads baseline bytes and builds the column decoders for its features."""
+        """Reads baseline bytes and builds the column decoders for its features.
+
+        Raises:
+            CodecError: the bytes are not a baseline.
+            InputError: a feature name is not a valid name (a baseline stored before names were
+                checked at upload): a 422 for this model only.
+        """
         baseline = Baseline.from_bytes(data)
+        check_feature_names(baseline)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
         cols = columns_type(kinds, max_rows, max_categories)
         return cls(
@@ -115,6 +132,18 @@ class BaselineEntry:
         if repeated is not None:
             raise InputError(repeated)
         return [getattr(cols, f"c{i}") for i in range(len(self.names))]
+
+
+def check_feature_names(baseline: Baseline) -> None:
+    """Refuses a baseline with a feature name outside the store's name rule (letters, digits,
+    ``_ . : -``): such a name cannot be a column of the ingest body's typed decoder, a stored drift
+    result or a metric label.
+
+    Raises:
+        InputError: naming the first bad feature.
+    """
+    for name in baseline.features:
+        validate_name(name, "feature")
 
 
 def _int_label_features(baseline: Baseline) -> frozenset[str]:

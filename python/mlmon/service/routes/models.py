@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 
 from mlmon.baseline import Baseline
 from mlmon.service.core import ServiceCore
+from mlmon.service.ingest import check_feature_names
 from mlmon.service.schemas import BaselineInfo, ModelSummary
 from mlmon.store import Alert, ConflictError, ModelVersion, NotFoundError, Store
 
@@ -78,10 +79,12 @@ class ModelsController(Controller):
         core: NamedDependency[ServiceCore],
     ) -> BaselineInfo:
         """Stores a baseline (the bytes ``Baseline.save`` writes; admin token). Registers the model and
-        version if needed. Invalid bytes are a 422; another baseline for the same version a 409."""
+        version if needed. Invalid bytes or a feature name outside ``[A-Za-z0-9_.:-]`` are a 422
+        naming the problem; another baseline for the same version a 409."""
         core.auth.require_admin(request.headers.get("authorization"))
         data = await request.body()
         baseline = Baseline.from_bytes(data)  # CodecError → 422
+        check_feature_names(baseline)  # InputError → 422, before anything is stored
         await anyio.to_thread.run_sync(lambda: core.store.register_version(model, version))
         sha = await anyio.to_thread.run_sync(_put_baseline, core.store, model, version, data)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
