@@ -243,20 +243,25 @@ class ServiceCore:
             window_start=window[0],
         )  # fmt: skip
 
-    def require_read(self, request: IngestRequest, model: str | None) -> None:
-        """Read access: open with ``public_read``, else the model's token or admin (any token for
-        cross-model reads).
+    def require_read(self, request: IngestRequest, model: str) -> None:
+        """Read access to one model: open with ``public_read``, else its own token or admin.
 
         Raises:
             HTTPException: 401 or 403.
         """
+        if not self.settings.public_read:
+            self.auth.require_model(request.headers.get("authorization"), model)
+
+    def readable(self, request: IngestRequest) -> frozenset[str] | None:
+        """The models a listing across models shows: ``None`` (all) with ``public_read`` or the admin
+        token, else only the ingest token's own models (one model's token sees no other's names).
+
+        Raises:
+            HTTPException: 401 for no or an unknown token.
+        """
         if self.settings.public_read:
-            return
-        authorization = request.headers.get("authorization")
-        if model is None:
-            self.auth.require_any(authorization)
-        else:
-            self.auth.require_model(authorization, model)
+            return None
+        return self.auth.readable(request.headers.get("authorization"))
 
     def reject(self, exc: BaseException) -> None:
         """Counts a refused ingest under its reason."""

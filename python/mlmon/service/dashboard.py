@@ -3,6 +3,7 @@ rendered on the server from the store (no JavaScript, no CDN). Every name is HTM
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote
@@ -78,9 +79,10 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
     return head + table + "".join(rows) + "</table>"
 
 
-def render_dashboard(store: Store, window_seconds: int) -> str:
-    """The dashboard HTML for every model in the store."""
-    sections = [_model_section(store, m.name, window_seconds) for m in store.list_models()]
+def render_dashboard(store: Store, window_seconds: int, scope: Collection[str] | None = None) -> str:
+    """The dashboard HTML for every model in the store, or only those in ``scope``."""
+    models = [m.name for m in store.list_models() if scope is None or m.name in scope]
+    sections = [_model_section(store, name, window_seconds) for name in models]
     body = "".join(sections) or "<p>No models yet: upload a baseline to start.</p>"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlmon</title>'
