@@ -16,7 +16,6 @@ from mlmon.artifacts import ArtifactError
 from mlmon.service.errors import exception_handlers
 from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, NoModelError
-from mlmon.serving.predict import BadBodyError, MediaTypeError
 from mlmon.serving.routes import ShaMismatchError, build_routes
 from mlmon.serving.settings import ServingSettings
 
@@ -40,12 +39,11 @@ def _handlers() -> dict[type[Exception] | int, Any]:
     def sha(request: Request[Any, Any, Any], exc: ShaMismatchError) -> Response[Any]:
         return _body(422, str(exc), expected=exc.expected, actual=exc.actual)
 
-    # The drift service's mapping (4xx for bad input, 500 only for bugs, logged) plus this API's errors.
+    # The drift service's mapping and HTTP error classes (4xx for bad input, 500 only for bugs, logged)
+    # plus this API's own errors.
     return {
         **exception_handlers(),
         NoModelError: status(503),
-        BadBodyError: status(400),
-        MediaTypeError: status(415),
         ArtifactError: status(422),
         ShaMismatchError: sha,
     }

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlmon.artifacts import FORMATS, load_model, normalize_sha256
 from mlmon.client import DriftClient
-from mlmon.exceptions import InputError
+from mlmon.exceptions import InputError, MlmonError
 from mlmon.serving.artifacts_dir import ArtifactDir
 from mlmon.serving.settings import ServingSettings
 
@@ -31,7 +31,7 @@ RETIRE_SECONDS = 10.0
 """How long a replaced model's drift client stays open for predictions that started before the swap."""
 
 
-class NoModelError(Exception):
+class NoModelError(MlmonError):
     """No model is loaded yet (503)."""
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import msgspec
 
-from mlmon.exceptions import InputError
+from mlmon.exceptions import InputError, MlmonError
 from mlmon.store._sql import SqlCore, Tx, chunks
 from mlmon.store._windows import merge_profiles
 from mlmon.store.names import validate_timestamp
@@ -164,5 +164,5 @@ class RetentionOps(SqlCore):
         )
 
 
-class _RacedError(Exception):
+class _RacedError(MlmonError):
     """Internal: a concurrent compaction changed the rows; the transaction is rolled back."""
