@@ -136,7 +136,8 @@ def _monitor_file(baseline: Baseline, path: Path, thresholds: Thresholds, quiet:
     as_string: set[str] = set()
     names = [f.name for f in baseline.features.values()]
     for _attempt in range(len(names) + 1):
-        monitor = Monitor(baseline, thresholds)
+        # A drift gate reports schema drift (absent columns, wrong types) rather than stopping at it.
+        monitor = Monitor(baseline, thresholds, on_error="count")
         try:
             with _progress(quiet) as progress:
                 task = progress.add_task(f"reading {path.name}", total=1.0, rows=0)

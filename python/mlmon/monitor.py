@@ -1,9 +1,11 @@
 """Monitor: folds batches into exact counts aligned to a baseline, in tumbling windows, and reports drift.
 
 ``update`` converts a batch with the input adapters and hands every column to the engine (one
-``update_2d`` call for the numeric block of a 2-D array); schema drift (absent, unexpected or
-wrongly-typed columns) is counted, never raised. Windows tumble by rows or by time; ``snapshot`` /
-``from_snapshot`` and ``merge`` move exact counts between workers.
+``update_2d`` call for the numeric block of a 2-D array). A batch with an absent baseline feature or
+wrongly-typed values is refused with an error naming the feature (``mlmon._checks``) unless
+``on_error="count"``, which counts it as schema drift (missing and invalid values) and goes on, as the
+service and the batch paths do; unexpected extra columns are listed, never refused. Windows tumble by
+rows or by time; ``snapshot`` / ``from_snapshot`` and ``merge`` move exact counts between workers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _engine, _parallel
+from mlmon import _checks, _engine, _parallel
 from mlmon._evaluate import evaluate
 from mlmon._frames import (
     Batch,
@@ -70,6 +72,7 @@ class Monitor:
         *,
         quality: QualityThresholds | None = None,
         max_windows: int | None = None,
+        on_error: _checks.OnError = "raise",
     ) -> None:
         """Starts monitoring.
 
@@ -82,10 +85,15 @@ class Monitor:
             quality: Data-quality levels (default ``QualityThresholds()``).
             max_windows: Closed windows kept for :meth:`windows`; older ones are folded into the
                 cumulative counts only (``None``: keep all).
+            on_error: What :meth:`update` does with a batch that does not match the baseline:
+                ``"raise"`` (default) refuses it with an error naming the feature; ``"count"`` counts
+                absent columns as missing and wrongly-typed values as invalid (``missing_rate``,
+                ``invalid_rate``, ``missing_columns``) and goes on.
 
         Raises:
-            InputError: an unreadable window spec.
+            InputError: an unreadable window spec or ``on_error``.
         """
+        self.on_error = _checks.check_on_error(on_error)
         self.baseline = baseline
         self.thresholds = thresholds or Thresholds()
         self.quality = quality or QualityThresholds()
@@ -101,7 +109,14 @@ class Monitor:
         """Rows counted since the monitor started (every window)."""
         return self._cumulative().rows
 
-    def update(self, data: Any, timestamp: Any = None, *, feature_names: Sequence[str] | None = None) -> None:
+    def update(
+        self,
+        data: Any,
+        timestamp: Any = None,
+        *,
+        feature_names: Sequence[str] | None = None,
+        on_error: _checks.OnError | None = None,
+    ) -> None:
         """Counts a batch.
 
         Args:
@@ -110,16 +125,24 @@ class Monitor:
             timestamp: When the batch happened (datetime, epoch seconds or datetime64); default now. It
                 picks the time window; a batch older than the open window is counted in the open window.
             feature_names: Column names of a 2-D numpy array.
+            on_error: This batch's policy instead of the monitor's (see :class:`Monitor`).
 
         Raises:
-            DtypeError: an unsupported input type.
+            DtypeError: an unsupported input type; with ``on_error="raise"``, values of the wrong type
+                (strings in a numerical feature, fractions in a categorical one), each feature named.
+            SchemaMismatchError: with ``on_error="raise"``, baseline features absent from the batch.
             InputError: a malformed batch (columns of different lengths, codes out of range).
+
+        A refused batch counts nothing. An empty batch is accepted (the report says when a feature has
+        no values).
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
         names = feature_names
         if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
             names = list(self.baseline.features)
         batch = to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+        if _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise":
+            _checks.check_batch(self.baseline.features, batch)
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > self._open.key and self._open.rows:
@@ -299,8 +322,9 @@ class Monitor:
         *,
         quality: QualityThresholds | None = None,
         max_windows: int | None = None,
+        on_error: _checks.OnError = "raise",
     ) -> Monitor:
-        """Restores a monitor from :meth:`snapshot` bytes.
+        """Restores a monitor from :meth:`snapshot` bytes (``on_error`` as in :class:`Monitor`).
 
         Raises:
             CodecError: not a snapshot, or a newer snapshot format.
@@ -317,7 +341,9 @@ class Monitor:
         window: Any = None if snap.window == "none" else (
             int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s"
         )  # fmt: skip
-        monitor = cls(baseline, thresholds, window, quality=quality, max_windows=max_windows)
+        monitor = cls(
+            baseline, thresholds, window, quality=quality, max_windows=max_windows, on_error=on_error
+        )
         monitor._open = WindowState.from_wire(baseline, snap.open)
         monitor._closed = [WindowState.from_wire(baseline, w) for w in snap.closed]
         if snap.retired is not None:
