@@ -94,6 +94,8 @@ class BaselineEntry:
     names: tuple[str, ...]
     int_labels: frozenset[str] = frozenset()
     """Categorical features whose baseline categories are integers: labels are read as integers."""
+    max_categories: int = 100_000
+    """Distinct labels a batch may bring per categorical column (``MLMON_MAX_CATEGORIES``)."""
 
     @classmethod
     def build(
@@ -113,7 +115,7 @@ class BaselineEntry:
         return cls(
             model=model, version=version, sha256=sha256, baseline=baseline,
             json=msgspec.json.Decoder(cols), msgpack=msgspec.msgpack.Decoder(cols), names=tuple(kinds),
-            int_labels=_int_label_features(baseline),
+            int_labels=_int_label_features(baseline), max_categories=max_categories,
         )  # fmt: skip
 
     def decode_columns(self, raw: msgspec.Raw, fmt: Format) -> list[Any]:
@@ -237,6 +239,27 @@ def _row_count(entry: BaselineEntry, columns: list[Any], max_rows: int) -> int:
     return rows
 
 
+def _check_categories(entry: BaselineEntry, columns: list[Any]) -> None:
+    """Refuses a batch with more distinct labels in a categorical column than ``max_categories``,
+    before any per-category state exists: a dictionary longer than the limit (coded columns; their
+    codes, list or binary, index into it), or a plain list of more distinct values. Only a list longer
+    than the limit is counted (a set of references, built in C and dropped at once)."""
+    limit = entry.max_categories
+    for name, col in zip(entry.names, columns, strict=True):
+        if col is None or isinstance(col, RawNumbers) or entry.baseline.features[name].kind != "categorical":
+            continue
+        labels = col.categories if isinstance(col, CodedColumn) else col
+        if len(labels) <= limit:
+            continue
+        distinct = len(labels) if isinstance(col, CodedColumn) else len(set(labels) - {None})
+        if distinct > limit:
+            what = "a dictionary of " if isinstance(col, CodedColumn) else ""
+            raise InputError(
+                f"column {name!r}: {what}{distinct:,} distinct categories, more than the limit of "
+                f"{limit:,} per batch (MLMON_MAX_CATEGORIES)"
+            )
+
+
 def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
     """Counts a decoded batch into fresh profiles aligned to the baseline.
 
@@ -244,9 +267,11 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
     ±inf land in the outer bins and count as out of range; NaN and null are missing.
 
     Raises:
-        InputError: unequal column lengths, odd byte counts, codes out of range, too many rows (422).
+        InputError: unequal column lengths, odd byte counts, codes out of range, too many rows, more
+            distinct categories in a column than ``entry.max_categories`` (422, naming the column).
     """
     rows = _row_count(entry, columns, max_rows)
+    _check_categories(entry, columns)
     profiles = WindowState(entry.baseline).profiles
     for name, col in zip(entry.names, columns, strict=True):
         prof = profiles[name]

@@ -15,6 +15,7 @@ Environment variables (all optional):
 ``MLMON_MAX_BODY_BYTES``                  request body limit (default 16 MiB, 413 beyond)
 ``MLMON_INFLIGHT_BYTES``                  per-worker budget of bodies in flight (429 beyond)
 ``MLMON_MAX_ROWS``                        rows per batch (default 1,000,000)
+``MLMON_MAX_CATEGORIES``                  distinct labels per column and batch (default 100,000; 422 beyond)
 ``MLMON_MAX_QUEUE``                       batches waiting for a commit per worker (429 beyond)
 ``MLMON_COMMIT_MAX_BATCHES``              batches per group commit (default 256)
 ``MLMON_LOG_LEVEL``                       ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
