@@ -1,45 +1,74 @@
-"""``mlmon bench`` end to end in its tiny mode (seconds): the results JSON, the Markdown summary, the plots
-and the capacity report are written and well formed, the scores of mlmon and the numpy implementation
-agree, and the cost-model line fit is right. No timing asserts: speed is shown by the suite's figures."""
+"""``mlmon bench`` end to end in its tiny mode (seconds), run as an installed package would run it: from a
+copy of the package outside the checkout, in a working directory of its own, with no ``benches/`` in
+reach. The results JSON (in ``./mlmon-bench-results``), the Markdown summary, the plots and the capacity
+report are written and well formed, the scores of mlmon and the numpy implementation agree, a peer whose
+virtualenv cannot be made is a row saying why, and the cost-model line fit is right. No timing asserts:
+speed is shown by the suite's figures."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
-from mlmon.bench import capacity
+import mlmon
+from mlmon.bench import capacity, cli, peers, report, suite
 from mlmon.bench.fit import line_fit
+from mlmon.bench.modes import MODES
 from mlmon.bench.service import parse_markdown_tables
 from mlmon.cli import main
 from mlmon.exceptions import InputError
 
 STEPS = {"kernels", "curves", "memory", "store", "service", "peers"}
+ROOT = Path(__file__).resolve().parent.parent
+# Runs the CLI from the copy; fails first if mlmon would come from anywhere else.
+RUN_COPY = """import sys, mlmon, mlmon.cli
+assert mlmon.__file__.startswith(sys.argv[1]), mlmon.__file__
+raise SystemExit(mlmon.cli.main(sys.argv[2:]))"""
+
+
+def _installed_copy(tmp: Path) -> Path:
+    """The package as a wheel installs it: ``<tmp>/site/mlmon``, with nothing of the checkout beside it."""
+    site = tmp / "site"
+    shutil.copytree(
+        Path(mlmon.__file__).parent, site / "mlmon", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    return site
+
+
+def _run_copy(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    cmd = [sys.executable, "-c", RUN_COPY, str(site), *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=280)
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, Path]:
-    out = tmp_path_factory.mktemp("bench")
-    docs = out / "docs"
-    assert (
-        main(
-            [
-                "bench",
-                "--tiny",
-                "--results",
-                str(out / "results"),
-                "--docs",
-                str(docs),
-                "--cache",
-                str(out / "cache"),
-            ]
-        )
-        == 0
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the package outside the checkout and an empty working directory."""
+    tmp = tmp_path_factory.mktemp("bench")
+    work = tmp / "work"
+    work.mkdir()
+    return _installed_copy(tmp), work
+
+
+@pytest.fixture(scope="module")
+def tiny_run(installed: tuple[Path, Path]) -> tuple[dict[str, Any], Path, Path]:
+    site, work = installed
+    docs = work.parent / "docs"
+    done = _run_copy(
+        site, work, "bench", "--tiny", "--docs", str(docs), "--cache", str(work.parent / "cache")
     )
-    (path,) = (out / "results").glob("*-tiny.json")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (path,) = (work / "mlmon-bench-results").glob("*-tiny.json")
     return json.loads(path.read_text()), path, docs
 
 
@@ -52,9 +81,19 @@ def test_results_json_structure(tiny_run: tuple[dict[str, Any], Path, Path]) -> 
     assert results["steps"]["service"]["status"] == "skipped in tiny mode"
     assert results["host"]["cores"] >= 1 and results["host"]["cpu"]
     kernels = results["kernels"]
-    assert kernels["files"] == ["bench_pipeline.py"] and kernels["failed"] == {}
-    assert [k["name"] for k in kernels["benchmarks"]] == ["test_mlmon_pipeline[pandas]"]
-    assert all(k["min_s"] > 0 for k in kernels["benchmarks"])
+    assert kernels["suites"] == MODES["tiny"].kernel_sizes and kernels["failed"] == {}
+    names = {(k["suite"], k["name"]) for k in kernels["benchmarks"]}
+    for want in (
+        ("pipeline", "mlmon_pipeline[pandas]"),
+        ("pipeline", "numpy_pipeline"),
+        ("engine", "mlmon_histogram"),
+        ("engine", "numpy_nanquantile"),
+        ("engine", "mlmon_update_2d[F-2]"),
+        ("store", "write_partials[100]"),
+        ("store", "merged_profile"),
+    ):
+        assert want in names
+    assert all(k["min_s"] > 0 and k["rounds"] >= 1 for k in kernels["benchmarks"])
 
 
 def test_curves_have_points_and_fits(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
@@ -98,7 +137,14 @@ def test_peers_agree_where_methods_coincide(tiny_run: tuple[dict[str, Any], Path
 def test_markdown_summary_and_capacity_report(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
     results, path, docs = tiny_run
     summary = path.with_suffix(".md").read_text()
-    for heading in ("## Steps", "## Scaling curves", "## Memory per model", "## Store growth", "## Peers"):
+    for heading in (
+        "## Steps",
+        "## In-process kernels",
+        "## Scaling curves",
+        "## Memory per model",
+        "## Store growth",
+        "## Peers",
+    ):
         assert heading in summary
     tables = parse_markdown_tables(summary)
     peer_rows = next(t for t in tables if "time / mlmon's" in t[0])
@@ -127,6 +173,44 @@ def test_report_only_regenerates_the_same_summary(
     copy.write_text(path.read_text())
     assert main(["bench", "--report-only", str(copy), "--no-docs"]) == 0
     assert copy.with_suffix(".md").read_text() == path.with_suffix(".md").read_text()
+    assert (tmp_path / f"{copy.stem}-plots" / "bench-rows.png").exists()  # no docs: plots beside it
+
+
+def test_outside_a_checkout_no_docs_unless_asked(
+    tiny_run: tuple[dict[str, Any], Path, Path], installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site, _ = installed
+    copy = tmp_path / tiny_run[1].name
+    copy.write_text(tiny_run[1].read_text())
+    done = _run_copy(site, tmp_path, "bench", "--report-only", str(copy))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert copy.with_suffix(".md").exists()
+    assert not list(tmp_path.rglob("capacity-planning.md")) and "capacity-planning" not in done.stdout
+
+
+def test_a_checkout_keeps_its_paths() -> None:
+    # The tests import mlmon from the checkout's python/: make bench's paths.
+    assert cli.checkout_root() == ROOT
+    assert cli.results_dir(None) == ROOT / "benches" / "results"
+    assert cli.docs_dir(None, no_docs=False) == ROOT / "docs"
+    assert cli.docs_dir(None, no_docs=True) is None
+    assert cli.results_dir(Path("elsewhere")) == Path("elsewhere")
+
+
+def test_a_peer_without_a_virtualenv_is_a_row_with_the_reason(tmp_path: Path) -> None:
+    venvs = tmp_path / "venvs"
+    venvs.mkdir()
+    (venvs / "evidently").write_text("a file where the virtualenv should go")
+    chosen = tuple(p for p in peers.PEERS if p.name in ("mlmon", "evidently"))
+    installer = peers.Installer(venvs, chosen)
+    mode = msgspec.structs.replace(MODES["tiny"], peers=["mlmon", "evidently"])
+    paths = suite.Paths(results=tmp_path, docs=None, cache=tmp_path)
+    out = suite._peers(mode, paths, installer, time.monotonic() + 120)
+    evidently = out["results"]["evidently"]
+    assert evidently["status"].startswith("install failed") and "Not a directory" in evidently["status"]
+    assert out["results"]["mlmon"]["status"] == "ok"
+    rows = parse_markdown_tables(report.peer_table({"peers": out}))[0]
+    assert {r["tool"]: r["time"] for r in rows}["evidently"] == evidently["status"]
 
 
 def test_worked_example_from_measured_figures(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
@@ -137,8 +221,9 @@ def test_worked_example_from_measured_figures(tiny_run: tuple[dict[str, Any], Pa
 
 
 def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--tiny", "--benches", str(tmp_path)]) == 2
-    assert "needs a source checkout" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    assert main(["bench", "--tiny", "--results", str(tmp_path / "file" / "results")]) == 2
+    assert "cannot create the results directory" in capsys.readouterr().err
     assert main(["bench", "--report-only", str(tmp_path / "missing.json")]) == 2
     assert "no results file" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{not json")

@@ -209,8 +209,9 @@ def render(results: dict[str, Any], derived: dict[str, Any], image_dir: str = "i
         "rerun the command -->",
         f"Figures measured {results['started_at']} by `mlmon bench --{results['mode']}` on "
         f"{_machine(results)}. "
-        f"{SHARED_NOTE} The raw results are in `benches/results/`; `make bench` reproduces every figure "
-        "here.",
+        f"{SHARED_NOTE} `mlmon bench --{results['mode']}` reproduces every figure here on your machine "
+        '(`pip install "mlmon[bench]"`; in a source checkout `make bench`, which keeps the raw results in '
+        "`benches/results/`).",
     ]
     body = [
         _ingest(derived, results),

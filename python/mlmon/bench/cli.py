@@ -10,21 +10,46 @@ from typing import Any
 
 from mlmon.exceptions import InputError
 
-__all__ = ["add_bench_parser", "checkout_root", "run_bench"]
+__all__ = ["add_bench_parser", "checkout_root", "docs_dir", "results_dir", "run_bench"]
 
-DESCRIPTION = """Runs the benchmark suite in one go and writes benches/results/<date>-<host>[-mode].json, a
-Markdown summary beside it, the scaling plots (docs/img/bench-*.png) and docs/capacity-planning.md.
+DESCRIPTION = """Runs the benchmark suite in one go and writes <results>/<date>-<host>[-mode].json, a Markdown
+summary and the scaling plots beside it, and (in a source checkout, or with --docs DIR) capacity-planning.md.
 
-Needs a SOURCE CHECKOUT of mlmon (the repository's benches/ directory, with mlmon installed from it,
-e.g. `pip install -e .` or `make install`); an installed wheel alone has no benches/. Peer tools
+Runs from an installed package: pip install "mlmon[bench]". Results go to ./mlmon-bench-results/ unless
+--results DIR is given; in a source checkout of mlmon (installed with pip install -e . or make install)
+they go to its benches/results/ and the report to its docs/, as `make bench` does. Peer tools
 (Evidently, NannyML, alibi-detect, whylogs) are installed from PyPI into their own virtualenvs under the
-cache directory, in the background, on first use; a peer that fails to install is reported with pip's
-error. --quick takes under 5 minutes, --full under 30 (peer installs on a first run come on top)."""
+cache directory, in the background, on first use; a peer that cannot be installed is a row of the table
+with pip's error. --quick takes under 5 minutes, --full under 30 (peer installs on a first run come on
+top)."""
+
+DEFAULT_RESULTS = Path("mlmon-bench-results")
 
 
-def checkout_root() -> Path:
-    """The repository root mlmon was imported from (``python/mlmon`` -> the root)."""
-    return Path(__file__).resolve().parents[3]
+def checkout_root() -> Path | None:
+    """The source checkout mlmon was imported from (``python/mlmon`` -> the root), or ``None`` when it
+    was imported from an installed package (no ``pyproject.toml``, ``benches/`` and ``docs/`` there)."""
+    root = Path(__file__).resolve().parents[3]
+    markers = (root / "pyproject.toml", root / "benches", root / "docs", root / "python" / "mlmon")
+    return root if all(m.exists() for m in markers) else None
+
+
+def results_dir(given: Path | None) -> Path:
+    """``--results``, else the checkout's ``benches/results``, else ``./mlmon-bench-results``."""
+    if given is not None:
+        return given
+    root = checkout_root()
+    return root / "benches" / "results" if root is not None else DEFAULT_RESULTS
+
+
+def docs_dir(given: Path | None, no_docs: bool) -> Path | None:
+    """Where the capacity report goes: ``--docs``, else the checkout's ``docs/``, else nowhere."""
+    if no_docs:
+        return None
+    if given is not None:
+        return given
+    root = checkout_root()
+    return root / "docs" if root is not None else None
 
 
 def _cache_default() -> Path:
@@ -36,7 +61,7 @@ def add_bench_parser(sub: Any) -> None:
     """Adds ``bench`` to the ``mlmon`` subcommands."""
     parser = sub.add_parser(
         "bench",
-        help="run the benchmark suite and write the capacity report (source checkout)",
+        help="run the benchmark suite and write the capacity report",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,11 +79,14 @@ def add_bench_parser(sub: Any) -> None:
     )
     parser.set_defaults(mode="quick", func=run_bench)
     parser.add_argument(
-        "--benches", type=Path, help="the checkout's benches/ (default: found from mlmon's path)"
+        "--results",
+        type=Path,
+        help="results directory (default: ./mlmon-bench-results, or benches/results in a source checkout)",
     )
-    parser.add_argument("--results", type=Path, help="results directory (default: <benches>/results)")
     parser.add_argument(
-        "--docs", type=Path, help="where capacity-planning.md and img/ go (default: <checkout>/docs)"
+        "--docs",
+        type=Path,
+        help="write capacity-planning.md and img/ here (default: a source checkout's docs/, else none)",
     )
     parser.add_argument("--no-docs", action="store_true", help="write only the results JSON and summary")
     parser.add_argument(
@@ -75,16 +103,6 @@ def add_bench_parser(sub: Any) -> None:
     )
 
 
-def _benches(args: argparse.Namespace) -> Path:
-    benches = (args.benches or checkout_root() / "benches").resolve()
-    if not (benches / "_workload.py").exists() or not (benches / "peers").is_dir():
-        raise InputError(
-            f"mlmon bench needs a source checkout: no benches/_workload.py under {benches}; run it from the "
-            "repository (pip install -e .) or pass --benches DIR"
-        )
-    return benches
-
-
 def run_bench(args: argparse.Namespace) -> int:
     """Runs the suite (or only the reports) and prints where the files went."""
     from mlmon.bench.modes import MODES
@@ -98,19 +116,18 @@ def run_bench(args: argparse.Namespace) -> int:
             results = json.loads(args.report_only.read_text())
         except json.JSONDecodeError as exc:
             raise InputError(f"{args.report_only} is not a results JSON: {exc}") from exc
-        docs = None if args.no_docs else (args.docs or checkout_root() / "docs")
-        for path in write_reports(results, args.report_only, docs):
+        for path in write_reports(results, args.report_only, docs_dir(args.docs, args.no_docs)):
             print(f"wrote {path}")
         return 0
-    benches = _benches(args)
-    docs = None if args.no_docs else (args.docs or benches.parent / "docs")
-    paths = Paths(
-        benches=benches, results=args.results or benches / "results", docs=docs or benches, cache=args.cache
-    )
+    paths = Paths(results=results_dir(args.results), docs=docs_dir(args.docs, args.no_docs), cache=args.cache)
+    try:
+        paths.results.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the results directory {paths.results}: {exc}") from exc
     results = run_suite(MODES[args.mode], paths, log=lambda line: print(line, flush=True))
     path = write_json(results, paths.results)
     print(f"wrote {path}")
-    for written in write_reports(results, path, docs):
+    for written in write_reports(results, path, paths.docs):
         print(f"wrote {written}")
     failed = [name for name, s in results["steps"].items() if s["status"].startswith("failed")]
     if failed:

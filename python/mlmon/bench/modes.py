@@ -17,10 +17,11 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
         repeat: Timed runs per curve point (the best is kept).
         curves: Points of each scaling curve.
         curve_rows: Rows per set of the features and categories curves.
-        kernel_files: pytest-benchmark files run for the in-process kernels (``None``: every
-            ``benches/bench_*.py``).
-        kernel_args: Extra pytest-benchmark options (rounds and time per benchmark).
-        kernel_rows: ``MLMON_BENCH_ROWS`` of the pipeline benchmark.
+        kernel_sizes: The in-process kernels suites to run and the size of each (see
+            :mod:`mlmon.bench.kernels`: rows per set, column length, minutes merged, file rows).
+        kernel_rounds: Timed runs of each kernel at least.
+        kernel_max_time: Seconds of timed runs per kernel after which no new run starts.
+        kernel_warmup: Untimed runs of each kernel first.
         memory_models: Monitors created for the memory-per-model figure.
         store_rows: Partials written per backend for the store-growth figure.
         postgres: Whether the store figures include PostgreSQL (a throwaway server).
@@ -35,9 +36,10 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
     repeat: int
     curves: dict[str, list[int]]
     curve_rows: dict[str, int]
-    kernel_files: list[str] | None
-    kernel_args: list[str]
-    kernel_rows: int
+    kernel_sizes: dict[str, int]
+    kernel_rounds: int
+    kernel_max_time: float
+    kernel_warmup: int = 1
     memory_models: int
     store_rows: int
     postgres: bool
@@ -59,15 +61,10 @@ MODES = {
             "batch": [10, 100, 1_000],
         },
         curve_rows={"features": 2_000, "categories": 5_000},
-        kernel_files=["bench_pipeline.py"],
-        kernel_args=[
-            "--benchmark-min-rounds=1",
-            "--benchmark-max-time=0.001",
-            "--benchmark-warmup=off",
-            "-k",
-            "mlmon_pipeline and pandas",
-        ],
-        kernel_rows=2_000,
+        kernel_sizes={"pipeline": 2_000, "engine": 20_000, "store": 60},
+        kernel_rounds=1,
+        kernel_max_time=0.0,
+        kernel_warmup=0,
         memory_models=5,
         store_rows=20,
         postgres=False,
@@ -86,9 +83,9 @@ MODES = {
             "batch": [10, 100, 1_000, 10_000],
         },
         curve_rows={"features": 20_000, "categories": 100_000},
-        kernel_files=["bench_engine.py", "bench_pipeline.py", "bench_store.py"],
-        kernel_args=["--benchmark-min-rounds=3", "--benchmark-max-time=0.1"],
-        kernel_rows=200_000,
+        kernel_sizes={"engine": 10_000_000, "pipeline": 200_000, "store": 1_440},
+        kernel_rounds=3,
+        kernel_max_time=0.1,
         memory_models=50,
         store_rows=300,
         postgres=True,
@@ -107,9 +104,9 @@ MODES = {
             "batch": [10, 100, 1_000, 10_000, 100_000],
         },
         curve_rows={"features": 100_000, "categories": 1_000_000},
-        kernel_files=None,
-        kernel_args=["--benchmark-min-rounds=5", "--benchmark-max-time=0.5"],
-        kernel_rows=1_000_000,
+        kernel_sizes={"engine": 10_000_000, "pipeline": 1_000_000, "store": 1_440, "batch": 300_000},
+        kernel_rounds=5,
+        kernel_max_time=0.5,
         memory_models=200,
         store_rows=2_000,
         postgres=True,

@@ -40,13 +40,14 @@ def _steps(results: dict[str, Any]) -> str:
 def _kernels(results: dict[str, Any]) -> str:
     kernels = results.get("kernels") or {}
     rows = [
-        [k.get("file", ""), k["name"], k.get("group") or "", fmt_s(k["min_s"]), fmt_s(k["median_s"]),
-         f"{k['ops']:,.1f}"]
+        # "file": results written when the kernels were pytest-benchmark files (before the suites).
+        [k.get("suite", k.get("file", "")), k["name"], k.get("group") or "", fmt_s(k["min_s"]),
+         fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
         for k in kernels.get("benchmarks", [])
     ]  # fmt: skip
-    table = md_table(["file", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
+    table = md_table(["suite", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
     failed = [f"* `{name}`: {error}" for name, error in (kernels.get("failed") or {}).items()]
-    return "\n\n".join([table, *(["Files without figures:\n\n" + "\n".join(failed)] if failed else [])])
+    return "\n\n".join([table, *(["Without figures:\n\n" + "\n".join(failed)] if failed else [])])
 
 
 def curve_fits(results: dict[str, Any]) -> str:
@@ -200,7 +201,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
                 f"(budget {results['budget_s']:.0f} s, peer installs excluded).",
                 "## Steps",
                 _steps(results),
-                "## In-process kernels (pytest-benchmark)",
+                "## In-process kernels",
                 _kernels(results),
                 "## Scaling curves: cost model (least-squares line)",
                 curve_fits(results),
@@ -251,15 +252,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_reports(results: dict[str, Any], json_path: Path, docs: Path | None) -> list[Path]:
-    """Writes the summary beside ``json_path`` and, with ``docs``, the plots and the capacity report."""
+    """Writes the summary beside ``json_path`` and the plots: with ``docs``, into ``docs/img`` beside the
+    capacity report; without, into ``<stem>-plots/`` beside the summary. No matplotlib: no plots (said)."""
     from mlmon.bench.plots import plot_curves
 
     written = [json_path.with_suffix(".md")]
     written[0].write_text(summary_markdown(results))
-    if docs is not None:
+    images = docs / "img" if docs is not None else json_path.with_name(json_path.stem + "-plots")
+    try:
         written += plot_curves(
-            results.get("curves") or {}, docs / "img", f"{results['mode']}, {results['started_at'][:10]}"
+            results.get("curves") or {}, images, f"{results['mode']}, {results['started_at'][:10]}"
         )
+    except ImportError as exc:
+        print(f"no plots: {exc} (pip install matplotlib)")
+    if docs is not None:
+        docs.mkdir(parents=True, exist_ok=True)
         (docs / "capacity-planning.md").write_text(capacity_markdown(results))
         written.append(docs / "capacity-planning.md")
     return written

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from mlmon.baseline import Baseline
-from mlmon.bench.workloads import window_profile
+from mlmon.bench.workloads.curves import window_profile
 from mlmon.store import IngestBatch, PartialWindow, Store, WindowPartial, open_store
 
 __all__ = ["mixed_profile", "store_growth"]

@@ -8,7 +8,6 @@ recorded with its error and the suite goes on.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -21,10 +20,11 @@ from typing import Any
 
 import msgspec
 
-from mlmon.bench import agreement, measure, peers, service, storage
+from mlmon.bench import agreement, kernels, measure, peers, service, storage
 from mlmon.bench.fit import line_fit
 from mlmon.bench.modes import Mode
-from mlmon.bench.workloads import INGEST_FEATURES
+from mlmon.bench.workloads.curves import INGEST_FEATURES
+from mlmon.bench.workloads.pipeline import DRIFTED
 
 __all__ = ["CURVE_UNITS", "Paths", "host_info", "run_suite"]
 
@@ -39,11 +39,11 @@ CURVE_UNITS = {
 
 
 class Paths(msgspec.Struct, frozen=True, kw_only=True):
-    """Where the suite reads and writes."""
+    """Where the suite writes: the results JSON and summary, the capacity report and plots (``None``:
+    no report), and the peers' virtualenvs (``cache``, also the peer jobs' working directory)."""
 
-    benches: Path
     results: Path
-    docs: Path
+    docs: Path | None
     cache: Path
 
 
@@ -135,25 +135,16 @@ def _peers(mode: Mode, paths: Paths, installer: peers.Installer, deadline: float
         if remaining < 10:
             results[peer.name] = {"name": peer.name, "status": "not run: the time budget was used up"}
             continue
+        paths.cache.mkdir(parents=True, exist_ok=True)
         results[peer.name] = peers.run_peer(
-            peer, installer.python(peer), paths.benches / "peers", mode.peer_rows, remaining
+            peer, installer.python(peer), mode.peer_rows, remaining, paths.cache
         )
     return {
         "rows": mode.peer_rows,
         "results": results,
         "agreement": agreement.agreement(results),
-        "verdicts": agreement.verdicts(results, _drifted(paths.benches)),
+        "verdicts": agreement.verdicts(results, set(DRIFTED)),
     }
-
-
-def _drifted(benches: Path) -> set[str]:
-    """The features the workload drifts (``benches/_workload.py``'s ``DRIFTED``)."""
-    spec = importlib.util.spec_from_file_location("_mlmon_bench_workload", benches / "_workload.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {benches / '_workload.py'}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return set(module.DRIFTED)
 
 
 def _step(record: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
@@ -192,12 +183,16 @@ def run_suite(mode: Mode, paths: Paths, log: Callable[[str], None] = print) -> d
     def budget(step: str) -> float:
         return mode.budget_s * _SHARES[step]
 
-    log("kernels (pytest-benchmark)")
+    log("in-process kernels: " + ", ".join(mode.kernel_sizes))
     results["kernels"] = _step(
         steps,
         "kernels",
-        lambda: service.run_kernels(
-            paths.benches, mode.kernel_files, mode.kernel_args, mode.kernel_rows, budget("kernels") * 2
+        lambda: kernels.run_kernels(
+            mode.kernel_sizes,
+            mode.kernel_rounds,
+            mode.kernel_max_time,
+            mode.kernel_warmup,
+            budget("kernels") * 2,
         ),
     )
     log("scaling curves")
@@ -208,17 +203,17 @@ def run_suite(mode: Mode, paths: Paths, log: Callable[[str], None] = print) -> d
     results["store"] = _step(
         steps, "store", lambda: [storage.store_growth(f, mode.store_rows, mode.postgres) for f in (25, 100)]
     )
-    if mode.load_args is not None:
+    skip_service = f"skipped in {mode.name} mode" if mode.load_args is None else service.unavailable()
+    if skip_service is None:
         log("service load")
         results["service"] = _step(
             steps,
             "service",
-            lambda: service.run_load(
-                paths.benches, list(mode.wrk_args), list(mode.load_args or []), budget("service") * 2
-            ),
+            lambda: service.run_load(list(mode.wrk_args), list(mode.load_args or []), budget("service") * 2),
         )
     else:
-        steps["service"] = {"status": f"skipped in {mode.name} mode"}
+        log(f"service load: {skip_service}")
+        steps["service"] = {"status": skip_service}
     log("peers")
     deadline = t0 + mode.budget_s
     results["peers"] = _step(steps, "peers", lambda: _peers(mode, paths, installer, deadline))

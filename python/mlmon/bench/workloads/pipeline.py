@@ -2,7 +2,9 @@
 
 Reference and current sets of ``rows`` rows and 25 features: 20 float64 of varied shapes (four with 1%
 NaN) and 5 string categoricals with 5 to 1,000 Zipf-distributed categories; the current set drifts in
-half the features. Shared by ``conftest.py`` (pytest-benchmark) and ``compare_pipeline.py``.
+half the features. Shared by ``mlmon bench`` (its kernels step and, loaded by file path, the peer jobs),
+``mlmon.bench.compare.pipeline`` and a checkout's pytest-benchmark suites. numpy, pandas and scipy only at
+import time: the peers' virtualenvs have no mlmon (``mlmon_pipeline`` imports it when called).
 """
 
 from __future__ import annotations
@@ -117,12 +119,14 @@ def to_pandas(cols: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 def to_polars(cols: dict[str, np.ndarray]) -> Any:
+    """A polars DataFrame (through pandas, as a user converting a frame would)."""
     import polars as pl
 
     return pl.from_pandas(pd.DataFrame(cols))
 
 
 def to_arrow(cols: dict[str, np.ndarray]) -> Any:
+    """A pyarrow Table."""
     import pyarrow as pa
 
     return pa.table({k: pa.array(v) for k, v in cols.items()})

@@ -1,24 +1,22 @@
 """Side-by-side engine benchmarks against numpy/pandas, measured in one run on this machine.
 
-Run: ``.venv/bin/python benches/compare_engine.py`` (prints a Markdown table for benches/README.md).
+Run: ``python -m mlmon.bench.compare.engine`` (prints a Markdown table for benches/README.md).
 Ratios compare the two implementations measured back to back, which is robust to a noisy machine.
 """
 
 from __future__ import annotations
 
 import platform
-import sys
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import best_of, peak_extra_mib
 from mlmon import _engine as e
+from mlmon.bench.measure import best_of, peak_extra_mib
 
 N = 10_000_000
 rows: list[tuple[str, str, str, str]] = []
@@ -81,8 +79,8 @@ def two_d() -> None:
     xf = np.asfortranarray(xc)
     hs = [e.NumericHistogram(e.BinEdges.quantile(xc[:, j], 10)) for j in range(25)]
     for order, arr in (("C", xc), ("F", xf)):
-        one = best_of(lambda arr=arr: e.update_2d(hs, arr, threads=1), 3)
-        two = best_of(lambda arr=arr: e.update_2d(hs, arr, threads=2), 3)
+        one = best_of(partial(e.update_2d, hs, arr, threads=1), 3)
+        two = best_of(partial(e.update_2d, hs, arr, threads=2), 3)
         rows.append(
             (
                 f"update_2d 1M x 25 {order}-order",

@@ -9,21 +9,23 @@ untimed reference. Encoding the strings to codes is part of the timed job (alibi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import alibi_detect
+import alibi_detect  # type: ignore[import-not-found, unused-ignore]
 import numpy as np
 import pandas as pd
-from _harness import Scores, main
-from alibi_detect.cd import ChiSquareDrift, KSDrift
+from alibi_detect.cd import ChiSquareDrift, KSDrift  # type: ignore[import-not-found, unused-ignore]
 
-from _workload import CATEGORICAL, NUMERIC
+if TYPE_CHECKING:  # the type checker sees the package; the script runs with its own directory on the path
+    from mlmon.bench.peers.jobs._harness import Scores, main, workload
+else:
+    from _harness import Scores, main, workload
 
 
 def job(ref: Any, cur: Any) -> Scores:
     """The timed job."""
     scores: Scores = {}
-    for name in NUMERIC:
+    for name in workload.NUMERIC:
         r, c = ref[name].to_numpy(), cur[name].to_numpy()
         detector = KSDrift(r[~np.isnan(r)][:, None], p_val=0.05)
         pred = detector.predict(c[~np.isnan(c)][:, None], return_p_val=True, return_distance=True)["data"]
@@ -33,7 +35,7 @@ def job(ref: Any, cur: Any) -> Scores:
             "drift": bool(pred["is_drift"]),
         }
     codes_ref, codes_cur, sizes = [], [], {}
-    for i, name in enumerate(CATEGORICAL):
+    for i, name in enumerate(workload.CATEGORICAL):
         index = pd.Index(pd.unique(np.concatenate([ref[name].to_numpy(), cur[name].to_numpy()])))
         codes_ref.append(index.get_indexer(ref[name].to_numpy()))
         codes_cur.append(index.get_indexer(cur[name].to_numpy()))
@@ -41,7 +43,7 @@ def job(ref: Any, cur: Any) -> Scores:
     x_ref, x_cur = np.column_stack(codes_ref), np.column_stack(codes_cur)
     detector = ChiSquareDrift(x_ref, p_val=0.05, categories_per_feature=sizes)
     pred = detector.predict(x_cur, drift_type="feature", return_p_val=True, return_distance=True)["data"]
-    for i, name in enumerate(CATEGORICAL):
+    for i, name in enumerate(workload.CATEGORICAL):
         scores[name] = {
             "chi2_p": float(pred["p_val"][i]),
             "chi2_stat": float(pred["distance"][i]),

@@ -1,11 +1,15 @@
 """The common frame of the peer jobs: build the fixed workload, time ONE run of a tool's drift job, print
 one JSON line.
 
+The jobs run by file path with each peer's own interpreter, where mlmon is not installed, so the
+workload (``mlmon/bench/workloads/pipeline.py``, numpy, pandas and scipy only) is loaded from its file
+and offered here as :data:`workload`; importing the ``mlmon`` package would need mlmon's dependencies.
+
 Each ``*_job.py`` beside this file defines the job (``job(ref, cur) -> scores``) and calls :func:`main`.
 A small untimed warm-up run (5,000 rows) comes first. It runs in the tool's own virtualenv (made by
 ``mlmon bench``), so it uses only numpy, pandas and scipy besides the tool. Data generation is not
 timed. Peak extra memory is the resident high-water mark (VmHWM) above the resident size at the start of
-the run, the method of ``benches/_measure.py``.
+the run, the method of ``mlmon.bench.measure``.
 
 ``scores`` maps a feature to the values the tool reports for it, under these keys when it has them:
 ``psi``, ``chi2_p`` (two-sample 2 x k contingency test), ``chi2_stat``, ``chi2gof_p`` (goodness of fit
@@ -16,19 +20,34 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import platform
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _workload import ROWS, make_columns, to_pandas
-
 STATUS = Path("/proc/self/status")
+WORKLOAD_FILE = Path(__file__).resolve().parents[2] / "workloads" / "pipeline.py"
 Scores = dict[str, dict[str, Any]]
+
+
+def _load_workload() -> ModuleType:
+    """``mlmon.bench.workloads.pipeline`` loaded from its file, without importing the mlmon package."""
+    spec = importlib.util.spec_from_file_location("mlmon_bench_workload", WORKLOAD_FILE)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the workload from {WORKLOAD_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+workload = _load_workload()
+"""The fixed workload: ``NUMERIC``, ``CATEGORICAL``, ``make_columns``, ``numpy_pipeline`` and the rest."""
 
 
 def _status_kib(field: str) -> int:
@@ -49,13 +68,13 @@ def main(
     ``untimed`` may add reference values to the scores after the timed run.
     """
     parser = argparse.ArgumentParser(description=f"{tool}'s drift job on mlmon's fixed workload")
-    parser.add_argument("--rows", type=int, default=ROWS, help="rows per set (default: 1,000,000)")
+    parser.add_argument("--rows", type=int, default=workload.ROWS, help="rows per set (default: 1,000,000)")
     args = parser.parse_args()
     import numpy as np
     import pandas as pd
 
-    ref = to_pandas(make_columns(1, args.rows))
-    cur = to_pandas(make_columns(2, args.rows, drift=True))
+    ref = workload.to_pandas(workload.make_columns(1, args.rows))
+    cur = workload.to_pandas(workload.make_columns(2, args.rows, drift=True))
     # One small untimed run first, for every tool alike: lazy imports, JIT compilation and other
     # first-call set-up are not the job being compared.
     job(ref.head(5_000), cur.head(5_000))

@@ -1,6 +1,6 @@
 """The whole drift job on the fixed workload, mlmon vs a hand-written numpy/pandas/scipy implementation.
 
-Run: ``.venv/bin/python benches/compare_pipeline.py [--rows N] [--repeat R]``; prints a Markdown table for
+Run: ``python -m mlmon.bench.compare.pipeline [--rows N] [--repeat R]``; prints a Markdown table for
 benches/README.md. Each job is fit baseline + update with the current set + report; the input frames are
 built before timing. Peak extra memory is the resident high-water mark above the start of the job.
 """
@@ -14,14 +14,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _measure import best_of, peak_extra_mib
-from _workload import (
+from mlmon import _engine
+from mlmon.bench.measure import best_of, peak_extra_mib
+from mlmon.bench.workloads.pipeline import (
     NUMERIC,
     ROWS,
     input_bytes,
@@ -32,7 +32,6 @@ from _workload import (
     to_pandas,
     to_polars,
 )
-from mlmon import _engine
 
 
 def _memory_in_child(job: str, rows: int) -> float:
@@ -40,7 +39,7 @@ def _memory_in_child(job: str, rows: int) -> float:
     pages resident, which would hide the next job's allocations. Large allocations are forced to mmap
     so that memory freed while building the data goes back to the OS before the job starts."""
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    cmd = [sys.executable, __file__, "--rows", str(rows), "--memory-job", job]
+    cmd = [sys.executable, "-m", __spec__.name, "--rows", str(rows), "--memory-job", job]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -78,7 +77,7 @@ def main() -> None:
         ("numpy/pandas/scipy (hand-written)", "numpy", numpy_job)
     ]
     for name, (ref, cur) in frames.items():
-        jobs.append((f"mlmon from {name}", name, lambda ref=ref, cur=cur: mlmon_pipeline(ref, cur)))
+        jobs.append((f"mlmon from {name}", name, partial(mlmon_pipeline, ref, cur)))
     times = {label: best_of(fn, repeat=args.repeat, warmup=0) for label, _, fn in jobs}
     memory = {label: _memory_in_child(source, args.rows) for label, source, _ in jobs}
     base = times[jobs[0][0]]

@@ -1,6 +1,7 @@
 """The batch workload: a Parquet file of N rows x 25 features over 30 days (drift from day 20), written
 in chunks so that generating 3x10^7 rows never holds them in memory; the mlmon batch job and a pandas +
-numpy job computing the same per-day histograms and PSI."""
+numpy job computing the same per-day histograms and PSI (``mlmon bench --full``'s batch kernels,
+``mlmon.bench.compare.batch`` and a checkout's ``benches/bench_batch.py``)."""
 
 from __future__ import annotations
 

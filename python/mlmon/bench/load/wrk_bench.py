@@ -5,19 +5,22 @@ measures in one run, so the ratios compare like with like on a shared machine:
 
 * mlmon under uvicorn (uvloop + httptools) and under granian, 1 and 2 workers, SQLite store, durability
   on (a 2xx only after the group commit), bodies msgpack-binary, msgpack-lists and json-lists;
-* the limit: a bare Litestar endpoint that only decodes the same msgpack-binary body (ref_apps.py);
+* the limit: a bare Litestar endpoint that only decodes the same msgpack-binary body (``ref_apps``);
 * the design's original stack: FastAPI + pydantic decoding the JSON lists body and updating numpy
   histograms in memory (no store).
 
-Run: ``.venv/bin/python benches/load/wrk_bench.py [--seconds 10] [--profile]``; writes
-benches/load/results.json and prints the Markdown table for RESULTS.md. ``--profile`` adds a py-spy
-profile of the 2-worker msgpack-binary case (top functions by own time).
+Run: ``python -m mlmon.bench.load.wrk_bench [--seconds 10] [--profile] [--json FILE]``; prints the
+Markdown table (for a checkout's benches/load/RESULTS.md) and, with ``--json``, writes every run there.
+``--profile`` adds a py-spy profile of the 2-worker msgpack-binary case (top functions by own time). A
+server whose packages are not installed (granian; FastAPI and pydantic for the reference) is skipped
+with a line saying so.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import os
 import platform
@@ -114,8 +117,17 @@ def _command(server: str, workers: int, port: int) -> list[str]:
                 "--workers", w, "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
                 "mlmon.service.app:app_from_env"]  # fmt: skip
     if server == "bare-litestar":
-        return [*uvicorn, "--app-dir", str(HERE), "ref_apps:bare_app"]
-    return [*uvicorn, "--app-dir", str(HERE), "ref_apps:fastapi_app"]
+        return [*uvicorn, "mlmon.bench.load.ref_apps:bare_app"]
+    return [*uvicorn, "mlmon.bench.load.ref_fastapi:fastapi_app"]
+
+
+# The packages each server needs beyond the service extra.
+NEEDS = {"mlmon-granian": ("granian",), "fastapi-pydantic": ("fastapi", "pydantic")}
+
+
+def missing(server: str) -> list[str]:
+    """The packages ``server`` needs that are not installed."""
+    return [m for m in NEEDS.get(server, ()) if importlib.util.find_spec(m) is None]
 
 
 def start(server: str, workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
@@ -267,6 +279,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-workers", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated servers to run (default all)")
+    parser.add_argument("--json", type=Path, help="write every run's figures to this file")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
     baseline = mlmon.Baseline.fit({f"f{f}": rng.normal(0, 1, 5000) for f in range(FEATURES)}).to_bytes()
@@ -277,6 +290,11 @@ def main() -> None:
         ("mlmon-granian", ["msgpack-binary"]),
     ]
     only = set(filter(None, args.only.split(",")))
+    chosen = [(server, kinds) for server, kinds in plan if not only or server in only]
+    for server, _ in chosen:
+        if missing(server):
+            print(f"skipped {server}: {', '.join(missing(server))} not installed", flush=True)
+    chosen = [(server, kinds) for server, kinds in chosen if not missing(server)]
     print(f"load average before: {os.getloadavg()}, cpus: {os.cpu_count()}, {platform.python_version()}")
     print("| server | workers | body | batches/s | rows/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|")
     results: list[Result] = []
@@ -284,14 +302,14 @@ def main() -> None:
         tmp = Path(name)
         bodies = {k: write_body(k, tmp) for k in MEDIA}
         for workers in (1, 2):
-            for server, kinds in plan:
-                if not only or server in only:
-                    results += measure(server, workers, kinds, bodies, args, tmp, baseline)
+            for server, kinds in chosen:
+                results += measure(server, workers, kinds, bodies, args, tmp, baseline)
         summary = profile(bodies, args, tmp, baseline) if args.profile else ""
     print(f"load average after: {os.getloadavg()}")
     rows = [asdict(r) | {"rows_s": r.rows_s} for r in results]
     record = {"load_average_after": os.getloadavg(), "results": rows, "profile": summary}
-    (HERE / "results.json").write_text(json.dumps(record, indent=1))
+    if args.json is not None:
+        args.json.write_text(json.dumps(record, indent=1))
     if summary:
         print(summary)
 

@@ -1,9 +1,9 @@
 """Bounded load generator for the drift service (loopback only): 1,000-row x 25-feature batches as
 msgpack-binary, msgpack-lists and JSON (raw bytes as base64), 1 and 2 workers, durability on (SQLite).
 
-Run: ``.venv/bin/python benches/load/service_load.py [--requests 300] [--concurrency 8]``.
+Run: ``python -m mlmon.bench.load.service_load [--requests 300] [--concurrency 8]``.
 The client is Python (httpx, one thread per connection) on the same 2 cores as the server, so figures
-are a lower bound; wrk_bench.py (wrk, with the reference endpoints) is the benchmark of record.
+are a lower bound; ``wrk_bench`` (wrk, with the reference endpoints) is the benchmark of record.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The peer comparison: each tool's drift job on the fixed workload, in its own virtualenv.
+"""Makes the peers' virtualenvs and runs their jobs.
 
 The virtualenvs live under the cache directory (``~/.cache/mlmon-bench/venvs/<peer>``), are made by
 the benchmark with ``python -m venv`` and ``pip install`` from PyPI, and are never dependencies of
 mlmon. Installs start first, in the background, while the rest of the suite runs. A peer whose install
 fails is reported with pip's error line. mlmon and the numpy/scipy implementation run with mlmon's own
-interpreter. Every job runs in a fresh process (``benches/peers/*_job.py``); its peak memory is the
+interpreter. Every job runs in a fresh process (``jobs/*_job.py``, by file path); its peak memory is the
 job's VmHWM above the resident size before it started (the input frames excluded), and the process's
 whole resident peak during the job (VmHWM, input included).
 """
@@ -24,7 +24,10 @@ import msgspec
 
 from mlmon.bench.measure import CHILD_ENV
 
-__all__ = ["PEERS", "Installer", "PeerSpec", "run_peer"]
+__all__ = ["JOBS_DIR", "PEERS", "Installer", "PeerSpec", "run_peer"]
+
+JOBS_DIR = Path(__file__).resolve().parent / "jobs"
+"""The job scripts, shipped in the package (run by path: the peers' virtualenvs have no mlmon)."""
 
 _MARKER = ".mlmon-bench-ok"
 _QUIET_ENV = {"DO_NOT_TRACK": "1", "WHYLOGS_NO_ANALYTICS": "True", "PYTHONWARNINGS": "ignore"}
@@ -89,7 +92,11 @@ class Installer:
 
     def _install(self, peer: PeerSpec) -> None:
         venv = self.venv(peer)
-        venv.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            venv.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.state[peer.name] = f"install failed: {type(exc).__name__}: {exc}"[:300]
+            return
         steps = [
             [sys.executable, "-m", "venv", "--clear", str(venv)],
             [str(venv / "bin" / "pip"), "install", "--quiet", *peer.requirements],
@@ -99,6 +106,9 @@ class Installer:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
             except subprocess.TimeoutExpired:
                 self.state[peer.name] = f"install failed: no result within {self.timeout:.0f} s"
+                return
+            except OSError as exc:  # no venv module, no disk space: the table says so, the suite goes on
+                self.state[peer.name] = f"install failed: {type(exc).__name__}: {exc}"[:300]
                 return
             if done.returncode != 0:
                 self.state[peer.name] = f"install failed: {_error_line(done.stderr + done.stdout)}"
@@ -144,16 +154,21 @@ def _command(peer: PeerSpec, python: str, script: Path, rows: int) -> list[str]:
     return cmd
 
 
-def run_peer(peer: PeerSpec, python: str, peers_dir: Path, rows: int, timeout: float) -> dict[str, Any]:
-    """Runs one peer job in a fresh process and returns its normalized result (``status`` ``ok`` or why
-    not, with the last error line)."""
-    cmd = _command(peer, python, peers_dir / peer.script, rows)
+def run_peer(peer: PeerSpec, python: str, rows: int, timeout: float, cwd: Path) -> dict[str, Any]:
+    """Runs one peer job in a fresh process (working directory ``cwd``) and returns its normalized
+    result (``status`` ``ok`` or why not, with the last error line)."""
+    cmd = _command(peer, python, JOBS_DIR / peer.script, rows)
     env = {**os.environ, **CHILD_ENV, **_QUIET_ENV}
-    env.pop("PYTHONPATH", None)
+    if peer.requirements:  # a peer's own interpreter sees its own packages only (mlmon's keeps its path)
+        env.pop("PYTHONPATH", None)
     started = time.monotonic()
-    with subprocess.Popen(
-        cmd, cwd=peers_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as proc:
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    except OSError as exc:
+        return {"name": peer.name, "status": f"run failed: {type(exc).__name__}: {exc}"[:300], "rows": rows}
+    with proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -163,7 +178,10 @@ def run_peer(peer: PeerSpec, python: str, peers_dir: Path, rows: int, timeout: f
     wall = time.monotonic() - started
     if proc.returncode != 0 or not stdout.strip():
         return {"name": peer.name, "status": f"run failed: {_error_line(stderr)}", "rows": rows}
-    out: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    try:
+        out: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    except ValueError:
+        return {"name": peer.name, "status": f"run failed: not a JSON line: {stdout[-200:]!r}", "rows": rows}
     if peer.name == "evidently":
         out = _normalize_evidently(out)
     out.update(name=peer.name, status="ok", process_seconds=wall)

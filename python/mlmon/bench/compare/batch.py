@@ -5,8 +5,8 @@
 Each measurement runs in a fresh child process, so its peak RSS (VmHWM) is its own. Files are written
 once under ``MLMON_BENCH_DIR`` (default /tmp/mlmon-bench-batch), never in the repository.
 
-    .venv/bin/python benches/compare_batch.py            # prints a Markdown section
-    MLMON_BENCH_SIZES=1000000 .venv/bin/python benches/compare_batch.py   # quick
+    python -m mlmon.bench.compare.batch            # prints a Markdown section
+    MLMON_BENCH_SIZES=1000000 python -m mlmon.bench.compare.batch   # quick
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 DIR = Path(os.environ.get("MLMON_BENCH_DIR", "/tmp/mlmon-bench-batch"))
 SIZES = [int(s) for s in os.environ.get("MLMON_BENCH_SIZES", "1000000,10000000,30000000").split(",")]
@@ -37,7 +35,7 @@ def _hwm_mib() -> float:
 def child(job: str, path: str) -> None:
     """Runs one job and prints ``{seconds, cpu_seconds, peak_mib, ...}`` as JSON."""
     import mlmon.batch
-    from _batch_workload import baseline, mlmon_job, pandas_job
+    from mlmon.bench.workloads.batch import baseline, mlmon_job, pandas_job
 
     ref = baseline()
     base_mib = _hwm_mib()
@@ -89,14 +87,14 @@ def _spark(path: str, ref: Any) -> dict[str, float]:
 
 
 def run(job: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", job, str(path)], check=True,
+    out = subprocess.run([sys.executable, "-m", __spec__.name, "--child", job, str(path)], check=True,
                          capture_output=True, text=True)  # fmt: skip
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
     import mlmon
-    from _batch_workload import write
+    from mlmon.bench.workloads.batch import write
 
     DIR.mkdir(parents=True, exist_ok=True)
     files = {}

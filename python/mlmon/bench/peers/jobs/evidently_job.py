@@ -1,17 +1,20 @@
-"""Evidently's data-drift job on mlmon's fixed pipeline workload (``benches/_workload.py``).
+"""Evidently's data-drift job on mlmon's fixed pipeline workload (``mlmon.bench.workloads.pipeline``).
 
-Run with Evidently's own virtualenv, never mlmon's (see ``benches/peers/README.md``)::
+Run with Evidently's own virtualenv, never mlmon's (see the Peers section of ``benches/README.md``)::
 
-    /tmp/evidently-venv/bin/python benches/peers/evidently_job.py [--rows N] [--columns num_00,num_01]
+    /tmp/evidently-venv/bin/python JOBS_DIR/evidently_job.py [--rows N] [--columns num_00,num_01]
+
+where ``JOBS_DIR`` is ``python -c 'import mlmon.bench.peers as p; print(p.JOBS_DIR)'`` with mlmon's
+interpreter.
 
 Builds the reference (seed 1) and current (seed 2, drifted) pandas frames exactly as
-``compare_pipeline.py`` does, then times ONE Evidently run: building the ``Dataset`` objects, the
+``mlmon.bench.compare.pipeline`` does, then times ONE Evidently run: building the ``Dataset`` objects, the
 ``Report([DataDriftPreset(num_method="psi", cat_method="chisquare")])`` and ``report.run(...)``, and
 reading the per-column values out of the snapshot. Data generation is not timed. The column types are
 given explicitly (a ``DataDefinition``), so Evidently spends no time inferring them.
 
 Peak extra memory is the resident high-water mark (VmHWM) above the resident size (VmRSS) at the start
-of that run, the method of ``benches/_measure.py``. Like ``compare_pipeline.py``'s memory child, the
+of that run, the method of ``mlmon.bench.measure``. Like ``mlmon.bench.compare.pipeline``'s memory child, the
 script re-executes itself with ``MALLOC_MMAP_THRESHOLD_=65536`` (unless ``--no-mmap-threshold``) so
 that memory freed while building the data goes back to the OS before the run starts; the timing comes
 from the same run.
@@ -23,7 +26,7 @@ Prints one JSON line: seconds, peak_extra_mib, versions, load average, and Evide
 values: PSI for numerical columns (Evidently bins on Sturges equal-width edges over reference+current,
 mlmon on reference deciles, so the two PSIs agree only roughly) and the chi-square p-value for
 categorical ones. For the same columns it also prints the workload's decile-bin numpy PSI
-(``_workload.numpy_pipeline``, which mlmon matches), computed after the timed run.
+(``numpy_pipeline``, which mlmon matches), computed after the timed run.
 """
 
 from __future__ import annotations
@@ -38,9 +41,7 @@ import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-
-BENCHES = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BENCHES))
+from typing import TYPE_CHECKING
 
 CLEAR_REFS = Path("/proc/self/clear_refs")
 STATUS = Path("/proc/self/status")
@@ -78,25 +79,30 @@ def main() -> None:
     if not args.no_mmap_threshold and MMAP_ENV not in os.environ:
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, MMAP_ENV: "65536"})
 
-    import evidently
+    import evidently  # type: ignore[import-not-found, unused-ignore]
     import numpy as np
     import pandas as pd
     import scipy
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
 
-    from _workload import CATEGORICAL, NUMERIC, ROWS, make_columns, numpy_pipeline, to_pandas
+    if TYPE_CHECKING:
+        from mlmon.bench.peers.jobs._harness import workload
+    else:
+        from _harness import workload
+    from evidently import DataDefinition, Dataset, Report  # type: ignore[import-not-found, unused-ignore]
+    from evidently.presets import DataDriftPreset  # type: ignore[import-not-found, unused-ignore]
 
-    rows = args.rows or ROWS
-    columns = NUMERIC + CATEGORICAL if args.columns == "all" else args.columns.split(",")
+    rows = args.rows or workload.ROWS
+    columns = workload.NUMERIC + workload.CATEGORICAL if args.columns == "all" else args.columns.split(",")
 
-    ref_cols, cur_cols = make_columns(1, rows), make_columns(2, rows, drift=True)
-    ref, cur = to_pandas(ref_cols), to_pandas(cur_cols)
+    ref_cols, cur_cols = workload.make_columns(1, rows), workload.make_columns(2, rows, drift=True)
+    ref, cur = workload.to_pandas(ref_cols), workload.to_pandas(cur_cols)
     del ref_cols, cur_cols
     gc.collect()
 
     def job(ref: pd.DataFrame = ref, cur: pd.DataFrame = cur) -> dict[str, float]:
-        definition = DataDefinition(numerical_columns=list(NUMERIC), categorical_columns=list(CATEGORICAL))
+        definition = DataDefinition(
+            numerical_columns=list(workload.NUMERIC), categorical_columns=list(workload.CATEGORICAL)
+        )
         report = Report([DataDriftPreset(num_method="psi", cat_method="chisquare")])
         snapshot = report.run(
             Dataset.from_pandas(cur, data_definition=definition),
@@ -135,7 +141,7 @@ def main() -> None:
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "rows": rows,
-        "features": len(NUMERIC) + len(CATEGORICAL),
+        "features": len(workload.NUMERIC) + len(workload.CATEGORICAL),
         "methods": {"numerical": "psi", "categorical": "chisquare"},
         "seconds": round(seconds, 3),
         "peak_extra_mib": round(peak_extra_mib, 1),
@@ -144,18 +150,20 @@ def main() -> None:
         "loadavg_after": [round(x, 2) for x in load],
         "drifted_columns": int(values["__drifted_count__"]),
         "evidently_values": {
-            n: {("psi" if n in NUMERIC else "chisquare_p_value"): values[n]} for n in columns if n in values
+            n: {("psi" if n in workload.NUMERIC else "chisquare_p_value"): values[n]}
+            for n in columns
+            if n in values
         },
     }
-    if rows != ROWS:
-        scale = ROWS / rows
+    if rows != workload.ROWS:
+        scale = workload.ROWS / rows
         out["extrapolated_to_1m"] = {
             "note": f"linear extrapolation from {rows:,} rows (x{scale:g}); not measured",
             "seconds": round(seconds * scale, 1),
             "peak_extra_mib": round(peak_extra_mib * scale, 0),
         }
     if not args.no_reference_psi:
-        reference = numpy_pipeline(ref, cur)
+        reference = workload.numpy_pipeline(ref, cur)
         out["decile_psi_numpy"] = {n: reference[n]["psi"] for n in columns if n in reference}
     print(json.dumps(out))
 

@@ -10,19 +10,21 @@ of freedom (categories seen on either side minus one).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nannyml
-from _harness import Scores, main
+import nannyml  # type: ignore[import-not-found, unused-ignore]
 from scipy import stats
 
-from _workload import CATEGORICAL, NUMERIC
+if TYPE_CHECKING:  # the type checker sees the package; the script runs with its own directory on the path
+    from mlmon.bench.peers.jobs._harness import Scores, main, workload
+else:
+    from _harness import Scores, main, workload
 
 
 def job(ref: Any, cur: Any) -> Scores:
     """The timed job."""
     calc = nannyml.UnivariateDriftCalculator(
-        column_names=NUMERIC + CATEGORICAL,
+        column_names=workload.NUMERIC + workload.CATEGORICAL,
         continuous_methods=["kolmogorov_smirnov"],
         categorical_methods=["chi2"],
         chunk_number=1,
@@ -30,12 +32,12 @@ def job(ref: Any, cur: Any) -> Scores:
     calc.fit(ref)
     frame = calc.calculate(cur).filter(period="analysis").to_df()
     scores: Scores = {}
-    for name in NUMERIC:
+    for name in workload.NUMERIC:
         scores[name] = {
             "ks_stat": float(frame[(name, "kolmogorov_smirnov", "value")].iloc[0]),
             "drift": bool(frame[(name, "kolmogorov_smirnov", "alert")].iloc[0]),
         }
-    for name in CATEGORICAL:
+    for name in workload.CATEGORICAL:
         stat = float(frame[(name, "chi2", "value")].iloc[0])
         dof = len(set(ref[name].unique()) | set(cur[name].unique())) - 1
         scores[name] = {

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from _harness import Scores, main
+from typing import TYPE_CHECKING, Any
 
 import mlmon
-from _workload import CATEGORICAL, mlmon_pipeline
+
+if TYPE_CHECKING:  # the type checker sees the package; the script runs with its own directory on the path
+    from mlmon.bench.peers.jobs._harness import Scores, main, workload
+else:
+    from _harness import Scores, main, workload
 
 
 def job(ref: Any, cur: Any) -> Scores:
     """The timed job: PSI for every feature, the pooled 2 x k chi-square p-value for categoricals."""
-    report = mlmon_pipeline(ref, cur)
+    report = workload.mlmon_pipeline(ref, cur)
     scores: Scores = {}
     for name, f in report.features.items():
         scores[name] = {"psi": f.score, "drift": str(f.severity) != "ok"}
-        if name in CATEGORICAL and f.p_value is not None:
+        if name in workload.CATEGORICAL and f.p_value is not None:
             scores[name]["chi2_p"] = f.p_value
     return scores
 

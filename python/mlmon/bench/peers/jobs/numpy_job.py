@@ -1,4 +1,4 @@
-"""The hand-written numpy/pandas/scipy implementation (``_workload.numpy_pipeline``) as a peer job.
+"""The hand-written numpy/pandas/scipy implementation (``workloads.pipeline.numpy_pipeline``) as a peer job.
 
 Timed: PSI on reference-decile bins (numerical and categorical) and scipy's goodness-of-fit
 ``chisquare`` for categoricals. Untimed, for the agreement table: the two-sample 2 x k
@@ -8,28 +8,30 @@ run. Run with mlmon's venv or any with numpy, pandas and scipy.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy
-from _harness import Scores, main
 from scipy import stats
 
-from _workload import CATEGORICAL, numpy_pipeline
+if TYPE_CHECKING:  # the type checker sees the package; the script runs with its own directory on the path
+    from mlmon.bench.peers.jobs._harness import Scores, main, workload
+else:
+    from _harness import Scores, main, workload
 
 
 def job(ref: Any, cur: Any) -> Scores:
     """The timed job."""
-    out = numpy_pipeline(ref, cur)
+    out = workload.numpy_pipeline(ref, cur)
     scores: Scores = {name: {"psi": v["psi"]} for name, v in out.items()}
-    for name in CATEGORICAL:
+    for name in workload.CATEGORICAL:
         scores[name]["chi2gof_p"] = out[name]["p_value"]
     return scores
 
 
 def contingency(ref: Any, cur: Any, scores: Scores) -> None:
     """Adds the two-sample chi-square (statistic and p-value) of every categorical feature."""
-    for name in CATEGORICAL:
+    for name in workload.CATEGORICAL:
         r, c = ref[name].value_counts(), cur[name].value_counts()
         index = r.index.union(c.index)
         table = np.vstack(

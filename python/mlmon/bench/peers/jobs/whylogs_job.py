@@ -9,15 +9,17 @@ run (KS) or runs exactly on the full counts (chi-square); they are listed, not c
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")  # no telemetry calls during the timed run
 
-import whylogs
-from _harness import Scores, main
-from whylogs.viz.drift.column_drift_algorithms import calculate_drift_scores
+import whylogs  # type: ignore[import-not-found, unused-ignore]
+from whylogs.viz.drift.column_drift_algorithms import calculate_drift_scores  # type: ignore[import-not-found, unused-ignore]
 
-from _workload import CATEGORICAL
+if TYPE_CHECKING:  # the type checker sees the package; the script runs with its own directory on the path
+    from mlmon.bench.peers.jobs._harness import Scores, main, workload
+else:
+    from _harness import Scores, main, workload
 
 
 def job(ref: Any, cur: Any) -> Scores:
@@ -29,7 +31,7 @@ def job(ref: Any, cur: Any) -> Scores:
     for name, value in drift.items():
         if value is None:
             continue
-        kind = "chi2sketch" if name in CATEGORICAL else "ks"
+        kind = "chi2sketch" if name in workload.CATEGORICAL else "ks"
         scores[name] = {
             f"{kind}_p": float(value["pvalue"]),
             f"{kind}_stat": float(value["statistic"]),
