@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import re
 import sys
@@ -173,7 +174,8 @@ def cmd_baseline_fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     table = read_table(path)
     baseline = Baseline.fit(
-        table, categorical=_split(args.categorical), numerical=_split(args.numerical),
+        table, categorical=None if args.categorical is None else _split(args.categorical),
+        numerical=_split(args.numerical),
         exclude=_split(args.exclude), bins=args.bins, model=args.model, version=args.version,
     )  # fmt: skip
     out = Path(args.output)
@@ -211,13 +213,28 @@ def _write_outputs(report: DriftReport, args: argparse.Namespace) -> None:
         Path(args.json).write_text(report.to_json(), encoding="utf-8")
     if args.html:
         report.to_html(args.html)
-    if not args.quiet:
-        console = Console()
-        console.print(report.to_table())
-        if report.missing_columns:
-            console.print(f"[yellow]missing columns:[/] {', '.join(report.missing_columns)}")
-        if report.unexpected_columns:
-            console.print(f"[yellow]unexpected columns:[/] {', '.join(report.unexpected_columns)}")
+    if args.quiet:
+        return
+    fmt = args.format or "table"
+    if fmt != "table":
+        text = {"json": report.to_json, "csv": report.to_csv, "markdown": report.to_markdown}[fmt]()
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    _print_table(report)
+
+
+def _print_table(report: DriftReport) -> None:
+    """The table laid out for the terminal; piped or redirected, every column at full width (rich would
+    assume 80 columns and cut cells), without colours or trailing blanks."""
+    terminal = Console()
+    out = terminal if terminal.is_terminal else Console(file=io.StringIO(), width=100_000, color_system=None)
+    out.print(report.to_table(width=terminal.width if terminal.is_terminal else None))
+    if report.missing_columns:
+        out.print(f"[yellow]missing columns:[/] {', '.join(report.missing_columns)}")
+    if report.unexpected_columns:
+        out.print(f"[yellow]unexpected columns:[/] {', '.join(report.unexpected_columns)}")
+    if isinstance(out.file, io.StringIO):
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in out.file.getvalue().splitlines()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--warning", type=float, default=0.2, help="PSI warning threshold (default 0.2)")
     drift.add_argument("--critical", type=float, default=0.5, help="PSI critical threshold (default 0.5)")
     drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
+    drift.add_argument("--format", choices=["table", "json", "csv", "markdown"],
+                       help="what to print: table (default; every column when not a terminal), json, csv "
+                       "(one row per feature) or markdown")  # fmt: skip
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
     drift.add_argument("--by", help="report drift per period of this length (1d, 6h...) instead of once; "
                        "CURRENT may then be a glob or a directory")  # fmt: skip
