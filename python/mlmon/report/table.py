@@ -33,6 +33,7 @@ _WIDE = ["feature", "typed as", "severity", "PSI", "noise floor", "p (χ²)", "J
 _NARROW = ["feature", "kind", "severity", "PSI", "p (χ²)", "missing", "quality"]
 _LEFT = {"feature", "typed as", "kind", "severity", "quality"}
 _FEATURE_MIN = 8
+_FOLD_TO = 12
 
 
 def _num(x: float | None, fmt: str = ".3f") -> str:
@@ -75,6 +76,7 @@ def _build(report: DriftReport, limit: int | None, layout: str) -> Table:
     table = Table(title=title, title_justify="left", caption_justify="left")
     if narrow:
         table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
+        table.collapse_padding = True
     for header in columns:
         left = header in _LEFT
         # The feature name (and a stacked row) may fold onto more lines; numbers and verdicts never wrap.
@@ -122,8 +124,11 @@ def render_table(report: DriftReport, limit: int | None = None, width: int | Non
         The table, with its notes and legend as the caption; print it with ``rich.print`` or
         ``Console().print``.
     """
+    # A long feature name may fold down to _FOLD_TO columns before a layout counts as too wide.
+    longest = max([len("feature"), *(len(f.name) for f in report.ranked()[:limit])])
+    spare = longest - min(longest, _FOLD_TO)
     for layout in ("wide", "narrow"):
         table = _build(report, limit, layout)
-        if width is None or _natural_width(table) <= width:
+        if width is None or _natural_width(table) - spare <= width:
             return table
     return _build(report, limit, "stacked")
