@@ -71,8 +71,15 @@ def _status(status: int, retry: bool = False) -> Callable[[Request[Any, Any, Any
     return handle
 
 
+# Litestar's only sign that the body's sender went away (it closed, or missed the body deadline of
+# mlmon.service.protocol): a 500 InternalServerException with this detail. The client's doing, not a bug.
+_CLIENT_GONE = "client disconnected prematurely"
+
+
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     # Litestar's own errors (401, 403, 404 route, 405, 413...) keep their status; 5xx keep no detail.
+    if exc.status_code == 500 and exc.detail == _CLIENT_GONE:
+        return _body(408, "the client stopped sending the request body")
     detail = exc.detail if exc.status_code < 500 else "internal error"
     return _body(exc.status_code, detail, exc.headers)
 

@@ -4,7 +4,10 @@ Uvicorn rather than granian: in the wrk bench (benches/load/RESULTS.md) granian 
 workers on the shared machine, but the SIGTERM contract (RELIABILITY R9: unready at once, drain, commit,
 exit 0) is built on and tested with uvicorn's worker lifecycle. Each worker gets its own
 ``SO_REUSEPORT`` socket and SIGTERM is forwarded to the workers at once (see ``_supervise``).
-Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
+Slow clients are bounded per worker: header and body read deadlines (408, see
+:mod:`mlmon.service.protocol`), idle keep-alive connections closed, and at most ``max_connections`` open
+connections (uvicorn's ``limit_concurrency``: 503 beyond). Settings reach the workers as JSON in
+``MLMON_SETTINGS_JSON``; with several workers a fresh
 ``PROMETHEUS_MULTIPROC_DIR`` is made before they start so /metrics merges every worker.
 """
 
@@ -129,8 +132,10 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
     grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
     config = uvicorn.Config(
         "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
-        log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=grace,
+        workers=settings.workers, loop="uvloop", http="mlmon.service.protocol:DeadlineProtocol",
+        lifespan="on", log_level=settings.log_level.lower(), access_log=False,
+        timeout_graceful_shutdown=grace, timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
     )  # fmt: skip
     try:
         if settings.workers > 1:
