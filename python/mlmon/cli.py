@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit = base.add_parser("fit", help="fit a baseline on a CSV or Parquet file")
     fit.add_argument("data", help="training data (.csv or .parquet)")
     fit.add_argument("-o", "--output", required=True, help="baseline file to write (e.g. churn-3.mlmon)")
-    fit.add_argument("--categorical", help="comma-separated features to treat as categorical")
+    fit.add_argument("--categorical", help="comma-separated features to treat as categorical (default: "
+                     "typed by dtype; --categorical '' declares none, refusing string columns)")  # fmt: skip
     fit.add_argument("--numerical", help="comma-separated features to treat as numerical")
     fit.add_argument("--exclude", help="comma-separated columns to leave out (ids, target...)")
     fit.add_argument("--bins", type=int, default=10, help="quantile bins per numerical feature (default 10)")
