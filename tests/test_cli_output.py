@@ -59,10 +59,11 @@ def render(table: object, width: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("width", "header"), [(200, "noise floor"), (80, "kind"), (50, "result")])
+@pytest.mark.parametrize("told", [True, False], ids=["width-given", "console-width"])
 def test_each_width_gets_a_layout_that_cuts_nothing(
-    report: mlmon.DriftReport, width: int, header: str
+    report: mlmon.DriftReport, width: int, header: str, told: bool
 ) -> None:
-    lines = render(report.to_table(width=width), width)
+    lines = render(report.to_table(width=width if told else None), width)
     text = "\n".join(lines)
     assert all(len(line) <= width for line in lines)
     assert "…" not in text

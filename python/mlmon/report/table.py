@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -19,7 +19,7 @@ from mlmon.report._text import feature_notes, headline, score_legend, severity_l
 if TYPE_CHECKING:
     from mlmon.drift import DriftReport, FeatureDrift
 
-__all__ = ["SEVERITY_STYLE", "render_table"]
+__all__ = ["SEVERITY_STYLE", "FittingTable", "render_table"]
 
 SEVERITY_STYLE = {
     "ok": "green",
@@ -67,13 +67,31 @@ def _stacked(f: FeatureDrift, note: str) -> Text:
     )  # fmt: skip
 
 
-def _build(report: DriftReport, limit: int | None, layout: str) -> Table:
+class FittingTable(Table):
+    """A Table that, printed narrower than it needs, prints the next layout that fits instead (the last
+    one whatever the width), so ``rich.print(report.to_table())`` never cuts a cell."""
+
+    fallbacks: tuple[Table, ...] = ()
+    spare: int = 0
+    """Columns a long feature name may give up by folding before a layout counts as too wide."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for i, table in enumerate((self, *self.fallbacks)):
+            if i == len(self.fallbacks) or _natural_width(table) - self.spare <= options.max_width:
+                if table is self:
+                    yield from super().__rich_console__(console, options)
+                else:
+                    yield table
+                return
+
+
+def _build(report: DriftReport, limit: int | None, layout: str) -> FittingTable:
     sev = report.severity
     text = headline(report)
     title = Text.assemble("Drift ", (sev, SEVERITY_STYLE[sev]), text[len(sev) :])
     narrow = layout != "wide"
     columns = {"wide": _WIDE, "narrow": _NARROW, "stacked": ["feature", "result"]}[layout]
-    table = Table(title=title, title_justify="left", caption_justify="left")
+    table = FittingTable(title=title, title_justify="left", caption_justify="left")
     if narrow:
         table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
         table.collapse_padding = True
@@ -116,9 +134,9 @@ def render_table(report: DriftReport, limit: int | None = None, width: int | Non
     Args:
         report: The report.
         limit: Show at most this many features (the worst ones).
-        width: Columns available (a terminal's width): below what every column needs, the compact
-            layout; below what that needs, one wrapped line of values per feature. ``None``: every
-            column.
+        width: Columns available: below what every column needs, the compact layout; below what
+            that needs, one wrapped line of values per feature. ``None``: chosen when printed, from
+            the console's width.
 
     Returns:
         The table, with its notes and legend as the caption; print it with ``rich.print`` or
@@ -127,8 +145,9 @@ def render_table(report: DriftReport, limit: int | None = None, width: int | Non
     # A long feature name may fold down to _FOLD_TO columns before a layout counts as too wide.
     longest = max([len("feature"), *(len(f.name) for f in report.ranked()[:limit])])
     spare = longest - min(longest, _FOLD_TO)
-    for layout in ("wide", "narrow"):
-        table = _build(report, limit, layout)
-        if width is None or _natural_width(table) - spare <= width:
-            return table
-    return _build(report, limit, "stacked")
+    tables = [_build(report, limit, layout) for layout in ("wide", "narrow", "stacked")]
+    if width is not None:
+        return next((t for t in tables[:2] if _natural_width(t) - spare <= width), tables[2])
+    wide = tables[0]
+    wide.fallbacks, wide.spare = (tables[1], tables[2]), spare
+    return wide
