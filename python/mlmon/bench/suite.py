@@ -217,6 +217,9 @@ def run_suite(mode: Mode, paths: Paths, log: Callable[[str], None] = print) -> d
     log("peers")
     deadline = t0 + mode.budget_s
     results["peers"] = _step(steps, "peers", lambda: _peers(mode, paths, installer, deadline))
+    pending = [name for name, state in installer.state.items() if state == "installing"]
+    if pending:
+        log(f"still installing in the background: {', '.join(pending)} (the next run uses them)")
     results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["duration_s"] = round(time.monotonic() - t0, 1)
     results["host"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -2,8 +2,9 @@
 
 The virtualenvs live under the cache directory (``~/.cache/mlmon-bench/venvs/<peer>``), are made by
 the benchmark with ``python -m venv`` and ``pip install`` from PyPI, and are never dependencies of
-mlmon. Installs start first, in the background, while the rest of the suite runs. A peer whose install
-fails is reported with pip's error line. mlmon and the numpy/scipy implementation run with mlmon's own
+mlmon. Installs start first, in the background, while the rest of the suite runs, and finish even
+when the suite ends first (the next run uses them). A peer whose install fails is reported with pip's
+error line. mlmon and the numpy/scipy implementation run with mlmon's own
 interpreter. Every job runs in a fresh process (``jobs/*_job.py``, by file path); its peak memory is the
 job's VmHWM above the resident size before it started (the input frames excluded), and the process's
 whole resident peak during the job (VmHWM, input included).
@@ -22,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from mlmon.bench import peer_venv
 from mlmon.bench.measure import CHILD_ENV
 
 __all__ = ["JOBS_DIR", "PEERS", "Installer", "PeerSpec", "run_peer"]
@@ -29,7 +31,6 @@ __all__ = ["JOBS_DIR", "PEERS", "Installer", "PeerSpec", "run_peer"]
 JOBS_DIR = Path(__file__).resolve().parent / "jobs"
 """The job scripts, shipped in the package (run by path: the peers' virtualenvs have no mlmon)."""
 
-_MARKER = ".mlmon-bench-ok"
 _QUIET_ENV = {"DO_NOT_TRACK": "1", "WHYLOGS_NO_ANALYTICS": "True", "PYTHONWARNINGS": "ignore"}
 
 
@@ -59,9 +60,12 @@ def _error_line(text: str) -> str:
 
 
 class Installer:
-    """Makes the peers' virtualenvs on background threads; :meth:`wait` gives each one's state.
+    """Makes the peers' virtualenvs in the background; :meth:`wait` gives each one's state.
 
-    A virtualenv whose marker file lists the same requirements is reused as it is.
+    Each install is a child process (``python -m mlmon.bench.peer_venv``) that outlives the suite,
+    so an install a first run has no time to wait for is ready for the next run. A virtualenv whose
+    marker file lists the same requirements is reused as it is; one an earlier run is still installing
+    is waited for, not started again.
     """
 
     def __init__(self, root: Path, peers: tuple[PeerSpec, ...] = PEERS, timeout: float = 900) -> None:
@@ -72,11 +76,11 @@ class Installer:
         for peer in peers:
             if not peer.requirements or self._marker(peer) == " ".join(peer.requirements):
                 self.state[peer.name] = "ready"
-            else:
-                self.state[peer.name] = "installing"
-                thread = threading.Thread(target=self._install, args=(peer,), daemon=True)
-                thread.start()
-                self._threads[peer.name] = thread
+                continue
+            self.state[peer.name] = "installing"
+            thread = threading.Thread(target=self._install, args=(peer,), daemon=True)
+            thread.start()
+            self._threads[peer.name] = thread
 
     def venv(self, peer: PeerSpec) -> Path:
         """The peer's virtualenv directory."""
@@ -87,34 +91,42 @@ class Installer:
         return sys.executable if not peer.requirements else str(self.venv(peer) / "bin" / "python")
 
     def _marker(self, peer: PeerSpec) -> str | None:
-        path = self.venv(peer) / _MARKER
-        return path.read_text().strip() if path.exists() else None
+        path = self.venv(peer) / peer_venv.MARKER
+        try:
+            return path.read_text().strip() if path.is_file() else None
+        except OSError:
+            return None
 
     def _install(self, peer: PeerSpec) -> None:
-        venv = self.venv(peer)
-        try:
-            venv.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self.state[peer.name] = f"install failed: {type(exc).__name__}: {exc}"[:300]
-            return
-        steps = [
-            [sys.executable, "-m", "venv", "--clear", str(venv)],
-            [str(venv / "bin" / "pip"), "install", "--quiet", *peer.requirements],
-        ]
-        for cmd in steps:
+        venv, stderr = self.venv(peer), ""
+        earlier = _running_install(venv)
+        if earlier is not None:  # an earlier run's install: wait for it to end (it cannot be reaped here)
+            while _running_install(venv) == earlier:
+                time.sleep(0.5)
+        else:
+            cmd = [sys.executable, "-m", "mlmon.bench.peer_venv", str(venv), str(self.timeout)]
             try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                self.state[peer.name] = f"install failed: no result within {self.timeout:.0f} s"
-                return
-            except OSError as exc:  # no venv module, no disk space: the table says so, the suite goes on
+                proc = subprocess.Popen(
+                    [*cmd, *peer.requirements],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            except OSError as exc:
                 self.state[peer.name] = f"install failed: {type(exc).__name__}: {exc}"[:300]
                 return
-            if done.returncode != 0:
-                self.state[peer.name] = f"install failed: {_error_line(done.stderr + done.stdout)}"
-                return
-        (venv / _MARKER).write_text(" ".join(peer.requirements) + "\n")
-        self.state[peer.name] = "ready"
+            _, stderr = proc.communicate()
+        if self._marker(peer) == " ".join(peer.requirements):
+            self.state[peer.name] = "ready"
+            return
+        error = peer_venv.error_file(venv)
+        if error.is_file():
+            reason = error.read_text().strip()
+        elif stderr.strip():
+            reason = _error_line(stderr)
+        else:
+            reason = "it ended without a virtualenv"
+        self.state[peer.name] = f"install failed: {reason}"
 
     def wait(self, name: str, deadline: float) -> str:
         """The peer's state once its install ends or at ``deadline`` (``time.monotonic()``)."""
@@ -122,8 +134,18 @@ class Installer:
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
-                return "install not finished within the time budget"
+                return "still installing (in the background: the next run uses it)"
         return self.state[name]
+
+
+def _running_install(venv: Path) -> int | None:
+    """The pid of an install of ``venv`` in progress, or ``None``."""
+    try:
+        pid = int(peer_venv.lock_file(venv).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def _normalize_evidently(out: dict[str, Any]) -> dict[str, Any]:
