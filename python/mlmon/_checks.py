@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlmon import _parallel
+from mlmon import _engine, _parallel
 from mlmon._frames import (
     BOOL_CATEGORIES,
     Batch,
@@ -24,6 +24,7 @@ from mlmon._frames import (
     Column,
     Numeric,
     Strings,
+    Values,
     as_numeric,
 )
 from mlmon.exceptions import DtypeError, InputError, SchemaMismatchError
@@ -73,6 +74,12 @@ def check_batch(features: dict[str, FeatureSpec], batch: Batch) -> None:
 
 def _problem(spec: FeatureSpec, batch: Batch) -> str | None:
     col = batch.column(spec.name)
+    if spec.kind == "numerical" and isinstance(col, Values):
+        numbers = as_numeric(col)
+        if numbers is not None:
+            # Object numbers: keep the floats, so the counting does not convert them a second time.
+            batch.columns[spec.name] = Numeric(numbers)
+            return None
     found = _numeric_problem(col) if spec.kind == "numerical" else _category_problem(col)
     if found is None:
         return None
@@ -90,8 +97,6 @@ def _numeric_problem(col: Column) -> str | None:
         return f"categories ({_examples([str(c) for c in col.categories])})"
     if isinstance(col, Strings):
         return f"strings ({_examples(_arrow_strings(col))})"
-    if as_numeric(col) is not None:
-        return None
     bad = _first(col.values, _is_number)
     return f"{_type_word(bad[0])} ({_examples(bad)})" if bad else "values that are not numbers"
 
@@ -107,8 +112,13 @@ def _category_problem(col: Column) -> str | None:
         finite = values[~np.isnan(values)]
         frac = finite[~np.isfinite(finite) | (finite != np.round(finite))]
         return None if frac.size == 0 else f"fractional numbers ({_examples(frac.tolist())})"
-    bad = _first(values, _is_category)
-    return None if not bad else f"{_type_word(bad[0])} ({_examples(bad)})"
+    try:
+        # The engine reads the types at its own speed; only a failing column pays the Python scan.
+        _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
+    except DtypeError:
+        bad = _first(values, _is_category)
+        return f"{_type_word(bad[0])} ({_examples(bad)})" if bad else "values that are not categories"
+    return None
 
 
 def _first(values: Any, ok: Any, limit: int = 50) -> list[Any]:
