@@ -34,7 +34,7 @@ __all__ = ["main"]
 BATCH_ROWS = 256 * 1024
 
 
-class CliError(Exception):
+class CliError(MlmonError):
     """A user-facing failure: printed as one line, exit code 2."""
 
 
