@@ -21,7 +21,7 @@ import msgspec
 import pytest
 
 import mlmon
-from mlmon.bench import capacity, cli, peers, report, suite
+from mlmon.bench import capacity, cli, kernels, peers, report, suite
 from mlmon.bench.fit import line_fit
 from mlmon.bench.modes import MODES
 from mlmon.bench.service import parse_markdown_tables
@@ -254,3 +254,11 @@ def test_line_fit() -> None:
 def test_parse_markdown_tables() -> None:
     text = "intro\n| a | b |\n|---|---|\n| 1,000 | x |\n| 2.5 | y |\n\n| c |\n|---|\n| z |\n"
     assert parse_markdown_tables(text) == [[{"a": 1000.0, "b": "x"}, {"a": 2.5, "b": "y"}], [{"c": "z"}]]
+
+
+def test_a_kernels_suite_stops_at_its_budget() -> None:
+    out = kernels.run_suite("store", 60, min_rounds=1, max_time=0.0, warmup=0, budget_s=0.0)
+    assert out == {
+        "benchmarks": [],
+        "failed": {"store: write_partials[1] and the rest": "not run: the time budget was used up"},
+    }

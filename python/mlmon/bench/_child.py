@@ -117,7 +117,8 @@ def memory(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def kernel_suite(params: dict[str, Any]) -> dict[str, Any]:
-    """Times one kernels suite (``suite``, ``size``, ``min_rounds``, ``max_time``, ``warmup``)."""
+    """Times one kernels suite (``suite``, ``size``, ``min_rounds``, ``max_time``, ``warmup``,
+    ``budget_s``)."""
     suite = params["suite"]
     if suite not in kernels.SUITES:
         raise SystemExit(f"unknown kernels suite {suite!r}; expected one of {sorted(kernels.SUITES)}")
@@ -127,6 +128,7 @@ def kernel_suite(params: dict[str, Any]) -> dict[str, Any]:
         int(params["min_rounds"]),
         float(params["max_time"]),
         int(params["warmup"]),
+        float(params.get("budget_s", float("inf"))),
     )
 
 

@@ -201,11 +201,18 @@ SUITES: dict[str, Callable[[int], Iterator[Case]]] = {
 }
 
 
-def run_suite(suite: str, size: int, min_rounds: int, max_time: float, warmup: int) -> dict[str, Any]:
+def run_suite(
+    suite: str, size: int, min_rounds: int, max_time: float, warmup: int, budget_s: float = float("inf")
+) -> dict[str, Any]:
     """Times every case of one suite in this process: ``benchmarks`` (min, median, ops/s, rounds of
-    each) and ``failed`` (case -> error; a case whose library is missing fails alone)."""
+    each) and ``failed`` (case -> error; a case whose library is missing fails alone). No case starts
+    after ``budget_s`` seconds: the first one that does not is listed as not run, with the rest."""
     out: dict[str, Any] = {"benchmarks": [], "failed": {}}
+    deadline = time.monotonic() + budget_s
     for group, name, build in SUITES[suite](size):
+        if time.monotonic() > deadline:  # stop here: the later cases' inputs are not even built
+            out["failed"][f"{suite}: {name} and the rest"] = "not run: the time budget was used up"
+            break
         try:
             times = measure.timed_rounds(build(), min_rounds, max_time, warmup)
         except Exception as exc:  # reported in the results with the reason, never hidden
@@ -237,9 +244,12 @@ def run_kernels(
         if remaining < 5:
             out["failed"][suite] = "not run: the time budget was used up"
             continue
+        # The child stops starting cases at the budget; the margin lets the case in flight finish.
         params = {"suite": suite, "size": size, "min_rounds": min_rounds, "max_time": max_time}
         try:
-            done = measure.run_child("kernels", {**params, "warmup": warmup}, timeout=remaining)
+            done = measure.run_child(
+                "kernels", {**params, "warmup": warmup, "budget_s": remaining}, timeout=remaining + 60
+            )
         except RuntimeError as exc:
             out["failed"][suite] = str(exc)
             continue
