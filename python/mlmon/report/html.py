@@ -120,7 +120,7 @@ def _row(f: FeatureDrift) -> str:
         f'<td class="l">{escape(f.typing or f.kind)}</td>'
         f'<td class="l">{_badge(f.severity)}</td><td class="l">{escape(f.reason)}</td>'
         f"<td>{f.score:.3f}</td><td>{_num(f.noise_floor)}</td>"
-        f"<td>{_num(f.p_value, '.3g')}</td><td>{f.missing_rate:.1%}</td>"
+        f"<td>{_num(f.p_value, '.3g')}{' *' if f.significant else ''}</td><td>{f.missing_rate:.1%}</td>"
         f'<td class="l">{_badge(f.quality_severity)}</td></tr>'
     )
 
@@ -133,7 +133,10 @@ def _summary(report: DriftReport) -> str:
         window = f"{report.window_start:%Y-%m-%d %H:%M} – {report.window_end:%Y-%m-%d %H:%M} UTC · "
     tiles = [
         ("overall", _badge(report.severity)),
-        ("mean PSI", f"{report.score:.3f}"),
+        (
+            "mean PSI" + (" (by importance)" if report.score_weighting == "importance" else ""),
+            f"{report.score:.3f}",
+        ),
         ("drifted features", f"{len(drifted)} of {len(report.features)} ({report.drifted_share:.0%})"),
         ("rows", f"{report.current_rows:,} <span class='muted'>vs {report.reference_rows:,}</span>"),
         ("data quality", _badge(report.quality_severity)),
