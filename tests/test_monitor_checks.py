@@ -102,3 +102,12 @@ def test_a_bad_on_error_is_refused(baseline: mlmon.Baseline, frame: pd.DataFrame
         mlmon.Monitor(baseline, on_error="ignore")  # type: ignore[arg-type]
     with pytest.raises(mlmon.InputError, match="on_error"):
         mlmon.Monitor(baseline).update(frame, on_error="skip")  # type: ignore[arg-type]
+
+
+def test_a_restored_monitor_keeps_its_policy(baseline: mlmon.Baseline, frame: pd.DataFrame) -> None:
+    snap = mlmon.Monitor(baseline).snapshot()
+    with pytest.raises(mlmon.SchemaMismatchError, match="'price'"):
+        mlmon.Monitor.from_snapshot(baseline, snap).update(frame.drop(columns=["price"]))
+    counting = mlmon.Monitor.from_snapshot(baseline, snap, on_error="count")
+    counting.update(frame.drop(columns=["price"]))
+    assert counting.report().missing_columns == ["price"]
