@@ -3,13 +3,17 @@ kinds from dtypes, categorical=[] declares there is no categorical feature."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import mlmon
 import mlmon.batch
+from mlmon.cli import main
 
 pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
 
 
 def data() -> dict[str, np.ndarray]:
@@ -49,3 +53,15 @@ def test_batch_fit_follows_the_same_rule() -> None:
     assert kinds(fitted) == kinds(mlmon.Baseline.fit(data()))
     with pytest.raises(mlmon.DtypeError, match=r"feature 'plan'.*categorical=\[\]"):
         mlmon.batch.fit_baseline(table, categorical=[], progress=False)
+
+
+def test_cli_categorical_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path
+    pq.write_table(pa.table(data()), d / "train.parquet")
+    assert main(["baseline", "fit", str(d / "train.parquet"), "-o", str(d / "a.mlmon"), "-q"]) == 0
+    assert kinds(mlmon.Baseline.load(d / "a.mlmon"))["plan"] == "categorical"
+    args = ["baseline", "fit", str(d / "train.parquet"), "-o", str(d / "b.mlmon"), "-q", "--categorical"]
+    assert main([*args, "code"]) == 0
+    assert kinds(mlmon.Baseline.load(d / "b.mlmon"))["code"] == "categorical"
+    assert main([*args, ""]) == 2
+    assert "feature 'plan': holds string values, but categorical=[]" in capsys.readouterr().err
