@@ -19,9 +19,9 @@ Runs from an installed package: pip install "mlmon[bench]". Results go to ./mlmo
 --results DIR is given; in a source checkout of mlmon (installed with pip install -e . or make install)
 they go to its benches/results/ and the report to its docs/, as `make bench` does. Peer tools
 (Evidently, NannyML, alibi-detect, whylogs) are installed from PyPI into their own virtualenvs under the
-cache directory, in the background, on first use; a peer that cannot be installed is a row of the table
-with pip's error. --quick takes under 5 minutes, --full under 30 (peer installs on a first run come on
-top)."""
+cache directory, in the background, on first use; an install the run ends before goes on after it and
+the next run uses it, and a peer that cannot be installed is a row of the table with pip's error.
+--quick takes under 5 minutes, --full under 30."""
 
 DEFAULT_RESULTS = Path("mlmon-bench-results")
 
