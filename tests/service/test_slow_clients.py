@@ -6,7 +6,6 @@ a request is a 503 instead of a wait. Loopback only; every loop is bounded in co
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,13 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from service_helpers import start_service
+from service_helpers import connect, start_service, trickle
 
 pytestmark = pytest.mark.e2e
 
 HEADER_TIMEOUT = 1.0
 SLOW = 20  # connections trickling at once
-_GIVE_UP = 15.0  # a bounded wait; the deadline is 1 s, a machine shared with other jobs is slow
+_GIVE_UP = 15.0  # as service_helpers.trickle: a bounded wait (the deadline is 1 s)
 
 
 def _server(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -37,49 +36,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     assert proc.wait(timeout=30) == 0
 
 
-def _connect(url: str) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=5)
-    sock.setblocking(False)
-    return sock
-
-
-def _trickle(socks: list[socket.socket], chunks: list[bytes]) -> tuple[dict[int, bytes], float]:
-    """Sends one more chunk on every open socket each 0.2 s and collects what the server says, until
-    every socket is closed by the server or ``_GIVE_UP`` passes. Returns the replies (socket index to
-    bytes) of the closed sockets and the seconds until the last one closed."""
-    replies: dict[int, bytes] = {}
-    got: dict[int, bytes] = {i: b"" for i in range(len(socks))}
-    started = time.monotonic()
-    step = 0
-    while len(replies) < len(socks) and time.monotonic() - started < _GIVE_UP:
-        for i, sock in enumerate(socks):
-            if i in replies:
-                continue
-            try:
-                while data := sock.recv(4096):
-                    got[i] += data
-                replies[i] = got[i]  # recv returned b"": the server closed the connection
-                continue
-            except BlockingIOError:
-                pass
-            except ConnectionResetError:
-                replies[i] = got[i]
-                continue
-            try:
-                sock.send(chunks[min(step, len(chunks) - 1)])
-            except OSError:
-                replies[i] = got[i]
-        step += 1
-        time.sleep(0.2)
-    return replies, time.monotonic() - started
-
-
 def test_trickled_headers_are_cut_off_at_the_deadline(server: str) -> None:
-    socks = [_connect(server) for _ in range(SLOW)]
+    socks = [connect(server) for _ in range(SLOW)]
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Slow-%d: 1\r\n" % i for i in range(200))
     try:
-        replies, seconds = _trickle(socks, [request[i : i + 1] for i in range(len(request))])
+        replies, seconds = trickle(socks, [request[i : i + 1] for i in range(len(request))])
     finally:
         for sock in socks:
             sock.close()
@@ -90,9 +51,9 @@ def test_trickled_headers_are_cut_off_at_the_deadline(server: str) -> None:
 
 
 def test_a_silent_connection_is_closed_too(server: str) -> None:
-    sock = _connect(server)
+    sock = connect(server)
     try:
-        replies, _ = _trickle([sock], [b""])
+        replies, _ = trickle([sock], [b""])
     finally:
         sock.close()
     assert replies and replies[0].startswith(b"HTTP/1.1 408")
@@ -103,12 +64,12 @@ def test_a_trickled_body_is_cut_off_without_a_500(server: str, tmp_path: Path) -
         b"POST /v1/models/churn/ingest HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
         b"content-length: 4000\r\n\r\n"
     )
-    sock = _connect(server)
+    sock = connect(server)
     sock.setblocking(True)
     sock.sendall(head)
     sock.setblocking(False)
     try:
-        replies, _ = _trickle([sock], [b" "])
+        replies, _ = trickle([sock], [b" "])
     finally:
         sock.close()
     assert replies and replies[0].startswith(b"HTTP/1.1 408") and b"body" in replies[0], replies
@@ -119,7 +80,7 @@ def test_a_trickled_body_is_cut_off_without_a_500(server: str, tmp_path: Path) -
 
 def test_connections_beyond_the_limit_get_a_503(tmp_path: Path) -> None:
     proc, url = _server(tmp_path, MLMON_MAX_CONNECTIONS="4", MLMON_HEADER_TIMEOUT_SECONDS="3")
-    held = [_connect(url) for _ in range(4)]
+    held = [connect(url) for _ in range(4)]
     try:
         time.sleep(0.5)  # let the worker accept them
         assert httpx.get(f"{url}/healthz", timeout=10).status_code == 503

@@ -11,8 +11,9 @@ as long as it likes. This protocol adds two deadlines per request:
   connection gets ``408`` (if no response started) and is closed, and the handler sees a disconnect.
 
 The deadlines are totals, not idle gaps, so a byte every second does not reset them. Uvicorn builds the
-protocol itself in each worker process (spawned, not forked), so the limits are read from the worker's
-``MLMON_SETTINGS_JSON`` (which :func:`mlmon.service.server.serve` sets) rather than passed in.
+protocol itself in each worker process (spawned, not forked), so the drift service's limits are read
+from the worker's ``MLMON_SETTINGS_JSON`` (which :func:`mlmon.service.server.serve` sets) rather than
+passed in; a server in one process (the production API) uses :func:`with_deadlines` instead.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["DeadlineProtocol", "read_limits"]
+__all__ = ["DeadlineProtocol", "read_limits", "with_deadlines"]
 
 _TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
@@ -42,6 +43,12 @@ def read_limits() -> tuple[float, float]:
     return settings.header_timeout_seconds, settings.body_timeout_seconds
 
 
+def with_deadlines(header_seconds: float, body_seconds: float) -> type[DeadlineProtocol]:
+    """A :class:`DeadlineProtocol` with these deadlines, for a server run in this process (a spawned
+    worker cannot unpickle the class made here)."""
+    return type("BoundDeadlineProtocol", (DeadlineProtocol,), {"deadlines": (header_seconds, body_seconds)})
+
+
 def _timeout_body(what: str) -> bytes:
     detail = f"the client took too long to send the request {what}"
     body = b'{"status_code":408,"detail":"%s"}' % detail.encode()
@@ -51,9 +58,12 @@ def _timeout_body(what: str) -> bytes:
 class DeadlineProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` with the header and body deadlines of the module docstring."""
 
+    deadlines: tuple[float, float] | None = None
+    """``(header, body)`` seconds; ``None``: this worker's service settings (:func:`read_limits`)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_timeout, self._body_timeout = read_limits()
+        self._header_timeout, self._body_timeout = self.deadlines or read_limits()
         self._deadline: asyncio.TimerHandle | None = None
 
     def _arm(self, seconds: float, what: str) -> None:

@@ -3,26 +3,30 @@
 
 Environment variables (all optional):
 
-=====================================  ============================================================
-``MLMON_SERVING_HOST`` / ``_PORT``     bind address (default ``127.0.0.1:8080``)
-``MLMON_SERVING_ADMIN_TOKEN``          bearer token of ``PUT /admin/model`` (or ``sha256:<hex>``);
-                                       required on a non-loopback host unless ``--insecure``
-``MLMON_SERVING_INSECURE``             ``1`` allows no admin token on a non-loopback host
-``MLMON_SERVING_ALLOW_PICKLE``         ``1`` accepts pickle/joblib artifacts (default: skops only);
-                                       needs the admin token and one of the next two
-``MLMON_SERVING_PICKLE_SHA256``        reviewed sha256 digests of pickle/joblib artifacts, by commas
-``MLMON_SERVING_ARTIFACT_HMAC_KEY``    key of the HMAC-SHA256 ``X-Model-Signature`` a pickle/joblib
-                                       artifact must carry (the deploy step holds the same key;
-                                       at least 32 characters)
-``MLMON_SERVING_MODEL_DIR``            where received artifacts are kept (by sha256); the live
-                                       model is reloaded from it at start
-``MLMON_SERVING_MAX_ROWS``             rows per ``/predict`` call (default 10,000)
-``MLMON_SERVING_MAX_PREDICT_BYTES``    ``/predict`` body limit (default 16 MiB)
-``MLMON_SERVING_MAX_ARTIFACT_BYTES``   ``PUT /admin/model`` body limit (default 512 MiB)
-``MLMON_SERVING_LOG_LEVEL``            ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
-``MLMON_DRIFT_URL``                    drift service the scored features are sent to (unset: none)
-``MLMON_DRIFT_TOKEN``                  that service's ingest token for the model
-=====================================  ============================================================
+==========================================  ==========================================================
+``MLMON_SERVING_HOST`` / ``_PORT``          bind address (default ``127.0.0.1:8080``)
+``MLMON_SERVING_ADMIN_TOKEN``               bearer token of ``PUT /admin/model`` (or ``sha256:<hex>``);
+                                            required on a non-loopback host unless ``--insecure``
+``MLMON_SERVING_INSECURE``                  ``1`` allows no admin token on a non-loopback host
+``MLMON_SERVING_ALLOW_PICKLE``              ``1`` accepts pickle/joblib artifacts (default: skops only);
+                                            needs the admin token and one of the next two
+``MLMON_SERVING_PICKLE_SHA256``             reviewed sha256 digests of pickle/joblib artifacts, by commas
+``MLMON_SERVING_ARTIFACT_HMAC_KEY``         key of the HMAC-SHA256 ``X-Model-Signature`` a pickle/joblib
+                                            artifact must carry (the deploy step holds the same key;
+                                            at least 32 characters)
+``MLMON_SERVING_MODEL_DIR``                 where received artifacts are kept (by sha256); the live
+                                            model is reloaded from it at start
+``MLMON_SERVING_MAX_ROWS``                  rows per ``/predict`` call (default 10,000)
+``MLMON_SERVING_MAX_PREDICT_BYTES``         ``/predict`` body limit (default 16 MiB)
+``MLMON_SERVING_MAX_ARTIFACT_BYTES``        ``PUT /admin/model`` body limit (default 512 MiB)
+``MLMON_SERVING_HEADER_TIMEOUT_SECONDS``    time to send a request's headers (default 10; 408)
+``MLMON_SERVING_BODY_TIMEOUT_SECONDS``      time to send a body once headers are in (default 300)
+``MLMON_SERVING_KEEP_ALIVE_SECONDS``        idle keep-alive connections close after (default 5)
+``MLMON_SERVING_MAX_CONNECTIONS``           open connections; beyond, requests get 503 (default 1000)
+``MLMON_SERVING_LOG_LEVEL``                 ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
+``MLMON_DRIFT_URL``                         drift service the scored features are sent to (unset: none)
+``MLMON_DRIFT_TOKEN``                       that service's ingest token for the model
+==========================================  ==========================================================
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -58,6 +62,11 @@ class ServingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     max_rows: int = 10_000
     max_predict_bytes: int = 16 * 1024 * 1024
     max_artifact_bytes: int = 512 * 1024 * 1024
+    header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    # A 512 MiB artifact needs time on a slow link; /predict bodies are small.
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 300.0
+    keep_alive_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     drift_url: str | None = None
     drift_token: str | None = None
