@@ -93,3 +93,20 @@ def test_connections_beyond_the_limit_get_a_503(tmp_path: Path) -> None:
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200  # freed connections are reusable
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def test_spawned_workers_have_the_deadlines_too(tmp_path: Path) -> None:
+    """With 2 workers the protocol is built in spawned processes from ``MLMON_SETTINGS_JSON``."""
+    proc, url = start_service(
+        f"sqlite:///{tmp_path / 'svc.db'}", tmp_path / "server.log", workers=2,
+        MLMON_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+    )  # fmt: skip
+    socks = [connect(url) for _ in range(6)]
+    try:
+        replies, _ = trickle(socks, [b"G", b"E", b"T", b" "] + [b"/"] * 200)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert len(replies) == 6 and all(r.startswith(b"HTTP/1.1 408") for r in replies.values()), replies
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0

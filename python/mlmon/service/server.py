@@ -13,6 +13,7 @@ connections (uvicorn's ``limit_concurrency``: 503 beyond). Settings reach the wo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ import msgspec
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from mlmon.service.protocol import with_deadlines
 from mlmon.service.settings import Settings
 from mlmon.store import open_store
 
@@ -103,6 +105,15 @@ def _supervise(config: uvicorn.Config) -> None:
     supervisor.run()
 
 
+def _protocol(settings: Settings) -> str | type[asyncio.Protocol]:
+    """The HTTP protocol with the read deadlines: bound here for a server in this process; by name for
+    spawned workers, which read the deadlines from ``MLMON_SETTINGS_JSON`` (a class made here would not
+    unpickle there)."""
+    if settings.workers > 1:
+        return "mlmon.service.protocol:DeadlineProtocol"
+    return with_deadlines(settings.header_timeout_seconds, settings.body_timeout_seconds)
+
+
 def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
           insecure: bool | None = None) -> None:  # fmt: skip
     """Serves until SIGINT/SIGTERM, then drains: ``/readyz`` 503 for ``drain_seconds`` while still
@@ -132,7 +143,7 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
     grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
     config = uvicorn.Config(
         "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, loop="uvloop", http="mlmon.service.protocol:DeadlineProtocol",
+        workers=settings.workers, loop="uvloop", http=_protocol(settings),
         lifespan="on", log_level=settings.log_level.lower(), access_log=False,
         timeout_graceful_shutdown=grace, timeout_keep_alive=settings.keep_alive_seconds,
         limit_concurrency=settings.max_connections,
