@@ -14,7 +14,7 @@ import httpx
 import msgspec
 import numpy as np
 import pytest
-from service_helpers import MSGPACK, mp, start_service
+from service_helpers import MSGPACK, mp, start_service, wait_for
 
 import mlmon
 
@@ -75,3 +75,31 @@ def test_more_distinct_categories_than_the_limit_are_refused_in_every_encoding(s
     for form, plan in _plan_columns(LIMIT).items():
         r = _send(server, f"at-{form}", plan, "msgpack")
         assert r.status_code == 200, (form, r.text)
+
+
+def test_a_million_distinct_strings_leave_no_memory_behind(tmp_path: Path, baseline: mlmon.Baseline) -> None:
+    """The issue's probe: 1,000,000 distinct strings against the default limit (100,000). Before the
+    limit held for plain lists they were counted, and the worker's RSS went from 76 to 154 MiB and
+    stayed there; refused before any profile is touched, the worker returns to where it was."""
+    import psutil
+
+    proc, url = start_service(f"sqlite:///{tmp_path / 'svc.db'}", tmp_path / "server.log")
+    try:
+        assert httpx.put(
+            f"{url}/v1/models/churn/versions/v1/baseline", content=baseline.to_bytes()
+        ).is_success
+        warm = mp({"batch_id": "warm", "columns": {"plan": ["a", "b"] * 50}})
+        assert httpx.post(f"{url}/v1/models/churn/ingest", content=warm, headers=MSGPACK).status_code == 200
+        worker = psutil.Process(proc.pid)
+        before = worker.memory_info().rss
+        big = mp({"batch_id": "big", "columns": {"plan": [f"s{i:07d}" for i in range(1_000_000)]}})
+        for _ in range(3):
+            r = httpx.post(f"{url}/v1/models/churn/ingest", content=big, headers=MSGPACK, timeout=120)
+            assert r.status_code == 422 and "1,000,000 distinct" in r.json()["detail"], r.text
+        # The last refused body is released a moment after its answer: a bounded wait, not a timing.
+        assert wait_for(lambda: worker.memory_info().rss - before < 30 * 2**20, seconds=20), (
+            f"RSS still {(worker.memory_info().rss - before) / 2**20:.1f} MiB above its start"
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
