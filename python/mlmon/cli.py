@@ -288,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="train, deploy, serve, drift and alerts, end to end")
     demo.add_demo_arguments(demo_cmd)
     demo_cmd.set_defaults(func=cmd_demo)
-    from mlmon.bench.cli import add_bench_parser  # the benchmark suite (needs a source checkout)
+    from mlmon.bench.cli import add_bench_parser  # the benchmark suite (the bench extra)
 
     add_bench_parser(sub)
     return parser
