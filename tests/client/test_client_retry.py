@@ -1,6 +1,6 @@
 """Failures: the real service stopped and restarted (the client keeps buffering, drops exactly the oldest
-excess, and delivers the rest after the restart), scripted 503/429 answers (the same batch_id and bytes
-on every retry, ``Retry-After`` honoured), final 4xx, and the flush at interpreter exit."""
+excess, and delivers the rest after the restart), scripted 503/429 answers (the same producer sequence and
+bytes on every retry, ``Retry-After`` honoured), final 4xx, and the flush at interpreter exit."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_outage_under_steady_load_stays_within_the_cap(tmp_path: Path, baseline:
         stop(proc)
 
 
-def test_retries_keep_the_batch_id_and_honour_retry_after() -> None:
+def test_retries_keep_the_producer_sequence_and_honour_retry_after() -> None:
     script = [(503, {"Retry-After": "1"}), (429, {"Retry-After": "1"}), (503, {}), (200, {})]
     with StubIngest(script) as stub:
         client = DriftClient(stub.url, "churn", batch_rows=5, flush_interval=60)

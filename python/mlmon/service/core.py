@@ -30,6 +30,7 @@ from mlmon.service.errors import BadRequestError, OverloadedError, UnsupportedMe
 from mlmon.service.ingest import (
     BaselineEntry,
     Format,
+    batch_key,
     decode_envelope,
     fold,
     media_format,
@@ -230,17 +231,21 @@ class ServiceCore:
     async def _count(
         self, model: str, envelope: IngestEnvelope, fmt: Format, started: float
     ) -> IngestResponse:
+        key = batch_key(envelope)  # a body without one is malformed: 400 before any work
         version = envelope.version or await self.default_version(model)
         entry = await self.entry(model, version)
         folded = fold(entry, entry.decode_columns(envelope.columns, fmt), self.settings.max_rows)
         window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
         digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
-        batch = IngestBatch(batch_id=envelope.batch_id, digest=digest, partials=[part])
+        batch = IngestBatch(
+            batch_id=key, digest=digest, partials=[part],
+            producer_id=envelope.producer_id, sequence=envelope.sequence,
+        )  # fmt: skip
         status = await self.committer.submit(model, version, batch)
         self.metrics.ingest_duration.observe(time.perf_counter() - started)
         return IngestResponse(
             batch_id=envelope.batch_id, status=status, model=model, version=version, rows=folded.rows,
-            window_start=window[0],
+            window_start=window[0], producer_id=envelope.producer_id, sequence=envelope.sequence,
         )  # fmt: skip
 
     def require_read(self, request: IngestRequest, model: str) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "BaselineEntry",
     "Folded",
     "Format",
+    "batch_key",
     "check_feature_names",
     "decode_envelope",
     "fold",
@@ -287,6 +288,22 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
         except (InputError, DtypeError) as exc:
             raise InputError(f"column {name!r}: {exc}") from exc
     return Folded(_engine.encode_profile(list(profiles.items())), rows)
+
+
+def batch_key(envelope: IngestEnvelope) -> str:
+    """The key exactly-once rests on: ``producer_id:sequence``, else the ``batch_id``.
+
+    Raises:
+        BadRequestError: neither key, or a producer id without a sequence (or the reverse): 400, as
+            for any other malformed envelope.
+    """
+    if envelope.producer_id is not None and envelope.sequence is not None:
+        return f"{envelope.producer_id}:{envelope.sequence}"
+    if envelope.producer_id is not None or envelope.sequence is not None:
+        raise BadRequestError("malformed body: producer_id and sequence go together (or send a batch_id)")
+    if envelope.batch_id is None:
+        raise BadRequestError("malformed body: a batch needs a key: producer_id and sequence, or a batch_id")
+    return envelope.batch_id
 
 
 def window_of(sent_at: datetime | None, now: datetime, seconds: int) -> tuple[datetime, datetime]:

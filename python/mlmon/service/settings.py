@@ -22,6 +22,7 @@ Environment variables (all optional):
 ``MLMON_MAX_CONNECTIONS``                 open connections per worker; beyond, requests get 503 (default 1000)
 ``MLMON_MAX_QUEUE``                       batches waiting for a commit per worker (429 beyond)
 ``MLMON_COMMIT_MAX_BATCHES``              batches per group commit (default 256)
+``MLMON_COMPACT_INTERVAL_SECONDS``        seconds between merges of window deltas (default 5; 0 never)
 ``MLMON_LOG_LEVEL``                       ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
 ``MLMON_DRAIN_SECONDS``                   after SIGTERM: seconds unready (503) but serving (default 2)
 ``MLMON_ALERT_INTERVAL_SECONDS``          how often drift is evaluated for alerts (0 = never)
@@ -104,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
     max_queue: int = 4096
     commit_max_batches: int = 256
+    compact_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     drain_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     alert_interval_seconds: float = 30.0

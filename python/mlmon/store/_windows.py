@@ -65,9 +65,10 @@ def merge_profiles(blobs: Iterable[bytes]) -> bytes:
 
 
 def _check_batch(b: IngestBatch) -> None:
-    validate_name(b.batch_id, "batch_id")
     validate_name(b.digest, "digest")
-    if b.producer_id is not None or b.sequence is not None:
+    if b.producer_id is None and b.sequence is None:
+        validate_name(b.batch_id, "batch_id")  # stored: the producer path only reports it
+    else:
         validate_name(b.producer_id, "producer_id")
         if validate_count(b.sequence, "sequence") >= 1 << 62:
             raise InputError(f"sequence must be below 2**62, got {b.sequence}")
