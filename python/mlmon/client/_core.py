@@ -2,7 +2,7 @@
 
 The flavours differ only in how they wait and send (a thread with ``httpx.Client``, or a task with
 ``httpx.AsyncClient``); both ask :class:`ClientCore` what a response means. Retries follow the
-Datadog agent and OTLP clients: only 429, 5xx and network errors are retried, ``Retry-After`` is
+Datadog agent and OTLP clients: only 408, 429, 5xx and network errors are retried, ``Retry-After`` is
 honoured (else jittered exponential backoff) and the batch keeps its producer sequence and bytes, so the
 service counts a retried batch once. Any other 4xx is final: the batch is counted as rejected and the
 status is logged once.
@@ -76,7 +76,7 @@ def _metrics(registry: Any) -> tuple[Any, Any] | None:
             rows = Counter("mlmon_client_rows", "Rows by outcome: sent, dropped (buffer full or closed "
                            "before delivery) or rejected (a final 4xx or unencodable values).",
                            ["model", "outcome"], registry=reg)  # fmt: skip
-            retries = Counter("mlmon_client_retries", "Batch sends retried (429, 5xx, network).",
+            retries = Counter("mlmon_client_retries", "Batch sends retried (408, 429, 5xx, network).",
                               ["model"], registry=reg)  # fmt: skip
             found = _METRICS[reg] = (rows, retries)
     return found
@@ -199,7 +199,8 @@ class ClientCore:
                 self.sent_batches += 1
             self._count("sent", batch.n)
             return None
-        if status == 429 or status >= 500:
+        # 408: the service cut a slow request before counting it (its header/body deadline).
+        if status in (408, 429) or status >= 500:
             return self._retry(batch, retry_after(headers.get("retry-after")))
         self.reject(batch, f"status:{status}", "mlmon client: the drift service refused a batch for model %s "
                     "with HTTP %s (not retried): %s", self.model, status, text[:300])  # fmt: skip
