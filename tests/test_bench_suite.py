@@ -28,7 +28,7 @@ from mlmon.bench.service import parse_markdown_tables
 from mlmon.cli import main
 from mlmon.exceptions import InputError
 
-STEPS = {"kernels", "curves", "memory", "store", "service", "peers"}
+STEPS = {"kernels", "curves", "memory", "store", "ingest", "compaction", "service", "peers"}
 ROOT = Path(__file__).resolve().parent.parent
 # Runs the CLI from the copy; fails first if mlmon would come from anywhere else.
 RUN_COPY = """import sys, mlmon, mlmon.cli
@@ -122,6 +122,23 @@ def test_memory_and_store_figures(tiny_run: tuple[dict[str, Any], Path, Path]) -
     small, large = results["store"]
     assert large["profile_bytes"] > 3 * small["profile_bytes"]
     assert large["sqlite"]["bytes_per_partial"] >= large["profile_bytes"]  # SQLite stores it uncompressed
+    # A window's aggregate after many batches weighs what one batch's delta does (counts, not rows).
+    assert large["aggregate_profile_bytes"] <= 1.1 * large["profile_bytes"]
+
+
+def test_store_ingest_and_service_compaction(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
+    results = tiny_run[0]
+    ingest = {r["keys"]: r for r in results["ingest"]}
+    assert set(ingest) == {"producer", "batch_id"}
+    for r in ingest.values():
+        assert r["backend"] == "sqlite" and r["group"] == 256 and r["batches_s"] > 0
+        assert r["merge_share"] > 0 and r["commit_median_s"] > 0
+        # One delta row per commit (one window), folded into one aggregate by one pass.
+        assert r["delta_rows"] == r["commits"] + 1 and r["rows_after_compaction"] == 1
+    (svc,) = results["compaction"]
+    assert svc["batches"] == MODES["tiny"].compaction_batches and svc["rows_after_compaction"] == 1
+    assert svc["counted_rows"] == svc["batches"] * svc["rows_per_batch"]  # each acknowledged batch once
+    assert svc["max_rows"] <= 1 + svc["max_interval_batches"] + svc["senders"]
 
 
 def test_peers_agree_where_methods_coincide(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
@@ -218,6 +235,78 @@ def test_worked_example_from_measured_figures(tiny_run: tuple[dict[str, Any], Pa
     example = capacity.worked_example(derived, capacity.Example(), {"default": capacity.Policy()})
     assert example["overhead_from"] == "in-process"  # no service run in tiny mode
     assert example["pods"] >= 2 and example["cores"] >= 1 and example["pod_mib"] > 0
+    assert derived["sqlite_producer_ingest_batches_s"] > 0 and "sqlite_aggregate_fit" in derived
+
+
+# Row sizes as derive() gives them: a 100-feature delta of 10 KiB, aggregates the same, 100 B a producer.
+_SIZES = {
+    "postgres_partial_fit": {"fixed": 240.0, "per_unit": 100.0, "r2": 1.0, "points": 2, "weighting": "none"},
+    "postgres_aggregate_fit": {
+        "fixed": 240.0,
+        "per_unit": 100.0,
+        "r2": 1.0,
+        "points": 2,
+        "weighting": "none",
+    },
+    "postgres_batch_id_bytes": 200.0,
+    "postgres_producer_bytes": 100.0,
+}
+_DELTA = 240.0 + 100 * 100
+
+
+def test_store_steady_state_is_bounded_by_windows_and_producers_not_batches() -> None:
+    policy = capacity.Policy()
+    light, heavy = (
+        capacity.store_bytes_per_day(_SIZES, "postgres", capacity.StoreLoad(batches_per_s=bps), policy)
+        for bps in (1.0, 1000.0)
+    )
+    # 1,000x the batches: 1,000x the deltas written, the same aggregates and producers kept.
+    assert heavy["delta_rows_per_day"] == pytest.approx(1000 * light["delta_rows_per_day"])
+    assert heavy["aggregate_bytes"] == light["aggregate_bytes"] and heavy["producer_bytes"] == 800.0
+    # Hourly windows kept 2 days + 90 daily history rows, each one aggregate.
+    assert light["aggregate_rows"] == 48 + 90 and light["aggregate_bytes"] == 138 * _DELTA
+    # Deltas in flight: what arrives in one 5 s interval; deleted rows: 60 s of them until autovacuum.
+    assert heavy["inflight_rows"] == 5000 and heavy["inflight_bytes"] == 5000 * _DELTA
+    assert heavy["dead_bytes"] == pytest.approx((1000 * _DELTA + _DELTA / 5) * 60)
+    assert heavy["batch_id_bytes"] == 0  # every batch has a producer id
+    assert heavy["steady_state_bytes"] == pytest.approx(
+        heavy["aggregate_bytes"] + heavy["inflight_bytes"] + heavy["dead_bytes"] + 800
+    )
+    more_producers = capacity.store_bytes_per_day(
+        _SIZES, "postgres", capacity.StoreLoad(batches_per_s=1.0, producers=1000), policy
+    )
+    assert more_producers["steady_state_bytes"] - light["steady_state_bytes"] == pytest.approx(992 * 100)
+
+
+def test_write_amplification_and_batch_ids_of_keyless_clients() -> None:
+    policy = capacity.Policy()
+    one = capacity.store_bytes_per_day(_SIZES, "postgres", capacity.StoreLoad(), policy)
+    # One batch per window: its delta is the window's only row, nothing to rewrite but the daily history.
+    assert one["delta_rows_per_day"] == 24 and one["write_amplification"] == pytest.approx(25 / 24)
+    busy = capacity.store_bytes_per_day(
+        _SIZES, "postgres", capacity.StoreLoad(batches_per_s=5.0, keyed_share=0.5), policy
+    )
+    # 25 deltas between passes, then one aggregate rewrite: (25 + 1 + history) / 25.
+    rewrites = 86_400 / 5 + 1
+    assert busy["write_amplification"] == pytest.approx((5 * 86_400 + rewrites) / (5 * 86_400))
+    assert busy["batch_id_bytes"] == pytest.approx(5 * 86_400 * 0.5 * 7 * 200)
+    grouped = capacity.store_bytes_per_day(
+        _SIZES, "postgres", capacity.StoreLoad(batches_per_s=5.0, batches_per_commit=5), policy
+    )
+    assert grouped["delta_rows_per_day"] == 86_400 and grouped["inflight_rows"] == 5
+    sqlite_sizes = {k.replace("postgres", "sqlite"): v for k, v in _SIZES.items()}
+    assert (
+        capacity.store_bytes_per_day(sqlite_sizes, "sqlite", capacity.StoreLoad(), policy)["dead_bytes"] == 0
+    )
+
+
+def test_worked_example_store_under_5_gib_from_row_sizes() -> None:
+    example = capacity.worked_example(_SIZES, capacity.Example(), {"default": capacity.Policy()})
+    pg = example["postgres"]["default"]
+    # 50 models x 5 batches/s, one delta each: 21.6 M delta rows a day, but a steady state of windows.
+    assert pg["delta_rows_per_day"] == pytest.approx(21_600_000)
+    assert pg["steady_state_bytes"] < 5 * 2**30 and pg["write_amplification"] < 1.1
+    assert pg["producer_bytes"] == 50 * 8 * 100
 
 
 def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,6 +318,32 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     (tmp_path / "bad.json").write_text("{not json")
     assert main(["bench", "--report-only", str(tmp_path / "bad.json")]) == 2
     assert "not a results JSON" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--base", str(tmp_path / "bad.json")]) == 2
+    assert "--base goes with --store" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["bench", "--store", "--results", str(empty)]) == 2
+    assert "run `mlmon bench --full` first" in capsys.readouterr().err
+
+
+def test_a_store_run_is_laid_over_the_newest_full_run(tmp_path: Path) -> None:
+    def run(mode: str, started: str, **figures: Any) -> dict[str, Any]:
+        steps = {name: {"status": "ok"} for name in figures}
+        return {"mode": mode, "started_at": started, "host": {"host": mode}, "steps": steps, **figures}
+
+    (tmp_path / "old.json").write_text(json.dumps(run("full", "2026-01-01", store=[1], peers={"a": 1})))
+    (tmp_path / "new.json").write_text(json.dumps(run("full", "2026-02-01", store=[2], peers={"b": 2})))
+    (tmp_path / "quick.json").write_text(json.dumps(run("quick", "2026-03-01", store=[3])))
+    path, base = cli.base_results(None, tmp_path)
+    assert path.name == "new.json" and base["peers"] == {"b": 2}
+    store_run = run("store", "2026-04-01", store=[4], ingest=[5])
+    store_run["steps"]["peers"] = {"status": "not run in store mode"}
+    merged = suite.overlay(base, store_run, path.name)
+    assert (merged["mode"], merged["started_at"], merged["store"], merged["ingest"]) == (
+        "store", "2026-04-01", [4], [5],
+    )  # fmt: skip
+    assert merged["peers"] == {"b": 2} and merged["steps"]["peers"] == {"status": "ok"}
+    assert merged["base"]["file"] == "new.json" and merged["base"]["replaced"] == ["store", "ingest"]
 
 
 def test_line_fit() -> None:

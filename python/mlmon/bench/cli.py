@@ -21,7 +21,9 @@ they go to its benches/results/ and the report to its docs/, as `make bench` doe
 (Evidently, NannyML, alibi-detect, whylogs) are installed from PyPI into their own virtualenvs under the
 cache directory, in the background, on first use; an install the run ends before goes on after it and
 the next run uses it, and a peer that cannot be installed is a row of the table with pip's error.
---quick takes under 5 minutes, --full under 30."""
+--quick takes under 5 minutes, --full under 30. --store measures only the store (row sizes, store-only
+ingest, compaction through a live service) and lays its figures over the newest full run in the results
+directory (or --base FILE), so the capacity report is regenerated with the rest of its figures kept."""
 
 DEFAULT_RESULTS = Path("mlmon-bench-results")
 
@@ -71,6 +73,13 @@ def add_bench_parser(sub: Any) -> None:
     )
     size.add_argument("--full", dest="mode", action="store_const", const="full", help="under 30 minutes")
     size.add_argument(
+        "--store",
+        dest="mode",
+        action="store_const",
+        const="store",
+        help="the store steps only, laid over the newest full run's results (about 5 minutes)",
+    )
+    size.add_argument(
         "--tiny",
         dest="mode",
         action="store_const",
@@ -96,6 +105,12 @@ def add_bench_parser(sub: Any) -> None:
         help="peer virtualenvs (default: $XDG_CACHE_HOME/mlmon-bench or ~/.cache/mlmon-bench)",
     )
     parser.add_argument(
+        "--base",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="with --store: the full run whose other figures are kept (default: the newest in --results)",
+    )
+    parser.add_argument(
         "--report-only",
         type=Path,
         metavar="RESULTS_JSON",
@@ -103,19 +118,52 @@ def add_bench_parser(sub: Any) -> None:
     )
 
 
+def _load(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise InputError(f"no results file at {path}")
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not a results JSON: {exc}") from exc
+    if not isinstance(results, dict) or "steps" not in results:
+        raise InputError(f"{path} is not a results JSON: no steps")
+    return dict(results)
+
+
+def base_results(given: Path | None, directory: Path) -> tuple[Path, dict[str, Any]]:
+    """The full run ``--store`` lays its figures over: ``--base``, else the newest full results file in
+    ``directory`` (by start time).
+
+    Raises:
+        InputError: the file is missing or not results, or ``directory`` holds no full run.
+    """
+    if given is not None:
+        return given, _load(given)
+    runs = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            results = _load(path)
+        except InputError:
+            continue
+        if results.get("mode") == "full":
+            runs.append((str(results.get("started_at", "")), path, results))
+    if not runs:
+        raise InputError(
+            f"--store keeps the other figures of a full run, and {directory} has none: "
+            "run `mlmon bench --full` first or pass --base RESULTS_JSON"
+        )
+    _, path, results = max(runs, key=lambda r: r[0])
+    return path, results
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Runs the suite (or only the reports) and prints where the files went."""
     from mlmon.bench.modes import MODES
     from mlmon.bench.report import write_reports
-    from mlmon.bench.suite import Paths, run_suite, write_json
+    from mlmon.bench.suite import Paths, overlay, run_suite, write_json
 
     if args.report_only is not None:
-        if not args.report_only.exists():
-            raise InputError(f"no results file at {args.report_only}")
-        try:
-            results = json.loads(args.report_only.read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{args.report_only} is not a results JSON: {exc}") from exc
+        results = _load(args.report_only)
         for path in write_reports(results, args.report_only, docs_dir(args.docs, args.no_docs)):
             print(f"wrote {path}")
         return 0
@@ -124,7 +172,14 @@ def run_bench(args: argparse.Namespace) -> int:
         paths.results.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create the results directory {paths.results}: {exc}") from exc
-    results = run_suite(MODES[args.mode], paths, log=lambda line: print(line, flush=True))
+    mode = MODES[args.mode]
+    if getattr(args, "base", None) is not None and not mode.overlay:
+        raise InputError("--base goes with --store (the figures it keeps are laid under a store run)")
+    base = base_results(getattr(args, "base", None), paths.results) if mode.overlay else None
+    results = run_suite(mode, paths, log=lambda line: print(line, flush=True))
+    if base is not None:
+        print(f"keeping the other figures of {base[0]}")
+        results = overlay(base[1], results, base[0].name)
     path = write_json(results, paths.results)
     print(f"wrote {path}")
     for written in write_reports(results, path, paths.docs):

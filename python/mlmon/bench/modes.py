@@ -1,18 +1,23 @@
 """The suite's sizes: ``tiny`` (seconds, for the test), ``quick`` (under 5 minutes) and ``full`` (under
-30 minutes). Each step gets a share of the mode's budget and stops measuring when it is used up."""
+30 minutes), and ``store`` (the store steps only, laid over the newest full run's results so the capacity
+report keeps its other figures). Each step gets a share of the mode's budget and stops measuring when it
+is used up."""
 
 from __future__ import annotations
 
 import msgspec
 
-__all__ = ["MODES", "Mode"]
+__all__ = ["MODES", "STEPS", "Mode"]
+
+#: Every step of the suite, in the order it runs.
+STEPS = ("kernels", "curves", "memory", "store", "ingest", "compaction", "service", "peers")
 
 
 class Mode(msgspec.Struct, frozen=True, kw_only=True):
     """One size of the suite.
 
     Attributes:
-        name: ``tiny``, ``quick`` or ``full``.
+        name: ``tiny``, ``quick``, ``full`` or ``store``.
         budget_s: Wall-time bound of the measurements (peer installs run beside them).
         repeat: Timed runs per curve point (the best is kept).
         curves: Points of each scaling curve.
@@ -25,10 +30,15 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
         memory_models: Monitors created for the memory-per-model figure.
         store_rows: Partials written per backend for the store-growth figure.
         postgres: Whether the store figures include PostgreSQL (a throwaway server).
+        ingest_commits: Timed group commits of the store-only ingest step, per backend and key.
+        compaction_batches: Batches sent into one window through the service in the compaction step.
+        compaction_interval_s: The service's compaction interval in that step (its default is 5 s).
         load_args: Arguments of the Python-client load generator (``None``: no service run).
         wrk_args: Arguments of the wrk load benchmark, used instead when it and wrk are there.
         peer_rows: Rows per set of the peer comparison.
         peers: Which peers run (``None``: all of them).
+        steps: The steps that run (``None``: all of :data:`STEPS`).
+        overlay: Lay the results over the newest ``full`` results file (the others' figures kept).
     """
 
     name: str
@@ -47,6 +57,11 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
     wrk_args: list[str] = []
     peer_rows: int
     peers: list[str] | None = None
+    ingest_commits: int = 40
+    compaction_batches: int = 10_000
+    compaction_interval_s: float = 5.0
+    steps: list[str] | None = None
+    overlay: bool = False
 
 
 MODES = {
@@ -71,6 +86,9 @@ MODES = {
         load_args=None,
         peer_rows=2_000,
         peers=["mlmon", "numpy/scipy"],
+        ingest_commits=5,
+        compaction_batches=200,
+        compaction_interval_s=0.5,
     ),
     "quick": Mode(
         name="quick",
@@ -92,6 +110,8 @@ MODES = {
         load_args=["--requests", "150", "--concurrency", "8"],
         wrk_args=["--seconds", "4", "--only", "mlmon-uvicorn"],
         peer_rows=100_000,
+        ingest_commits=20,
+        compaction_batches=3_000,
     ),
     "full": Mode(
         name="full",
@@ -113,5 +133,22 @@ MODES = {
         load_args=["--requests", "300", "--concurrency", "8"],
         wrk_args=["--seconds", "8"],
         peer_rows=1_000_000,
+    ),
+    "store": Mode(
+        name="store",
+        budget_s=600,
+        repeat=1,
+        curves={},
+        curve_rows={},
+        kernel_sizes={},
+        kernel_rounds=1,
+        kernel_max_time=0.0,
+        memory_models=0,
+        store_rows=2_000,
+        postgres=True,
+        load_args=None,
+        peer_rows=0,
+        steps=["store", "ingest", "compaction"],
+        overlay=True,
     ),
 }

@@ -32,6 +32,23 @@ def _machine(results: dict[str, Any]) -> str:
     )
 
 
+_INGEST_KEYS = ("backend", "keys", "group", "batches_s", "commit_median_s", "merge_share", "delta_rows",
+                "compact_s", "rows_after_compaction", "commits", "error")  # fmt: skip
+_COMPACTION_KEYS = ("backend", "batches", "rows_per_batch", "workers", "batches_s", "compact_interval_s",
+                    "max_rows", "max_interval_batches", "rows_at_end", "rows_after_compaction",
+                    "seconds_to_one_row", "counted_rows", "error")  # fmt: skip
+
+
+def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
+    """A list of flat result records as a table of ``keys`` (columns no record has are left out)."""
+    if not rows:
+        return "(not measured)"
+    present = [k for k in keys if any(k in r for r in rows)]
+    cells = [[num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
+             for r in rows]  # fmt: skip
+    return md_table(present, cells)
+
+
 def _steps(results: dict[str, Any]) -> str:
     rows = [[name, s["status"], fmt_s(s.get("seconds"))] for name, s in results["steps"].items()]
     return md_table(["step", "status", "wall time"], rows)
@@ -187,6 +204,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
             fmt_bytes(s["profile_bytes"]),
             b,
             fmt_bytes(s[b].get("bytes_per_partial")),
+            fmt_bytes(s[b].get("bytes_per_aggregate")),
+            fmt_bytes(s[b].get("bytes_per_producer")),
             fmt_bytes(s[b].get("bytes_per_batch_id")),
         ]
         for s in results.get("store") or []
@@ -219,7 +238,22 @@ def summary_markdown(results: dict[str, Any]) -> str:
                     mem,
                 ),
                 "## Store growth",
-                md_table(["features", "profile", "backend", "per partial row", "per batch id"], store),
+                md_table(
+                    [
+                        "features",
+                        "profile",
+                        "backend",
+                        "per delta",
+                        "per aggregate",
+                        "per producer",
+                        "per batch id",
+                    ],
+                    store,
+                ),
+                "## Store-only ingest (group commits)",
+                records(results.get("ingest"), _INGEST_KEYS),
+                "## Compaction through the service",
+                records(results.get("compaction"), _COMPACTION_KEYS),
                 "## Service load",
                 _service(results),
                 f"## Peers ({(results.get('peers') or {}).get('rows', 0):,} rows x 25 features per set)",
