@@ -13,11 +13,14 @@ from datetime import datetime, timezone
 from mlmon._engine import CategoryCounts, NumericHistogram, decode_profile, encode_profile
 from mlmon.exceptions import InputError, SchemaMismatchError
 from mlmon.store._sequences import SequenceOps
-from mlmon.store._sql import Tx
+from mlmon.store._sql import Tx, chunks
 from mlmon.store.base import IngestBatch, IngestResult, MergedProfile, PartialWindow, WindowPartial
 from mlmon.store.names import validate_count, validate_name, validate_window
 
 __all__ = ["WindowOps", "merge_profiles"]
+
+# Batch ids per INSERT/SELECT of the exactly-once check: 4 parameters each, well under SQLite's 32,766.
+_IDS_PER_STATEMENT = 500
 
 _PARTIAL_COLUMNS = (
     "model_version_id",
@@ -156,23 +159,44 @@ class WindowOps(SequenceOps):
     def _admit_batch_ids(
         tx: Tx, version_id: int, batches: Sequence[IngestBatch], now: object
     ) -> dict[str, list[IngestBatch]]:
-        """Records the ids of batches without a producer: ``accepted``, ``duplicate`` or ``conflict``."""
-        outcome: dict[str, list[IngestBatch]] = {}
-        for b in batches:
+        """Records the ids of batches without a producer: ``accepted``, ``duplicate`` or ``conflict``.
+
+        Two statements per chunk of ids, not two per batch: a round trip per batch was most of a
+        PostgreSQL group commit of keyless batches.
+        """
+        inserted: set[str] = set()
+        for part in chunks(batches, _IDS_PER_STATEMENT):
             # The primary key decides: a concurrent transaction inserting the same id makes this one
-            # wait for its outcome, so exactly one of them counts the batch.
-            if tx.execute(
-                "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (model_version_id, batch_id) DO NOTHING",
-                (version_id, b.batch_id, b.digest, now),
-            ):
-                outcome.setdefault("accepted", []).append(b)
-                continue
-            row = tx.one(
-                "SELECT digest FROM ingested_batches WHERE model_version_id = ? AND batch_id = ?",
-                (version_id, b.batch_id),
+            # wait for its outcome, so exactly one of them counts the batch. An id twice in one call is
+            # inserted once (DO NOTHING skips the second) and the second compares digests below.
+            values = ", ".join(["(?, ?, ?, ?)"] * len(part))
+            params = [x for b in part for x in (version_id, b.batch_id, b.digest, now)]
+            rows = tx.all(
+                "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at) VALUES "
+                + values
+                + " ON CONFLICT (model_version_id, batch_id) DO NOTHING RETURNING batch_id",
+                params,
             )
-            same = row is not None and row[0] == b.digest
+            inserted.update(str(r[0]) for r in rows)
+        outcome: dict[str, list[IngestBatch]] = {}
+        rest: list[IngestBatch] = []
+        for b in batches:
+            if b.batch_id in inserted:
+                inserted.discard(b.batch_id)  # a second copy in this call is not new
+                outcome.setdefault("accepted", []).append(b)
+            else:
+                rest.append(b)
+        stored: dict[str, str] = {}
+        for ids in chunks(sorted({b.batch_id for b in rest}), _IDS_PER_STATEMENT):
+            marks = ", ".join("?" * len(ids))
+            rows = tx.all(
+                "SELECT batch_id, digest FROM ingested_batches WHERE model_version_id = ?"
+                f" AND batch_id IN ({marks})",
+                [version_id, *ids],
+            )
+            stored.update((str(r[0]), str(r[1])) for r in rows)
+        for b in rest:
+            same = stored.get(b.batch_id) == b.digest
             outcome.setdefault("duplicate" if same else "conflict", []).append(b)
         return outcome
 
