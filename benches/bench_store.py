@@ -1,6 +1,8 @@
 """pytest-benchmark suite for the store, on SQLite and PostgreSQL: the write throughput of window
-partials (group commit of N partials per transaction) and the latency of a drift read merging a day of
-1-minute partials for 25 features.
+partials (group commit of N partials per transaction), the ingest throughput of group commits of 256
+25-feature batches (exactly-once by producer sequence or by batch id, merged into one delta row per
+window: ``mlmon.bench.ingest``, which ``mlmon bench`` reports too) and the latency of a drift read
+merging a day of 1-minute partials for 25 features.
 
 The profiles come from ``mlmon.bench.workloads.store``, the ones ``mlmon bench``'s kernels step writes
 (SQLite only there). `make bench-pytest` times it; `make test` runs each benchmark once as a plain test
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 
 from mlmon._engine import decode_profile
+from mlmon.bench.ingest import Keys, batches
 from mlmon.bench.workloads.store import FEATURES, MINUTE, T0, minute_partials
 from mlmon.bench.workloads.store import profiles as make_profiles
 from mlmon.store import Store, open_store
@@ -74,6 +77,28 @@ def test_write_partials(benchmark: Bench, store: Store, profiles: list[bytes], g
         benchmark.extra_info["partials_per_s"] = round(group / benchmark.stats.stats.mean)
     written = next(minutes)
     assert store.merged_profile("m", "v1", T0, T0 + written * MINUTE).rows == 1000 * group * written
+
+
+@pytest.mark.parametrize("keys", ["producer", "batch_id"])
+@pytest.mark.benchmark(group="store-ingest-256")
+def test_ingest_group_commit(benchmark: Bench, store: Store, profiles: list[bytes], keys: Keys) -> None:
+    commits = itertools.count()
+
+    def commit() -> None:
+        result = store.ingest("m", "v1", "w0", batches(profiles, next(commits), 256, keys))
+        assert len(result.accepted) == 256
+
+    benchmark.pedantic(
+        commit, rounds=20 if benchmark.enabled else 1, warmup_rounds=1 if benchmark.enabled else 0
+    )
+    if benchmark.enabled:
+        benchmark.extra_info["batches_per_s"] = round(256 / benchmark.stats.stats.median)
+    done = next(commits)
+    # Every batch counted once in its window, which compaction folds into one row.
+    while store.compact_windows() != (0, 0):
+        pass
+    merged = store.merged_profile("m", "v1", T0, T0 + 60 * MINUTE)
+    assert (merged.rows, merged.partials) == (1000 * 256 * done, 1)
 
 
 @pytest.mark.benchmark(group="store-merge-day")
