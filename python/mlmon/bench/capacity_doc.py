@@ -15,8 +15,8 @@ from mlmon.bench.tables import fmt_bytes, fmt_s, md_table
 __all__ = ["render"]
 
 POLICIES = {
-    "default (raw 2 days, then daily rows)": cap.Policy(),
-    "tight (raw 1 hour, then hourly rows)": cap.Policy(compact_after_h=1, granularity_h=1),
+    "default (windows kept 2 days, then daily rows)": cap.Policy(),
+    "hourly history (windows kept 1 hour, then hourly rows)": cap.Policy(compact_after_h=1, granularity_h=1),
 }
 
 
@@ -218,8 +218,9 @@ def _writes(d: dict[str, Any], results: dict[str, Any]) -> str:
                 rows,
             ),
             "Merging decodes every batch's profile and adds its counts; it scales with batches x features, "
-            "so a faster merge (the engine's) raises the rate by up to the merge share. Batch-id keys cost "
-            "a round trip per batch on PostgreSQL (an insert of the id), producer keys one per producer.",
+            "so a faster merge (the engine's) raises the rate by up to the merge share. Batch-id keys add "
+            "the insert of every id (one multi-row statement per 500) and a row per batch kept 7 days; "
+            "producer keys lock and update one row per producer.",
             _compaction(results),
         ]
     )
@@ -359,7 +360,8 @@ def render(results: dict[str, Any], derived: dict[str, Any], image_dir: str = "i
         "not edit: "
         "rerun the command -->",
         _provenance(results),
-        f"{SHARED_NOTE} `mlmon bench --{results['mode']}` reproduces every figure here on your machine "
+        f"{SHARED_NOTE} `mlmon bench --{(results.get('base') or results)['mode']}` reproduces every figure "
+        f"here on your machine{' (`--store` only the store figures)' if results.get('base') else ''} "
         '(`pip install "mlmon[bench]"`; in a source checkout `make bench`, which keeps the raw results in '
         "`benches/results/`).",
     ]
