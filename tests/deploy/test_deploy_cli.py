@@ -38,6 +38,7 @@ def _env(stack: Stack) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_exit_codes_and_secrets(tmp_path: Path, trained: dict[str, ExampleFiles], stack: Stack) -> None:
     env = _env(stack)
     services = {"drift_url": stack.drift.url, "serving_url": stack.serving.url}

@@ -71,6 +71,7 @@ def _reader(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
         lines.put(line)
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlmon.demo", "--keep-running", "--out", str(tmp_path / "out")],

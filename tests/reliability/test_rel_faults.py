@@ -81,6 +81,7 @@ def _wait_status(url: str, path: str, want: int, within: float) -> float:
     raise AssertionError(f"{path} did not answer {want} within {within} s")
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_r3_postgres_crash_and_restart(own_pg: Any, tmp_path: Path, baseline: mlmon.Baseline) -> None:
     t0 = time.monotonic()
     url_db = own_pg.create_database("r3")
@@ -117,6 +118,7 @@ def _backends(server: Any, dbname: str) -> None:
         )
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_r4_backend_kills(pg_server: Any, pg_url: str, tmp_path: Path, baseline: mlmon.Baseline) -> None:
     t0 = time.monotonic()
     dbname = pg_url.rsplit("/", 1)[1]
@@ -142,6 +144,7 @@ def _freeze(server: Any, sig: int) -> None:
         os.kill(p.pid, sig)
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_r5_hung_database(own_pg: Any, tmp_path: Path, baseline: mlmon.Baseline) -> None:
     t0 = time.monotonic()
     url_db = own_pg.create_database("r5")

@@ -107,6 +107,7 @@ def test_r7_hundred_kills(pg_url: str, tmp_path: Path, baseline: mlmon.Baseline)
     _run_kills(pg_url, tmp_path, baseline, 100, "R7 100 x kill -9")
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_r9_graceful_stop_under_load(pg_url: str, tmp_path: Path, baseline: mlmon.Baseline) -> None:
     t0 = time.monotonic()
     with Cluster(pg_url, tmp_path / "server.log") as cluster:

@@ -36,6 +36,7 @@ def _send(gen: LoadGen, batches: list[Batch]) -> list[int | None]:
     return [gen.send_once(b) for b in batches]
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_latency_blackhole_resets_and_cuts(proxied: tuple, baseline: mlmon.Baseline) -> None:
     proxy, cluster, pg_url = proxied
     started = time.monotonic()

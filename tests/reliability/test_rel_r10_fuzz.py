@@ -71,6 +71,7 @@ def _run(tmp_path: Path, baseline: mlmon.Baseline, cases: list[Case], scenario: 
            rss_growth_mib=round(max(growth.values()) / MIB, 1), statuses=dict(statuses))  # fmt: skip
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_malformed_corpus_never_breaks_the_service(tmp_path: Path, baseline: mlmon.Baseline) -> None:
     cases = corpus(10_000)
     assert len(cases) >= 10_000 and len({c[0] for c in cases if not c[0].startswith("mutation")}) > 300

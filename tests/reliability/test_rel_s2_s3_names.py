@@ -118,6 +118,7 @@ def test_hostile_names_are_refused_and_change_nothing(tmp_path: Path, baseline: 
            seconds=time.monotonic() - started)  # fmt: skip
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_unknown_feature_names_add_no_series(tmp_path: Path, baseline: mlmon.Baseline) -> None:
     started = time.monotonic()
     with Cluster(f"sqlite:///{tmp_path / 's3.db'}", tmp_path / "server.log", processes=1) as cluster:

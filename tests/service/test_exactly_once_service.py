@@ -101,7 +101,11 @@ def _replicas(db_url: str, log: Path) -> list[tuple[subprocess.Popen[bytes], str
     return started
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# Both backends in make test-slow; the PostgreSQL replicas (the deployment that has them) in make test.
+@pytest.mark.parametrize(
+    "backend",
+    [pytest.param("sqlite", marks=pytest.mark.slow), pytest.param("postgres", marks=pytest.mark.postgres)],
+)
 def test_replicas_killed_under_load_count_every_acknowledged_batch_once(
     tmp_path: Path, baseline: mlmon.Baseline, backend: str
 ) -> None:

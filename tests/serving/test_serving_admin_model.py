@@ -181,6 +181,7 @@ def test_same_artifact_again_is_unchanged(api: tuple[str, Path], artifacts: dict
     assert httpx.get(f"{url}/version").json()["version"] == "v1-retagged"
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_restart_serves_the_last_deployed_model(tmp_path: Path, artifacts: dict[str, bytes]) -> None:
     env = {"MLMON_SERVING_ADMIN_TOKEN": ADMIN, "MLMON_SERVING_MODEL_DIR": str(tmp_path / "models")}
     proc, url = start_serving(tmp_path / "api.log", **env)

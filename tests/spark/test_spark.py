@@ -19,6 +19,9 @@ from mlmon import _engine
 from mlmon.exceptions import SchemaMismatchError
 
 pytest.importorskip("pyspark")
+# A JVM per worker and Spark's job start-up: the slow tier (make test-slow); the local batch path that
+# Spark must equal is tested in make test (tests/batch).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
