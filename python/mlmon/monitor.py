@@ -1,6 +1,7 @@
 """Monitor: folds batches into exact counts aligned to a baseline, in tumbling windows, and reports drift.
 
-``update`` converts a batch with the input adapters and hands every column to the engine (one
+``update`` hands a dict of numpy arrays or a pandas DataFrame's numpy columns to the engine in one
+``Profile.update`` call; other inputs and columns go through the input adapters column by column (one
 ``update_2d`` call for the numeric block of a 2-D array); schema drift (absent, unexpected or
 wrongly-typed columns) is counted, never raised. Windows tumble by rows or by time; ``snapshot`` /
 ``from_snapshot`` and ``merge`` move exact counts between workers.
@@ -15,7 +16,8 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _engine, _parallel
+from mlmon import _arrays, _engine, _parallel
+from mlmon._arrays import Arrays
 from mlmon._evaluate import evaluate
 from mlmon._frames import (
     Batch,
@@ -24,6 +26,7 @@ from mlmon._frames import (
     count_numeric,
     feature_errors,
     missing_count,
+    numeric_array,
     to_batch,
 )
 from mlmon.baseline import Baseline
@@ -116,10 +119,7 @@ class Monitor:
             InputError: a malformed batch (columns of different lengths, codes out of range).
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
-        names = feature_names
-        if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
-            names = list(self.baseline.features)
-        batch = to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+        batch = self._to_batch(data, feature_names)
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > self._open.key and self._open.rows:
@@ -132,7 +132,19 @@ class Monitor:
         else:
             self._count(self._open, batch, when)
 
-    def _count_rows(self, batch: Batch, when: datetime) -> None:
+    def _to_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch | Arrays:
+        wanted = self.baseline.features
+        fast = _arrays.from_dict(data, wanted)
+        if fast is None and type(data).__module__.split(".")[0] == "pandas":
+            fast = _arrays.from_pandas(data, wanted)
+        if fast is not None:
+            return fast
+        names = feature_names
+        if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
+            names = list(wanted)
+        return to_batch(data, wanted=set(wanted), feature_names=names)
+
+    def _count_rows(self, batch: Batch | Arrays, when: datetime) -> None:
         size = int(self._window_size)
         if batch.n_rows == 0:
             self._count(self._open, batch, when)
@@ -160,11 +172,14 @@ class Monitor:
             else:
                 self._retired.merge(oldest)
 
-    def _count(self, state: WindowState, batch: Batch, when: datetime) -> None:
+    def _count(self, state: WindowState, batch: Batch | Arrays, when: datetime) -> None:
         state.touch(when)
         state.rows += batch.n_rows
         expected = self.baseline.features
         state.unexpected.update(n for n in batch.names if n not in expected)
+        if isinstance(batch, Arrays):
+            self._count_arrays(state, batch)
+            return
         done = self._count_block(state, batch)
         tasks = []
         for name in expected:
@@ -176,6 +191,24 @@ class Monitor:
                 continue
             tasks.append(functools.partial(self._count_feature, state, batch, name))
         # Each task touches only its own feature's counters, so threads never share a counter.
+        _parallel.run(tasks, batch.n_rows * len(tasks))
+
+    def _count_arrays(self, state: WindowState, batch: Arrays) -> None:
+        """One engine call for every numpy column; the columns it hands back take the general path."""
+        invalid, skipped = state.counts.update(batch.arrays)
+        for name, values, missing in invalid:
+            state.extra_missing[name] += missing
+            state.invalid[name] += values - missing
+        rest = batch.rest or Batch(batch.names, batch.n_rows)
+        for name in skipped:
+            rest.columns[name] = numeric_array(batch.arrays[name], name)
+        tasks = []
+        for name in self.baseline.features:
+            if rest.has(name):
+                tasks.append(functools.partial(self._count_feature, state, rest, name))
+            elif name not in batch.arrays:
+                state.missing_columns.add(name)
+                state.extra_missing[name] += batch.n_rows
         _parallel.run(tasks, batch.n_rows * len(tasks))
 
     def _count_feature(self, state: WindowState, batch: Batch, name: str) -> None:

@@ -64,9 +64,9 @@ fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
 }
 
 /// Distinct values of a batch with counts, owning what it must and borrowing the rest.
-struct Counted {
-    values: Vec<(Key, u64)>,
-    missing: u64,
+pub(super) struct Counted {
+    pub(super) values: Vec<(Key, u64)>,
+    pub(super) missing: u64,
 }
 
 fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
@@ -120,7 +120,7 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
     }
 }
 
-fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
+pub(super) fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
     let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract()?;
     let view = arr.as_array();
     // Count by object identity first: repeated values are usually the same object (interned or
