@@ -100,7 +100,7 @@ pub enum Column<'a> {
     /// Values already reduced to distinct values and counts (Python objects, read with the GIL).
     Counted {
         /// Distinct values (each once) with their counts.
-        values: Vec<(Key, u64)>,
+        values: &'a [(Key, u64)],
         /// Missing values.
         missing: u64,
         /// Rows.
