@@ -209,7 +209,8 @@ class Monitor:
             elif name not in batch.arrays:
                 state.missing_columns.add(name)
                 state.extra_missing[name] += batch.n_rows
-        _parallel.run(tasks, batch.n_rows * len(tasks))
+        if tasks:
+            _parallel.run(tasks, batch.n_rows * len(tasks))
 
     def _count_feature(self, state: WindowState, batch: Batch, name: str) -> None:
         # Every batch given to _count is counted once (row windows count slices made by take()).

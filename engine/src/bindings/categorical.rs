@@ -6,8 +6,8 @@ use super::errors::{dtype_error, input_error};
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
 use crate::counting::{
-    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, ArrowStrings, ArrowViews, ByteCounts,
-    Code,
+    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, count_words, ArrowStrings, ArrowViews,
+    ByteCounts, Code,
 };
 use crate::sketch::Key;
 use hashbrown::HashMap;
@@ -124,28 +124,15 @@ pub(super) fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Coun
     let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract()?;
     let view = arr.as_array();
     // Count by object identity first: repeated values are usually the same object (interned or
-    // deduplicated by pandas/pyarrow), so most rows cost one pointer hash, not a string hash.
-    let mut slot_of: HashMap<usize, usize> = HashMap::new();
-    let mut distinct: Vec<(u64, usize)> = Vec::new();
-    let (mut last_ptr, mut last_slot) = (0usize, usize::MAX);
-    for (i, o) in view.iter().enumerate() {
-        let ptr = o.as_ptr() as usize;
-        // Runs of one value (sorted or clustered data) skip the hash lookup entirely.
-        if ptr != last_ptr || last_slot == usize::MAX {
-            last_ptr = ptr;
-            last_slot = *slot_of.entry(ptr).or_insert_with(|| {
-                distinct.push((0, i));
-                distinct.len() - 1
-            });
-        }
-        if let Some(d) = distinct.get_mut(last_slot) {
-            d.0 += 1;
-        }
-    }
+    // deduplicated by pandas/pyarrow), so most rows cost one pointer probe, not a string hash.
+    let distinct = match view.as_slice() {
+        Some(objs) => count_words(objs.iter().map(|o| o.as_ptr() as usize)),
+        None => count_words(view.iter().map(|o| o.as_ptr() as usize)),
+    };
     let py = obj.py();
     let mut values: HashMap<Key, u64> = HashMap::new();
     let mut missing = 0u64;
-    for (n, i) in distinct {
+    for (_, n, i) in distinct {
         let Some(o) = view.get(i) else { continue };
         let b = o.bind(py);
         let v = classify(b, what)?;
