@@ -425,8 +425,20 @@ fn merge_feature(name: &str, mine: &mut Feature, theirs: &Feature) -> Result<()>
 /// Merges two encoded profiles into the encoding of their [`Profile::merge`], without a round trip
 /// through any caller.
 pub fn merge_bytes(a: &[u8], b: &[u8]) -> Result<Vec<u8>> {
-    let mut p = Profile::from_bytes(a)?;
-    p.merge(&Profile::from_bytes(b)?)?;
+    merge_all([a, b])
+}
+
+/// Merges any number of encoded profiles (each decoded once) into one encoding: features keep the
+/// order they are first seen in. No input is an error.
+pub fn merge_all<'a>(blobs: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>> {
+    let mut blobs = blobs.into_iter();
+    let first = blobs
+        .next()
+        .ok_or_else(|| EngineError::invalid("no profiles to merge"))?;
+    let mut p = Profile::from_bytes(first)?;
+    for blob in blobs {
+        p.merge(&Profile::from_bytes(blob)?)?;
+    }
     Ok(p.to_bytes())
 }
 

@@ -152,8 +152,11 @@ fn merge_of_halves_equals_whole_and_bytes_merge_the_same() {
         .update(&[("x", Column::Numbers(Numbers::F64(ArrayView1::from(b))))], 1)
         .unwrap();
     let merged = merge_bytes(&left.to_bytes(), &right.to_bytes()).unwrap();
+    let all = merge_all([&left.to_bytes()[..], &profile().to_bytes()[..], &right.to_bytes()[..]]).unwrap();
     left.merge(&right).unwrap();
     assert_eq!(left, whole);
+    assert_eq!(Profile::from_bytes(&all).unwrap(), whole);
+    assert!(merge_all(std::iter::empty()).is_err());
     assert_eq!(Profile::from_bytes(&merged).unwrap(), whole);
 }
 

@@ -442,6 +442,16 @@ class Profile:
             CodecError: either input is not a valid profile.
             SchemaMismatchError: a feature differs in kind, edges or categories.
         """
+    @staticmethod
+    def merge_all(blobs: Sequence[bytes]) -> bytes:
+        """Merges encoded profiles in the engine, each decoded once: counts of a feature add, features
+        keep the order they are first seen in.
+
+        Raises:
+            InputError: no profiles.
+            CodecError: an input is not a valid profile.
+            SchemaMismatchError: a feature differs in kind, edges or categories.
+        """
     def merge(self, other: Profile) -> None:
         """Adds ``other``'s counts feature by feature (by name); nothing changes on an error.
 

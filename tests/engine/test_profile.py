@@ -252,3 +252,26 @@ def test_monitor_counts_dicts_exactly_as_the_per_feature_path(
         # A read-only mapping is not a dict, so it takes the per-feature path of every release so far.
         general.update(types.MappingProxyType(batch), WHEN)
     assert fast.snapshot() == general.snapshot()
+
+
+@given(st.lists(st.lists(st.sampled_from(LABELS), max_size=30), min_size=1, max_size=5))
+def test_merge_all_equals_merging_one_by_one(parts: list[list[str]]) -> None:
+    profiles = []
+    for labels in parts:
+        p = pair()
+        p.update({"x": np.arange(len(labels), dtype=float), "c": obj(list(labels))})
+        profiles.append(p)
+    total = pair()
+    for p in profiles:
+        total.merge(p)
+    assert e.Profile.merge_all([p.to_bytes() for p in profiles]) == total.to_bytes()
+
+
+def test_merge_all_refuses_nothing_garbage_and_other_kinds() -> None:
+    with pytest.raises(e.InputError):
+        e.Profile.merge_all([])
+    with pytest.raises(e.CodecError):
+        e.Profile.merge_all([pair().to_bytes(), b"MLMN garbage"])
+    kinds = e.Profile([("x", REF.empty_like())]).to_bytes()
+    with pytest.raises(e.SchemaMismatchError, match="numerical in one profile, categorical in another"):
+        e.Profile.merge_all([pair().to_bytes(), kinds])

@@ -319,6 +319,13 @@ impl PyProfile {
         Ok(PyBytes::new(py, &merged))
     }
 
+    #[staticmethod]
+    fn merge_all<'py>(py: Python<'py>, blobs: Vec<Bound<'py, PyBytes>>) -> PyResult<Bound<'py, PyBytes>> {
+        let views: Vec<&[u8]> = blobs.iter().map(|b| b.as_bytes()).collect();
+        let merged = py.detach(|| profile::merge_all(views.iter().copied()))?;
+        Ok(PyBytes::new(py, &merged))
+    }
+
     fn merge(&self, other: &Self) -> PyResult<()> {
         let mut merged = profile::Profile::new(self.owned())?;
         let theirs = profile::Profile::new(other.owned())?;
