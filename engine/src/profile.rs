@@ -11,7 +11,10 @@
 
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec::{self, Feature};
-use crate::counting::{count_codes, count_ints, count_ucs4, Code};
+use crate::counting::{
+    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, ArrowStrings, ArrowViews, ByteCounts,
+    Code,
+};
 use crate::error::{EngineError, Result};
 use crate::histogram::NumericHistogram;
 use crate::sketch::Key;
@@ -83,6 +86,68 @@ pub enum Codes<'a> {
     Int(Numbers<'a>),
 }
 
+/// One Arrow string array's buffers, in any of the three string layouts.
+pub enum StrChunk<'a> {
+    /// `string`: i32 offsets.
+    Offsets32(ArrowStrings<'a, i32>),
+    /// `large_string`: i64 offsets.
+    Offsets64(ArrowStrings<'a, i64>),
+    /// `string_view`: 16-byte views.
+    Views(ArrowViews<'a>),
+}
+
+impl StrChunk<'_> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Offsets32(a) => a.offsets.len().saturating_sub(1),
+            Self::Offsets64(a) => a.offsets.len().saturating_sub(1),
+            Self::Views(a) => a.views.len() / 16,
+        }
+    }
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Null values, from the validity bitmap (bits beyond a short bitmap read as null).
+    pub fn nulls(&self) -> u64 {
+        let validity = match self {
+            Self::Offsets32(a) => a.validity,
+            Self::Offsets64(a) => a.validity,
+            Self::Views(a) => a.validity,
+        };
+        let Some((bits, offset)) = validity else { return 0 };
+        let valid = crate::kernel::Validity { bits, offset };
+        (0..self.len()).filter(|&i| !valid.get(i)).count() as u64
+    }
+}
+
+impl std::fmt::Debug for StrChunk<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StrChunk({} values)", self.len())
+    }
+}
+
+/// Distinct strings of Arrow string chunks with their counts, and the null count; each distinct
+/// value's UTF-8 is checked once.
+fn count_strings(chunks: &[StrChunk<'_>]) -> Result<(Vec<(Key, u64)>, u64)> {
+    let mut counts = ByteCounts::default();
+    let mut missing = 0u64;
+    for chunk in chunks {
+        missing += match chunk {
+            StrChunk::Offsets32(a) => count_arrow_strings(a, &mut counts)?,
+            StrChunk::Offsets64(a) => count_arrow_strings(a, &mut counts)?,
+            StrChunk::Views(a) => count_arrow_views(a, &mut counts)?,
+        };
+    }
+    let mut values = Vec::new();
+    for (bytes, n) in counts.into_counts() {
+        let s = std::str::from_utf8(bytes).map_err(|_| EngineError::invalid("arrow string data is not valid UTF-8"))?;
+        values.push((Key::Str(s.into()), n));
+    }
+    Ok((values, missing))
+}
+
 /// One column of a batch, borrowed from its source.
 #[derive(Debug, Clone)]
 pub enum Column<'a> {
@@ -97,6 +162,8 @@ pub enum Column<'a> {
     },
     /// Fixed-width UCS4 strings (numpy `U`), one row per value, trailing NULs as padding.
     Ucs4(ArrayView2<'a, u32>),
+    /// Arrow string arrays (the chunks of one column), read from their buffers.
+    Strings(&'a [StrChunk<'a>]),
     /// Values already reduced to distinct values and counts (Python objects, read with the GIL).
     Counted {
         /// Distinct values (each once) with their counts.
@@ -120,6 +187,7 @@ impl Column<'_> {
                 codes: Codes::Int(n), ..
             } => n.len(),
             Self::Ucs4(rows) => rows.nrows(),
+            Self::Strings(chunks) => chunks.iter().map(StrChunk::len).sum(),
             Self::Counted { rows, .. } => usize::try_from(*rows).unwrap_or(usize::MAX),
         }
     }
@@ -197,6 +265,7 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
         (true, Column::Numbers(n)) => Prepared::Bin(n),
         (true, Column::Codes { codes, .. }) => Prepared::Invalid(rows, codes_missing(codes)),
         (true, Column::Ucs4(_)) => Prepared::Invalid(rows, 0),
+        (true, Column::Strings(chunks)) => Prepared::Invalid(rows, chunks.iter().map(StrChunk::nulls).sum()),
         (true, Column::Counted { missing, .. }) => Prepared::Invalid(rows, *missing),
         (false, Column::Numbers(n)) => {
             let ints = dispatch!(n, |v| Some(count_ints(*v)), |_w| None)
@@ -216,6 +285,10 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
         (false, Column::Ucs4(rows)) => {
             let counted = count_ucs4(*rows)?;
             Prepared::Values(counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), 0)
+        }
+        (false, Column::Strings(chunks)) => {
+            let (values, missing) = count_strings(chunks)?;
+            Prepared::Values(values, missing)
         }
         (false, Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
     })

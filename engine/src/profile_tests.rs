@@ -181,3 +181,35 @@ fn names_are_unique() {
     let col = Column::Numbers(Numbers::F64(ArrayView1::from(&v[..])));
     assert!(profile().update(&[("x", col.clone()), ("x", col)], 1).is_err());
 }
+
+#[test]
+fn arrow_strings_count_with_nulls_and_are_invalid_for_numbers() {
+    let data = b"aazzb";
+    let offsets = [0i32, 1, 2, 4, 5, 5];
+    let validity = [0b0000_1111u8];
+    let chunks = [StrChunk::Offsets32(crate::counting::ArrowStrings {
+        offsets: &offsets[..],
+        data: &data[..],
+        validity: Some((&validity[..], 0)),
+    })];
+    let mut p = profile();
+    let out = p
+        .update(&[("c", Column::Strings(&chunks)), ("x", Column::Strings(&chunks))], 1)
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Some(Outcome::Counted), Some(Outcome::Invalid { values: 5, missing: 1 })]
+    );
+    let Feature::Categorical(c) = &p.features()[1].1 else {
+        panic!("categorical")
+    };
+    // a twice, b once, zz unseen, one null.
+    assert_eq!(c.raw_counts(), &[2, 1, 0, 0, 1, 1]);
+    let bad = [0i32, 9];
+    let chunks = [StrChunk::Offsets32(crate::counting::ArrowStrings {
+        offsets: &bad[..],
+        data: &data[..],
+        validity: None,
+    })];
+    assert!(profile().update(&[("c", Column::Strings(&chunks))], 1).is_err());
+}

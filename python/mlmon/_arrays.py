@@ -3,20 +3,22 @@
 A dict whose values are all 1-D numpy arrays of one length, or the numpy-backed columns of a pandas
 DataFrame, become an :class:`Arrays` batch without the per-column conversions of :mod:`mlmon._frames`:
 the engine reads dtypes itself. Any other input returns ``None`` and takes the general path, which also
-raises the errors for malformed input. DataFrame columns the engine does not read (Arrow strings,
-Categoricals, nullable dtypes) stay in ``rest``, converted by the pandas adapter on first use.
+raises the errors for malformed input. A DataFrame's Arrow string columns are passed as their buffers,
+counted in the same engine call; its other columns (Categoricals, nullable dtypes) stay in ``rest``,
+converted by the pandas adapter.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mlmon._frames import Batch, Column
+from mlmon._frames import Batch, Column, Strings
 
 __all__ = ["Arrays", "from_dict", "from_pandas"]
 
@@ -28,20 +30,23 @@ class Arrays:
     Attributes:
         names: Every column name of the input, in input order (read or not).
         n_rows: Row count.
-        arrays: The wanted columns, as given.
+        arrays: The wanted numpy columns, as given.
+        strings: Wanted Arrow string columns, as their buffers (counted in the same engine call).
         rest: Wanted columns of other kinds, converted lazily (pandas extension arrays), or ``None``.
     """
 
     names: list[str]
     n_rows: int
     arrays: dict[str, npt.NDArray[Any]]
+    strings: dict[str, Strings] = field(default_factory=dict)
     rest: Batch | None = None
 
     def take(self, start: int, stop: int) -> Arrays:
         """Rows ``[start, stop)`` as views of the same buffers."""
         arrays = {name: values[start:stop] for name, values in self.arrays.items()}
+        strings = {name: col.take(start, stop) for name, col in self.strings.items()}
         rest = None if self.rest is None else self.rest.take(start, stop)
-        return Arrays(self.names, max(0, min(stop, self.n_rows) - start), arrays, rest)
+        return Arrays(self.names, max(0, min(stop, self.n_rows) - start), arrays, strings, rest)
 
 
 def from_dict(data: Any, wanted: Collection[str]) -> Arrays | None:
@@ -70,6 +75,8 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     """
     import pandas as pd
 
+    from mlmon import _frames_arrow
+
     get: Callable[[int], Any] | None = getattr(obj, "_get_column_array", None)
     if type(obj) is not pd.DataFrame or get is None:
         return None
@@ -77,31 +84,33 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     if len(set(names)) != len(names):
         return None
     arrays: dict[str, npt.NDArray[Any]] = {}
+    strings: dict[str, Strings] = {}
+    converted: dict[str, Column] = {}
     sources: dict[str, Callable[[], Column]] = {}
     for i, name in enumerate(names):
         if name not in wanted:
             continue
         values = get(i)
-        if type(values) is np.ndarray and values.ndim == 1 and values.dtype.kind not in "mM":
-            arrays[name] = values
-        else:
-            sources[name] = _lazy(obj, i, name)
-    rest = Batch(names, len(obj), sources=sources) if sources else None
-    return Arrays(names, len(obj), arrays, rest)
-
-
-def _lazy(frame: Any, i: int, name: str) -> Callable[[], Column]:
-    def convert() -> Column:
-        import pandas as pd
-
-        from mlmon import _frames_arrow, _frames_pandas
-
-        values = frame._get_column_array(i)
         dtype = values.dtype
-        arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-        if arrow or isinstance(dtype, pd.ArrowDtype):
-            # What the pandas adapter does with an Arrow-backed Series, without building the Series.
-            return _frames_arrow.column(values.__arrow_array__(), name)
-        return _frames_pandas.series(frame.iloc[:, i], name)
+        if type(values) is np.ndarray and values.ndim == 1 and dtype.kind not in "mM":
+            arrays[name] = values
+        elif isinstance(dtype, pd.ArrowDtype) or (
+            isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+        ):
+            # What the pandas adapter does with an Arrow-backed Series, without building the Series;
+            # string buffers go to the engine call with the numpy columns.
+            col = _frames_arrow.column(values.__arrow_array__(), name)
+            if isinstance(col, Strings):
+                strings[name] = col
+            else:
+                converted[name] = col
+        else:
+            sources[name] = functools.partial(_series, obj, i, name)
+    rest = Batch(names, len(obj), converted, sources) if converted or sources else None
+    return Arrays(names, len(obj), arrays, strings, rest)
 
-    return convert
+
+def _series(frame: Any, i: int, name: str) -> Column:
+    from mlmon import _frames_pandas
+
+    return _frames_pandas.series(frame.iloc[:, i], name)

@@ -469,10 +469,14 @@ class Profile:
         """``(name, counts object)`` pairs, in order (the shared objects)."""
     def __len__(self) -> int: ...
     def update(
-        self, columns: dict[str, Any], threads: int | None = None
+        self,
+        columns: dict[str, Any],
+        strings: dict[str, Sequence[_ArrowChunk]] | None = None,
+        threads: int | None = None,
     ) -> tuple[list[tuple[str, int, int]], list[str]]:
         """Counts one batch: every column whose name is a feature, in one call that releases the GIL
         once (and counts columns in parallel, on up to ``threads`` workers, only for large batches).
+        ``strings`` adds Arrow string columns as their buffers (the chunks ``update_arrow`` takes).
 
         Numbers, booleans, numpy ``U`` strings and object arrays of str/int/None are read; a column of
         the wrong kind for its feature (strings or booleans for a numerical one) is not counted and is
@@ -484,8 +488,8 @@ class Profile:
             The invalid columns, and the names of the columns left to the caller.
 
         Raises:
-            InputError: columns of different lengths, codes or code points out of range (then
-                nothing is counted).
+            InputError: columns of different lengths, a feature in both dicts, malformed Arrow
+                buffers, codes or code points out of range (then nothing is counted).
             DtypeError: not a dict, or an array of a dtype no feature can hold (complex, datetime).
         """
 

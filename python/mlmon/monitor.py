@@ -195,7 +195,8 @@ class Monitor:
 
     def _count_arrays(self, state: WindowState, batch: Arrays) -> None:
         """One engine call for every numpy column; the columns it hands back take the general path."""
-        invalid, skipped = state.counts.update(batch.arrays)
+        strings = {name: col.chunks for name, col in batch.strings.items()}
+        invalid, skipped = state.counts.update(batch.arrays, strings)
         for name, values, missing in invalid:
             state.extra_missing[name] += missing
             state.invalid[name] += values - missing
@@ -206,7 +207,7 @@ class Monitor:
         for name in self.baseline.features:
             if rest.has(name):
                 tasks.append(functools.partial(self._count_feature, state, rest, name))
-            elif name not in batch.arrays:
+            elif name not in batch.arrays and name not in batch.strings:
                 state.missing_columns.add(name)
                 state.extra_missing[name] += batch.n_rows
         if tasks:

@@ -275,3 +275,39 @@ def test_merge_all_refuses_nothing_garbage_and_other_kinds() -> None:
     kinds = e.Profile([("x", REF.empty_like())]).to_bytes()
     with pytest.raises(e.SchemaMismatchError, match="numerical in one profile, categorical in another"):
         e.Profile.merge_all([pair().to_bytes(), kinds])
+
+
+def frame_with_every_kind(rng: np.random.Generator, n: int) -> Any:
+    import pandas as pd
+
+    labels = obj([LABELS[k % 4] if k % 9 else None for k in rng.integers(0, 40, n)])
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "i": pd.Series(rng.integers(0, 7, n), dtype="Int64").where(rng.random(n) > 0.1),
+            "s": pd.Series(labels, dtype="str"),
+            "b": rng.random(n) > 0.5,
+            "u": pd.Categorical(rng.choice(["a", "b", "zz"], n)),
+            "extra": np.zeros(n),
+        }
+    )
+
+
+@pytest.mark.parametrize("window", [None, 7])
+def test_monitor_counts_dataframes_exactly_as_the_per_feature_path(
+    monkeypatch: pytest.MonkeyPatch, window: Any
+) -> None:
+    from mlmon import _arrays
+
+    rng = np.random.default_rng(5)
+    frames = [frame_with_every_kind(rng, n) for n in (0, 1, 40, 33)]
+    frames.append(frames[2].assign(x=frames[2]["s"], s=frames[2]["x"]))  # kinds swapped: invalid values
+    fast = mlmon.Monitor(BASELINE, window=window)
+    for frame in frames:
+        fast.update(frame, WHEN)
+    monkeypatch.setattr(_arrays, "from_pandas", lambda obj, wanted: None)
+    general = mlmon.Monitor(BASELINE, window=window)
+    for frame in frames:
+        general.update(frame, WHEN)
+    assert fast.snapshot() == general.snapshot()
+    assert fast._cumulative().invalid["x"] == general._cumulative().invalid["x"] > 0

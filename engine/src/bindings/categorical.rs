@@ -9,6 +9,7 @@ use crate::counting::{
     count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, count_words, ArrowStrings, ArrowViews,
     ByteCounts, Code,
 };
+use crate::profile::StrChunk;
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use ndarray::ArrayView1;
@@ -205,7 +206,7 @@ fn detached_codes<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>, n_dict: usiz
 
 /// One Arrow string chunk as numpy views of its buffers: `offsets` + one data buffer (`string`,
 /// `large_string`), or 16-byte `views` + the variadic data buffers (`string_view`).
-struct ArrowChunk<'py> {
+pub(super) struct ArrowChunk<'py> {
     layout: Layout<'py>,
     validity: Option<PyReadonlyArray1<'py, u8>>,
     bit: usize,
@@ -224,7 +225,7 @@ type ChunkTuple<'py> = (
     usize,
 );
 
-fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
+pub(super) fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
     let shape =
         || dtype_error("arrow chunks: expected (offsets | views, data | [buffers], validity | None, bit offset)");
     let mut out = Vec::new();
@@ -256,14 +257,7 @@ fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, what: &str)
         .map_err(|_| dtype_error(format!("arrow {what} buffer must be contiguous")))
 }
 
-/// Borrowed buffers of one chunk, ready for the detached counting.
-enum View<'a> {
-    O32(ArrowStrings<'a, i32>),
-    O64(ArrowStrings<'a, i64>),
-    Views(ArrowViews<'a>),
-}
-
-fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
+pub(super) fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(StrChunk<'a>, usize)> {
     let validity = match &c.validity {
         Some(v) => Some((contiguous(v, "validity")?, c.bit)),
         None => None,
@@ -272,7 +266,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
         Layout::Offsets32(o, d) => {
             let offsets = contiguous(o, "offsets")?;
             (
-                View::O32(ArrowStrings {
+                StrChunk::Offsets32(ArrowStrings {
                     offsets,
                     data: contiguous(d, "data")?,
                     validity,
@@ -283,7 +277,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
         Layout::Offsets64(o, d) => {
             let offsets = contiguous(o, "offsets")?;
             (
-                View::O64(ArrowStrings {
+                StrChunk::Offsets64(ArrowStrings {
                     offsets,
                     data: contiguous(d, "data")?,
                     validity,
@@ -298,7 +292,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
                 .map(|b| contiguous(b, "data"))
                 .collect::<PyResult<Vec<_>>>()?;
             (
-                View::Views(ArrowViews {
+                StrChunk::Views(ArrowViews {
                     views,
                     buffers,
                     validity,
@@ -325,9 +319,9 @@ fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
         let mut missing = 0u64;
         for view in &views {
             missing += match view {
-                View::O32(a) => count_arrow_strings(a, &mut map)?,
-                View::O64(a) => count_arrow_strings(a, &mut map)?,
-                View::Views(a) => count_arrow_views(a, &mut map)?,
+                StrChunk::Offsets32(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Offsets64(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Views(a) => count_arrow_views(a, &mut map)?,
             };
         }
         Ok::<_, crate::error::EngineError>((map, missing))

@@ -5,14 +5,14 @@
 //! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
-use super::categorical::{count_objects, PyCategoryCounts};
+use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ArrowChunk, PyCategoryCounts};
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use super::histogram::PyNumericHistogram;
 use crate::categorical::CategoryCounts;
 use crate::codec::Feature;
 use crate::histogram::NumericHistogram;
-use crate::profile::{self, Codes, Column, FeatureMut, Numbers, Outcome};
+use crate::profile::{self, Codes, Column, FeatureMut, Numbers, Outcome, StrChunk};
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
@@ -265,6 +265,49 @@ impl PyProfile {
     }
 }
 
+impl PyProfile {
+    /// The Arrow string chunks of `strings` (name to a list of chunk tuples) that are features.
+    fn hold_strings<'py>(&self, strings: &Bound<'py, PyAny>) -> PyResult<Vec<(usize, Vec<ArrowChunk<'py>>)>> {
+        let dict = strings
+            .cast::<PyDict>()
+            .map_err(|_| dtype_error("strings: expected a dict of column name to Arrow chunks"))?;
+        let mut out = Vec::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            let Ok(key) = k.cast::<PyString>() else { continue };
+            if let Some(&i) = self.index.get(key.to_str()?) {
+                out.push((i, arrow_chunks(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses a feature given twice (its counts would be locked twice) and columns of different lengths.
+    fn check_batch(&self, py: Python<'_>, indices: &[usize], cols: &[Column<'_>]) -> PyResult<()> {
+        let mut seen = indices.to_vec();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w.first() == w.get(1)) {
+            let name = w.first().and_then(|&i| self.names.get(i)).map_or("?", String::as_str);
+            return Err(input_error(format!(
+                "feature {} is given both as an array and as Arrow strings",
+                repr(py, name)
+            )));
+        }
+        let first = cols.first().map(Column::len);
+        for (i, c) in indices.iter().zip(cols) {
+            if Some(c.len()) != first {
+                let name = self.names.get(*i).map_or("?", String::as_str);
+                return Err(input_error(format!(
+                    "feature {}: {} values, but other columns have {}",
+                    repr(py, name),
+                    c.len(),
+                    first.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Locks every target in address order (so concurrent updates of overlapping profiles cannot
 /// deadlock) and returns the guards in target order.
 fn lock_all<'a>(targets: &[&'a Slot]) -> Vec<Guard<'a>> {
@@ -372,14 +415,39 @@ impl PyProfile {
         format!("Profile(features={})", self.names.len())
     }
 
-    #[pyo3(signature = (columns, threads = None))]
-    fn update(&self, py: Python<'_>, columns: &Bound<'_, PyAny>, threads: Option<usize>) -> PyResult<Updated> {
+    #[pyo3(signature = (columns, strings = None, threads = None))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        columns: &Bound<'_, PyAny>,
+        strings: Option<&Bound<'_, PyAny>>,
+        threads: Option<usize>,
+    ) -> PyResult<Updated> {
         let dict = columns
             .cast::<PyDict>()
             .map_err(|_| dtype_error("columns: expected a dict of column name to array"))?;
         let (held, skipped) = self.hold_all(dict)?;
-        let cols: Vec<Column<'_>> = held.iter().map(|(_, h)| column(h)).collect();
-        let targets: Vec<&Slot> = held.iter().map(|(i, _)| self.slot(*i)).collect::<PyResult<_>>()?;
+        let chunk_sets = match strings {
+            Some(s) => self.hold_strings(s)?,
+            None => Vec::new(),
+        };
+        let mut views: Vec<(usize, Vec<StrChunk<'_>>)> = Vec::with_capacity(chunk_sets.len());
+        for (i, chunks) in &chunk_sets {
+            let borrowed = chunks
+                .iter()
+                .map(|c| borrow_chunk(c).map(|b| b.0))
+                .collect::<PyResult<_>>()?;
+            views.push((*i, borrowed));
+        }
+        let mut cols: Vec<Column<'_>> = held.iter().map(|(_, h)| column(h)).collect();
+        cols.extend(views.iter().map(|(_, v)| Column::Strings(v)));
+        let indices: Vec<usize> = held
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(views.iter().map(|(i, _)| *i))
+            .collect();
+        self.check_batch(py, &indices, &cols)?;
+        let targets: Vec<&Slot> = indices.iter().map(|&i| self.slot(i)).collect::<PyResult<_>>()?;
         let total: usize = cols.iter().map(Column::len).sum();
         let threads = threads.unwrap_or_else(crate::parallel::cores);
         let outcome = run_detached(py, total, || {
@@ -394,8 +462,9 @@ impl PyProfile {
             Ok::<_, PyErr>(profile::update_features(&mut features, &cols, threads))
         })?;
         let name_of = |j: usize| {
-            held.get(j)
-                .and_then(|(i, _)| self.names.get(*i))
+            indices
+                .get(j)
+                .and_then(|i| self.names.get(*i))
                 .map_or("?", String::as_str)
         };
         let outcomes = outcome.map_err(|(j, e)| {
