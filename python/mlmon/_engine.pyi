@@ -471,12 +471,13 @@ class Profile:
     def update(
         self,
         columns: dict[str, Any],
-        strings: dict[str, Sequence[_ArrowChunk]] | None = None,
+        strings: dict[str, Any] | None = None,
         threads: int | None = None,
     ) -> tuple[list[tuple[str, int, int]], list[str]]:
         """Counts one batch: every column whose name is a feature, in one call that releases the GIL
         once (and counts columns in parallel, on up to ``threads`` workers, only for large batches).
-        ``strings`` adds Arrow string columns as their buffers (the chunks ``update_arrow`` takes).
+        ``strings`` adds Arrow string columns as their buffers: name to a list of the chunk tuples
+        ``CategoryCounts.update_arrow`` takes.
 
         Numbers, booleans, numpy ``U`` strings and object arrays of str/int/None are read; a column of
         the wrong kind for its feature (strings or booleans for a numerical one) is not counted and is
