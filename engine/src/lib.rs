@@ -6,9 +6,11 @@
 pub mod binning;
 pub mod categorical;
 pub mod codec;
+pub mod column;
 pub mod counting;
 pub mod error;
 pub mod histogram;
+pub mod identity;
 pub mod kernel;
 pub mod kll;
 pub mod parallel;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::binning::BinEdges;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1, ArrayView2};
 
 fn edges() -> BinEdges {
     BinEdges::explicit(vec![0.0, 1.0, 2.5], -1.0, 4.0).unwrap()

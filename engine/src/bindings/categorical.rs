@@ -6,9 +6,10 @@ use super::errors::{dtype_error, input_error};
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
 use crate::counting::{
-    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, count_words, ArrowStrings, ArrowViews,
-    ByteCounts, Code,
+    count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, ArrowStrings, ArrowViews, ByteCounts,
+    Code,
 };
+use crate::identity::count_words;
 use crate::profile::StrChunk;
 use crate::sketch::Key;
 use hashbrown::HashMap;
