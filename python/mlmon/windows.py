@@ -123,6 +123,16 @@ class WindowState:
         self.unexpected: set[str] = set()
         self.missing_columns: set[str] = set()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The engine Profile is a view of `profiles`: rebuilt on unpickling, so that it stays one.
+        state = self.__dict__.copy()
+        del state["counts"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.counts = _engine.Profile(list(self.profiles.items()))
+
     def touch(self, when: datetime) -> None:
         """Widens the window's time bounds to include ``when``."""
         self.start = when if self.start is None else min(self.start, when)

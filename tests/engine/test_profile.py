@@ -311,3 +311,16 @@ def test_monitor_counts_dataframes_exactly_as_the_per_feature_path(
         general.update(frame, WHEN)
     assert fast.snapshot() == general.snapshot()
     assert fast._cumulative().invalid["x"] == general._cumulative().invalid["x"] > 0
+
+
+def test_a_pickled_monitor_keeps_counting_into_its_own_counts() -> None:
+    import pickle
+
+    monitor = mlmon.Monitor(BASELINE)
+    monitor.update({"x": np.linspace(-1, 1, 50)}, WHEN)
+    copy = pickle.loads(pickle.dumps(monitor))
+    copy.update({"x": np.linspace(-1, 1, 50)}, WHEN)
+    hist = copy._open.profiles["x"]
+    assert isinstance(hist, e.NumericHistogram)
+    assert hist.total == 100
+    assert copy._open.counts.features[0][1] is hist
