@@ -36,6 +36,8 @@ pub enum Outcome {
         /// Missing values among them.
         missing: u64,
     },
+    /// Readable, but not counted: a strict update refused the batch for another column.
+    Refused,
 }
 
 /// A mutable borrow of one feature's counts, wherever they live.
@@ -158,13 +160,15 @@ fn prep<'c, 'a>((i, (numeric, column)): (usize, (&bool, &'c Column<'a>))) -> Ind
 }
 
 /// Counts `columns[i]` into `targets[i]` for every `i`, all in one call, with up to `threads` workers
-/// when the batch holds at least [`PARALLEL_MIN_VALUES`] values.
+/// when the batch holds at least [`PARALLEL_MIN_VALUES`] values. With `strict`, a batch with any
+/// invalid column counts nothing: the invalid columns say so and the others are [`Outcome::Refused`].
 ///
 /// Errors: the index of the first column that cannot be counted, and why; nothing is counted then.
 pub fn update_features(
     targets: &mut [FeatureMut<'_>],
     columns: &[Column<'_>],
     threads: usize,
+    strict: bool,
 ) -> std::result::Result<Vec<Outcome>, (usize, EngineError)> {
     if targets.len() != columns.len() {
         let msg = format!("{} columns for {} features", columns.len(), targets.len());
@@ -176,30 +180,50 @@ pub fn update_features(
     } else {
         None
     };
+    let parallel = pool.is_some();
     let kinds: Vec<bool> = targets.iter().map(|t| matches!(t, FeatureMut::Numeric(_))).collect();
-    match pool {
-        Some(pool) => pool.install(|| {
-            let prepared: Vec<Prepared<'_, '_>> = kinds
+    let mut run = move || {
+        let prepared: Vec<Prepared<'_, '_>> = if parallel {
+            kinds
                 .par_iter()
                 .zip(columns.par_iter())
                 .enumerate()
                 .map(prep)
-                .collect::<std::result::Result<_, _>>()?;
-            Ok(targets
-                .par_iter_mut()
-                .zip(prepared.par_iter())
-                .map(|(t, p)| apply(t, p))
-                .collect())
-        }),
-        None => {
-            let prepared: Vec<Prepared<'_, '_>> = kinds
+                .collect::<std::result::Result<_, _>>()
+        } else {
+            kinds
                 .iter()
                 .zip(columns)
                 .enumerate()
                 .map(prep)
-                .collect::<std::result::Result<_, _>>()?;
-            Ok(targets.iter_mut().zip(&prepared).map(|(t, p)| apply(t, p)).collect())
+                .collect::<std::result::Result<_, _>>()
+        }?;
+        if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
+            return Ok(prepared.iter().map(refused).collect());
         }
+        Ok(if parallel {
+            targets
+                .par_iter_mut()
+                .zip(prepared.par_iter())
+                .map(|(t, p)| apply(t, p))
+                .collect()
+        } else {
+            targets.iter_mut().zip(&prepared).map(|(t, p)| apply(t, p)).collect()
+        })
+    };
+    match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}
+
+fn refused(p: &Prepared<'_, '_>) -> Outcome {
+    match p {
+        Prepared::Invalid(values, missing) => Outcome::Invalid {
+            values: *values,
+            missing: *missing,
+        },
+        _ => Outcome::Refused,
     }
 }
 
@@ -271,7 +295,7 @@ impl Profile {
             .map(|((_, c), _)| c.clone())
             .collect();
         let mut targets: Vec<FeatureMut<'_>> = targets.into_iter().map(|(_, t)| t).collect();
-        let outcomes = update_features(&mut targets, &cols, threads).map_err(|(i, e)| {
+        let outcomes = update_features(&mut targets, &cols, threads, false).map_err(|(i, e)| {
             let name = columns.iter().zip(&slots).filter(|(_, s)| s.is_some()).nth(i);
             let name = name.map_or("?", |((n, _), _)| *n);
             EngineError::prefixed(&format!("feature {name:?}"), e)

@@ -213,3 +213,25 @@ fn arrow_strings_count_with_nulls_and_are_invalid_for_numbers() {
     })];
     assert!(profile().update(&[("c", Column::Strings(&chunks))], 1).is_err());
 }
+
+#[test]
+fn a_strict_update_with_an_invalid_column_counts_nothing() {
+    let ints = [6i64, 7];
+    let units: Vec<u32> = "ab".chars().map(u32::from).collect();
+    let rows = ArrayView2::from_shape((2, 1), &units[..]).unwrap();
+    let cols = [
+        Column::Ucs4(rows),
+        Column::Numbers(Numbers::I64(ArrayView1::from(&ints[..]))),
+    ];
+    let mut p = profile();
+    let mut targets: Vec<FeatureMut<'_>> = p.features.iter_mut().map(|(_, f)| f.as_mut()).collect();
+    let out = update_features(&mut targets, &cols, 1, true).unwrap();
+    assert_eq!(out, vec![Outcome::Invalid { values: 2, missing: 0 }, Outcome::Refused]);
+    drop(targets);
+    assert_eq!(p, profile());
+    let mut targets: Vec<FeatureMut<'_>> = p.features.iter_mut().map(|(_, f)| f.as_mut()).collect();
+    let out = update_features(&mut targets, &cols, 1, false).unwrap();
+    assert_eq!(out, vec![Outcome::Invalid { values: 2, missing: 0 }, Outcome::Counted]);
+    drop(targets);
+    assert_ne!(p, profile());
+}

@@ -473,6 +473,7 @@ class Profile:
         columns: dict[str, Any],
         strings: dict[str, Any] | None = None,
         threads: int | None = None,
+        strict: bool = False,
     ) -> tuple[list[tuple[str, int, int]], list[str]]:
         """Counts one batch: every column whose name is a feature, in one call that releases the GIL
         once (and counts columns in parallel, on up to ``threads`` workers, only for large batches).
@@ -483,7 +484,9 @@ class Profile:
         the wrong kind for its feature (strings or booleans for a numerical one) is not counted and is
         reported as ``(name, values, missing)``. Columns the profile does not read (lists, object
         arrays for numerical features, float16, uint64, bytes, floats for categorical features, ...)
-        are left uncounted and their names returned, for the caller's per-feature path.
+        are left uncounted and their names returned, for the caller's per-feature path. With
+        ``strict``, a batch with any invalid or left-over column counts nothing at all (so a caller can
+        refuse it, or take its general path, from a clean state).
 
         Returns:
             The invalid columns, and the names of the columns left to the caller.

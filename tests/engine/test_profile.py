@@ -324,3 +324,14 @@ def test_a_pickled_monitor_keeps_counting_into_its_own_counts() -> None:
     assert isinstance(hist, e.NumericHistogram)
     assert hist.total == 100
     assert copy._open.counts.features[0][1] is hist
+
+
+def test_a_strict_update_counts_nothing_unless_every_column_is_counted() -> None:
+    hist, cats = e.NumericHistogram(EDGES), REF.empty_like()
+    profile = e.Profile([("x", hist), ("c", cats)])
+    labels = obj(["a", "b"])
+    assert profile.update({"x": np.array(["1", "2"]), "c": labels}, strict=True) == ([("x", 2, 0)], [])
+    assert profile.update({"x": obj([1.0, None]), "c": labels}, strict=True) == ([], ["x"])
+    assert (hist.total, cats.total) == (0, 0)
+    assert profile.update({"x": np.ones(2), "c": labels}, strict=True) == ([], [])
+    assert (hist.total, cats.total) == (2, 2)

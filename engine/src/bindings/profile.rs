@@ -415,18 +415,22 @@ impl PyProfile {
         format!("Profile(features={})", self.names.len())
     }
 
-    #[pyo3(signature = (columns, strings = None, threads = None))]
+    #[pyo3(signature = (columns, strings = None, threads = None, strict = false))]
     fn update(
         &self,
         py: Python<'_>,
         columns: &Bound<'_, PyAny>,
         strings: Option<&Bound<'_, PyAny>>,
         threads: Option<usize>,
+        strict: bool,
     ) -> PyResult<Updated> {
         let dict = columns
             .cast::<PyDict>()
             .map_err(|_| dtype_error("columns: expected a dict of column name to array"))?;
         let (held, skipped) = self.hold_all(dict)?;
+        if strict && !skipped.is_empty() {
+            return Ok((Vec::new(), skipped));
+        }
         let chunk_sets = match strings {
             Some(s) => self.hold_strings(s)?,
             None => Vec::new(),
@@ -459,7 +463,7 @@ impl PyProfile {
                     Guard::Categorical(c) => FeatureMut::Categorical(c),
                 })
                 .collect();
-            Ok::<_, PyErr>(profile::update_features(&mut features, &cols, threads))
+            Ok::<_, PyErr>(profile::update_features(&mut features, &cols, threads, strict))
         })?;
         let name_of = |j: usize| {
             indices
