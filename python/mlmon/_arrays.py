@@ -1,11 +1,12 @@
-"""Batches of plain 1-D numpy columns, counted by one engine call (``Profile.update``) per batch.
+"""Batches of numpy columns and Arrow strings, counted by one engine call (``Profile.update``) per batch.
 
 A dict whose values are all 1-D numpy arrays of one length, or the numpy-backed columns of a pandas
 DataFrame, become an :class:`Arrays` batch without the per-column conversions of :mod:`mlmon._frames`:
 the engine reads dtypes itself. Any other input returns ``None`` and takes the general path, which also
 raises the errors for malformed input. A DataFrame's Arrow string columns are passed as their buffers,
 counted in the same engine call; its other columns (Categoricals, nullable dtypes) stay in ``rest``,
-converted by the pandas adapter.
+converted by the pandas adapter. pyarrow and polars batches are converted by their adapters, then
+split the same way (:func:`from_batch`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlmon._frames import Batch, Column, Strings
+from mlmon._frames import Batch, Column, Numeric, Strings
 
-__all__ = ["Arrays", "from_dict", "from_pandas"]
+__all__ = ["Arrays", "from_batch", "from_dict", "from_pandas"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,24 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
             sources[name] = functools.partial(_series, obj, i, name)
     rest = Batch(names, len(obj), converted, sources) if converted or sources else None
     return Arrays(names, len(obj), arrays, strings, rest)
+
+
+def from_batch(batch: Batch) -> Arrays:
+    """The columns an input adapter made (pyarrow, polars), converted now: numpy columns and Arrow
+    strings for the one engine call, the rest (codes, columns with validity bitmaps) as they are."""
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    strings: dict[str, Strings] = {}
+    converted: dict[str, Column] = {}
+    for name in [*batch.columns, *batch.sources]:
+        col = batch.column(name)
+        if isinstance(col, Numeric) and col.validity is None:
+            arrays[name] = col.values
+        elif isinstance(col, Strings):
+            strings[name] = col
+        else:
+            converted[name] = col
+    rest = Batch(batch.names, batch.n_rows, converted) if converted else None
+    return Arrays(batch.names, batch.n_rows, arrays, strings, rest)
 
 
 def _series(frame: Any, i: int, name: str) -> Column:

@@ -1,7 +1,8 @@
 """Monitor: folds batches into exact counts aligned to a baseline, in tumbling windows, and reports drift.
 
-``update`` hands a dict of numpy arrays or a pandas DataFrame's numpy columns to the engine in one
-``Profile.update`` call; other inputs and columns go through the input adapters column by column (one
+``update`` hands a dict of numpy arrays, or the numpy and Arrow string columns of a pandas, polars or
+pyarrow frame, to the engine in one ``Profile.update`` call; other inputs and columns go through the
+input adapters column by column (one
 ``update_2d`` call for the numeric block of a 2-D array); schema drift (absent, unexpected or
 wrongly-typed columns) is counted, never raised. Windows tumble by rows or by time; ``snapshot`` /
 ``from_snapshot`` and ``merge`` move exact counts between workers.
@@ -135,8 +136,11 @@ class Monitor:
     def _to_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch | Arrays:
         wanted = self.baseline.features
         fast = _arrays.from_dict(data, wanted)
-        if fast is None and type(data).__module__.split(".")[0] == "pandas":
+        library = type(data).__module__.split(".")[0]
+        if fast is None and library == "pandas":
             fast = _arrays.from_pandas(data, wanted)
+        if fast is None and library in ("polars", "pyarrow"):
+            fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
         if fast is not None:
             return fast
         names = feature_names

@@ -335,3 +335,44 @@ def test_a_strict_update_counts_nothing_unless_every_column_is_counted() -> None
     assert (hist.total, cats.total) == (0, 0)
     assert profile.update({"x": np.ones(2), "c": labels}, strict=True) == ([], [])
     assert (hist.total, cats.total) == (2, 2)
+
+
+def arrow_and_polars_frames(rng: np.random.Generator) -> list[Any]:
+    import polars as pl
+    import pyarrow as pa
+
+    out: list[Any] = []
+    for n in (0, 30, 45):
+        strs = [LABELS[k % 5] if k % 7 else None for k in rng.integers(0, 40, n).tolist()]
+        xs = [None if k % 11 == 0 else k / 3 for k in rng.integers(0, 40, n).tolist()]
+        table = pa.table(
+            {
+                "x": pa.array(xs, pa.float64()),
+                "i": pa.array(rng.integers(0, 7, n), pa.int32()),
+                "s": pa.array(strs, pa.large_string()),
+                "b": pa.array((rng.random(n) > 0.5).tolist()),
+                "u": pa.array(strs).dictionary_encode(),
+                "extra": pa.array(np.zeros(n)),
+            }
+        )
+        out += [table, pa.record_batch(table.to_batches()[0]) if n else table, pl.from_arrow(table)]
+        out.append(table.rename_columns(["s", "i", "x", "b", "u", "extra"]))  # kinds swapped: invalid
+    return out
+
+
+@pytest.mark.parametrize("window", [None, 20])
+def test_monitor_counts_arrow_and_polars_exactly_as_the_per_feature_path(
+    monkeypatch: pytest.MonkeyPatch, window: Any
+) -> None:
+    from mlmon import _arrays
+
+    frames = arrow_and_polars_frames(np.random.default_rng(9))
+    fast = mlmon.Monitor(BASELINE, window=window)
+    for frame in frames:
+        fast.update(frame, WHEN)
+    monkeypatch.setattr(_arrays, "from_batch", lambda batch: batch)
+    general = mlmon.Monitor(BASELINE, window=window)
+    for frame in frames:
+        general.update(frame, WHEN)
+    assert fast.snapshot() == general.snapshot()
+    assert fast._cumulative().invalid["x"] == general._cumulative().invalid["x"] > 0
