@@ -4,43 +4,63 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.deps-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
+EXTENSION := python/mlmon/_engine.abi3.so
 RUST_SRC := $(shell find engine/src -name '*.rs') engine/Cargo.toml Cargo.toml
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all install build demo test test-rust test-python test-reliability lint format bench bench-pytest bench-rust clean
+.PHONY: all install build demo system-deps test test-rust test-python test-slow test-reliability lint format bench bench-pytest bench-rust clean
 
 all: test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip "maturin>=1.7,<2"
 
-# Dependencies (and a first build) once per change of pyproject.toml.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet "maturin>=1.7,<2"
+# What the demo needs (the service, serving and deploy extras: no pyspark, no test tools), and everything
+# the tests and linters need (the dev extra), each installed once per change of pyproject.toml. Both
+# also build the extension the first time.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/maturin develop --release --quiet --extras service,serving,deploy
+	touch $(DEMO_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/maturin develop --release --quiet --extras dev
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(DEMO_STAMP)
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
 # The release profile with runtime CPU dispatch: what users install (never -C target-cpu=native).
-build: $(STAMP) python/mlmon/_engine.abi3.so
+build: $(DEV_STAMP) $(EXTENSION)
 
-python/mlmon/_engine.abi3.so: $(RUST_SRC) | $(STAMP)
+$(EXTENSION): $(RUST_SRC) | $(BIN)/python
 	$(BIN)/maturin develop --release --quiet --skip-install
 	touch $@
 
-demo: build
+demo: $(DEMO_STAMP) $(EXTENSION)
 	$(BIN)/python -m mlmon.demo
 
-test: lint test-rust test-python
+# The system programs the tests run (PostgreSQL, promtool, Chromium, curl, wrk): installed as root on
+# Debian/Ubuntu, else named in one line (the tests that need them then skip; under CI=true they fail).
+system-deps:
+	scripts/install-system-deps
+
+test: system-deps lint test-rust test-python
 
 test-rust:
 	cargo test --no-default-features -p mlmon-engine --quiet
 
+# Two workers on two cores; each worker starts its own PostgreSQL server and picks free loopback ports.
+PYTEST_WORKERS ?= auto
 test-python: build
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+
+# The slow tier (marked `slow`): the whole reliability suite below (10-minute soak, 60 s overload, 100
+# kill -9s, the long fuzz; it rewrites docs/reliability.md) and every other slow scenario. CI runs it on a
+# schedule (.github/workflows/reliability.yml) and before a release; `make test` runs the rest.
+test-slow: system-deps test-reliability
+	timeout 3600 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m slow --ignore=tests/reliability --timeout 1800
 
 lint: build
 	cargo fmt --all -- --check
@@ -63,7 +83,7 @@ format:
 # results file and the table in docs/reliability.md. The fast scenarios also run in `make test`.
 RELIABILITY_RESULTS := docs/reliability-results.jsonl
 
-test-reliability: build
+test-reliability: system-deps build
 	rm -f $(RELIABILITY_RESULTS)
 	MLMON_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) MLMON_REQUIRE_POSTGRES=1 \
 		timeout 3600 $(BIN)/python -m pytest -q tests/reliability -m "slow or not slow" --timeout 1800

@@ -1,6 +1,6 @@
 """The batch path (issue #10) on a small Parquet file: mlmon.batch.profile against a pandas + numpy job
 reading the same file; per-day counts must agree exactly. The 10^7-row figures, memory growth and Spark
-come from ``benches/compare_batch.py``."""
+come from ``python -m mlmon.bench.compare.batch``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import mlmon
-from _batch_workload import CATEGORICAL, NUMERIC, baseline, mlmon_job, pandas_job, write
+from mlmon.bench.workloads.batch import CATEGORICAL, NUMERIC, baseline, mlmon_job, pandas_job, write
 
 ROWS = 300_000
 

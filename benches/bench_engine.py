@@ -1,6 +1,7 @@
 """pytest-benchmark suite for the engine, each mlmon kernel beside the numpy way of doing the same.
 
-`make bench` runs it with timing; `make test` runs every benchmark once as a plain test (the
+Its inputs come from ``mlmon.bench.workloads.engine``, the ones ``mlmon bench``'s kernels step times.
+`make bench-pytest` runs it with timing; `make test` runs every benchmark once as a plain test (the
 `--benchmark-disable` default), which also checks that both sides agree.
 """
 
@@ -13,14 +14,15 @@ import pandas as pd
 import pytest
 
 from mlmon import _engine as e
+from mlmon.bench.workloads import engine as w
 
-N = 10_000_000
+N = w.N
 Bench = Any
 
 
 @pytest.fixture(scope="module")
 def column() -> np.ndarray:
-    return np.random.default_rng(0).normal(size=N)
+    return w.column(N)
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +56,12 @@ def test_mlmon_histogram_f32(benchmark: Bench, column: np.ndarray, edges: e.BinE
 
 @pytest.mark.benchmark(group="histogram-10M-f32-and-strided")
 def test_mlmon_histogram_strided(benchmark: Bench, edges: e.BinEdges) -> None:
-    strided = np.random.default_rng(1).normal(size=2 * N)[::2]
-    benchmark(e.NumericHistogram(edges).update, strided)
+    benchmark(e.NumericHistogram(edges).update, w.strided(N))
 
 
 @pytest.fixture(scope="module")
 def with_nan(column: np.ndarray) -> np.ndarray:
-    x = column.copy()
-    x[::100] = np.nan
-    return x
+    return w.with_nan(column)
 
 
 @pytest.mark.benchmark(group="quantile-edges-10M")
@@ -78,8 +77,7 @@ def test_numpy_nanquantile(benchmark: Bench, with_nan: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def wide() -> tuple[np.ndarray, list[e.NumericHistogram]]:
-    x = np.random.default_rng(2).normal(size=(1_000_000, 25))
-    return x, [e.NumericHistogram(e.BinEdges.quantile(x[:, j], 10)) for j in range(25)]
+    return w.wide()
 
 
 @pytest.mark.benchmark(group="update-2d-1Mx25")
@@ -112,7 +110,7 @@ def test_numpy_small_batch(benchmark: Bench, wide: tuple[np.ndarray, list[e.Nume
 
 @pytest.fixture(scope="module")
 def codes() -> tuple[np.ndarray, list[str]]:
-    return np.random.default_rng(3).integers(0, 50, size=N).astype(np.int8), [f"c{i}" for i in range(50)]
+    return w.codes(N)
 
 
 @pytest.mark.benchmark(group="categorical-codes-10M")
@@ -129,9 +127,7 @@ def test_numpy_bincount_codes(benchmark: Bench, codes: tuple[np.ndarray, list[st
 
 @pytest.fixture(scope="module")
 def strings() -> np.ndarray:
-    labels = np.array([f"v{i:04d}" for i in range(1000)], dtype=object)
-    rng = np.random.default_rng(4)
-    return labels[np.minimum(rng.zipf(1.3, size=1_000_000), 1000) - 1]
+    return w.strings()
 
 
 @pytest.mark.benchmark(group="strings-1M-1000-categories")
@@ -148,9 +144,5 @@ def test_pandas_value_counts(benchmark: Bench, strings: np.ndarray) -> None:
 
 @pytest.mark.benchmark(group="statistics-25x12")
 def test_mlmon_psi_chi_square(benchmark: Bench) -> None:
-    rng = np.random.default_rng(5)
-    pairs = [
-        (rng.integers(1, 10_000, 12).astype(float), rng.integers(1, 10_000, 12).astype(float))
-        for _ in range(25)
-    ]
+    pairs = w.stat_pairs()
     benchmark(lambda: [(e.psi(a, b), e.chi_square_pooled(a, b)) for a, b in pairs])

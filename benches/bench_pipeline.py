@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import mlmon
-from _workload import CATEGORICAL, DRIFTED, NUMERIC, mlmon_pipeline, numpy_pipeline
+from mlmon.bench.workloads.pipeline import CATEGORICAL, DRIFTED, NUMERIC, mlmon_pipeline, numpy_pipeline
 
 
 @pytest.mark.parametrize("source", ["pandas", "polars", "arrow"])

@@ -2,9 +2,10 @@
 partials (group commit of N partials per transaction) and the latency of a drift read merging a day of
 1-minute partials for 25 features.
 
-`make bench` times it; `make test` runs each benchmark once as a plain test (`--benchmark-disable`),
-which also checks the merge is exact. PostgreSQL runs on a throwaway server with fsync on (as in
-production); SQLite runs with synchronous=FULL. Figures go in benches/README.md.
+The profiles come from ``mlmon.bench.workloads.store``, the ones ``mlmon bench``'s kernels step writes
+(SQLite only there). `make bench-pytest` times it; `make test` runs each benchmark once as a plain test
+(`--benchmark-disable`), which also checks the merge is exact. PostgreSQL runs on a throwaway server
+with fsync on (as in production); SQLite runs with synchronous=FULL. Figures go in benches/README.md.
 """
 
 from __future__ import annotations
@@ -12,45 +13,24 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from mlmon._engine import BinEdges, CategoryCounts, NumericHistogram, decode_profile, encode_profile
-from mlmon.store import Store, WindowPartial, open_store
+from mlmon._engine import decode_profile
+from mlmon.bench.workloads.store import FEATURES, MINUTE, T0, minute_partials
+from mlmon.bench.workloads.store import profiles as make_profiles
+from mlmon.store import Store, open_store
 
 Bench = Any
-FEATURES = 25
 DAY_MINUTES = 24 * 60
-T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
-MINUTE = timedelta(minutes=1)
 _ids = itertools.count()
-
-
-def _profile(seed: int) -> bytes:
-    """20 numerical features of 10 bins and 5 categorical ones of 20 categories, 1,000 rows each."""
-    rng = np.random.default_rng(seed)
-    parts: list[tuple[str, NumericHistogram | CategoryCounts]] = []
-    edges = BinEdges.explicit(np.linspace(-2, 2, 9))
-    categories = np.array([f"c{i}" for i in range(20)], dtype=object)
-    for j in range(FEATURES):
-        if j < 20:
-            hist = NumericHistogram(edges)
-            hist.update(rng.normal(size=1000))
-            parts.append((f"num{j}", hist))
-        else:
-            cats = CategoryCounts.fit(categories).empty_like()
-            cats.update(rng.choice(categories, 1000))
-            parts.append((f"cat{j}", cats))
-    return encode_profile(parts)
 
 
 @pytest.fixture(scope="module")
 def profiles() -> list[bytes]:
-    return [_profile(seed) for seed in range(16)]
+    return make_profiles(16)
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +65,7 @@ def test_write_partials(benchmark: Bench, store: Store, profiles: list[bytes], g
     minutes = itertools.count()
 
     def write() -> None:
-        start = T0 + next(minutes) * MINUTE
-        store.write_partials(
-            [
-                WindowPartial("m", "v1", start, start + MINUTE, f"w{i}", profiles[i % 16], 1000)
-                for i in range(group)
-            ]
-        )
+        store.write_partials(minute_partials(profiles, 1, next(minutes), group))
 
     benchmark.pedantic(
         write, rounds=20 if benchmark.enabled else 1, warmup_rounds=1 if benchmark.enabled else 0
@@ -104,12 +78,7 @@ def test_write_partials(benchmark: Bench, store: Store, profiles: list[bytes], g
 
 @pytest.mark.benchmark(group="store-merge-day")
 def test_merge_a_day_of_minutes(benchmark: Bench, store: Store, profiles: list[bytes]) -> None:
-    store.write_partials(
-        [
-            WindowPartial("m", "v1", T0 + i * MINUTE, T0 + (i + 1) * MINUTE, "w0", profiles[i % 16], 1000)
-            for i in range(DAY_MINUTES)
-        ]
-    )
+    store.write_partials(minute_partials(profiles, DAY_MINUTES))
     merged = benchmark(store.merged_profile, "m", "v1", T0, T0 + DAY_MINUTES * MINUTE)
     assert (merged.rows, merged.partials) == (1000 * DAY_MINUTES, DAY_MINUTES)
     features = decode_profile(merged.profile)

@@ -1,4 +1,5 @@
-"""Benchmark data, built once per session: a small ``rng`` fixture and the pipeline workload.
+"""Benchmark data, built once per session: a small ``rng`` fixture and the pipeline workload
+(``mlmon.bench.workloads.pipeline``, the one ``mlmon bench`` times too).
 
 The pipeline workload is 1,000,000 rows per set by default; set ``MLMON_BENCH_ROWS`` to shrink it.
 """
@@ -6,15 +7,12 @@ The pipeline workload is 1,000,000 rows per set by default; set ``MLMON_BENCH_RO
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _workload import ROWS, make_columns, to_arrow, to_pandas, to_polars
+from mlmon.bench.workloads.pipeline import ROWS, make_columns, to_arrow, to_pandas, to_polars
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import system_tools
 from mlmon.deploy.example import ExampleFiles, train_example
 
 # name -> (kind, seed) of the example models: two forests (other seed: another artifact with similar
@@ -29,18 +30,25 @@ EXAMPLES = {
 }
 
 
-def temporary_postgres() -> Iterator[Any]:
-    """Body of a session fixture: a PostgreSQL server (skip, or fail under MLMON_REQUIRE_POSTGRES=1, if
-    none can start), cleaned up when the session ends. Use as ``yield from temporary_postgres()``."""
+def start_postgres() -> Any:
+    """A started throwaway PostgreSQL server (``mlmon.store.testing.TemporaryPostgres``; the caller
+    cleans it up). When none can start the test skips, or fails under ``MLMON_REQUIRE_POSTGRES=1``,
+    ``CI=true`` or ``MLMON_REQUIRE_SYSTEM=1``."""
     try:
         from mlmon.store.testing import TemporaryPostgres
 
-        server = TemporaryPostgres().__enter__()
+        return TemporaryPostgres().__enter__()
     except Exception as exc:  # ImportError (no psycopg) or PostgresUnavailable
         reason = f"PostgreSQL server unavailable: {type(exc).__name__}: {exc}"
         if os.environ.get("MLMON_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason + " (MLMON_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+        system_tools.missing(reason + "; sudo apt-get install -y postgresql")
+
+
+def temporary_postgres() -> Iterator[Any]:
+    """Body of a session fixture: a :func:`start_postgres` server, cleaned up when the session ends.
+    Use as ``yield from temporary_postgres()``."""
+    server = start_postgres()
     yield server
     server.cleanup()
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import system_tools
 from mlmon import baseline, functional, monitor
 
 # The service tests' helpers live beside them (as tests/client/conftest.py does).
@@ -331,6 +332,7 @@ def served(workdir: Path) -> Iterator[int]:
 
 
 def test_service_quickstart(workdir: Path, served: int) -> None:
+    system_tools.require("curl")
     if not (workdir / "churn.mlmon").exists():
         _run(_command("Command line", "mlmon baseline fit"), workdir)
     put, ingest, drift, metrics = (

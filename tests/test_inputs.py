@@ -143,9 +143,9 @@ def test_2d_numpy_matches_frames() -> None:
     assert outs[0] == outs[1] == outs[2]
 
 
-def test_schema_drift_is_reported_not_raised() -> None:
+def test_schema_drift_is_counted_with_on_error_count() -> None:
     base = mlmon.Baseline.fit(as_pandas(make_columns(1)))
-    mon = mlmon.Monitor(base)
+    mon = mlmon.Monitor(base, on_error="count")
     cur = as_pandas(make_columns(2))
     cur["y"] = cur["y"].astype(str)  # a numerical column arriving as strings
     cur["extra"] = 1
@@ -162,7 +162,7 @@ def test_schema_drift_is_reported_not_raised() -> None:
 def test_categorical_feature_sent_as_fractions_is_invalid() -> None:
     base = mlmon.Baseline.fit({"k": np.arange(200) % 4}, categorical=["k"])
     mon = mlmon.Monitor(base)
-    mon.update({"k": np.array([0.5, 1.0, np.nan, 2.0])})
+    mon.update({"k": np.array([0.5, 1.0, np.nan, 2.0])}, on_error="count")
     f = mon.report().features["k"]
     assert (f.invalid_rate, f.missing_rate) == (0.75, 0.25)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import pytest
 from rich.console import Console
 
 import mlmon
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+import system_tools
 
 
 def wide_report(n_features: int = 200) -> mlmon.DriftReport:
@@ -60,12 +58,10 @@ def test_terminal_table_sorted_worst_first(report: mlmon.DriftReport) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package")
 def test_renders_in_headless_chromium(report: mlmon.DriftReport, tmp_path: Path) -> None:
     path = tmp_path / "report.html"
     report.to_html(str(path))
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-            "--enable-logging=stderr", "--v=0"]  # fmt: skip
+    args = system_tools.headless_chromium()
     proc = subprocess.run(
         [*args, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False
     )

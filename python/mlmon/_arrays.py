@@ -12,16 +12,19 @@ split the same way (:func:`from_batch`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mlmon import _engine
 from mlmon._frames import Batch, Column, Numeric, Strings
+from mlmon.exceptions import DtypeError
+from mlmon.schema import FeatureSpec
 
-__all__ = ["Arrays", "from_batch", "from_dict", "from_pandas"]
+__all__ = ["Arrays", "from_batch", "from_dict", "from_pandas", "surely_valid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +136,32 @@ def _series(frame: Any, i: int, name: str) -> Column:
     from mlmon import _frames_pandas
 
     return _frames_pandas.series(frame.iloc[:, i], name)
+
+
+def surely_valid(batch: Arrays, features: Mapping[str, FeatureSpec]) -> bool:
+    """Whether every baseline feature is in the batch as a column the engine reads exactly as its kind,
+    so the strict policy needs no per-value check: numbers for a numerical feature; integers, booleans,
+    ``U`` or Arrow strings, or an object array of str/int/None (read by the engine at its own speed)
+    for a categorical one. ``False`` sends the batch to the full checks, which name what is wrong (or
+    find nothing wrong: fractions-free floats as categories, object numbers). Columns left to
+    ``batch.rest`` are checked by the caller.
+    """
+    for name, spec in features.items():
+        values = batch.arrays.get(name)
+        if values is None:
+            held = name in batch.strings or (batch.rest is not None and batch.rest.has(name))
+            if not held or (spec.kind == "numerical" and name in batch.strings):
+                return False
+            continue
+        kind = values.dtype.kind
+        if spec.kind == "numerical":
+            if kind not in "fiu":
+                return False
+        elif kind == "O":
+            try:
+                _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
+            except DtypeError:
+                return False
+        elif kind not in "iubU":
+            return False
+    return True

@@ -22,10 +22,12 @@ from mlmon.drift import (
     Severity,
     Thresholds,
     classify,
+    explain,
     overall,
     scores,
 )
 from mlmon.quality import QualityThresholds, assess
+from mlmon.schema import describe_typing, integer_hint
 from mlmon.windows import WindowState
 
 __all__ = ["DISPLAY_CATEGORIES", "evaluate"]
@@ -96,10 +98,16 @@ def feature_drift(
     }
     q_severity, issues = assess(**rates, limits=quality)
     labels, ref_shares, cur_shares = display_bins(baseline, name, ref, cur)
-    severity = classify(stats.score, stats.noise_floor, int(cur.sum()), limits, thresholds.min_count)
+    n_valid = int(cur.sum())
+    severity = classify(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
+    reason = _empty_reason(state, name, count) if n_valid == 0 else (
+        explain(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
+    )  # fmt: skip
+    spec = baseline.features[name]
+    hint = integer_hint(spec, len(cur), baseline.bins) if unseen is None else None
     return FeatureDrift(
-        name=name, kind=baseline.features[name].kind, method="psi" if unseen is None else "chi_square",
-        score=stats.score, severity=severity,
+        name=name, kind=spec.kind, method="psi", score=stats.score, severity=severity, reason=reason,
+        typing=describe_typing(spec), typing_hint=hint,
         noise_floor=stats.noise_floor if np.isfinite(stats.noise_floor) else None,
         significant=stats.p_value is not None and stats.p_value < thresholds.significance,
         chi2=stats.chi2, dof=stats.dof, p_value=stats.p_value, js_distance=stats.js_distance, count=count,
@@ -107,6 +115,20 @@ def feature_drift(
         quality_issues=issues, warning_threshold=limits.warning, critical_threshold=limits.critical,
         labels=labels, reference_shares=ref_shares, current_shares=cur_shares, **rates,
     )  # fmt: skip
+
+
+def _empty_reason(state: WindowState, name: str, count: int) -> str:
+    """Why a feature has no value to score: no rows, an absent column, all missing or all invalid."""
+    if count == 0:
+        return "no rows counted"
+    invalid = state.invalid[name]
+    if name in state.missing_columns and state.extra_missing[name] == count:
+        return "column absent from every batch"
+    if invalid == 0:
+        return f"all {count:,} values missing"
+    if invalid == count:
+        return f"all {count:,} values invalid (wrong type)"
+    return f"no valid values ({count - invalid:,} missing, {invalid:,} invalid)"
 
 
 def evaluate(
@@ -126,8 +148,11 @@ def evaluate(
     q_worst: Severity = max(
         (f.quality_severity for f in features.values()), key=SEVERITY_ORDER.__getitem__, default="ok"
     )
+    weighted = any(baseline.feature_importance.get(n, 0.0) > 0 for n in features)
     return DriftReport(
-        severity=worst, score=score, drifted_share=share, features=features, reference_rows=baseline.n_rows,
+        severity=worst, score=score, drifted_share=share, features=features,
+        drifted_count=sum(f.drifted for f in features.values()),
+        score_weighting="importance" if weighted else "equal", reference_rows=baseline.n_rows,
         current_rows=state.rows, row_start=state.row_start, row_end=state.row_start + state.rows,
         window_start=start, window_end=end, missing_columns=sorted(state.missing_columns),
         unexpected_columns=sorted(state.unexpected), quality_severity=q_worst, model=baseline.model,

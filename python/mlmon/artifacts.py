@@ -9,11 +9,15 @@ The loading rule is the security contract of ``mlmon deploy`` and of the referen
   only used to list what the file names, never trusted blindly;
 * pickle and joblib files can run arbitrary code while they load, so they are accepted only when the
   caller gives the sha256 it expects and the bytes match it: the digest is what vouches for the file.
+  That is integrity, not trust: the production API (:mod:`mlmon.serving`) also needs the operator to
+  allow them at start-up and to vouch for each file, by a sha256 allow-list in its configuration or an
+  HMAC-SHA256 signature (:func:`artifact_signature`) made with a key only the deploy step holds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib
 import io
 import pickle
@@ -27,6 +31,7 @@ from mlmon.exceptions import MlmonError
 __all__ = [
     "FORMATS",
     "ArtifactError",
+    "artifact_signature",
     "check_loadable",
     "check_sha256",
     "detect_format",
@@ -45,6 +50,12 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 class ArtifactError(MlmonError, ValueError):
     """A model artifact was refused: unknown format, digest mismatch, untrusted types or unreadable."""
+
+
+def artifact_signature(key: str, data: bytes) -> str:
+    """The HMAC-SHA256 of ``data`` under ``key``, as lowercase hex: what ``mlmon deploy`` sends as
+    ``X-Model-Signature`` and the production API checks before loading a pickle or joblib artifact."""
+    return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -3,8 +3,10 @@
 A baseline holds, per feature, the engine's reference profile (quantile bin edges and counts for a
 numerical feature, categories and counts for a categorical one) plus the schema, feature importances and
 model identity. The file is a versioned msgpack envelope (msgspec) that embeds the engine's profile
-bytes; a file from a newer incompatible format is refused with a message naming both versions. Counting
-and quantiles are the engine's; this module only decides kinds and wires columns to it.
+bytes and ends with a SHA-256 of every byte before it (format 2; see docs/baseline-format.md), so a
+flipped byte anywhere is refused; a file from a newer incompatible format is refused with a message
+naming both versions. Counting and quantiles are the engine's; this module only decides kinds and wires
+columns to it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
@@ -39,10 +42,18 @@ from mlmon.schema import FeatureKind, FeatureSpec
 
 __all__ = ["FORMAT_VERSION", "Baseline", "Profile"]
 
-FORMAT_VERSION = 1
-"""Baseline file format written by this version; files with a larger number are refused."""
+FORMAT_VERSION = 2
+"""Baseline file format written by this version; files with a larger number are refused. Format 2 adds
+the whole-file checksum; format 1 files (no checksum, only the engine's CRC of the profiles) still read."""
+
+_CHECKSUM_BYTES = 32
+# The msgpack header of a 32-byte bin: the checksum is always the file's last 34 bytes.
+_CHECKSUM_HEAD = b"\xc4\x20"
 
 _KIND = "mlmon-baseline"
+# No decoder can name a column holding these (msgspec refuses them as field names); the service
+# asks more still (mlmon.store.names), but spaces and slashes are common in real data sets.
+_UNUSABLE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 Profile: TypeAlias = _engine.NumericHistogram | _engine.CategoryCounts
 
@@ -53,6 +64,7 @@ class _Header(msgspec.Struct):
     kind: str
     format: int
     mlmon_version: str = "unknown"
+    checksum: bytes | None = None
 
 
 class _BaselineFile(msgspec.Struct, kw_only=True):
@@ -67,6 +79,30 @@ class _BaselineFile(msgspec.Struct, kw_only=True):
     features: list[FeatureSpec]
     feature_importance: dict[str, float]
     profile: bytes
+    # Last, so its bytes end the file: SHA-256 of everything before them (zeros while it is computed).
+    checksum: bytes | None = None
+
+
+def _verify_checksum(data: bytes, header: _Header) -> None:
+    """Checks the whole-file SHA-256 of a format 2 file (every byte but the digest's own 32).
+
+    A format 1 file has none; one that says format 1 but carries a checksum (a flipped format byte)
+    is refused, so a damaged file cannot dodge the check by downgrading itself.
+
+    Raises:
+        CodecError: an unknown format number, a missing or misplaced checksum, or a mismatch.
+    """
+    if header.format < 1:
+        raise CodecError(f"corrupted mlmon baseline file (format version {header.format})")
+    if header.format == 1:
+        if header.checksum is not None:
+            raise CodecError("corrupted mlmon baseline file (format 1 does not carry a checksum)")
+        return
+    body, digest = data[:-_CHECKSUM_BYTES], data[-_CHECKSUM_BYTES:]
+    if header.checksum != digest or not body.endswith(_CHECKSUM_HEAD):
+        raise CodecError("corrupted mlmon baseline file (its checksum is missing or not at the end)")
+    if hashlib.sha256(body).digest() != digest:
+        raise CodecError("corrupted mlmon baseline file (checksum mismatch: a byte was changed)")
 
 
 def _infer_kind(col: Column) -> FeatureKind:
@@ -98,18 +134,34 @@ def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.Cat
         return fit_categories(cat, max_categories)
 
 
+def _kind(
+    name: str, col: Column, categorical: Collection[str] | None, numerical: Collection[str]
+) -> FeatureKind:
+    """The typing rule (see ``mlmon.schema``): declared kinds first, then the dtype's."""
+    if categorical is not None and name in categorical:
+        return "categorical"
+    if name in numerical:
+        return "numerical"
+    inferred = _infer_kind(col)
+    if categorical is not None and not categorical and inferred == "categorical":
+        raise DtypeError(
+            f"feature {name!r}: holds {_dtype_name(col)} values, but categorical=[] says no feature is "
+            "categorical; list it in categorical, exclude it, or leave categorical=None to type features "
+            "by dtype"
+        )
+    return inferred
+
+
 def _fit_one(
     batch: Batch,
     name: str,
-    categorical: Collection[str],
+    categorical: Collection[str] | None,
     numerical: Collection[str],
     bins: int,
     max_categories: int,
 ) -> tuple[FeatureSpec, Profile]:
     col = batch.consume(name)
-    kind: FeatureKind = (
-        "categorical" if name in categorical else "numerical" if name in numerical else _infer_kind(col)
-    )
+    kind = _kind(name, col, categorical, numerical)
     profile: Profile = (
         _fit_numeric(name, col, bins) if kind == "numerical" else _fit_categorical(name, col, max_categories)
     )
@@ -123,6 +175,12 @@ def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[st
         raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
     if not names:
         raise InputError("no features to fit")
+    for name in names:
+        if not name or _UNUSABLE.search(name):
+            raise InputError(
+                f"feature {name!r}: a feature name must be non-empty and hold no quote, backslash or "
+                "control character (it becomes a column name of every wire format)"
+            )
     return names
 
 
@@ -176,7 +234,7 @@ class Baseline:
         cls,
         data: Any,
         *,
-        categorical: Collection[str] = (),
+        categorical: Collection[str] | None = None,
         numerical: Collection[str] = (),
         features: Sequence[str] | None = None,
         exclude: Collection[str] = (),
@@ -189,13 +247,17 @@ class Baseline:
     ) -> Baseline:
         """Fits reference distributions on training data.
 
-        Numeric columns are numerical (quantile bins), strings, categoricals and bools categorical;
-        ``categorical`` and ``numerical`` override the inference per feature.
+        Typing rule (``mlmon.schema``): with ``categorical=None`` numeric columns are numerical
+        (quantile bins), strings, bools and dictionary-encoded columns categorical. ``categorical`` and
+        ``numerical`` lists override that per feature; ``categorical=[]`` declares that no feature is
+        categorical, so a string column is then refused. Each report shows how a feature was typed
+        (``FeatureDrift.typing``), with a hint for integer features that look like codes.
 
         Args:
             data: pandas/polars DataFrame, pyarrow Table/RecordBatch, dict of 1-D arrays or lists, or a
                 2-D numpy array with ``feature_names``.
-            categorical: Features to treat as categorical (e.g. integer-coded ones).
+            categorical: Features to treat as categorical (e.g. integer-coded ones); ``None`` types
+                every feature by its dtype; ``[]`` declares there is none.
             numerical: Features to treat as numerical.
             features: The features to monitor, in order (default: every column not in ``exclude``).
             exclude: Columns to leave out (ids, timestamps, the target).
@@ -212,14 +274,18 @@ class Baseline:
         Raises:
             SchemaMismatchError: a named feature is not in the data.
             DtypeError: a column mlmon cannot read, or a non-numeric column declared numerical.
-            InputError: an empty or all-missing column, or bad arguments.
+            InputError: an empty or all-missing column, an empty feature name or one holding ``"``,
+                ``\\`` or a control character, or bad arguments.
         """
-        both = set(categorical) & set(numerical)
+        if isinstance(categorical, str) or isinstance(numerical, str):
+            raise InputError("categorical and numerical take a list of feature names, not a string")
+        declared = set(categorical or ())
+        both = declared & set(numerical)
         if both:
             raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
         listed = to_batch(data, wanted=(), feature_names=feature_names)
         names = _select(listed, features, exclude)
-        undeclared = (set(categorical) | set(numerical)) - set(names)
+        undeclared = (declared | set(numerical)) - set(names)
         if undeclared:
             raise SchemaMismatchError(f"declared features not in the data: {sorted(undeclared)}")
         batch = to_batch(data, wanted=set(names), feature_names=feature_names)
@@ -245,9 +311,11 @@ class Baseline:
             kind=_KIND, format=FORMAT_VERSION, mlmon_version=self.mlmon_version, created_at=self.created_at,
             model=self.model, version=self.version, n_rows=self.n_rows, bins=self.bins,
             features=list(self.features.values()), feature_importance=self.feature_importance,
-            profile=self._profile_bytes,
+            profile=self._profile_bytes, checksum=bytes(_CHECKSUM_BYTES),
         )  # fmt: skip
-        return msgspec.msgpack.encode(envelope)
+        data = msgspec.msgpack.encode(envelope)
+        body = data[:-_CHECKSUM_BYTES]
+        return body + hashlib.sha256(body).digest()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Baseline:
@@ -267,6 +335,7 @@ class Baseline:
                 f"baseline file format version {header.format} (written by mlmon {header.mlmon_version}) is "
                 f"newer than this mlmon {_engine.__version__} reads (format {FORMAT_VERSION}); upgrade mlmon"
             )
+        _verify_checksum(data, header)
         try:
             env = msgspec.msgpack.decode(data, type=_BaselineFile)
         except msgspec.DecodeError as exc:

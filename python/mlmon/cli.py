@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import re
 import sys
@@ -33,7 +34,7 @@ __all__ = ["main"]
 BATCH_ROWS = 256 * 1024
 
 
-class CliError(Exception):
+class CliError(MlmonError):
     """A user-facing failure: printed as one line, exit code 2."""
 
 
@@ -136,7 +137,8 @@ def _monitor_file(baseline: Baseline, path: Path, thresholds: Thresholds, quiet:
     as_string: set[str] = set()
     names = [f.name for f in baseline.features.values()]
     for _attempt in range(len(names) + 1):
-        monitor = Monitor(baseline, thresholds)
+        # A drift gate reports schema drift (absent columns, wrong types) rather than stopping at it.
+        monitor = Monitor(baseline, thresholds, on_error="count")
         try:
             with _progress(quiet) as progress:
                 task = progress.add_task(f"reading {path.name}", total=1.0, rows=0)
@@ -172,7 +174,8 @@ def cmd_baseline_fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     table = read_table(path)
     baseline = Baseline.fit(
-        table, categorical=_split(args.categorical), numerical=_split(args.numerical),
+        table, categorical=None if args.categorical is None else _split(args.categorical),
+        numerical=_split(args.numerical),
         exclude=_split(args.exclude), bins=args.bins, model=args.model, version=args.version,
     )  # fmt: skip
     out = Path(args.output)
@@ -210,13 +213,28 @@ def _write_outputs(report: DriftReport, args: argparse.Namespace) -> None:
         Path(args.json).write_text(report.to_json(), encoding="utf-8")
     if args.html:
         report.to_html(args.html)
-    if not args.quiet:
-        console = Console()
-        console.print(report.to_table())
-        if report.missing_columns:
-            console.print(f"[yellow]missing columns:[/] {', '.join(report.missing_columns)}")
-        if report.unexpected_columns:
-            console.print(f"[yellow]unexpected columns:[/] {', '.join(report.unexpected_columns)}")
+    if args.quiet:
+        return
+    fmt = args.format or "table"
+    if fmt != "table":
+        text = {"json": report.to_json, "csv": report.to_csv, "markdown": report.to_markdown}[fmt]()
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    _print_table(report)
+
+
+def _print_table(report: DriftReport) -> None:
+    """The table laid out for the terminal; piped or redirected, every column at full width (rich would
+    assume 80 columns and cut cells), without colours or trailing blanks."""
+    terminal = Console()
+    out = terminal if terminal.is_terminal else Console(file=io.StringIO(), width=100_000, color_system=None)
+    out.print(report.to_table(width=terminal.width if terminal.is_terminal else None))
+    if report.missing_columns:
+        out.print(f"[yellow]missing columns:[/] {', '.join(report.missing_columns)}")
+    if report.unexpected_columns:
+        out.print(f"[yellow]unexpected columns:[/] {', '.join(report.unexpected_columns)}")
+    if isinstance(out.file, io.StringIO):
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in out.file.getvalue().splitlines()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit = base.add_parser("fit", help="fit a baseline on a CSV or Parquet file")
     fit.add_argument("data", help="training data (.csv or .parquet)")
     fit.add_argument("-o", "--output", required=True, help="baseline file to write (e.g. churn-3.mlmon)")
-    fit.add_argument("--categorical", help="comma-separated features to treat as categorical")
+    fit.add_argument("--categorical", help="comma-separated features to treat as categorical (default: "
+                     "typed by dtype; --categorical '' declares none, refusing string columns)")  # fmt: skip
     fit.add_argument("--numerical", help="comma-separated features to treat as numerical")
     fit.add_argument("--exclude", help="comma-separated columns to leave out (ids, target...)")
     fit.add_argument("--bins", type=int, default=10, help="quantile bins per numerical feature (default 10)")
@@ -248,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--warning", type=float, default=0.2, help="PSI warning threshold (default 0.2)")
     drift.add_argument("--critical", type=float, default=0.5, help="PSI critical threshold (default 0.5)")
     drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
+    drift.add_argument("--format", choices=["table", "json", "csv", "markdown"],
+                       help="what to print: table (default; every column when not a terminal), json, csv "
+                       "(one row per feature) or markdown")  # fmt: skip
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
     drift.add_argument("--by", help="report drift per period of this length (1d, 6h...) instead of once; "
                        "CURRENT may then be a glob or a directory")  # fmt: skip
@@ -266,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="train, deploy, serve, drift and alerts, end to end")
     demo.add_demo_arguments(demo_cmd)
     demo_cmd.set_defaults(func=cmd_demo)
-    from mlmon.bench.cli import add_bench_parser  # the benchmark suite (needs a source checkout)
+    from mlmon.bench.cli import add_bench_parser  # the benchmark suite (the bench extra)
 
     add_bench_parser(sub)
     return parser

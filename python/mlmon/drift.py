@@ -31,6 +31,7 @@ __all__ = [
     "Thresholds",
     "chi2_ppf",
     "classify",
+    "explain",
     "noise_floor",
 ]
 
@@ -94,12 +95,19 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
     Attributes:
         name: Feature name.
         kind: ``numerical`` or ``categorical``.
-        method: ``psi`` (numerical) or ``chi_square`` (categorical); ``score`` is PSI for both.
+        method: The score that drives ``severity``: ``psi`` for both kinds, so one pair of thresholds
+            means the same for every feature.
         score: PSI between reference and current proportions (engine epsilon smoothing, always finite).
-        severity: ``ok``, ``warning``, ``critical`` or ``insufficient_data``.
+        severity: ``ok``, ``warning``, ``critical`` or ``insufficient_data``, from ``score`` alone: the
+            threshold it reaches, when it is also above ``noise_floor``.
+        reason: Why ``severity`` is what it is, in words (``PSI 0.177 < warning 0.2``, ``all 2,000 values
+            missing``...).
         noise_floor: The PSI sampling noise alone reaches with 95% probability at these sample sizes
             (``None`` when either side has no values).
-        significant: Whether ``p_value`` is below the significance level.
+        test: The test behind ``chi2``, ``p_value`` and ``significant``: ``chi_square``, the pooled 2 x k
+            homogeneity test over bins or categories, for both kinds. Reported beside the score, never
+            used for the severity: on large samples a negligible shift is significant.
+        significant: Whether ``p_value`` is below the significance level (not a drift verdict).
         chi2: Pooled 2 x k chi-square statistic (bins or categories; sparse cells pooled).
         dof: Its degrees of freedom.
         p_value: Its p-value.
@@ -116,6 +124,10 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
         quality_issues: Human-readable data-quality findings.
         warning_threshold: The warning threshold applied.
         critical_threshold: The critical threshold applied.
+        typing: How the feature was typed at fit: ``numerical (float64)``, ``categorical (string)``,
+            ``categorical (int64, declared)``...
+        typing_hint: A hint when the typing looks doubtful (an integer feature binned as numbers that
+            has few distinct values), else ``None``.
         labels: Display bins (intervals or categories, sparse categories pooled).
         reference_shares: Reference proportion per display bin.
         current_shares: Current proportion per display bin.
@@ -128,6 +140,8 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
     severity: Severity
     noise_floor: float | None
     significant: bool
+    reason: str = ""
+    test: str = "chi_square"
     chi2: float | None = None
     dof: int | None = None
     p_value: float | None = None
@@ -144,6 +158,8 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
     quality_issues: list[str] = []
     warning_threshold: float = 0.2
     critical_threshold: float = 0.5
+    typing: str = ""
+    typing_hint: str | None = None
     labels: list[str] = []
     reference_shares: list[float] = []
     current_shares: list[float] = []
@@ -159,8 +175,12 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
 
     Attributes:
         severity: The worst feature severity (``ok`` < ``insufficient_data`` < ``warning`` < ``critical``).
-        score: Mean feature score, weighted by the baseline's feature importance when it has one.
-        drifted_share: Share of features at ``warning`` or ``critical``.
+        score: Mean PSI over the features, weighted by the baseline's feature importance when it has
+            one (features without an importance weigh 0), else equally: a one-number trend for
+            dashboards. It decides nothing; ``severity`` is the worst feature's.
+        score_weighting: ``importance`` or ``equal``: how ``score`` weighed the features.
+        drifted_count: Features at ``warning`` or ``critical``.
+        drifted_share: ``drifted_count`` over the number of features.
         features: Per-feature results, in baseline order.
         reference_rows: Rows in the baseline.
         current_rows: Rows in this window.
@@ -181,6 +201,8 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
     score: float
     drifted_share: float
     features: dict[str, FeatureDrift]
+    drifted_count: int = 0
+    score_weighting: Literal["importance", "equal"] = "equal"
     reference_rows: int
     current_rows: int
     row_start: int = 0
@@ -235,15 +257,29 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
                 fh.write(html)
         return html
 
-    def to_table(self, limit: int | None = None) -> Any:
+    def to_table(self, limit: int | None = None, width: int | None = None) -> Any:
         """A ``rich.table.Table`` sorted by severity and score (print it with ``rich.print``).
 
         Args:
             limit: Show at most this many features, the worst ones.
+            width: Columns available; a narrower width than every column needs gets the compact
+                layout (``None``: every column).
         """
         from mlmon.report.table import render_table
 
-        return render_table(self, limit)
+        return render_table(self, limit, width)
+
+    def to_markdown(self) -> str:
+        """The report as a Markdown summary and table (every feature, full values)."""
+        from mlmon.report.flat import to_markdown
+
+        return to_markdown(self)
+
+    def to_csv(self) -> str:
+        """One CSV row per feature with every field of :class:`FeatureDrift` but the display bins."""
+        from mlmon.report.flat import to_csv
+
+        return to_csv(self)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -312,6 +348,25 @@ def classify(
     if score > floor and score >= limits.warning:
         return "warning"
     return "ok"
+
+
+def explain(score: float, floor: float, n_current: int, limits: FeatureThresholds, min_count: int) -> str:
+    """The reason behind :func:`classify`'s verdict on the same arguments, in words.
+
+    A feature with no values at all gets its reason from the caller, which knows whether they were
+    missing, invalid or absent.
+    """
+    if n_current < min_count:
+        return f"{n_current:,} values, fewer than min_count {min_count:,}"
+    if floor > limits.warning:
+        return f"noise floor {floor:.3g} above warning {limits.warning:g}: too few values for a verdict"
+    if score >= limits.warning and score <= floor:
+        return f"PSI {score:.3f} within the noise floor {floor:.3g}"
+    if score >= limits.critical:
+        return f"PSI {score:.3f} >= critical {limits.critical:g} (noise floor {floor:.3g})"
+    if score >= limits.warning:
+        return f"PSI {score:.3f} >= warning {limits.warning:g} (noise floor {floor:.3g})"
+    return f"PSI {score:.3f} < warning {limits.warning:g}"
 
 
 class Scores(msgspec.Struct, frozen=True):

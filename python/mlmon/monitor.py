@@ -2,10 +2,12 @@
 
 ``update`` hands a dict of numpy arrays, or the numpy and Arrow string columns of a pandas, polars or
 pyarrow frame, to the engine in one ``Profile.update`` call; other inputs and columns go through the
-input adapters column by column (one
-``update_2d`` call for the numeric block of a 2-D array); schema drift (absent, unexpected or
-wrongly-typed columns) is counted, never raised. Windows tumble by rows or by time; ``snapshot`` /
-``from_snapshot`` and ``merge`` move exact counts between workers.
+input adapters column by column (one ``update_2d`` call for the numeric block of a 2-D array). A batch
+with an absent baseline feature or wrongly-typed values is refused with an error naming the feature
+(``mlmon._checks``) unless ``on_error="count"``, which counts it as schema drift (missing and invalid
+values) and goes on, as the service and the batch paths do; unexpected extra columns are listed, never
+refused. Windows tumble by rows or by time; ``snapshot`` / ``from_snapshot`` and ``merge`` move exact
+counts between workers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _arrays, _engine, _parallel
+from mlmon import _arrays, _checks, _engine, _parallel
 from mlmon._arrays import Arrays
 from mlmon._evaluate import evaluate
 from mlmon._frames import (
@@ -74,6 +76,7 @@ class Monitor:
         *,
         quality: QualityThresholds | None = None,
         max_windows: int | None = None,
+        on_error: _checks.OnError = "raise",
     ) -> None:
         """Starts monitoring.
 
@@ -86,10 +89,15 @@ class Monitor:
             quality: Data-quality levels (default ``QualityThresholds()``).
             max_windows: Closed windows kept for :meth:`windows`; older ones are folded into the
                 cumulative counts only (``None``: keep all).
+            on_error: What :meth:`update` does with a batch that does not match the baseline:
+                ``"raise"`` (default) refuses it with an error naming the feature; ``"count"`` counts
+                absent columns as missing and wrongly-typed values as invalid (``missing_rate``,
+                ``invalid_rate``, ``missing_columns``) and goes on.
 
         Raises:
-            InputError: an unreadable window spec.
+            InputError: an unreadable window spec or ``on_error``.
         """
+        self.on_error = _checks.check_on_error(on_error)
         self.baseline = baseline
         self.thresholds = thresholds or Thresholds()
         self.quality = quality or QualityThresholds()
@@ -105,7 +113,14 @@ class Monitor:
         """Rows counted since the monitor started (every window)."""
         return self._cumulative().rows
 
-    def update(self, data: Any, timestamp: Any = None, *, feature_names: Sequence[str] | None = None) -> None:
+    def update(
+        self,
+        data: Any,
+        timestamp: Any = None,
+        *,
+        feature_names: Sequence[str] | None = None,
+        on_error: _checks.OnError | None = None,
+    ) -> None:
         """Counts a batch.
 
         Args:
@@ -114,13 +129,21 @@ class Monitor:
             timestamp: When the batch happened (datetime, epoch seconds or datetime64); default now. It
                 picks the time window; a batch older than the open window is counted in the open window.
             feature_names: Column names of a 2-D numpy array.
+            on_error: This batch's policy instead of the monitor's (see :class:`Monitor`).
 
         Raises:
-            DtypeError: an unsupported input type.
+            DtypeError: an unsupported input type; with ``on_error="raise"``, values of the wrong type
+                (strings in a numerical feature, fractions in a categorical one), each feature named.
+            SchemaMismatchError: with ``on_error="raise"``, baseline features absent from the batch.
             InputError: a malformed batch (columns of different lengths, codes out of range).
+
+        A refused batch counts nothing. An empty batch is accepted (the report says when a feature has
+        no values).
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
         batch = self._to_batch(data, feature_names)
+        if _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise":
+            batch = self._checked(batch, data, feature_names)
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > self._open.key and self._open.rows:
@@ -141,12 +164,28 @@ class Monitor:
             fast = _arrays.from_pandas(data, wanted)
         if fast is None and library in ("polars", "pyarrow"):
             fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
-        if fast is not None:
-            return fast
+        return fast if fast is not None else self._general_batch(data, feature_names)
+
+    def _general_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch:
         names = feature_names
         if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
-            names = list(wanted)
-        return to_batch(data, wanted=set(wanted), feature_names=names)
+            names = list(self.baseline.features)
+        return to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+
+    def _checked(
+        self, batch: Batch | Arrays, data: Any, feature_names: Sequence[str] | None
+    ) -> Batch | Arrays:
+        """The strict policy: a batch of columns the engine surely reads as their kinds goes on as it is;
+        any other gets the full checks (``mlmon._checks``) on the general path, which name the feature
+        and raise, or pass and leave the converted batch to count."""
+        features = self.baseline.features
+        if isinstance(batch, Arrays) and _arrays.surely_valid(batch, features):
+            if batch.rest is not None:
+                _checks.check_batch({n: f for n, f in features.items() if batch.rest.has(n)}, batch.rest)
+            return batch
+        general = batch if isinstance(batch, Batch) else self._general_batch(data, feature_names)
+        _checks.check_batch(features, general)
+        return general
 
     def _count_rows(self, batch: Batch | Arrays, when: datetime) -> None:
         size = int(self._window_size)
@@ -338,8 +377,9 @@ class Monitor:
         *,
         quality: QualityThresholds | None = None,
         max_windows: int | None = None,
+        on_error: _checks.OnError = "raise",
     ) -> Monitor:
-        """Restores a monitor from :meth:`snapshot` bytes.
+        """Restores a monitor from :meth:`snapshot` bytes (``on_error`` as in :class:`Monitor`).
 
         Raises:
             CodecError: not a snapshot, or a newer snapshot format.
@@ -356,7 +396,9 @@ class Monitor:
         window: Any = None if snap.window == "none" else (
             int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s"
         )  # fmt: skip
-        monitor = cls(baseline, thresholds, window, quality=quality, max_windows=max_windows)
+        monitor = cls(
+            baseline, thresholds, window, quality=quality, max_windows=max_windows, on_error=on_error
+        )
         monitor._open = WindowState.from_wire(baseline, snap.open)
         monitor._closed = [WindowState.from_wire(baseline, w) for w in snap.closed]
         if snap.retired is not None:

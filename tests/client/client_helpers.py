@@ -57,7 +57,9 @@ class StubIngest:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 data = self.rfile.read(int(self.headers["content-length"]))
-                stub.requests.append((msgspec.msgpack.decode(data)["batch_id"], data, time.monotonic()))
+                body = msgspec.msgpack.decode(data)
+                key = f"{body['producer_id']}:{body['sequence']}"
+                stub.requests.append((key, data, time.monotonic()))
                 status, headers = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
                 payload = b'{"detail": "scripted"}'
                 self.send_response(status)

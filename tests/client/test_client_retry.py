@@ -1,6 +1,6 @@
 """Failures: the real service stopped and restarted (the client keeps buffering, drops exactly the oldest
-excess, and delivers the rest after the restart), scripted 503/429 answers (the same batch_id and bytes
-on every retry, ``Retry-After`` honoured), final 4xx, and the flush at interpreter exit."""
+excess, and delivers the rest after the restart), scripted 503/429 answers (the same producer sequence and
+bytes on every retry, ``Retry-After`` honoured), final 4xx, and the flush at interpreter exit."""
 
 from __future__ import annotations
 
@@ -93,8 +93,8 @@ def test_outage_under_steady_load_stays_within_the_cap(tmp_path: Path, baseline:
         stop(proc)
 
 
-def test_retries_keep_the_batch_id_and_honour_retry_after() -> None:
-    script = [(503, {"Retry-After": "1"}), (429, {"Retry-After": "1"}), (503, {}), (200, {})]
+def test_retries_keep_the_producer_sequence_and_honour_retry_after() -> None:
+    script = [(503, {"Retry-After": "1"}), (429, {"Retry-After": "1"}), (408, {}), (200, {})]
     with StubIngest(script) as stub:
         client = DriftClient(stub.url, "churn", batch_rows=5, flush_interval=60)
         for i in range(5):
@@ -105,7 +105,8 @@ def test_retries_keep_the_batch_id_and_honour_retry_after() -> None:
     bodies = {body for _, body, _ in stub.requests}
     assert len(stub.requests) == 4 and len(ids) == 1 and len(bodies) == 1
     times = [t for _, _, t in stub.requests]
-    # Retry-After: 1 is honoured twice; the third wait is jittered backoff (no header)
+    # Retry-After: 1 is honoured twice; the 408 (a request cut by the deadline) is retried after jittered
+    # backoff (no header)
     assert times[1] - times[0] >= 0.95 and times[2] - times[1] >= 0.95
     assert client.sent == 5 and client.retries == 3 and client.dropped == 0
 

@@ -84,3 +84,10 @@ def test_secrets_from_environment_and_redaction() -> None:
         assert secret not in clean
     assert clean.count("***") == 5
     assert Secrets().redact(text) == text
+
+
+def test_the_artifact_hmac_key_is_a_redacted_secret() -> None:
+    key = "hmac-key-" + "k" * 32
+    s = Secrets.from_env({"MLMON_SERVING_ARTIFACT_HMAC_KEY": key})
+    assert s.artifact_hmac_key == key
+    assert s.redact(f"signing with {key}") == "signing with ***"

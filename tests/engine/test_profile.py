@@ -245,8 +245,8 @@ def batches(draw: st.DrawFn) -> dict[str, Any]:
 def test_monitor_counts_dicts_exactly_as_the_per_feature_path(
     batch_list: list[dict[str, Any]], window: Any
 ) -> None:
-    fast = mlmon.Monitor(BASELINE, window=window)
-    general = mlmon.Monitor(BASELINE, window=window)
+    fast = mlmon.Monitor(BASELINE, window=window, on_error="count")
+    general = mlmon.Monitor(BASELINE, window=window, on_error="count")
     for batch in batch_list:
         fast.update(batch, WHEN)
         # A read-only mapping is not a dict, so it takes the per-feature path of every release so far.
@@ -302,11 +302,11 @@ def test_monitor_counts_dataframes_exactly_as_the_per_feature_path(
     rng = np.random.default_rng(5)
     frames = [frame_with_every_kind(rng, n) for n in (0, 1, 40, 33)]
     frames.append(frames[2].assign(x=frames[2]["s"], s=frames[2]["x"]))  # kinds swapped: invalid values
-    fast = mlmon.Monitor(BASELINE, window=window)
+    fast = mlmon.Monitor(BASELINE, window=window, on_error="count")
     for frame in frames:
         fast.update(frame, WHEN)
     monkeypatch.setattr(_arrays, "from_pandas", lambda obj, wanted: None)
-    general = mlmon.Monitor(BASELINE, window=window)
+    general = mlmon.Monitor(BASELINE, window=window, on_error="count")
     for frame in frames:
         general.update(frame, WHEN)
     assert fast.snapshot() == general.snapshot()
@@ -316,7 +316,7 @@ def test_monitor_counts_dataframes_exactly_as_the_per_feature_path(
 def test_a_pickled_monitor_keeps_counting_into_its_own_counts() -> None:
     import pickle
 
-    monitor = mlmon.Monitor(BASELINE)
+    monitor = mlmon.Monitor(BASELINE, on_error="count")
     monitor.update({"x": np.linspace(-1, 1, 50)}, WHEN)
     copy = pickle.loads(pickle.dumps(monitor))
     copy.update({"x": np.linspace(-1, 1, 50)}, WHEN)
@@ -367,11 +367,11 @@ def test_monitor_counts_arrow_and_polars_exactly_as_the_per_feature_path(
     from mlmon import _arrays
 
     frames = arrow_and_polars_frames(np.random.default_rng(9))
-    fast = mlmon.Monitor(BASELINE, window=window)
+    fast = mlmon.Monitor(BASELINE, window=window, on_error="count")
     for frame in frames:
         fast.update(frame, WHEN)
     monkeypatch.setattr(_arrays, "from_batch", lambda batch: batch)
-    general = mlmon.Monitor(BASELINE, window=window)
+    general = mlmon.Monitor(BASELINE, window=window, on_error="count")
     for frame in frames:
         general.update(frame, WHEN)
     assert fast.snapshot() == general.snapshot()

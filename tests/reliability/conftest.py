@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
 
 import mlmon
+from shared_helpers import start_postgres
 
 _names = itertools.count()
 
@@ -28,22 +29,10 @@ def baseline() -> mlmon.Baseline:
     return mlmon.Baseline.fit({"age": rng.normal(40, 9, 5000), "plan": rng.choice(["a", "b", "c"], 5000)})
 
 
-def _server() -> Any:
-    try:
-        from mlmon.store.testing import TemporaryPostgres
-
-        return TemporaryPostgres().__enter__()
-    except Exception as exc:  # ImportError (no psycopg) or PostgresUnavailable
-        reason = f"PostgreSQL server unavailable: {type(exc).__name__}: {exc}"
-        if os.environ.get("MLMON_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (MLMON_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Any]:
     """One throwaway PostgreSQL server for the session's scenarios that do not crash it."""
-    server = _server()
+    server = start_postgres()
     try:
         yield server
     finally:
@@ -59,7 +48,7 @@ def pg_url(pg_server: Any) -> str:
 @pytest.fixture
 def own_pg() -> Iterator[Any]:
     """A private PostgreSQL server, for scenarios that crash, stop or freeze it."""
-    server = _server()
+    server = start_postgres()
     try:
         yield server
     finally:

@@ -77,9 +77,14 @@ def test_outage_keeps_memory_capped_and_counts_drops_exactly(
         total = 3 * BATCH + recorded
         assert client.sent + client.dropped == total and client.rejected == 0
         assert reported_rows(url) == client.sent == total - client.dropped
-        with sqlite3.connect(db) as conn:  # every batch stored once under the id it was first sent with
-            (batches,) = conn.execute("SELECT COUNT(*) FROM ingested_batches").fetchone()
-        assert batches * BATCH == client.sent
+        # Every batch counted once under the sequence it was first sent with: one producer row, no batch ids.
+        with sqlite3.connect(db) as conn:
+            (producers, high, ids) = conn.execute(
+                "SELECT COUNT(*), MAX(high_seq), (SELECT COUNT(*) FROM ingested_batches)"
+                " FROM producer_sequences"
+            ).fetchone()
+        batches = high + 1
+        assert producers == 1 and ids == 0 and batches * BATCH == client.sent
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)

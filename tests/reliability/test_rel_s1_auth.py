@@ -1,6 +1,7 @@
 """S1 authentication and tenant isolation on a real 2-worker process: every route of the app times
 {no token, malformed, wrong, model A's token, admin} gets the designed status; model A's token changes
-no count of model B; and no token ever appears in the logs, the metrics or any response."""
+no count of model B and lists no model but A; and no token ever appears in the logs, the metrics or
+any response."""
 
 from __future__ import annotations
 
@@ -88,6 +89,10 @@ def test_auth_matrix_and_no_token_leaks(tmp_path: Path, baseline: mlmon.Baseline
                 if r.status_code != want or r.status_code >= 500:
                     failures.append(f"{method} {target} as {caller}: {r.status_code} (want {want})")
         assert not failures, "\n".join(failures)
+        # The listings across models show model A's token only model A (the admin sees both).
+        for caller, want in (("model-A", ["churn"]), ("admin", ["churn", "fraud"])):
+            listed = httpx.get(f"{url}/v1/models", headers=CALLERS[caller], timeout=30).json()
+            assert sorted(m["name"] for m in listed) == want, caller
         # Only the admin's batch reached model B; model A's token changed nothing there.
         assert reported_rows(url, "fraud", ADMIN) == 11
         metrics = httpx.get(f"{url}/metrics", timeout=10).text

@@ -8,7 +8,6 @@ feature are refused with 404/422 (never 2xx or 5xx), the schema and the counts s
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import time
@@ -23,6 +22,7 @@ from rel_results import record
 from service_helpers import MSGPACK, body, mp
 
 import mlmon
+import system_tools
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +48,11 @@ def _series(metrics: str) -> list[str]:
 
 
 def _promtool(text: str, tmp_path: Path) -> None:
-    if shutil.which("promtool") is None:
-        return
+    promtool = system_tools.require("promtool")
     path = tmp_path / "metrics.txt"
     path.write_text(text)
     with path.open("rb") as f:
-        done = subprocess.run(["promtool", "check", "metrics"], stdin=f, capture_output=True, timeout=60)
+        done = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True, timeout=60)
     # promtool exits 1 for lint hints too (such as counters without _total); only errors fail here.
     assert b"error" not in done.stderr.lower() and b"error" not in done.stdout.lower(), done
 

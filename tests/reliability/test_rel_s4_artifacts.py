@@ -106,9 +106,15 @@ def test_tampered_artifacts_never_run_and_change_nothing(tmp_path: Path, trained
     with open_store(stack.database_url) as store:
         assert [(v.version, v.stage) for v in store.list_versions("bc")] == registry
     assert httpx.get(f"{stack.serving.url}/version", timeout=10).json() == served
-    # The production API itself: a wrong digest is refused before any deserializer, the old model stays.
+    # The production API itself: joblib is refused (skops only unless the operator vouches for files),
+    # even with the admin token and the file's own digest; a wrong digest is refused before any
+    # deserializer; the old model stays.
     headers = {"authorization": f"Bearer {stack.serving_token}", "x-model-sha256": approved,
                "x-model-format": "joblib", "x-model-version": "99", "x-model-name": "bc"}  # fmt: skip
+    own = {**headers, "x-model-sha256": hashlib.sha256(evil.read_bytes()).hexdigest()}
+    r = httpx.put(f"{stack.serving.url}/admin/model", content=evil.read_bytes(), headers=own, timeout=30)
+    assert r.status_code == 403 and r.json()["reason"] == "untrusted_artifact", r.text
+    headers["x-model-format"] = "skops"
     r = httpx.put(f"{stack.serving.url}/admin/model", content=evil.read_bytes(), headers=headers, timeout=30)
     assert r.status_code == 422 and r.json()["expected"] == approved, r.text
     assert not sentinel.exists()
@@ -116,7 +122,7 @@ def test_tampered_artifacts_never_run_and_change_nothing(tmp_path: Path, trained
     for run in [first, *runs]:  # S5: secrets come from the environment and are never printed
         for secret in (stack.admin_token, stack.serving_token, stack.ingest_token):
             assert secret not in run.stdout + run.stderr
-    record("S4 tampered artifacts", load=f"{len(runs) + 1} mlmon deploy runs + 1 PUT /admin/model",
-           faults="joblib payload (reviewed digest / no digest), one byte flipped, wrong digest, skops "
-           "operator.call and builtins.eval", sent=len(runs) + 2, acked=1, lost=0, duplicates=0, five_xx=0,
-           peak_rss_mib=None, seconds=time.monotonic() - started)  # fmt: skip
+    record("S4 tampered artifacts", load=f"{len(runs) + 1} mlmon deploy runs + 2 PUT /admin/model",
+           faults="joblib payload (reviewed digest / no digest / its own digest), one byte flipped, wrong "
+           "digest, skops operator.call and builtins.eval", sent=len(runs) + 3, acked=1, lost=0,
+           duplicates=0, five_xx=0, peak_rss_mib=None, seconds=time.monotonic() - started)  # fmt: skip

@@ -141,6 +141,50 @@ def loopback_server(handler: type[BaseHTTPRequestHandler], **attrs: Any) -> Iter
         server.server_close()
 
 
+TRICKLE_GIVE_UP = 15.0
+"""How long :func:`trickle` waits for the server to close every connection (deadlines in the tests
+are about 1 s; a machine shared with other jobs is slow)."""
+
+
+def connect(url: str) -> socket.socket:
+    """A non-blocking TCP connection to the loopback server at ``url``."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.setblocking(False)
+    return sock
+
+
+def trickle(socks: list[socket.socket], chunks: list[bytes]) -> tuple[dict[int, bytes], float]:
+    """Sends one more chunk on every open socket each 0.2 s and collects what the server says, until
+    every socket is closed by the server or ``TRICKLE_GIVE_UP`` passes. Returns the replies (socket index to
+    bytes) of the closed sockets and the seconds until the last one closed."""
+    replies: dict[int, bytes] = {}
+    got: dict[int, bytes] = {i: b"" for i in range(len(socks))}
+    started = time.monotonic()
+    step = 0
+    while len(replies) < len(socks) and time.monotonic() - started < TRICKLE_GIVE_UP:
+        for i, sock in enumerate(socks):
+            if i in replies:
+                continue
+            try:
+                while data := sock.recv(4096):
+                    got[i] += data
+                replies[i] = got[i]  # recv returned b"": the server closed the connection
+                continue
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                replies[i] = got[i]
+                continue
+            try:
+                sock.send(chunks[min(step, len(chunks) - 1)])
+            except OSError:
+                replies[i] = got[i]
+        step += 1
+        time.sleep(0.2)
+    return replies, time.monotonic() - started
+
+
 def wait_for(predicate: Callable[[], bool], seconds: float = 20) -> bool:
     """Polls ``predicate`` until true or ``seconds`` pass (a bounded wait, not a speed assertion)."""
     deadline = time.monotonic() + seconds

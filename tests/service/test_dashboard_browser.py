@@ -4,7 +4,6 @@ renders too, and the browser logs no console error."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -15,19 +14,16 @@ import pytest
 from service_helpers import MSGPACK, mp, start_service, wait_for
 
 import mlmon
+import system_tools
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package"),
 ]
 
 
 def _dump(url: str, tmp_path: Path) -> tuple[str, list[str]]:
-    assert CHROMIUM is not None
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-            "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    args = system_tools.headless_chromium(f"--user-data-dir={tmp_path / 'profile'}")
     proc = subprocess.run(
         [*args, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False
     )

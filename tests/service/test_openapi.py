@@ -48,7 +48,8 @@ def test_schema_documents_request_and_response_bodies(service: str) -> None:
     ingest = paths["/v1/models/{model}/ingest"]["post"]["requestBody"]
     assert ingest["required"] and set(ingest["content"]) == {"application/json", "application/msgpack"}
     batch = schemas["IngestBatch"]
-    assert batch["required"] == ["batch_id", "columns"] and batch["additionalProperties"] is False
+    assert batch["required"] == ["columns"] and batch["additionalProperties"] is False
+    assert {"batch_id", "producer_id", "sequence"} <= set(batch["properties"])
     column_kinds = batch["properties"]["columns"]["additionalProperties"]["anyOf"]
     assert {"$ref": "#/components/schemas/RawNumbers"} in column_kinds
     assert {"$ref": "#/components/schemas/CodedColumn"} in column_kinds

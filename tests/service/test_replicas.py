@@ -4,18 +4,17 @@ skipping it."""
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from service_helpers import MSGPACK, body, mp, start_service
 
 import mlmon
+from shared_helpers import start_postgres
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -23,15 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """An empty database on a throwaway PostgreSQL server."""
-    try:
-        from mlmon.store.testing import TemporaryPostgres
-
-        server: Any = TemporaryPostgres().__enter__()
-    except Exception as exc:  # ImportError (no psycopg) or PostgresUnavailable
-        reason = f"PostgreSQL server unavailable: {type(exc).__name__}: {exc}"
-        if os.environ.get("MLMON_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (MLMON_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+    server = start_postgres()
     try:
         yield str(server.create_database("mlmon_replicas"))
     finally:

@@ -1,6 +1,6 @@
 """A scikit-learn Pipeline with a text feature (OneHotEncoder in a ColumnTransformer) deployed as skops
 and served in-process: text values reach the model's own encoder, and a model that cannot take text
-answers 422 naming the feature."""
+answers 422 naming the feature; as joblib it is served only once its digest is allowed."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def test_text_features_reach_the_pipeline(pipeline: Any) -> None:
         assert bad.status_code == 422 and "text values in feature 'age'" in bad.json()["detail"]
 
 
-def test_joblib_with_the_admin_token_and_its_digest_is_served(pipeline: Any) -> None:
+def test_joblib_is_served_only_when_its_digest_is_allowed(pipeline: Any) -> None:
+    import hashlib
     import io
 
     import joblib
@@ -56,9 +57,15 @@ def test_joblib_with_the_admin_token_and_its_digest_is_served(pipeline: Any) -> 
     buf = io.BytesIO()
     joblib.dump(pipeline, buf)
     data = buf.getvalue()
-    app = create_app(ServingSettings(admin_token=ADMIN), CollectorRegistry())
-    with TestClient(app) as client:
-        put = client.put("/admin/model", content=data, headers=deploy_headers(data, "j1", fmt="joblib"))
+    headers = deploy_headers(data, "j1", fmt="joblib")
+    refused = create_app(ServingSettings(admin_token=ADMIN), CollectorRegistry())
+    with TestClient(refused) as client:  # the admin token and its own digest are not enough
+        assert client.put("/admin/model", content=data, headers=headers).status_code == 403
+    allowed = ServingSettings(
+        admin_token=ADMIN, allow_pickle=True, pickle_sha256=frozenset({hashlib.sha256(data).hexdigest()})
+    )
+    with TestClient(create_app(allowed, CollectorRegistry())) as client:
+        put = client.put("/admin/model", content=data, headers=headers)
         assert put.status_code == 200, put.text
         r = client.post("/predict", json={"columns": {"age": [30.0, 60.0], "plan": ["team", "free"]}})
         assert r.status_code == 200 and r.json()["version"] == "j1", r.text

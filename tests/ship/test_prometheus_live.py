@@ -5,7 +5,6 @@ MlmonDriftCritical firing for that feature. Bounded to under a minute."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,16 +19,14 @@ from prom_rules import rule_groups
 from service_helpers import ADMIN, MSGPACK, TOKEN_A, free_port, mp, start_service
 
 import mlmon
+import system_tools
 
 T = TypeVar("T")
 _DEADLINE_SECONDS = 45
 
 
 def _prometheus() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        pytest.fail("prometheus not found: apt-get install prometheus (.ci/run installs it)")
-    return path
+    return system_tools.require("prometheus")
 
 
 def _wait(what: str, probe: Callable[[], T | None], deadline: float, log: Path) -> T:

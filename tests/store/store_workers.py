@@ -59,3 +59,13 @@ def promote_process(url: str, version: str, rounds: int) -> None:
     with open_store(url, upgrade=False) as store:
         for _ in range(rounds):
             store.promote("m", version)
+
+
+def compact_forever(url: str, seconds: float) -> None:
+    """Compacts windows in a loop for ``seconds`` (a child the tests kill -9 mid-transaction)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    with open_store(url, upgrade=False) as store:
+        while time.monotonic() < deadline:
+            store.compact_windows(max_windows=4, max_rows=8)

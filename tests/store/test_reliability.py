@@ -6,7 +6,9 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -25,14 +27,23 @@ from mlmon.store.testing import TemporaryPostgres
 
 # spawn, not fork: the parent holds pool threads and the engine's thread pool.
 _SPAWN = multiprocessing.get_context("spawn")
+# A process pool whose child dies fails the test (BrokenProcessPool) instead of waiting forever, as
+# multiprocessing.Pool does; the timeout bounds a child stuck on a lock.
+_CHILD_SECONDS = 120
+T = TypeVar("T")
+
+
+def _in_two_processes(fn: Callable[..., T], *calls: tuple[object, ...]) -> list[T]:
+    with ProcessPoolExecutor(2, mp_context=_SPAWN) as pool:
+        futures = [pool.submit(fn, *args) for args in calls]
+        return [f.result(timeout=_CHILD_SECONDS) for f in futures]
 
 
 def test_processes_writing_one_window_sum_exactly(url: str) -> None:
     with open_store(url) as store:
         store.register_version("m", "v1")
     seeds = {f"p{i}": list(range(i * 20, i * 20 + 20)) for i in range(2)}
-    with _SPAWN.Pool(2) as pool:
-        rows = pool.starmap(write_partials_process, [(url, w, s) for w, s in seeds.items()])
+    rows = _in_two_processes(write_partials_process, *[(url, w, s) for w, s in seeds.items()])
     expected: dict[str, list[int]] = {}
     for seed in (s for group in seeds.values() for s in group):
         expected = add_counts(expected, counts(make_profile(seed)))
@@ -46,8 +57,7 @@ def test_processes_promoting_at_once_leave_one_production(url: str) -> None:
     with open_store(url) as store:
         for version in ("v1", "v2", "v3"):
             store.register_version("m", version)
-    with _SPAWN.Pool(2) as pool:
-        pool.starmap(promote_process, [(url, "v1", 25), (url, "v2", 25)])
+    _in_two_processes(promote_process, (url, "v1", 25), (url, "v2", 25))
     with open_store(url) as store:
         stages = {v.version: v.stage for v in store.list_versions("m")}
         production = store.production_version("m")

@@ -57,27 +57,29 @@ def feature_kinds(
     *,
     features: Sequence[str] | None = None,
     exclude: Collection[str] = (),
-    categorical: Collection[str] = (),
+    categorical: Collection[str] | None = None,
     numerical: Collection[str] = (),
 ) -> list[FeatureSpec]:
     """The features to fit and their kinds, from an Arrow schema.
 
     Without ``features``, every numeric, string, bool or dictionary column not in ``exclude`` (timestamps
-    and nested columns are skipped).
+    and nested columns are skipped). Kinds follow ``Baseline.fit``'s typing rule (``mlmon.schema``):
+    ``categorical=None`` types by dtype, ``categorical=[]`` refuses string columns.
 
     Raises:
         SchemaMismatchError: a named feature is not in the data.
         DtypeError: a feature of an unsupported type, or a string feature declared numerical.
         InputError: no features, or a feature declared both ways.
     """
-    both = set(categorical) & set(numerical)
+    declared = set(categorical or ())
+    both = declared & set(numerical)
     if both:
         raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
     types = {f.name: f.type for f in schema}
     names = list(features) if features is not None else [
         n for n in types if n not in exclude and _arrow_kind(types[n]) is not None
     ]  # fmt: skip
-    absent = [n for n in [*names, *categorical, *numerical] if n not in types]
+    absent = [n for n in [*names, *declared, *numerical] if n not in types]
     if absent:
         raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
     if not names:
@@ -90,8 +92,13 @@ def feature_kinds(
                 f"feature {name!r}: unsupported type {types[name]} (expected numbers, strings or bools)"
             )
         kind: FeatureKind = (
-            "categorical" if name in categorical else "numerical" if name in numerical else inferred
+            "categorical" if name in declared else "numerical" if name in numerical else inferred
         )
+        if categorical is not None and not declared and kind == "categorical":
+            raise DtypeError(
+                f"feature {name!r}: holds {_dtype_name(types[name])} values, but categorical=[] says no "
+                "feature is categorical; list it in categorical, exclude it, or leave categorical=None"
+            )
         if kind == "numerical" and inferred == "categorical":
             raise DtypeError(
                 f"feature {name!r}: declared numerical but holds {_dtype_name(types[name])} values"
@@ -256,7 +263,7 @@ class FitOptions(TypedDict, total=False):
 
     features: Sequence[str] | None
     exclude: Collection[str]
-    categorical: Collection[str]
+    categorical: Collection[str] | None
     numerical: Collection[str]
     bins: int
     max_categories: int
@@ -283,7 +290,7 @@ def fit_two_passes(
             f"unknown fit_baseline arguments: {unknown} (known: {sorted(FitOptions.__annotations__)})"
         )
     specs = feature_kinds(schema, features=o.get("features"), exclude=o.get("exclude", ()),
-                          categorical=o.get("categorical", ()), numerical=o.get("numerical", ()))  # fmt: skip
+                          categorical=o.get("categorical"), numerical=o.get("numerical", ()))  # fmt: skip
     first = sketch(specs, o.get("k", 200))
     bins = o.get("bins", 10)
     edges = first.edges(bins)

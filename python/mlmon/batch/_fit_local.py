@@ -36,7 +36,8 @@ def fit_baseline(
         features: Features to fit, in order (default: every numeric, string, bool or dictionary column
             not in ``exclude``; timestamp columns are skipped).
         exclude: Columns to leave out (ids, the target).
-        categorical: Features to treat as categorical (e.g. integer codes).
+        categorical: Features to treat as categorical (e.g. integer codes); ``None`` (default) types
+            features by dtype, ``[]`` declares there is none (as in :meth:`Baseline.fit`).
         numerical: Features to treat as numerical.
         bins: Quantile bins per numerical feature (ties merged, so maybe fewer).
         max_categories: Reference categories kept per feature.

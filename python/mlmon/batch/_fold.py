@@ -53,7 +53,7 @@ class PeriodFold:
         self.states: dict[int, WindowState] = {}
         self.skipped = 0
         # The monitor lends its per-feature counting (schema drift included); its own windows stay empty.
-        self._counter = Monitor(baseline)
+        self._counter = Monitor(baseline, on_error="count")
 
     def add(self, rb: Any, timestamp: str) -> int:
         """Counts a record batch holding ``timestamp`` and (some of) the baseline's features.

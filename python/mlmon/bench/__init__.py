@@ -1,8 +1,11 @@
 """``mlmon bench``: the benchmark suite and the capacity-planning report, in one command.
 
-Runs from a source checkout (it needs the repository's ``benches/`` directory): pytest-benchmark for the
-in-process kernels, the service load generator, the peer comparison (each peer tool in its own
-virtualenv under the cache directory, never a dependency of mlmon), the scaling curves with their line
-fits, and the store and memory figures; writes ``benches/results/<date>-<host>.json``, a Markdown
-summary beside it, PNG plots and ``docs/capacity-planning.md``.
+Everything it runs ships in the package (``pip install "mlmon[bench]"``): the in-process kernels
+(:mod:`~mlmon.bench.kernels`, timed by :mod:`~mlmon.bench.measure`), the scaling curves with their line
+fits, the store and memory figures, the service load generator (:mod:`~mlmon.bench.load`) and the peer
+comparison (:mod:`~mlmon.bench.peers`: each peer tool in its own virtualenv under the cache directory,
+never a dependency of mlmon), all on the workloads of :mod:`~mlmon.bench.workloads`. It writes
+``<date>-<host>[-mode].json``, a Markdown summary and PNG plots into the results directory
+(``./mlmon-bench-results`` by default, a checkout's ``benches/results``) and, in a checkout or with
+``--docs``, ``capacity-planning.md``.
 """

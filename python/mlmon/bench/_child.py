@@ -2,7 +2,8 @@
 
 Runs in a fresh interpreter (started by :func:`mlmon.bench.measure.run_child`) so that each curve's peak
 memory is its own, and prints one JSON line. Tasks: ``curve`` (one scaling curve, point by point, within
-a time budget) and ``memory`` (resident memory and codec bytes per model per feature).
+a time budget), ``memory`` (resident memory and codec bytes per model per feature) and ``kernels`` (one
+suite of :mod:`mlmon.bench.kernels`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mlmon.baseline import Baseline
-from mlmon.bench import workloads as w
+from mlmon.bench import kernels
 from mlmon.bench.measure import best_of, peak_extra_mib, rss_mib
+from mlmon.bench.workloads import curves as w
 from mlmon.monitor import Monitor
 
 Job = Callable[[], object]
@@ -114,10 +116,30 @@ def memory(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def kernel_suite(params: dict[str, Any]) -> dict[str, Any]:
+    """Times one kernels suite (``suite``, ``size``, ``min_rounds``, ``max_time``, ``warmup``,
+    ``budget_s``)."""
+    suite = params["suite"]
+    if suite not in kernels.SUITES:
+        raise SystemExit(f"unknown kernels suite {suite!r}; expected one of {sorted(kernels.SUITES)}")
+    return kernels.run_suite(
+        suite,
+        int(params["size"]),
+        int(params["min_rounds"]),
+        float(params["max_time"]),
+        int(params["warmup"]),
+        float(params.get("budget_s", float("inf"))),
+    )
+
+
 def main() -> None:
     """Reads the task and its parameters from argv, prints the JSON answer."""
     task, params = sys.argv[1], json.loads(sys.argv[2])
-    tasks: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"curve": curve, "memory": memory}
+    tasks: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        "curve": curve,
+        "memory": memory,
+        "kernels": kernel_suite,
+    }
     if task not in tasks:
         raise SystemExit(f"unknown task {task!r}; expected one of {sorted(tasks)}")
     print(json.dumps(tasks[task](params)))

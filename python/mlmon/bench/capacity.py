@@ -8,10 +8,14 @@ report's numbers change when the machine's do. The assumptions are explicit para
   same batch) plus the in-process cost per value (the batch curve's slope, per row / 25 features).
 * Memory: every worker holds every model version's baseline and open window (any worker can receive
   any model), plus its in-flight body budget.
-* Store: each group commit writes one partial row per model and window it touched; at a few batches per
-  second per model each batch is in practice its own row (an upper bound), remembered batch ids are
-  kept ``batch_ids_for`` days, and a retention pass compacts partials older than ``compact_after`` into
-  one row per ``granularity``.
+* Store (issue 16): each group commit appends one delta row per model version and window it touched;
+  every ``compact_interval_s`` the compactor folds a window's deltas into its one aggregate row. So the
+  store holds one aggregate per model version per window for ``compact_after_h`` hours, then one per
+  ``granularity`` of history, plus the deltas that arrived since the last pass, one row per producer (a
+  client process) and remembered batch ids only for the batches of clients without a producer id.
+  Deleted rows wait for (auto)vacuum (PostgreSQL) before their space is reused: ``vacuum_s`` of deleted
+  rows are counted as dead space. At a few batches per second per model each batch is in practice its
+  own commit for its model (the upper bound used here).
 """
 
 from __future__ import annotations
@@ -23,20 +27,37 @@ import msgspec
 
 from mlmon.bench.fit import LineFit, line_fit
 
-__all__ = ["Example", "Policy", "derive", "store_bytes_per_day", "worked_example"]
+__all__ = ["Example", "Policy", "StoreLoad", "derive", "store_bytes_per_day", "worked_example"]
 
 INGEST_FEATURES = 25
 INFLIGHT_MIB = 64  # the service's default per-worker budget of bodies in flight (MLMON_INFLIGHT_BYTES)
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
-    """Retention: ``compact_after_h`` hours raw, then one row per ``granularity_h``; batch ids for
-    ``batch_ids_days``; compacted history for ``retention_days``."""
+    """Retention: ``compact_after_h`` hours of windows, then one row per ``granularity_h``; batch ids for
+    ``batch_ids_days``; compacted history for ``retention_days``; a compaction pass every
+    ``compact_interval_s`` (``MLMON_COMPACT_INTERVAL_SECONDS``); deleted rows reclaimed after
+    ``vacuum_s`` (PostgreSQL's ``autovacuum_naptime`` is 60 s)."""
 
     compact_after_h: float = 48
     granularity_h: float = 24
     batch_ids_days: float = 7
     retention_days: float = 90
+    compact_interval_s: float = 5
+    vacuum_s: float = 60
+
+
+class StoreLoad(msgspec.Struct, frozen=True, kw_only=True):
+    """The traffic of one model version: ``batches_per_s`` (0: one batch per window), in windows of
+    ``window_s`` seconds, from ``producers`` client processes, ``keyed_share`` of the batches without a
+    producer id (remembered by batch id), ``batches_per_commit`` of this model in each group commit."""
+
+    features: int = 100
+    batches_per_s: float = 0.0
+    window_s: float = 3600
+    producers: int = 8
+    keyed_share: float = 0.0
+    batches_per_commit: float = 1.0
 
 
 class Example(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +71,7 @@ class Example(msgspec.Struct, frozen=True, kw_only=True):
     cores_per_pod: int = 2
     min_pods: int = 2
     categorical_share: float = 0.2
+    producers_per_model: int = 8
 
 
 def _fit(d: dict[str, Any]) -> LineFit:
@@ -105,40 +127,82 @@ def derive(results: dict[str, Any]) -> dict[str, Any]:
             out[f"{backend}_partial_fit"] = msgspec.to_builtins(
                 line_fit([f for f, _ in sizes], [v["bytes_per_partial"] for _, v in sizes])
             )
-            out[f"{backend}_batch_id_bytes"] = sum(v["bytes_per_batch_id"] for _, v in sizes) / len(sizes)
+            out[f"{backend}_batch_id_bytes"] = _mean(v.get("bytes_per_batch_id") for _, v in sizes)
+            out[f"{backend}_producer_bytes"] = _mean(v.get("bytes_per_producer") for _, v in sizes)
+            aggregates = [(f, v["bytes_per_aggregate"]) for f, v in sizes if "bytes_per_aggregate" in v]
+            if len(aggregates) >= 2:
+                out[f"{backend}_aggregate_fit"] = msgspec.to_builtins(
+                    line_fit([f for f, _ in aggregates], [b for _, b in aggregates])
+                )
+    ingest = [r for r in results.get("ingest") or [] if "error" not in r]
+    for r in ingest:
+        out[f"{r['backend']}_{r['keys']}_ingest_batches_s"] = r["batches_s"]
+        out[f"{r['backend']}_{r['keys']}_merge_share"] = r["merge_share"]
     return out
 
 
-def store_bytes_per_day(
-    derived: dict[str, Any],
-    backend: str,
-    features: int,
-    batches_per_s: float,
-    window_s: float,
-    policy: Policy,
-) -> dict[str, float]:
-    """Store size of one model: rows written per day and the steady-state bytes under ``policy``.
+def _mean(values: Any) -> float | None:
+    """The mean of the measured values (a figure missing from an older results file: ``None``); a
+    negative per-row growth (page-granular sizes of few rows) counts as 0."""
+    got = [max(0.0, float(v)) for v in values if v is not None]
+    return sum(got) / len(got) if got else None
 
-    A model is assumed to send at least one batch per window (``batches_per_s`` 0 means that light
-    traffic); each batch is one partial row and one batch-id row. mlmon's retention pass compacts and
-    expires batch ids but does not delete compacted history: ``retention_days`` is how long the operator
-    keeps it.
+
+def store_bytes_per_day(
+    derived: dict[str, Any], backend: str, load: StoreLoad, policy: Policy
+) -> dict[str, float]:
+    """Store size of one model version: rows and bytes written per day, the steady state under
+    ``policy``, and the write amplification.
+
+    The state is bounded by windows and producers, not by batches: aggregates (one per window for
+    ``compact_after_h``, then one per ``granularity_h`` for ``retention_days``), the deltas of one
+    compaction interval, the deleted rows awaiting vacuum, one row per producer, and batch ids only for
+    ``keyed_share`` of the batches. Written bytes are the delta inserts plus the aggregate rewrites (a
+    pass rewrites the aggregate of each window that got deltas since the last one) plus the daily
+    history rows; the write amplification is written bytes per byte of deltas. mlmon's retention pass
+    compacts history but does not delete it: ``retention_days`` is how long the operator keeps it.
+
+    Raises:
+        KeyError: the results lack the backend's row sizes.
     """
-    partial = _fit(derived[f"{backend}_partial_fit"]).predict(features)
-    batch_id = derived[f"{backend}_batch_id_bytes"]
-    batches_day = max(batches_per_s * 86_400, 86_400 / window_s)
-    compacted_rows_day = 24 / policy.granularity_h
-    raw_bytes = batches_day * partial * policy.compact_after_h / 24
-    ids_bytes = batches_day * batch_id * policy.batch_ids_days
-    history = compacted_rows_day * partial * policy.retention_days
+    delta = _fit(derived[f"{backend}_partial_fit"]).predict(load.features)
+    aggregate_fit = derived.get(f"{backend}_aggregate_fit")
+    aggregate = _fit(aggregate_fit).predict(load.features) if aggregate_fit else delta
+    batch_id = derived[f"{backend}_batch_id_bytes"] or 0.0
+    producer = derived.get(f"{backend}_producer_bytes") or 0.0
+    batches_s = max(load.batches_per_s, 1 / load.window_s)
+    deltas_s = batches_s / max(1.0, load.batches_per_commit)
+    # A pass rewrites a window's aggregate only when the window has two rows or more: at most once per
+    # interval, and never for a window that got a single delta.
+    per_window = max(1.0, deltas_s * load.window_s)
+    passes_s = min(load.window_s / policy.compact_interval_s, per_window - 1) / load.window_s
+    history_rows_day = 24 / policy.granularity_h
+    delta_day = deltas_s * 86_400 * delta
+    rewrite_day = passes_s * 86_400 * aggregate + history_rows_day * aggregate
+    ids_day = batches_s * 86_400 * load.keyed_share * batch_id
+    windows = policy.compact_after_h * 3600 / load.window_s
+    aggregates = (windows + history_rows_day * policy.retention_days) * aggregate
+    inflight = deltas_s * policy.compact_interval_s * delta
+    dead = (deltas_s * delta + passes_s * aggregate) * policy.vacuum_s if backend == "postgres" else 0.0
+    producers = load.producers * producer
+    ids = batches_s * 86_400 * load.keyed_share * policy.batch_ids_days * batch_id
     return {
-        "bytes_per_partial": partial,
-        "raw_rows_per_day": batches_day,
-        "written_bytes_per_day": batches_day * (partial + batch_id),
-        "raw_bytes": raw_bytes,
-        "batch_id_bytes": ids_bytes,
-        "history_bytes": history,
-        "steady_state_bytes": raw_bytes + ids_bytes + history,
+        "bytes_per_delta": delta,
+        "bytes_per_aggregate": aggregate,
+        "bytes_per_producer": producer,
+        "delta_rows_per_day": deltas_s * 86_400,
+        "delta_bytes_per_day": delta_day,
+        "rewrite_bytes_per_day": rewrite_day,
+        "written_bytes_per_day": delta_day + rewrite_day + ids_day,
+        "write_amplification": (delta_day + rewrite_day) / delta_day,
+        "aggregate_rows": windows + history_rows_day * policy.retention_days,
+        "aggregate_bytes": aggregates,
+        "inflight_rows": deltas_s * policy.compact_interval_s,
+        "inflight_bytes": inflight,
+        "dead_bytes": dead,
+        "producer_bytes": producers,
+        "batch_id_bytes": ids,
+        "steady_state_bytes": aggregates + inflight + dead + producers + ids,
     }
 
 
@@ -172,12 +236,16 @@ def worked_example(
         worker = base + state + INFLIGHT_MIB
         out.update(state_mib_per_worker=state, worker_mib=worker, pod_mib=worker * ex.cores_per_pod)
     if "postgres_partial_fit" in derived:
+        load = StoreLoad(
+            features=ex.features,
+            batches_per_s=batches_s_model,
+            window_s=window_s,
+            producers=ex.producers_per_model,
+        )
         out["postgres"] = {
             name: {
-                k: v * ex.models if k.endswith("bytes") or k.endswith("per_day") else v
-                for k, v in store_bytes_per_day(
-                    derived, "postgres", ex.features, batches_s_model, window_s, policy
-                ).items()
+                k: v if k.startswith("bytes_per") or k == "write_amplification" else v * ex.models
+                for k, v in store_bytes_per_day(derived, "postgres", load, policy).items()
             }
             for name, policy in policies.items()
         }

@@ -95,6 +95,8 @@ def _store(d: dict[str, Any], results: dict[str, Any]) -> str:
             fmt_bytes(s["profile_bytes"]),
             b,
             fmt_bytes(s[b].get("bytes_per_partial")),
+            fmt_bytes(s[b].get("bytes_per_aggregate")),
+            fmt_bytes(s[b].get("bytes_per_producer")),
             fmt_bytes(s[b].get("bytes_per_batch_id")),
         ]
         for s in results.get("store") or []
@@ -106,44 +108,164 @@ def _store(d: dict[str, Any], results: dict[str, Any]) -> str:
         if f"{backend}_partial_fit" not in d:
             continue
         for window in (60, 3600):
-            for bps in (0.0, 1.0):
-                g = cap.store_bytes_per_day(d, backend, 100, bps, window, cap.Policy())
+            for bps in (0.0, 1.0, 5.0):
+                load = cap.StoreLoad(features=100, batches_per_s=bps, window_s=window)
+                g = cap.store_bytes_per_day(d, backend, load, cap.Policy())
                 growth.append(
                     [
                         backend,
                         f"{window // 60} min",
                         f"{bps:g}/s" if bps else "1 per window",
-                        f"{g['raw_rows_per_day']:,.0f}",
+                        f"{g['delta_rows_per_day']:,.0f}",
                         fmt_bytes(g["written_bytes_per_day"]),
-                        fmt_bytes(g["history_bytes"] / 90),
+                        f"{g['write_amplification']:.2f}",
+                        f"{g['aggregate_rows']:,.0f}",
                         fmt_bytes(g["steady_state_bytes"]),
                     ]
                 )
+    sizes: list[dict[str, Any]] = results.get("store") or []
+    aggregate = sizes[0].get("aggregate_batches") if sizes else None
     return "\n\n".join(
         [
             "## Store growth",
-            "Bytes on disk per window-partial row and per remembered batch id, written through the store API "
-            "(SQLite: the file after a WAL checkpoint; PostgreSQL: `pg_total_relation_size`, which "
-            "includes TOAST, "
-            "where PostgreSQL compresses the profiles). Profiles mix 4 numerical (10 bins) to 1 categorical "
-            "(50 categories) feature.",
-            md_table(["features", "profile bytes", "backend", "per partial row", "per batch id"], rows),
-            "Per model with 100 features, under the default retention (partials compacted after 2 days "
-            "into one row a day, batch ids kept 7 days) and 90 days of compacted history (mlmon's retention "
-            "pass compacts but does not delete history; how long to keep it is the operator's choice). "
-            "Light traffic is one batch per window; at one batch a second each batch is its own row "
-            "(group commits carry many models' batches but write one row per model and window):",
+            "Ingest appends one delta row per model version and window per group commit; every "
+            "`MLMON_COMPACT_INTERVAL_SECONDS` (default 5 s) each worker folds a window's deltas into its one "
+            "aggregate row. Bytes on disk per row, written through the store API (SQLite: the file after a "
+            "WAL checkpoint; PostgreSQL: `pg_total_relation_size`, which includes TOAST, where PostgreSQL "
+            "compresses the profiles, and the indexes): a delta (one 1,000-row batch's profile), a window's "
+            f"aggregate (the profile after {aggregate or '(not measured)'} batches), a producer's "
+            "exactly-once state (one row per client process: `DriftClient` sends a producer id and sequence) "
+            "and a remembered batch id (only for clients that send a `batch_id` alone). Profiles mix 4 "
+            "numerical (10 bins) to 1 categorical (50 categories) feature.",
+            md_table(
+                [
+                    "features",
+                    "profile bytes",
+                    "backend",
+                    "per delta",
+                    "per aggregate",
+                    "per producer",
+                    "per batch id",
+                ],
+                rows,
+            ),
+            "Per model with 100 features and 8 producers, under the default retention (windows kept 2 days, "
+            "then one row a day; batch ids 7 days; idle producers 7 days), compaction every 5 s and 90 days "
+            "of compacted history (mlmon's retention pass compacts but does not delete history; how long to "
+            "keep it is the operator's choice). Light traffic is one batch per window; above that each batch "
+            "is taken as its own group commit for its model (the upper bound: a commit carries many models' "
+            "batches but writes one delta per model and window). The steady state is the aggregates, the "
+            "deltas of one compaction interval, the deleted rows awaiting autovacuum (60 s, PostgreSQL) and "
+            "the producer rows: it grows with windows and producers, not with batches. The write "
+            "amplification is bytes written (delta inserts + aggregate rewrites, one per compaction pass "
+            "that found deltas, + history rows) per byte of deltas, before WAL:",
             md_table(
                 [
                     "backend",
                     "window",
                     "batches",
-                    "rows/day",
+                    "delta rows/day",
                     "written/day",
-                    "history/day",
+                    "write amplification",
+                    "aggregate rows",
                     "steady state (90 days)",
                 ],
                 growth,
+            ),
+        ]
+    )
+
+
+def _writes(d: dict[str, Any], results: dict[str, Any]) -> str:
+    rows = []
+    for r in results.get("ingest") or []:
+        if "error" in r:
+            rows.append([r["backend"], r["keys"], r["error"], "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                r["backend"],
+                "producer id + sequence" if r["keys"] == "producer" else "batch id",
+                str(r["group"]),
+                f"{r['batches_s']:,.0f}",
+                fmt_s(r["commit_median_s"]),
+                f"{r['merge_share']:.0%}",
+                f"{r['delta_rows']} -> {r['rows_after_compaction']} in {fmt_s(r['compact_s'])}",
+                str(r["commits"]),
+            ]
+        )
+    return "\n\n".join(
+        [
+            "## Store write rate",
+            "`Store.ingest` alone (no HTTP), as the service's group committer calls it: each call commits "
+            "a group of 1,000-row batches of one model, 25 features each (20 numerical, 5 categorical), all "
+            "in one window, in one transaction that admits each batch (exactly-once), merges the group into "
+            "one delta row and writes it (PostgreSQL: `COPY`). Batches/s are from the median commit; the "
+            "merge share is the same group's merge timed in-process against that median (the rest is the "
+            "database: admission, the insert and the durable commit: PostgreSQL with `fsync` on, SQLite "
+            "with `synchronous=FULL`). The last column is one compaction pass over the deltas the run left.",
+            md_table(
+                [
+                    "backend",
+                    "exactly-once key",
+                    "batches per commit",
+                    "batches/s",
+                    "median commit",
+                    "merging",
+                    "compaction pass",
+                    "commits timed",
+                ],
+                rows,
+            ),
+            "Merging decodes every batch's profile and adds its counts; it scales with batches x features, "
+            "so a faster merge (the engine's) raises the rate by up to the merge share. Batch-id keys cost "
+            "a round trip per batch on PostgreSQL (an insert of the id), producer keys one per producer.",
+            _compaction(results),
+        ]
+    )
+
+
+def _compaction(results: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["backend"],
+            f"{r['batches']:,} x {r['rows_per_batch']:,} rows x {r['features']}",
+            f"{r['senders']} / {r['workers']}",
+            f"{r['batches_s']:,.0f}",
+            fmt_s(r["compact_interval_s"]),
+            f"{r['max_rows']:,}",
+            f"{r['max_interval_batches']:,}",
+            f"{r['rows_at_end']:,}",
+            f"{r['rows_after_compaction']:,} after {fmt_s(r['seconds_to_one_row'])}",
+            f"{r['counted_rows']:,}" if r.get("counted_rows") is not None else "",
+        ]
+        if "error" not in r
+        else [r["backend"], r["error"], "", "", "", "", "", "", "", ""]
+        for r in results.get("compaction") or []
+    ]
+    if not rows:
+        return "Through the service: (not measured)."
+    return "\n\n".join(
+        [
+            "Through the service (its own process, loopback, msgpack-binary bodies, each sender thread a "
+            "producer, day-long windows so every batch lands in one window, the compactor at the interval "
+            "shown): the window's rows, sampled every quarter interval, against the most batches "
+            "acknowledged within one interval (the bound is one aggregate plus those, plus the requests in "
+            "flight); the client ran on the same cores as the service.",
+            md_table(
+                [
+                    "backend",
+                    "batches",
+                    "senders / workers",
+                    "batches/s",
+                    "compaction interval",
+                    "most rows in the window",
+                    "most batches in one interval",
+                    "rows at the last ack",
+                    "rows after compaction",
+                    "rows counted",
+                ],
+                rows,
             ),
         ]
     )
@@ -159,7 +281,8 @@ def _example(d: dict[str, Any]) -> str:
         f"a peak of {ex.rows_per_s:,.0f} rows/s per model in {ex.batch_rows:,}-row batches: "
         f"{ex.models * ex.rows_per_s:,.0f} rows/s, {ex.models * ex.rows_per_s * ex.features / 1e6:,.0f} "
         "million "
-        f"values/s, {ex.models * ex.rows_per_s / ex.batch_rows:,.0f} requests/s. Target CPU utilization "
+        f"values/s, {ex.models * ex.rows_per_s / ex.batch_rows:,.0f} requests/s from "
+        f"{ex.producers_per_model} client processes per model, hourly windows. Target CPU utilization "
         f"{ex.utilization:.0%} at peak, {ex.cores_per_pod} workers (cores) per pod, at least "
         f"{ex.min_pods} pods.",
     ]
@@ -180,19 +303,47 @@ def _example(d: dict[str, Any]) -> str:
         )
     for name, g in (w.get("postgres") or {}).items():
         lines.append(
-            f"* **PostgreSQL, {name}**: {g['raw_rows_per_day']:,.0f} partial rows/day written "
-            f"({fmt_bytes(g['written_bytes_per_day'])}/day with batch ids, "
-            f"{fmt_bytes(g['written_bytes_per_day'] / 86_400)}/s before WAL); steady state "
-            f"{fmt_bytes(g['raw_bytes'])} raw + {fmt_bytes(g['batch_id_bytes'])} batch ids + "
-            f"{fmt_bytes(g['history_bytes'])} of 90-day history = **{fmt_bytes(g['steady_state_bytes'])}**."
+            f"* **PostgreSQL, {name}**: {g['delta_rows_per_day']:,.0f} delta rows/day written, "
+            f"{fmt_bytes(g['written_bytes_per_day'])}/day "
+            f"({fmt_bytes(g['written_bytes_per_day'] / 86_400)}/s before WAL; write amplification "
+            f"{g['write_amplification']:.2f}: {fmt_bytes(g['delta_bytes_per_day'])} of deltas + "
+            f"{fmt_bytes(g['rewrite_bytes_per_day'])} of aggregate rewrites a day); steady state "
+            f"{fmt_bytes(g['aggregate_bytes'])} of aggregates ({g['aggregate_rows']:,.0f} rows) + "
+            f"{fmt_bytes(g['inflight_bytes'])} of deltas in flight ({g['inflight_rows']:,.0f} rows) + "
+            f"{fmt_bytes(g['dead_bytes'])} deleted awaiting autovacuum + "
+            f"{fmt_bytes(g['producer_bytes'])} of producer state + {fmt_bytes(g['batch_id_bytes'])} of batch "
+            f"ids = **{fmt_bytes(g['steady_state_bytes'])}**."
+        )
+    rate = d.get("postgres_producer_ingest_batches_s")
+    peak = ex.models * ex.rows_per_s / ex.batch_rows
+    if rate is not None:
+        lines.append(
+            f"* **Write rate**: {peak:,.0f} batches/s at peak; the store alone took "
+            f"{rate:,.0f} batches/s of 25-feature deltas on PostgreSQL in 256-batch group commits "
+            f"({d.get('postgres_producer_merge_share', 0):.0%} of it merging; see the store write rate)."
         )
     lines.append(
-        "The raw partials dominate: a row per batch per model is cheap to write but adds up at 5 batches/s. "
-        "Compacting after an hour (`RetentionPolicy(compact_after=timedelta(hours=1), "
-        "granularity=timedelta(hours=1))`) "
-        "keeps the database small; larger batches (10,000 rows) cut rows and CPU overhead tenfold."
+        "The store no longer grows with batches: a window is one aggregate row once compacted, a producer "
+        "one row, and only clients without a producer id leave batch ids. The bytes written still follow "
+        "the batches (a delta row per batch when each commit carries one batch of a model): larger batches "
+        "or more of a model's batches per commit cut them, and a tighter retention (`RetentionPolicy("
+        "compact_after=timedelta(hours=1), granularity=timedelta(hours=1))`) only trades window rows for "
+        "history rows."
     )
     return "\n\n".join(lines)
+
+
+def _provenance(results: dict[str, Any]) -> str:
+    """When, how and where the figures were measured (a store run over a full one: both)."""
+    run = f"{results['started_at']} by `mlmon bench --{results['mode']}` on {_machine(results)}"
+    base = results.get("base")
+    if not base:
+        return f"Figures measured {run}."
+    return (
+        f"Figures of the store ({', '.join(base['replaced'])}) measured {run}; the others "
+        f"{base['started_at']} by `mlmon bench --{base['mode']}` on {_machine(base)} "
+        f"(`{base['file']}`)."
+    )
 
 
 def render(results: dict[str, Any], derived: dict[str, Any], image_dir: str = "img") -> str:
@@ -207,15 +358,16 @@ def render(results: dict[str, Any], derived: dict[str, Any], image_dir: str = "i
         f"<!-- generated by `mlmon bench --{results['mode']}` (python/mlmon/bench/capacity_doc.py); do "
         "not edit: "
         "rerun the command -->",
-        f"Figures measured {results['started_at']} by `mlmon bench --{results['mode']}` on "
-        f"{_machine(results)}. "
-        f"{SHARED_NOTE} The raw results are in `benches/results/`; `make bench` reproduces every figure "
-        "here.",
+        _provenance(results),
+        f"{SHARED_NOTE} `mlmon bench --{results['mode']}` reproduces every figure here on your machine "
+        '(`pip install "mlmon[bench]"`; in a source checkout `make bench`, which keeps the raw results in '
+        "`benches/results/`).",
     ]
     body = [
         _ingest(derived, results),
         _memory(derived, results),
         _store(derived, results),
+        _writes(derived, results),
         _example(derived),
         "## Scaling curves and their cost model",
         "Each curve varies one dimension of the whole in-process job (fit the baseline, update with the "

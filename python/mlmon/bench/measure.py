@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHILD_ENV", "best_of", "peak_extra_mib", "rss_mib", "run_child"]
+__all__ = ["CHILD_ENV", "best_of", "peak_extra_mib", "rss_mib", "run_child", "timed_rounds"]
 
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")
@@ -44,7 +44,7 @@ def peak_extra_mib(fn: Callable[[], object]) -> float:
     return max(0, _status_kib("VmHWM") - before) / 1024
 
 
-def best_of(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+def best_of(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
     """Best wall time of ``repeat`` runs in seconds (the least noisy figure on a shared machine)."""
     for _ in range(warmup):
         fn()
@@ -54,6 +54,21 @@ def best_of(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def timed_rounds(fn: Callable[[], object], min_rounds: int, max_time: float, warmup: int = 1) -> list[float]:
+    """Wall times of successive runs of ``fn``: at least ``min_rounds``, then more until ``max_time``
+    seconds of runs have passed (at most 10,000), after ``warmup`` untimed runs."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    spent = 0.0
+    while len(times) < max(1, min_rounds) or (spent < max_time and len(times) < 10_000):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return times
 
 
 def run_child(task: str, params: dict[str, Any], timeout: float) -> Any:

@@ -32,6 +32,23 @@ def _machine(results: dict[str, Any]) -> str:
     )
 
 
+_INGEST_KEYS = ("backend", "keys", "group", "batches_s", "commit_median_s", "merge_share", "delta_rows",
+                "compact_s", "rows_after_compaction", "commits", "error")  # fmt: skip
+_COMPACTION_KEYS = ("backend", "batches", "rows_per_batch", "workers", "batches_s", "compact_interval_s",
+                    "max_rows", "max_interval_batches", "rows_at_end", "rows_after_compaction",
+                    "seconds_to_one_row", "counted_rows", "error")  # fmt: skip
+
+
+def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
+    """A list of flat result records as a table of ``keys`` (columns no record has are left out)."""
+    if not rows:
+        return "(not measured)"
+    present = [k for k in keys if any(k in r for r in rows)]
+    cells = [[num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
+             for r in rows]  # fmt: skip
+    return md_table(present, cells)
+
+
 def _steps(results: dict[str, Any]) -> str:
     rows = [[name, s["status"], fmt_s(s.get("seconds"))] for name, s in results["steps"].items()]
     return md_table(["step", "status", "wall time"], rows)
@@ -40,13 +57,14 @@ def _steps(results: dict[str, Any]) -> str:
 def _kernels(results: dict[str, Any]) -> str:
     kernels = results.get("kernels") or {}
     rows = [
-        [k.get("file", ""), k["name"], k.get("group") or "", fmt_s(k["min_s"]), fmt_s(k["median_s"]),
-         f"{k['ops']:,.1f}"]
+        # "file": results written when the kernels were pytest-benchmark files (before the suites).
+        [k.get("suite", k.get("file", "")), k["name"], k.get("group") or "", fmt_s(k["min_s"]),
+         fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
         for k in kernels.get("benchmarks", [])
     ]  # fmt: skip
-    table = md_table(["file", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
+    table = md_table(["suite", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
     failed = [f"* `{name}`: {error}" for name, error in (kernels.get("failed") or {}).items()]
-    return "\n\n".join([table, *(["Files without figures:\n\n" + "\n".join(failed)] if failed else [])])
+    return "\n\n".join([table, *(["Without figures:\n\n" + "\n".join(failed)] if failed else [])])
 
 
 def curve_fits(results: dict[str, Any]) -> str:
@@ -186,6 +204,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
             fmt_bytes(s["profile_bytes"]),
             b,
             fmt_bytes(s[b].get("bytes_per_partial")),
+            fmt_bytes(s[b].get("bytes_per_aggregate")),
+            fmt_bytes(s[b].get("bytes_per_producer")),
             fmt_bytes(s[b].get("bytes_per_batch_id")),
         ]
         for s in results.get("store") or []
@@ -200,7 +220,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
                 f"(budget {results['budget_s']:.0f} s, peer installs excluded).",
                 "## Steps",
                 _steps(results),
-                "## In-process kernels (pytest-benchmark)",
+                "## In-process kernels",
                 _kernels(results),
                 "## Scaling curves: cost model (least-squares line)",
                 curve_fits(results),
@@ -218,7 +238,22 @@ def summary_markdown(results: dict[str, Any]) -> str:
                     mem,
                 ),
                 "## Store growth",
-                md_table(["features", "profile", "backend", "per partial row", "per batch id"], store),
+                md_table(
+                    [
+                        "features",
+                        "profile",
+                        "backend",
+                        "per delta",
+                        "per aggregate",
+                        "per producer",
+                        "per batch id",
+                    ],
+                    store,
+                ),
+                "## Store-only ingest (group commits)",
+                records(results.get("ingest"), _INGEST_KEYS),
+                "## Compaction through the service",
+                records(results.get("compaction"), _COMPACTION_KEYS),
                 "## Service load",
                 _service(results),
                 f"## Peers ({(results.get('peers') or {}).get('rows', 0):,} rows x 25 features per set)",
@@ -251,15 +286,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_reports(results: dict[str, Any], json_path: Path, docs: Path | None) -> list[Path]:
-    """Writes the summary beside ``json_path`` and, with ``docs``, the plots and the capacity report."""
+    """Writes the summary beside ``json_path`` and the plots: with ``docs``, into ``docs/img`` beside the
+    capacity report; without, into ``<stem>-plots/`` beside the summary. No matplotlib: no plots (said)."""
     from mlmon.bench.plots import plot_curves
 
     written = [json_path.with_suffix(".md")]
     written[0].write_text(summary_markdown(results))
-    if docs is not None:
+    images = docs / "img" if docs is not None else json_path.with_name(json_path.stem + "-plots")
+    try:
         written += plot_curves(
-            results.get("curves") or {}, docs / "img", f"{results['mode']}, {results['started_at'][:10]}"
+            results.get("curves") or {}, images, f"{results['mode']}, {results['started_at'][:10]}"
         )
+    except ImportError as exc:
+        print(f"no plots: {exc} (pip install matplotlib)")
+    if docs is not None:
+        docs.mkdir(parents=True, exist_ok=True)
         (docs / "capacity-planning.md").write_text(capacity_markdown(results))
         written.append(docs / "capacity-planning.md")
     return written

@@ -1,11 +1,14 @@
-"""Store growth: bytes on disk per window-partial row and per remembered batch id, in SQLite and
-PostgreSQL, written through the store API (``Store.write_partials`` and ``Store.ingest``).
+"""Store growth: bytes on disk per window row (a delta, and a window's aggregate), per remembered batch
+id and per producer, in SQLite and PostgreSQL, written through the store API (``Store.write_partials``
+and ``Store.ingest``).
 
-Two phases on an empty store: ``n`` partials alone (one row per window), then ``n`` ingested batches of
-one partial each (a partial row and a batch-id row). Bytes per row are the growth between the phases'
-sizes divided by ``n``, so the schema's fixed size drops out. SQLite: the database file after a WAL
-checkpoint. PostgreSQL: ``pg_total_relation_size`` of the two tables (heap, TOAST and indexes) on a
-throwaway server.
+Four phases on an empty store: ``n`` delta rows alone (one 1,000-row batch's profile per window); ``n``
+ingested batches keyed by batch id (a delta row and a batch-id row each); ``n`` batches of ``n`` distinct
+producers (a delta row and a producer row each); ``n`` aggregate rows (the profile of a window that
+got :data:`AGGREGATE_BATCHES` such batches: the same bins and categories, larger counts). Bytes per row
+are the growth between the phases' sizes divided by ``n``, so the schema's fixed size drops out. SQLite:
+the database file after a WAL checkpoint. PostgreSQL: ``pg_total_relation_size`` of the three tables
+(heap, TOAST and indexes) on a throwaway server.
 """
 
 from __future__ import annotations
@@ -21,10 +24,16 @@ from typing import Any
 import numpy as np
 
 from mlmon.baseline import Baseline
-from mlmon.bench.workloads import window_profile
+from mlmon.bench.workloads.curves import window_profile
 from mlmon.store import IngestBatch, PartialWindow, Store, WindowPartial, open_store
+from mlmon.store._windows import merge_profiles
 
-__all__ = ["mixed_profile", "store_growth"]
+__all__ = ["AGGREGATE_BATCHES", "mixed_profile", "store_growth"]
+
+#: Batches merged into the aggregate whose row size is measured (an hour at 5 batches/s is 18,000: the
+#: counts' encoding grows with their magnitude, not with the number of merges).
+AGGREGATE_BATCHES = 1_000
+_TABLES = ("window_partials", "ingested_batches", "producer_sequences")
 
 _T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _MINUTE = timedelta(minutes=1)
@@ -42,15 +51,17 @@ def mixed_profile(features: int, rows: int = 1000, seed: int = 0) -> bytes:
     return window_profile(baseline, {name: col[:rows] for name, col in data.items()})
 
 
-def _fill(store: Store, profile: bytes, n: int, offset: int, with_ids: bool) -> None:
+def _fill(store: Store, profile: bytes, n: int, offset: int, key: str | None) -> None:
     for start in range(0, n, 100):  # group commits of 100, as the service does under load
         chunk = range(offset + start, offset + min(n, start + 100))
-        if with_ids:
+        if key is not None:
             batches = [
                 IngestBatch(
                     f"batch-{i:09d}",
                     hashlib.sha256(str(i).encode()).hexdigest(),
                     [PartialWindow(_T0 + i * _MINUTE, _T0 + (i + 1) * _MINUTE, profile, 1000)],
+                    producer_id=f"producer-{i:09d}" if key == "producer" else None,
+                    sequence=0 if key == "producer" else None,
                 )
                 for i in chunk
             ]
@@ -64,19 +75,25 @@ def _fill(store: Store, profile: bytes, n: int, offset: int, with_ids: bool) -> 
             )
 
 
-def _grow(url: str, size: Callable[[], int], profile: bytes, n: int) -> dict[str, float]:
+def _grow(url: str, size: Callable[[], int], profile: bytes, aggregate: bytes, n: int) -> dict[str, float]:
     with open_store(url) as store:
         store.register_version("m", "v1")
-        empty = size()
-        _fill(store, profile, n, 0, with_ids=False)
-        partials = size()
-        _fill(store, profile, n, n, with_ids=True)
-        both = size()
-    per_partial = (partials - empty) / n
-    return {"bytes_per_partial": per_partial, "bytes_per_batch_id": (both - partials) / n - per_partial}
+        sizes = [size()]
+        for offset, key in enumerate((None, "batch_id", "producer")):
+            _fill(store, profile, n, offset * n, key)
+            sizes.append(size())
+        _fill(store, aggregate, n, 3 * n, None)
+        sizes.append(size())
+    per_partial = (sizes[1] - sizes[0]) / n
+    return {
+        "bytes_per_partial": per_partial,
+        "bytes_per_batch_id": (sizes[2] - sizes[1]) / n - per_partial,
+        "bytes_per_producer": (sizes[3] - sizes[2]) / n - per_partial,
+        "bytes_per_aggregate": (sizes[4] - sizes[3]) / n,
+    }
 
 
-def _sqlite(profile: bytes, n: int) -> dict[str, float]:
+def _sqlite(profile: bytes, aggregate: bytes, n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="mlmon-bench-") as tmp:
         path = Path(tmp) / "growth.db"
 
@@ -88,10 +105,10 @@ def _sqlite(profile: bytes, n: int) -> dict[str, float]:
                 page = conn.execute("PRAGMA page_size").fetchone()[0]
             return int((pages - free) * page)
 
-        return _grow(f"sqlite:///{path}", size, profile, n)
+        return _grow(f"sqlite:///{path}", size, profile, aggregate, n)
 
 
-def _postgres(profile: bytes, n: int) -> dict[str, float]:
+def _postgres(profile: bytes, aggregate: bytes, n: int) -> dict[str, float]:
     import psycopg
 
     from mlmon.store.testing import TemporaryPostgres
@@ -102,25 +119,32 @@ def _postgres(profile: bytes, n: int) -> dict[str, float]:
         def size() -> int:
             with psycopg.connect(url, autocommit=True) as conn:
                 row = conn.execute(
-                    "SELECT pg_total_relation_size('window_partials') + "
-                    "pg_total_relation_size('ingested_batches')"
+                    " + ".join(f"pg_total_relation_size('{t}')" for t in _TABLES).join(("SELECT ", ""))
                 ).fetchone()
             return int(row[0]) if row else 0
 
-        return _grow(url, size, profile, n)
+        return _grow(url, size, profile, aggregate, n)
 
 
 def store_growth(features: int, n: int, postgres: bool = True) -> dict[str, Any]:
-    """Bytes per partial row and per batch-id row for a ``features``-feature profile, per backend.
+    """Bytes per delta, aggregate, batch-id and producer row for a ``features``-feature profile, per
+    backend.
 
     A backend that cannot run here (no PostgreSQL binaries) is reported with the reason.
     """
     profile = mixed_profile(features)
-    out: dict[str, Any] = {"features": features, "profile_bytes": len(profile), "rows_written": n}
-    out["sqlite"] = _sqlite(profile, n)
+    aggregate = merge_profiles([profile] * AGGREGATE_BATCHES)
+    out: dict[str, Any] = {
+        "features": features,
+        "profile_bytes": len(profile),
+        "aggregate_profile_bytes": len(aggregate),
+        "aggregate_batches": AGGREGATE_BATCHES,
+        "rows_written": n,
+    }
+    out["sqlite"] = _sqlite(profile, aggregate, n)
     if postgres:
         try:
-            out["postgres"] = _postgres(profile, n)
+            out["postgres"] = _postgres(profile, aggregate, n)
         except Exception as exc:  # reported in the results, never hidden
             out["postgres"] = {"error": f"{type(exc).__name__}: {exc}"}
     return out

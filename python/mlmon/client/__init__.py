@@ -2,8 +2,9 @@
 
 :class:`DriftClient` (a background thread) and :class:`AsyncDriftClient` (an asyncio task) buffer rows
 and column batches, send them by size or age as msgpack with binary numeric columns, retry with the same
-``batch_id``, keep memory bounded by dropping and counting the oldest batches, and never raise into or
-slow the caller. Needs ``httpx`` (``pip install 'mlmon[client]'``).
+producer id and sequence number (the service counts a batch once), keep memory bounded by dropping and
+counting the oldest batches, and never raise into or slow the caller. Needs ``httpx``
+(``pip install 'mlmon[client]'``).
 """
 
 from mlmon.client._async import AsyncDriftClient

@@ -3,7 +3,7 @@
 Recording is the same O(1) append as the thread flavour; encoding a batch runs in a worker thread
 (``asyncio.to_thread``) so a big batch never stalls the loop. When the loop is gone before
 :meth:`AsyncDriftClient.aclose` ran (``asyncio.run`` returned), the interpreter-exit hook sends what is
-left, the batch that was in flight included (same ``batch_id``: a duplicate is counted once), with a
+left, the batch that was in flight included (same producer sequence: a duplicate is counted once), with a
 plain ``httpx.Client``.
 """
 

@@ -26,8 +26,8 @@ __all__ = ["Batch", "Buffer"]
 
 @dataclass(slots=True)
 class Batch:
-    """A sealed batch: its id (kept across retries), its rows and column chunks, and the encoded body
-    once built."""
+    """A sealed batch: its id, its rows and column chunks, and, once first sent, its producer sequence
+    number and encoded body (both kept across retries)."""
 
     n: int
     first_seen: float
@@ -35,10 +35,15 @@ class Batch:
     chunks: list[tuple[Columns, int]] | None = None
     batch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     body: bytes | None = None
+    sequence: int | None = None
     attempts: int = 0
 
-    def encode(self, version: str | None, kinds: Mapping[str, Kind]) -> bytes:
-        """The msgpack body, built on first use and kept: every retry sends the same bytes and id.
+    def encode(
+        self, version: str | None, kinds: Mapping[str, Kind], producer_id: str, sequence: Callable[[], int]
+    ) -> bytes:
+        """The msgpack body, built on first use and kept: every retry sends the same bytes, producer id
+        and sequence number. The number is taken here, at the first send, so batches dropped from a
+        full buffer never leave a gap in the producer's sequence.
 
         Raises:
             MlmonError: a value that cannot be encoded (the batch is then rejected, not retried).
@@ -49,7 +54,8 @@ class Batch:
                 parts.insert(0, (rows_to_columns(self.rows, kinds), len(self.rows)))
             cols = parts[0][0] if len(parts) == 1 else concat_columns(parts)
             sent_at = datetime.fromtimestamp(self.first_seen, timezone.utc)
-            self.body = encode_body(self.batch_id, version, sent_at, cols)
+            self.sequence = sequence()
+            self.body = encode_body(producer_id, self.sequence, version, sent_at, cols)
             self.rows = self.chunks = None  # the body is all a retry needs
         return self.body
 

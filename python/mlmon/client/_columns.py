@@ -4,7 +4,7 @@ Recorded data is kept as it arrived (row dicts, or a column batch normalised to 
 lists) and turned into wire columns only in the background, just before the first send: numerical
 columns as raw little-endian float64 bytes (msgpack bin, no per-value encoding), categorical ones as a
 list of strings or as ``{categories, codes}`` for a pandas Categorical. The encoded body is kept with
-its ``batch_id`` so every retry sends the same bytes.
+its producer sequence so every retry sends the same bytes.
 """
 
 from __future__ import annotations
@@ -240,9 +240,11 @@ def _wire(col: Column) -> Any:
     return {"dtype": "<f8", "data": col.astype("<f8", copy=False).tobytes()}
 
 
-def encode_body(batch_id: str, version: str | None, sent_at: datetime, cols: Columns) -> bytes:
-    """The msgpack ingest body ``{batch_id, version?, sent_at, columns}``."""
-    body: dict[str, Any] = {"batch_id": batch_id, "sent_at": sent_at}
+def encode_body(
+    producer_id: str, sequence: int, version: str | None, sent_at: datetime, cols: Columns
+) -> bytes:
+    """The msgpack ingest body ``{producer_id, sequence, version?, sent_at, columns}``."""
+    body: dict[str, Any] = {"producer_id": producer_id, "sequence": sequence, "sent_at": sent_at}
     if version is not None:
         body["version"] = version
     body["columns"] = {name: _wire(col) for name, col in cols.items()}

@@ -2,20 +2,22 @@
 
 The flavours differ only in how they wait and send (a thread with ``httpx.Client``, or a task with
 ``httpx.AsyncClient``); both ask :class:`ClientCore` what a response means. Retries follow the
-Datadog agent and OTLP clients: only 429, 5xx and network errors are retried, ``Retry-After`` is
-honoured (else jittered exponential backoff) and the batch keeps its ``batch_id`` and bytes, so the
+Datadog agent and OTLP clients: only 408, 429, 5xx and network errors are retried, ``Retry-After`` is
+honoured (else jittered exponential backoff) and the batch keeps its producer sequence and bytes, so the
 service counts a retried batch once. Any other 4xx is final: the batch is counted as rejected and the
 status is logged once.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
 import re
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -74,7 +76,7 @@ def _metrics(registry: Any) -> tuple[Any, Any] | None:
             rows = Counter("mlmon_client_rows", "Rows by outcome: sent, dropped (buffer full or closed "
                            "before delivery) or rejected (a final 4xx or unencodable values).",
                            ["model", "outcome"], registry=reg)  # fmt: skip
-            retries = Counter("mlmon_client_retries", "Batch sends retried (429, 5xx, network).",
+            retries = Counter("mlmon_client_retries", "Batch sends retried (408, 429, 5xx, network).",
                               ["model"], registry=reg)  # fmt: skip
             found = _METRICS[reg] = (rows, retries)
     return found
@@ -122,6 +124,10 @@ class ClientCore:
         self.sent_batches = self.dropped_batches = self.rejected_batches = 0
         self._logged: set[str] = set()
         self._count_lock = threading.Lock()
+        # Exactly-once on the service: this process's producer id and its batches' numbers (taken at
+        # a batch's first send, kept across its retries; next() on a count is atomic under the GIL).
+        self.producer_id = uuid.uuid4().hex
+        self._sequences = itertools.count()
         self.buffer = Buffer(*self._sizes, wake, self.drop)
 
     def _once(self, key: str, message: str, *args: object) -> None:
@@ -169,7 +175,7 @@ class ClientCore:
     def body(self, batch: Batch) -> bytes | None:
         """The batch's body, or ``None`` (counted as rejected) when its values cannot be encoded."""
         try:
-            return batch.encode(self.version, self.kinds)
+            return batch.encode(self.version, self.kinds, self.producer_id, self._sequences.__next__)
         except Exception as exc:  # a bad value must cost its batch, never the sender
             key = f"encode:{type(exc).__name__}"
             self.reject(batch, key, "mlmon client: a batch could not be encoded: %s", exc)
@@ -193,7 +199,8 @@ class ClientCore:
                 self.sent_batches += 1
             self._count("sent", batch.n)
             return None
-        if status == 429 or status >= 500:
+        # 408: the service cut a slow request before counting it (its header/body deadline).
+        if status in (408, 429) or status >= 500:
             return self._retry(batch, retry_after(headers.get("retry-after")))
         self.reject(batch, f"status:{status}", "mlmon client: the drift service refused a batch for model %s "
                     "with HTTP %s (not retried): %s", self.model, status, text[:300])  # fmt: skip

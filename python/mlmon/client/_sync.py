@@ -108,7 +108,7 @@ class DriftClient(ClientBase):
     :meth:`record` appends a row to an in-memory buffer and returns; a background thread sends batches
     of ``batch_rows`` rows, or whatever is buffered once the oldest row is ``flush_interval`` seconds
     old, as msgpack with binary numeric columns to ``POST {url}/v1/models/{model}/ingest``. 429, 5xx and
-    network errors are retried with the same ``batch_id`` (``Retry-After`` honoured, else jittered
+    network errors are retried with the same producer sequence (``Retry-After`` honoured, else jittered
     exponential backoff); other 4xx are final and counted in :attr:`rejected`. When more than
     ``max_buffer_rows`` rows wait, the oldest batches are dropped and counted in :attr:`dropped` (and in
     the ``mlmon_client_rows_total{outcome="dropped"}`` counter when prometheus_client is installed).

@@ -26,7 +26,8 @@ def fit_baseline(
     try:
         return Baseline.fit(
             data,
-            categorical=[c for c in categorical if c in data],
+            # An empty config list means "not given" here: type features by dtype.
+            categorical=[c for c in categorical if c in data] or None,
             feature_importance=importances,
             model=model,
             version=version,

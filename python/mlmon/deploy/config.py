@@ -24,7 +24,8 @@ Example (``deploy/deploy.toml``)::
 
 Secrets are never in this file nor in arguments: ``MLMON_DATABASE_URL``, ``MLMON_ADMIN_TOKEN`` (drift
 service), ``MLMON_SERVING_ADMIN_TOKEN`` (production API), ``MLMON_DEPLOY_WEBHOOK_URL`` or else
-``MLMON_SLACK_WEBHOOK_URL`` (notifications).
+``MLMON_SLACK_WEBHOOK_URL`` (notifications), ``MLMON_SERVING_ARTIFACT_HMAC_KEY`` (signs the pushed
+artifact; the production API loads a pickle or joblib file only if it is signed with its key or listed).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Secrets(msgspec.Struct, frozen=True):
     admin_token: str | None = None
     serving_token: str | None = None
     webhook_url: str | None = None
+    artifact_hmac_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
@@ -122,10 +124,12 @@ class Secrets(msgspec.Struct, frozen=True):
             admin_token=env.get("MLMON_ADMIN_TOKEN") or None,
             serving_token=env.get("MLMON_SERVING_ADMIN_TOKEN") or None,
             webhook_url=env.get("MLMON_DEPLOY_WEBHOOK_URL") or env.get("MLMON_SLACK_WEBHOOK_URL") or None,
+            artifact_hmac_key=env.get("MLMON_SERVING_ARTIFACT_HMAC_KEY") or None,
         )
 
     def _values(self) -> list[str]:
-        values = [self.database_url, self.admin_token, self.serving_token, self.webhook_url]
+        values = [self.database_url, self.admin_token, self.serving_token, self.webhook_url,
+                  self.artifact_hmac_key]  # fmt: skip
         if self.database_url:  # a driver error may quote the password alone
             values.append(urlsplit(self.database_url).password)
         # Longest first, so a URL is hidden whole before its password is looked for.

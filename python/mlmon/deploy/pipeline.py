@@ -225,6 +225,7 @@ class _Run:
         answer = push_step.push_artifact(
             self.http, url, self.secrets.serving_token, model=self.cfg.model.name,
             version=self.result.version, sha256=artifact.sha256, fmt=artifact.fmt, data=artifact.data,
+            hmac_key=self.secrets.artifact_hmac_key,
         )  # fmt: skip
         if previous is not None and previous.get("sha256") != artifact.sha256:
             self.undo.append(
@@ -247,6 +248,7 @@ class _Run:
         push_step.push_artifact(
             self.http, self.cfg.services.serving_url, self.secrets.serving_token, model=stored.model,
             version=stored.version, sha256=sha256_bytes(data), fmt=detect_format(path), data=data,
+            hmac_key=self.secrets.artifact_hmac_key,
         )  # fmt: skip
 
     def promote(self) -> tuple[None, dict[str, Any]]:

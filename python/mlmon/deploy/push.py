@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 
+from mlmon.artifacts import artifact_signature
 from mlmon.deploy.errors import BadInputError, InfrastructureError
 from mlmon.deploy.http import RetryingClient
+from mlmon.serving.trust import UNTRUSTED_REASON
 
 __all__ = ["live_version", "push_artifact", "wait_live"]
 
@@ -26,8 +28,12 @@ def push_artifact(
     sha256: str,
     fmt: str,
     data: bytes,
+    hmac_key: str | None = None,
 ) -> dict[str, Any]:
     """Sends the artifact; returns the API's answer (``unchanged: true`` when it was already live).
+
+    With ``hmac_key`` (``MLMON_SERVING_ARTIFACT_HMAC_KEY``) the artifact is signed
+    (``X-Model-Signature``): how the production API knows a pickle or joblib file came from this step.
 
     Raises:
         InfrastructureError: unreachable, 5xx, or the token refused (401/403).
@@ -42,8 +48,16 @@ def push_artifact(
     }
     if token:
         headers["authorization"] = f"Bearer {token}"
+    if hmac_key:
+        headers["x-model-signature"] = artifact_signature(hmac_key, data)
     url = f"{serving_url.rstrip('/')}/admin/model"
     response = http.request("PUT", url, what="model push", content=data, headers=headers)
+    if response.status_code == 403 and _reason(response) == UNTRUSTED_REASON:
+        raise BadInputError(
+            f"the production API does not trust this {fmt} artifact (HTTP 403): {response.text[:300]}; "
+            "send skops, or have the operator list its sha256 or set MLMON_SERVING_ARTIFACT_HMAC_KEY "
+            "on both sides"
+        )
     if response.status_code in (401, 403):
         raise InfrastructureError(
             f"the production API refused the push (HTTP {response.status_code}): "
@@ -55,6 +69,14 @@ def push_artifact(
         )
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def _reason(response: httpx.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("reason") if isinstance(body, dict) else None
 
 
 def live_version(http: RetryingClient, serving_url: str) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from mlmon.report._text import score_legend, severity_legend
+
 if TYPE_CHECKING:
     from mlmon.drift import DriftReport, FeatureDrift
 
@@ -77,11 +79,13 @@ def _bars(f: FeatureDrift, width: int = 560, height: int = 170) -> str:
 
 def _facts(f: FeatureDrift) -> str:
     rows = [
-        ("PSI (score)", _num(f.score)),
+        ("typed as", f.typing or f.kind),
+        ("verdict", f.reason or f.severity),
+        ("PSI (drives severity)", _num(f.score)),
         ("noise floor", _num(f.noise_floor)),
         ("thresholds", f"{f.warning_threshold:g} / {f.critical_threshold:g}"),
-        ("chi-square", f"{_num(f.chi2, '.1f')} (dof {f.dof if f.dof is not None else '–'})"),
-        ("p-value", _num(f.p_value, ".3g") + (" *" if f.significant else "")),
+        ("chi-square test", f"{_num(f.chi2, '.1f')} (dof {f.dof if f.dof is not None else '–'})"),
+        ("p-value (not the verdict)", _num(f.p_value, ".3g") + (" *" if f.significant else "")),
         ("JS distance", _num(f.js_distance)),
         ("count", f"{f.count:,} (ref {f.reference_count:,})"),
         ("missing", f"{f.missing_rate:.2%} (ref {f.reference_missing_rate:.2%})"),
@@ -99,10 +103,11 @@ def _facts(f: FeatureDrift) -> str:
 
 def _card(f: FeatureDrift) -> str:
     is_open = " open" if f.drifted or f.quality_severity != "ok" else ""
-    issues = "".join(f'<p class="issues">{escape(i)}</p>' for i in f.quality_issues)
+    notes = [*f.quality_issues, *([f.typing_hint] if f.typing_hint else [])]
+    issues = "".join(f'<p class="issues">{escape(i)}</p>' for i in notes)
     return (
         f'<details id="f-{escape(f.name)}"{is_open}><summary>{escape(f.name)} {_badge(f.severity)} '
-        f'<span class="muted">{escape(f.kind)} · PSI {f.score:.3f}</span></summary>'
+        f'<span class="muted">{escape(f.typing or f.kind)} · {escape(f.reason)}</span></summary>'
         f'<div class="card"><div>{_bars(f)}<div class="legend muted"><span style="background:{_REF}"></span>'
         f'reference<span style="background:{_CUR}"></span>current</div></div>{_facts(f)}</div>'
         f"{issues}</details>"
@@ -112,9 +117,10 @@ def _card(f: FeatureDrift) -> str:
 def _row(f: FeatureDrift) -> str:
     return (
         f'<tr><td class="l"><a href="#f-{escape(f.name)}">{escape(f.name)}</a></td>'
-        f'<td class="l">{f.kind}</td>'
-        f'<td class="l">{_badge(f.severity)}</td><td>{f.score:.3f}</td><td>{_num(f.noise_floor)}</td>'
-        f"<td>{_num(f.p_value, '.3g')}</td><td>{f.missing_rate:.1%}</td>"
+        f'<td class="l">{escape(f.typing or f.kind)}</td>'
+        f'<td class="l">{_badge(f.severity)}</td><td class="l">{escape(f.reason)}</td>'
+        f"<td>{f.score:.3f}</td><td>{_num(f.noise_floor)}</td>"
+        f"<td>{_num(f.p_value, '.3g')}{' *' if f.significant else ''}</td><td>{f.missing_rate:.1%}</td>"
         f'<td class="l">{_badge(f.quality_severity)}</td></tr>'
     )
 
@@ -127,7 +133,10 @@ def _summary(report: DriftReport) -> str:
         window = f"{report.window_start:%Y-%m-%d %H:%M} – {report.window_end:%Y-%m-%d %H:%M} UTC · "
     tiles = [
         ("overall", _badge(report.severity)),
-        ("score", f"{report.score:.3f}"),
+        (
+            "mean PSI" + (" (by importance)" if report.score_weighting == "importance" else ""),
+            f"{report.score:.3f}",
+        ),
         ("drifted features", f"{len(drifted)} of {len(report.features)} ({report.drifted_share:.0%})"),
         ("rows", f"{report.current_rows:,} <span class='muted'>vs {report.reference_rows:,}</span>"),
         ("data quality", _badge(report.quality_severity)),
@@ -141,9 +150,9 @@ def _summary(report: DriftReport) -> str:
         )
     return (
         f'<div class="summary">{html}</div><p>Drifted: <b>{names}</b></p>{schema}'
-        f'<p class="muted">{window}rows {report.row_start:,}–{report.row_end:,} · thresholds '
-        f"{report.thresholds.warning:g} / {report.thresholds.critical:g} (PSI) · a severity needs the score "
-        f"above the noise floor too · mlmon {escape(report.mlmon_version)}</p>"
+        f'<p class="muted">{window}rows {report.row_start:,}–{report.row_end:,} · '
+        f"mlmon {escape(report.mlmon_version)}</p>"
+        f'<p class="muted">{escape(severity_legend(report))}. {escape(score_legend(report))}.</p>'
     )
 
 
@@ -159,9 +168,9 @@ def render_html(report: DriftReport) -> str:
     ranked = report.ranked()
     model = " ".join(x for x in (report.model, report.version and f"v{report.version}") if x) or "model"
     head = "".join(
-        f'<th class="{"l" if i < 3 or i == 7 else ""}">{h}</th>'
-        for i, h in enumerate(["feature", "kind", "severity", "PSI", "noise floor", "p-value", "missing",
-                               "quality"])
+        f'<th class="{"l" if i < 4 or i == 8 else ""}">{h}</th>'
+        for i, h in enumerate(["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)",
+                               "missing", "quality"])
     )  # fmt: skip
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

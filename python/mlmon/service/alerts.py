@@ -23,6 +23,7 @@ import anyio.to_thread
 import httpx
 
 from mlmon.drift import DriftReport
+from mlmon.exceptions import CodecError, InputError
 from mlmon.service.sinks import DeliveryError, generic_payload, post_json, send_email, slack_payload
 from mlmon.store import Alert, DriftResult, NotFoundError
 
@@ -115,6 +116,10 @@ class AlertManager:
             report = await self.core.report_if_data(model, version, start, end)
             sha = (await self.core.entry(model, version)).sha256
         except NotFoundError:  # a version registered without a baseline has nothing to evaluate
+            return []
+        except (CodecError, InputError) as exc:
+            # A baseline stored before names were checked at upload: skip it, keep alerting the others.
+            _log.warning("model %s version %s is not evaluated: %s", model, version, exc)
             return []
         if report is None:
             return []

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
 from mlmon.service.alerts import AlertManager
+from mlmon.service.compactor import Compactor
 from mlmon.service.core import ServiceCore
 from mlmon.service.drain import install_drain
 from mlmon.service.errors import exception_handlers
@@ -54,11 +55,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         app.state.core = core
         app.state.alerts = AlertManager(core)
         app.state.alerts.start()
+        app.state.compactor = Compactor(
+            store, settings.compact_interval_seconds, lambda removed, _: metrics.compacted_rows.inc(removed)
+        )
+        app.state.compactor.start()
         install_drain(settings.drain_seconds, core.mark_unready)
 
     async def shutdown(app: Litestar) -> None:
-        # Order matters: stop raising alerts, then commit what was queued, then close the store.
+        # Order matters: stop raising alerts and compacting, then commit what was queued, then close the
+        # store.
         await app.state.alerts.stop()
+        await app.state.compactor.stop()
         await app.state.core.stop()
         mark_worker_dead()
 

@@ -87,14 +87,21 @@ class Auth:
             raise PermissionDeniedException(f"this token may not access model {model!r}")
         raise NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
 
-    def require_any(self, authorization: str | None) -> None:
-        """Passes for any valid token (read endpoints across models).
+    def readable(self, authorization: str | None) -> frozenset[str] | None:
+        """The models a token may read, for the listings across models.
+
+        Returns:
+            ``None`` for every model (the admin token, or auth off), else the models of the ingest token.
 
         Raises:
             NotAuthorizedException: no or unknown token (401).
         """
         if not self.enabled:
-            return
+            return None
         digest = self._presented(authorization)
-        if not self._is_admin(digest) and not self._models_of(digest):
+        if self._is_admin(digest):
+            return None
+        models = self._models_of(digest)
+        if not models:
             raise NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
+        return frozenset(models)

@@ -19,7 +19,7 @@ import anyio
 import anyio.to_thread
 
 from mlmon.service.errors import BatchConflictError, OverloadedError
-from mlmon.store import IngestBatch, IngestResult, Store, StoreUnavailableError
+from mlmon.store import SEQUENCE_WINDOW, IngestBatch, IngestResult, Store, StoreUnavailableError
 
 __all__ = ["GroupCommitter", "Outcome"]
 
@@ -179,8 +179,18 @@ def _conflict(batch_id: str) -> BatchConflictError:
     return BatchConflictError(f"batch_id {batch_id!r} was already ingested with other content")
 
 
+def _out_of_order(batch: IngestBatch) -> BatchConflictError:
+    return BatchConflictError(
+        f"sequence {batch.sequence} of producer {batch.producer_id!r} is outside the {SEQUENCE_WINDOW} "
+        "sequences the service remembers around that producer's highest committed one (a gap or a late "
+        "retry); "
+        "it was not counted: send it under a new producer_id"
+    )
+
+
 def _resolve(items: list[_Pending], result: IngestResult) -> None:
     accepted, duplicates = set(result.accepted), set(result.duplicates)
+    out_of_order = set(result.out_of_order)
     for p in items:
         bid = p.batch.batch_id
         if p.done.done():
@@ -189,6 +199,8 @@ def _resolve(items: list[_Pending], result: IngestResult) -> None:
             p.done.set_result("accepted")
         elif bid in duplicates:
             p.done.set_result("duplicate")
+        elif bid in out_of_order:
+            p.done.set_exception(_out_of_order(p.batch))
         else:
             p.done.set_exception(_conflict(bid))
 

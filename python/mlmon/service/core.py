@@ -30,6 +30,7 @@ from mlmon.service.errors import BadRequestError, OverloadedError, UnsupportedMe
 from mlmon.service.ingest import (
     BaselineEntry,
     Format,
+    batch_key,
     decode_envelope,
     fold,
     media_format,
@@ -230,33 +231,42 @@ class ServiceCore:
     async def _count(
         self, model: str, envelope: IngestEnvelope, fmt: Format, started: float
     ) -> IngestResponse:
+        key = batch_key(envelope)  # a body without one is malformed: 400 before any work
         version = envelope.version or await self.default_version(model)
         entry = await self.entry(model, version)
         folded = fold(entry, entry.decode_columns(envelope.columns, fmt), self.settings.max_rows)
         window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
         digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
-        batch = IngestBatch(batch_id=envelope.batch_id, digest=digest, partials=[part])
+        batch = IngestBatch(
+            batch_id=key, digest=digest, partials=[part],
+            producer_id=envelope.producer_id, sequence=envelope.sequence,
+        )  # fmt: skip
         status = await self.committer.submit(model, version, batch)
         self.metrics.ingest_duration.observe(time.perf_counter() - started)
         return IngestResponse(
             batch_id=envelope.batch_id, status=status, model=model, version=version, rows=folded.rows,
-            window_start=window[0],
+            window_start=window[0], producer_id=envelope.producer_id, sequence=envelope.sequence,
         )  # fmt: skip
 
-    def require_read(self, request: IngestRequest, model: str | None) -> None:
-        """Read access: open with ``public_read``, else the model's token or admin (any token for
-        cross-model reads).
+    def require_read(self, request: IngestRequest, model: str) -> None:
+        """Read access to one model: open with ``public_read``, else its own token or admin.
 
         Raises:
             HTTPException: 401 or 403.
         """
+        if not self.settings.public_read:
+            self.auth.require_model(request.headers.get("authorization"), model)
+
+    def readable(self, request: IngestRequest) -> frozenset[str] | None:
+        """The models a listing across models shows: ``None`` (all) with ``public_read`` or the admin
+        token, else only the ingest token's own models (one model's token sees no other's names).
+
+        Raises:
+            HTTPException: 401 for no or an unknown token.
+        """
         if self.settings.public_read:
-            return
-        authorization = request.headers.get("authorization")
-        if model is None:
-            self.auth.require_any(authorization)
-        else:
-            self.auth.require_model(authorization, model)
+            return None
+        return self.auth.readable(request.headers.get("authorization"))
 
     def reject(self, exc: BaseException) -> None:
         """Counts a refused ingest under its reason."""

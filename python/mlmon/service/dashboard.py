@@ -3,12 +3,15 @@ rendered on the server from the store (no JavaScript, no CDN). Every name is HTM
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote
 
 from mlmon.baseline import Baseline
+from mlmon.exceptions import CodecError, InputError
 from mlmon.store import NotFoundError, Store, StoredDriftResult
+from mlmon.store.names import validate_name
 
 __all__ = ["render_dashboard", "sparkline"]
 
@@ -53,8 +56,14 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
     try:
         _, data = store.get_baseline(model, prod.version)
         features = list(Baseline.from_bytes(data).features)
+        for name in features:
+            validate_name(name, "feature")
     except NotFoundError:
         return head + "<p>no baseline yet</p>"
+    except (CodecError, InputError) as exc:
+        # One unreadable baseline (stored before names were checked at upload) costs its own section,
+        # never the page of every other model.
+        return head + f"<p>this version's baseline cannot be shown: {escape(str(exc))}</p>"
     end = datetime.now(timezone.utc) + timedelta(seconds=window_seconds)
     start = end - timedelta(days=_DAYS)
     rows = []
@@ -70,9 +79,10 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
     return head + table + "".join(rows) + "</table>"
 
 
-def render_dashboard(store: Store, window_seconds: int) -> str:
-    """The dashboard HTML for every model in the store."""
-    sections = [_model_section(store, m.name, window_seconds) for m in store.list_models()]
+def render_dashboard(store: Store, window_seconds: int, scope: Collection[str] | None = None) -> str:
+    """The dashboard HTML for every model in the store, or only those in ``scope``."""
+    models = [m.name for m in store.list_models() if scope is None or m.name in scope]
+    sections = [_model_section(store, name, window_seconds) for name in models]
     body = "".join(sections) or "<p>No models yet: upload a baseline to start.</p>"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlmon</title>'

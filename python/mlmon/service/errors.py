@@ -1,5 +1,6 @@
-"""HTTP errors of the service and the one ``exception_handlers`` mapping that turns every domain and
-decode error into a 4xx/503 response with a stable body ``{status_code, detail}``.
+"""HTTP errors of the service and the production API (:mod:`mlmon.serving` uses these same classes),
+and the one ``exception_handlers`` mapping that turns every domain and decode error into a 4xx/503
+response with a stable body ``{status_code, detail}``.
 
 Bad input is never a 500: msgspec decode errors (and the ``RecursionError`` a deeply nested untyped body
 raises) are 400, domain validation 422, store outages 503 with ``Retry-After``. Handlers hold no
@@ -16,7 +17,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from mlmon.exceptions import CodecError, InputError, SchemaMismatchError
+from mlmon.exceptions import CodecError, InputError, MlmonError, SchemaMismatchError
 from mlmon.store import ConflictError, NotFoundError, SchemaVersionError, StoreUnavailableError
 
 __all__ = [
@@ -32,7 +33,7 @@ _log = logging.getLogger("mlmon.service")
 
 
 class BadRequestError(InputError):
-    """A body that is not a well-formed ingest request (400)."""
+    """A body that is not a well-formed request (400): ingest, or the production API's ``/predict``."""
 
 
 class UnsupportedMediaError(InputError):
@@ -43,7 +44,7 @@ class BatchConflictError(ConflictError):
     """A batch id already counted with different content (409)."""
 
 
-class OverloadedError(Exception):
+class OverloadedError(MlmonError):
     """The worker's queue or in-flight byte budget is full (429 with ``Retry-After``)."""
 
 
@@ -70,8 +71,15 @@ def _status(status: int, retry: bool = False) -> Callable[[Request[Any, Any, Any
     return handle
 
 
+# Litestar's only sign that the body's sender went away (it closed, or missed the body deadline of
+# mlmon.service.protocol): a 500 InternalServerException with this detail. The client's doing, not a bug.
+_CLIENT_GONE = "client disconnected prematurely"
+
+
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     # Litestar's own errors (401, 403, 404 route, 405, 413...) keep their status; 5xx keep no detail.
+    if exc.status_code == 500 and exc.detail == _CLIENT_GONE:
+        return _body(408, "the client stopped sending the request body")
     detail = exc.detail if exc.status_code < 500 else "internal error"
     return _body(exc.status_code, detail, exc.headers)
 

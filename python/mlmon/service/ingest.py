@@ -25,9 +25,20 @@ from mlmon.service.errors import BadRequestError, UnsupportedMediaError
 from mlmon.service.schemas import CodedColumn, IngestEnvelope, RawCodes, RawNumbers, columns_type
 from mlmon.service.unique_keys import duplicate_columns
 from mlmon.store import PartialWindow
+from mlmon.store.names import validate_name
 from mlmon.windows import WindowState
 
-__all__ = ["BaselineEntry", "Folded", "Format", "decode_envelope", "fold", "media_format", "window_of"]
+__all__ = [
+    "BaselineEntry",
+    "Folded",
+    "Format",
+    "batch_key",
+    "check_feature_names",
+    "decode_envelope",
+    "fold",
+    "media_format",
+    "window_of",
+]
 
 Format = Literal["json", "msgpack"]
 _MSGPACK = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -84,19 +95,28 @@ class BaselineEntry:
     names: tuple[str, ...]
     int_labels: frozenset[str] = frozenset()
     """Categorical features whose baseline categories are integers: labels are read as integers."""
+    max_categories: int = 100_000
+    """Distinct labels a batch may bring per categorical column (``MLMON_MAX_CATEGORIES``)."""
 
     @classmethod
     def build(
         cls, model: str, version: str, sha256: str, data: bytes, max_rows: int, max_categories: int
     ) -> BaselineEntry:
-        """Reads baseline bytes and builds the column decoders for its features."""
+        """Reads baseline bytes and builds the column decoders for its features.
+
+        Raises:
+            CodecError: the bytes are not a baseline.
+            InputError: a feature name is not a valid name (a baseline stored before names were
+                checked at upload): a 422 for this model only.
+        """
         baseline = Baseline.from_bytes(data)
+        check_feature_names(baseline)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
         cols = columns_type(kinds, max_rows, max_categories)
         return cls(
             model=model, version=version, sha256=sha256, baseline=baseline,
             json=msgspec.json.Decoder(cols), msgpack=msgspec.msgpack.Decoder(cols), names=tuple(kinds),
-            int_labels=_int_label_features(baseline),
+            int_labels=_int_label_features(baseline), max_categories=max_categories,
         )  # fmt: skip
 
     def decode_columns(self, raw: msgspec.Raw, fmt: Format) -> list[Any]:
@@ -115,6 +135,18 @@ class BaselineEntry:
         if repeated is not None:
             raise InputError(repeated)
         return [getattr(cols, f"c{i}") for i in range(len(self.names))]
+
+
+def check_feature_names(baseline: Baseline) -> None:
+    """Refuses a baseline with a feature name outside the store's name rule (letters, digits,
+    ``_ . : -``): such a name cannot be a column of the ingest body's typed decoder, a stored drift
+    result or a metric label.
+
+    Raises:
+        InputError: naming the first bad feature.
+    """
+    for name in baseline.features:
+        validate_name(name, "feature")
 
 
 def _int_label_features(baseline: Baseline) -> frozenset[str]:
@@ -208,6 +240,27 @@ def _row_count(entry: BaselineEntry, columns: list[Any], max_rows: int) -> int:
     return rows
 
 
+def _check_categories(entry: BaselineEntry, columns: list[Any]) -> None:
+    """Refuses a batch with more distinct labels in a categorical column than ``max_categories``,
+    before any per-category state exists: a dictionary longer than the limit (coded columns; their
+    codes, list or binary, index into it), or a plain list of more distinct values. Only a list longer
+    than the limit is counted (a set of references, built in C and dropped at once)."""
+    limit = entry.max_categories
+    for name, col in zip(entry.names, columns, strict=True):
+        if col is None or isinstance(col, RawNumbers) or entry.baseline.features[name].kind != "categorical":
+            continue
+        labels = col.categories if isinstance(col, CodedColumn) else col
+        if len(labels) <= limit:
+            continue
+        distinct = len(labels) if isinstance(col, CodedColumn) else len(set(labels) - {None})
+        if distinct > limit:
+            what = "a dictionary of " if isinstance(col, CodedColumn) else ""
+            raise InputError(
+                f"column {name!r}: {what}{distinct:,} distinct categories, more than the limit of "
+                f"{limit:,} per batch (MLMON_MAX_CATEGORIES)"
+            )
+
+
 def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
     """Counts a decoded batch into fresh profiles aligned to the baseline.
 
@@ -215,9 +268,11 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
     ±inf land in the outer bins and count as out of range; NaN and null are missing.
 
     Raises:
-        InputError: unequal column lengths, odd byte counts, codes out of range, too many rows (422).
+        InputError: unequal column lengths, odd byte counts, codes out of range, too many rows, more
+            distinct categories in a column than ``entry.max_categories`` (422, naming the column).
     """
     rows = _row_count(entry, columns, max_rows)
+    _check_categories(entry, columns)
     profiles = WindowState(entry.baseline).profiles
     for name, col in zip(entry.names, columns, strict=True):
         prof = profiles[name]
@@ -233,6 +288,22 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
         except (InputError, DtypeError) as exc:
             raise InputError(f"column {name!r}: {exc}") from exc
     return Folded(_engine.encode_profile(list(profiles.items())), rows)
+
+
+def batch_key(envelope: IngestEnvelope) -> str:
+    """The key exactly-once rests on: ``producer_id:sequence``, else the ``batch_id``.
+
+    Raises:
+        BadRequestError: neither key, or a producer id without a sequence (or the reverse): 400, as
+            for any other malformed envelope.
+    """
+    if envelope.producer_id is not None and envelope.sequence is not None:
+        return f"{envelope.producer_id}:{envelope.sequence}"
+    if envelope.producer_id is not None or envelope.sequence is not None:
+        raise BadRequestError("malformed body: producer_id and sequence go together (or send a batch_id)")
+    if envelope.batch_id is None:
+        raise BadRequestError("malformed body: a batch needs a key: producer_id and sequence, or a batch_id")
+    return envelope.batch_id
 
 
 def window_of(sent_at: datetime | None, now: datetime, seconds: int) -> tuple[datetime, datetime]:

@@ -42,6 +42,7 @@ class Metrics:
     ingest_duration: Histogram
     request_duration: Histogram
     commit_duration: Histogram
+    compacted_rows: Counter
     alerts_sent: Counter
     alerts_failed: Counter
     build_info: Gauge
@@ -80,6 +81,8 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
                                    ("method", "route", "status"), registry=registry, buckets=_LATENCY),
         commit_duration=Histogram("mlmon_store_commit_duration_seconds", "Group commit time in the store",
                                   registry=registry, buckets=_LATENCY),
+        compacted_rows=Counter("mlmon_window_rows_compacted_total",
+                               "Window delta rows merged into their window's one row", registry=registry),
         alerts_sent=Counter("mlmon_alerts_sent_total", "Alert deliveries that succeeded",
                             ("severity", "sink"), registry=registry),
         alerts_failed=Counter("mlmon_alerts_failed_total", "Alert deliveries that failed after retries",

@@ -40,6 +40,9 @@ class _RawSchema(Schema):
         return self.raw
 
 
+_MAX_SEQ = (1 << 62) - 1
+
+
 def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     (raw_numbers, coded, report, history), components = msgspec.json.schema_components(
         [RawNumbers, CodedColumn, DriftReport, list[StoredDriftResult]], ref_template=_REF
@@ -48,17 +51,21 @@ def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     values = {"type": "array", "items": {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]}}
     components["IngestBatch"] = {
         "title": "IngestBatch",
-        "description": "A columnar batch: every column has one value per row; a repeated batch_id is "
-        "counted once. Numerical columns: numbers (null = missing) or RawNumbers; categorical columns: "
-        "strings or CodedColumn. Send as application/msgpack (bytes as bin) or application/json (base64).",
+        "description": "A columnar batch: every column has one value per row. Exactly-once key: "
+        "producer_id + sequence (a retry reuses both; the service keeps a 64-sequence window per "
+        "producer, 409 beyond it), or a batch_id (a repeat is counted once). Numerical columns: numbers "
+        "(null = missing) or RawNumbers; categorical columns: strings or CodedColumn. Send as "
+        "application/msgpack (bytes as bin) or application/json (base64).",
         "type": "object",
         "properties": {
-            "batch_id": name,
+            "batch_id": {"anyOf": [name, {"type": "null"}]},
+            "producer_id": {"anyOf": [name, {"type": "null"}]},
+            "sequence": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": _MAX_SEQ}, {"type": "null"}]},
             "version": {"anyOf": [name, {"type": "null"}]},
             "sent_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
             "columns": {"type": "object", "additionalProperties": {"anyOf": [values, raw_numbers, coded]}},
         },
-        "required": ["batch_id", "columns"],
+        "required": ["columns"],
         "additionalProperties": False,
     }
     return {

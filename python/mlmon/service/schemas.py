@@ -30,6 +30,9 @@ __all__ = [
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 """Model, version, feature and batch names: they reach SQL rows, Prometheus labels, HTML and logs."""
 
+Sequence = Annotated[int, msgspec.Meta(ge=0, lt=1 << 62)]
+"""A producer's batch number."""
+
 Category = Annotated[str, msgspec.Meta(max_length=1024)] | int
 """A category label: a string, or an integer for features whose baseline categories are integers
 (a baseline fitted on ``[0, 1, 2]`` does not match the strings ``"0"``, ``"1"``, ``"2"``)."""
@@ -38,15 +41,23 @@ Category = Annotated[str, msgspec.Meta(max_length=1024)] | int
 class IngestEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     """An ingest body before its columns are decoded against the model's baseline.
 
+    Exactly-once needs a key: ``producer_id`` + ``sequence`` (what ``DriftClient`` sends; the store
+    keeps one small row per producer), or a ``batch_id`` (remembered per batch for a bounded time).
+
     Attributes:
-        batch_id: The idempotency key: a retry with the same id is counted once.
         columns: ``{feature: values}``, decoded by :func:`columns_type` once the version is known.
+        batch_id: The idempotency key of a client without a producer id: a retry with the same id is
+            counted once. With a producer id it only names the batch in the answer.
+        producer_id: The sending process's id (random, made once per client).
+        sequence: The batch's number from that producer (0, 1, 2...; a retry reuses it).
         version: The model version (default: the production version, else the only one with a baseline).
         sent_at: When the rows were seen (default: arrival time); picks the window.
     """
 
-    batch_id: Name
     columns: msgspec.Raw
+    batch_id: Name | None = None
+    producer_id: Name | None = None
+    sequence: Sequence | None = None
     version: Name | None = None
     sent_at: datetime | None = None
 
@@ -102,20 +113,22 @@ class IngestResponse(msgspec.Struct):
     """The answer to an ingest: the batch is durable when this is sent.
 
     Attributes:
-        batch_id: The batch's id.
-        status: ``accepted`` (counted now) or ``duplicate`` (counted before, same content).
+        batch_id: The batch's id, when it had one.
+        status: ``accepted`` (counted now) or ``duplicate`` (counted before).
         model: The model.
         version: The version the rows were counted against.
         rows: Rows in the batch.
         window_start: Start of the window the rows were counted in.
     """
 
-    batch_id: str
+    batch_id: str | None
     status: Literal["accepted", "duplicate"]
     model: str
     version: str
     rows: int
     window_start: datetime
+    producer_id: str | None = None
+    sequence: int | None = None
 
 
 class BaselineInfo(msgspec.Struct):

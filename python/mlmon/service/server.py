@@ -4,12 +4,16 @@ Uvicorn rather than granian: in the wrk bench (benches/load/RESULTS.md) granian 
 workers on the shared machine, but the SIGTERM contract (RELIABILITY R9: unready at once, drain, commit,
 exit 0) is built on and tested with uvicorn's worker lifecycle. Each worker gets its own
 ``SO_REUSEPORT`` socket and SIGTERM is forwarded to the workers at once (see ``_supervise``).
-Settings reach the workers as JSON in ``MLMON_SETTINGS_JSON``; with several workers a fresh
+Slow clients are bounded per worker: header and body read deadlines (408, see
+:mod:`mlmon.service.protocol`), idle keep-alive connections closed, and at most ``max_connections`` open
+connections (uvicorn's ``limit_concurrency``: 503 beyond). Settings reach the workers as JSON in
+``MLMON_SETTINGS_JSON``; with several workers a fresh
 ``PROMETHEUS_MULTIPROC_DIR`` is made before they start so /metrics merges every worker.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -21,6 +25,7 @@ import msgspec
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from mlmon.service.protocol import with_deadlines
 from mlmon.service.settings import Settings
 from mlmon.store import open_store
 
@@ -100,6 +105,15 @@ def _supervise(config: uvicorn.Config) -> None:
     supervisor.run()
 
 
+def _protocol(settings: Settings) -> str | type[asyncio.Protocol]:
+    """The HTTP protocol with the read deadlines: bound here for a server in this process; by name for
+    spawned workers, which read the deadlines from ``MLMON_SETTINGS_JSON`` (a class made here would not
+    unpickle there)."""
+    if settings.workers > 1:
+        return "mlmon.service.protocol:DeadlineProtocol"
+    return with_deadlines(settings.header_timeout_seconds, settings.body_timeout_seconds)
+
+
 def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
           insecure: bool | None = None) -> None:  # fmt: skip
     """Serves until SIGINT/SIGTERM, then drains: ``/readyz`` 503 for ``drain_seconds`` while still
@@ -129,8 +143,10 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
     grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
     config = uvicorn.Config(
         "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, loop="uvloop", http="httptools", lifespan="on",
-        log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=grace,
+        workers=settings.workers, loop="uvloop", http=_protocol(settings),
+        lifespan="on", log_level=settings.log_level.lower(), access_log=False,
+        timeout_graceful_shutdown=grace, timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
     )  # fmt: skip
     try:
         if settings.workers > 1:

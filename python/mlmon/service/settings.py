@@ -15,8 +15,14 @@ Environment variables (all optional):
 ``MLMON_MAX_BODY_BYTES``                  request body limit (default 16 MiB, 413 beyond)
 ``MLMON_INFLIGHT_BYTES``                  per-worker budget of bodies in flight (429 beyond)
 ``MLMON_MAX_ROWS``                        rows per batch (default 1,000,000)
+``MLMON_MAX_CATEGORIES``                  distinct labels per column and batch (default 100,000; 422 beyond)
+``MLMON_HEADER_TIMEOUT_SECONDS``          time a client has to send a request's headers (default 10; 408)
+``MLMON_BODY_TIMEOUT_SECONDS``            time a client has to send a body once headers are in (default 60)
+``MLMON_KEEP_ALIVE_SECONDS``              an idle keep-alive connection is closed after (default 5)
+``MLMON_MAX_CONNECTIONS``                 open connections per worker; beyond, requests get 503 (default 1000)
 ``MLMON_MAX_QUEUE``                       batches waiting for a commit per worker (429 beyond)
 ``MLMON_COMMIT_MAX_BATCHES``              batches per group commit (default 256)
+``MLMON_COMPACT_INTERVAL_SECONDS``        seconds between merges of window deltas (default 5; 0 never)
 ``MLMON_LOG_LEVEL``                       ``DEBUG``/``INFO``/``WARNING``/``ERROR`` (default INFO)
 ``MLMON_DRAIN_SECONDS``                   after SIGTERM: seconds unready (503) but serving (default 2)
 ``MLMON_ALERT_INTERVAL_SECONDS``          how often drift is evaluated for alerts (0 = never)
@@ -93,8 +99,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     inflight_bytes: int = 64 * 1024 * 1024
     max_rows: int = 1_000_000
     max_categories: int = 100_000
+    header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
+    keep_alive_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 1000
     max_queue: int = 4096
     commit_max_batches: int = 256
+    compact_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     drain_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
     alert_interval_seconds: float = 30.0

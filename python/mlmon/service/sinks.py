@@ -15,13 +15,14 @@ from typing import Any
 
 import httpx
 
+from mlmon.exceptions import MlmonError
 from mlmon.service.settings import Settings
 from mlmon.store import Alert
 
 __all__ = ["DeliveryError", "generic_payload", "post_json", "send_email", "slack_payload"]
 
 
-class DeliveryError(Exception):
+class DeliveryError(MlmonError):
     """One delivery attempt failed (its message is what the store records)."""
 
 

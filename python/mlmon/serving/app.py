@@ -16,9 +16,9 @@ from mlmon.artifacts import ArtifactError
 from mlmon.service.errors import exception_handlers
 from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, NoModelError
-from mlmon.serving.predict import BadBodyError, MediaTypeError
 from mlmon.serving.routes import ShaMismatchError, build_routes
 from mlmon.serving.settings import ServingSettings
+from mlmon.serving.trust import UNTRUSTED_REASON, UntrustedArtifactError
 
 __all__ = ["create_app"]
 
@@ -40,13 +40,17 @@ def _handlers() -> dict[type[Exception] | int, Any]:
     def sha(request: Request[Any, Any, Any], exc: ShaMismatchError) -> Response[Any]:
         return _body(422, str(exc), expected=exc.expected, actual=exc.actual)
 
-    # The drift service's mapping (4xx for bad input, 500 only for bugs, logged) plus this API's errors.
+    def untrusted(request: Request[Any, Any, Any], exc: UntrustedArtifactError) -> Response[Any]:
+        # The reason tells a deploy step "this file" (bad input) from "your token" (both are 403).
+        return _body(403, str(exc), reason=UNTRUSTED_REASON)
+
+    # The drift service's mapping and HTTP error classes (4xx for bad input, 500 only for bugs, logged)
+    # plus this API's own errors.
     return {
         **exception_handlers(),
         NoModelError: status(503),
-        BadBodyError: status(400),
-        MediaTypeError: status(415),
         ArtifactError: status(422),
+        UntrustedArtifactError: untrusted,
         ShaMismatchError: sha,
     }
 

@@ -59,11 +59,17 @@ def run_serve_model(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"mlmon serve-model: {exc}", file=sys.stderr)
         return 2
+    from mlmon.service.protocol import with_deadlines
+
     signal.signal(signal.SIGTERM, _exit_zero)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        # Slow clients cannot hold the process: read deadlines (408), idle keep-alive, connection cap.
+        http=with_deadlines(settings.header_timeout_seconds, settings.body_timeout_seconds),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,

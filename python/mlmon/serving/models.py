@@ -19,9 +19,10 @@ from typing import Any
 
 from mlmon.artifacts import FORMATS, load_model, normalize_sha256
 from mlmon.client import DriftClient
-from mlmon.exceptions import InputError
+from mlmon.exceptions import InputError, MlmonError
 from mlmon.serving.artifacts_dir import ArtifactDir
 from mlmon.serving.settings import ServingSettings
+from mlmon.serving.trust import verify
 
 __all__ = ["LiveModel", "ModelHolder", "NoModelError", "features_of"]
 
@@ -31,7 +32,7 @@ RETIRE_SECONDS = 10.0
 """How long a replaced model's drift client stays open for predictions that started before the swap."""
 
 
-class NoModelError(Exception):
+class NoModelError(MlmonError):
     """No model is loaded yet (503)."""
 
 
@@ -144,7 +145,7 @@ class ModelHolder:
         )
 
     async def deploy(
-        self, data: bytes, *, name: str, version: str, sha256: str, fmt: str
+        self, data: bytes, *, name: str, version: str, sha256: str, fmt: str, signature: str | None = None
     ) -> tuple[LiveModel, bool]:
         """Loads an artifact whose digest was already checked, stores it, and swaps it in.
 
@@ -152,6 +153,7 @@ class ModelHolder:
             The live model and whether it was already live (same digest, name and version).
 
         Raises:
+            UntrustedArtifactError: a pickle or joblib artifact the configuration does not vouch for.
             ArtifactError: the artifact does not load (the old model stays live).
             InputError: a bad name, format or digest, or a model without features.
         """
@@ -162,6 +164,7 @@ class ModelHolder:
         )
         if fmt not in FORMATS:
             raise InputError(f"X-Model-Format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        verify(self.settings, fmt, sha256, data, signature)  # before any deserializer sees a byte
         async with self._lock:
             old = self.live
             if old is not None and old.sha256 == sha256 and (old.name, old.version) == (name, version):
@@ -172,7 +175,7 @@ class ModelHolder:
                 estimator = await asyncio.to_thread(load_model, data, fmt=fmt, expected_sha256=sha256)
             features, named = features_of(estimator)
             if self.artifacts is not None:
-                meta = {"name": name, "version": version}
+                meta = {"name": name, "version": version, "signature": signature}
                 await asyncio.to_thread(self.artifacts.save, data, sha256, fmt, meta)
             new = LiveModel(
                 estimator,
@@ -204,6 +207,7 @@ class ModelHolder:
                 version=str(meta.get("version")),
                 sha256=str(meta["sha256"]),
                 fmt=str(meta["format"]),
+                signature=meta.get("signature"),
             )
         except Exception as exc:  # a stale or damaged directory must not stop the API from starting
             _log.warning("the stored model could not be restored: %s", exc)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlmon.exceptions import InputError
+from mlmon.service.errors import BadRequestError, UnsupportedMediaError
 from mlmon.serving.models import LiveModel
 
 __all__ = ["PredictRequest", "PredictResponse", "decode", "score", "to_columns"]
@@ -44,28 +45,22 @@ _MSGPACK = msgspec.msgpack.Decoder(PredictRequest)
 _MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
 
 
-class BadBodyError(InputError):
-    """A body that is not a well-formed predict request (400)."""
-
-
-class MediaTypeError(InputError):
-    """A body in a media type the API does not read (415)."""
-
-
 def decode(body: bytes, content_type: str | None) -> PredictRequest:
     """Decodes a request body by its media type.
 
     Raises:
-        MediaTypeError: neither JSON nor msgpack.
-        BadBodyError: malformed or mistyped.
+        UnsupportedMediaError: neither JSON nor msgpack (415).
+        BadRequestError: malformed or mistyped (400).
     """
     media = (content_type or "application/json").split(";", 1)[0].strip().lower()
     if media != "application/json" and media not in _MSGPACK_TYPES:
-        raise MediaTypeError(f"unsupported media type {media!r}: use application/json or application/msgpack")
+        raise UnsupportedMediaError(
+            f"unsupported media type {media!r}: use application/json or application/msgpack"
+        )
     try:
         return (_JSON if media == "application/json" else _MSGPACK).decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise BadBodyError(f"malformed body: {exc}") from exc
+        raise BadRequestError(f"malformed body: {exc}") from exc
 
 
 def to_columns(req: PredictRequest, features: tuple[str, ...], max_rows: int) -> dict[str, list[Any]]:

@@ -3,8 +3,9 @@
 ``POST /predict`` scores a batch; ``PUT /admin/model`` receives a deployed artifact: admin token first
 (401 missing, 403 wrong; ``hmac.compare_digest``), then the headers, then the body's sha256 against
 ``X-Model-SHA256`` before any deserializer sees a byte, then the load in a worker thread and the swap.
-``GET /healthz`` (alive), ``/readyz`` (a model is live), ``/version`` (what is live) and ``/metrics``
-(Prometheus text) never load anything.
+Pickle and joblib need the operator's say-so (:mod:`mlmon.serving.trust`: 403 otherwise, before the
+body is read). ``GET /healthz`` (alive), ``/readyz`` (a model is live), ``/version`` (what is live)
+and ``/metrics`` (Prometheus text) never load anything.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, check_name
 from mlmon.serving.predict import PredictResponse, decode, score, to_columns
 from mlmon.serving.settings import ServingSettings
+from mlmon.serving.trust import precheck
 
 __all__ = ["ShaMismatchError", "admin_digest", "build_routes"]
 
@@ -70,19 +72,16 @@ async def _read_capped(request: Request[Any, Any, Any], cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _deploy_headers(headers: Any, admin: bytes | None) -> tuple[str, str, str, str]:
-    """Name, version, expected digest and format from the deploy headers, checked."""
+def _deploy_headers(headers: Any, settings: ServingSettings) -> tuple[str, str, str, str]:
+    """Name, version, expected digest and format from the deploy headers, checked, and a pickle or
+    joblib artifact refused before its body is read unless the configuration may vouch for it."""
     name = check_name("Name", headers.get("x-model-name"))
     version = check_name("Version", headers.get("x-model-version"))
     expected = normalize_sha256(headers.get("x-model-sha256") or "")
     fmt = (headers.get("x-model-format") or "").strip().lower()
     if fmt not in FORMATS:
         raise InputError(f"X-Model-Format must be one of {', '.join(FORMATS)}")
-    if fmt != "skops" and admin is None:
-        raise PermissionDeniedException(
-            f"{fmt} artifacts can run code when loaded: they are accepted only "
-            "with MLMON_SERVING_ADMIN_TOKEN set; send skops"
-        )
+    precheck(settings, fmt, expected, headers.get("x-model-signature"))
     return name, version, expected, fmt
 
 
@@ -115,17 +114,22 @@ def build_routes(settings: ServingSettings, metrics: ServingMetrics) -> list[HTT
     )
     async def put_model(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
         """Receives a deployed artifact (raw bytes) with ``X-Model-Name``, ``X-Model-Version``,
-        ``X-Model-SHA256`` and ``X-Model-Format`` (skops, joblib or pickle), checks it and swaps it in.
+        ``X-Model-SHA256`` and ``X-Model-Format`` (skops, joblib or pickle; the last two only as
+        :mod:`mlmon.serving.trust` allows, with ``X-Model-Signature`` where an HMAC key is configured),
+        checks it and swaps it in.
         The same digest already live answers ``"unchanged": true``."""
         _require_admin(digest, request.headers.get("authorization"))
         try:
-            name, version, expected, fmt = _deploy_headers(request.headers, digest)
+            name, version, expected, fmt = _deploy_headers(request.headers, settings)
             data = await _read_capped(request, settings.max_artifact_bytes)
             actual = hashlib.sha256(data).hexdigest()
             if not hmac.compare_digest(actual, expected):
                 raise ShaMismatchError(expected, actual)
             holder: ModelHolder = state.holder
-            live, unchanged = await holder.deploy(data, name=name, version=version, sha256=expected, fmt=fmt)
+            signature = request.headers.get("x-model-signature")
+            live, unchanged = await holder.deploy(
+                data, name=name, version=version, sha256=expected, fmt=fmt, signature=signature
+            )
         except Exception:
             metrics.deploys.labels("refused").inc()
             raise

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlmon.exceptions import InputError
 from mlmon.store import migrate
+from mlmon.store._sequences import WINDOW as SEQUENCE_WINDOW
 from mlmon.store.base import (
     Alert,
     AlertDelivery,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_URL",
+    "SEQUENCE_WINDOW",
     "Alert",
     "AlertDelivery",
     "ConflictError",

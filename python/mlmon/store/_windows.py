@@ -12,16 +12,22 @@ from datetime import datetime, timezone
 
 from mlmon._engine import Profile
 from mlmon.exceptions import InputError
-from mlmon.store._sql import SqlCore, Tx
+from mlmon.store._sequences import SequenceOps
+from mlmon.store._sql import Tx
 from mlmon.store.base import IngestBatch, IngestResult, MergedProfile, PartialWindow, WindowPartial
 from mlmon.store.names import validate_count, validate_name, validate_window
 
 __all__ = ["WindowOps", "merge_profiles"]
 
-_INSERT_PARTIAL = (
-    "INSERT INTO window_partials (model_version_id, window_start, window_end, writer_id, profile,"
-    " row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+_PARTIAL_COLUMNS = (
+    "model_version_id",
+    "window_start",
+    "window_end",
+    "writer_id",
+    "profile",
+    "row_count",
+    "created_at",
+)  # fmt: skip (one line reads as the table's column list)
 
 
 def merge_profiles(blobs: Iterable[bytes]) -> bytes:
@@ -44,6 +50,18 @@ def merge_profiles(blobs: Iterable[bytes]) -> bytes:
     return Profile.merge_all(blobs) if blobs else Profile([]).to_bytes()
 
 
+def _check_batch(b: IngestBatch) -> None:
+    validate_name(b.digest, "digest")
+    if b.producer_id is None and b.sequence is None:
+        validate_name(b.batch_id, "batch_id")  # stored: the producer path only reports it
+    else:
+        validate_name(b.producer_id, "producer_id")
+        if validate_count(b.sequence, "sequence") >= 1 << 62:
+            raise InputError(f"sequence must be below 2**62, got {b.sequence}")
+    for p in b.partials:
+        _check_partial(p.window_start, p.window_end, p.profile, p.rows)
+
+
 def _check_partial(window_start: object, window_end: object, profile: object, rows: object) -> None:
     validate_window(window_start, window_end)
     validate_count(rows, "rows")
@@ -51,7 +69,7 @@ def _check_partial(window_start: object, window_end: object, profile: object, ro
         raise InputError("profile must be non-empty bytes")
 
 
-class WindowOps(SqlCore):
+class WindowOps(SequenceOps):
     """Partials, ingest and merges."""
 
     def write_partials(self, partials: Sequence[WindowPartial]) -> None:
@@ -74,55 +92,75 @@ class WindowOps(SqlCore):
                     ids[key] = self._version_id(tx, p.model, p.version)
                 start, end = tx.ts(self._utc(p.window_start)), tx.ts(self._utc(p.window_end))
                 rows.append((ids[key], start, end, p.writer_id, p.profile, p.rows, now))
-            tx.executemany(_INSERT_PARTIAL, rows)
+            tx.insert_rows("window_partials", _PARTIAL_COLUMNS, rows)
 
         self._run(run, write=True)
 
     def ingest(
         self, model: str, version: str, writer_id: str, batches: Sequence[IngestBatch]
     ) -> IngestResult:
-        """Records batch ids and the partials of the new ones in one transaction (exactly-once)."""
+        """Admits batches (producer sequences, else batch ids) and writes the partials of the new ones in
+        one transaction (exactly-once)."""
         validate_name(model, "model")
         validate_name(version, "version")
         validate_name(writer_id, "writer_id")
         for b in batches:
-            validate_name(b.batch_id, "batch_id")
-            validate_name(b.digest, "digest")
-            for p in b.partials:
-                _check_partial(p.window_start, p.window_end, p.profile, p.rows)
+            _check_batch(b)
 
         def run(tx: Tx) -> IngestResult:
             version_id = self._version_id(tx, model, version)
             now = tx.ts(datetime.now(timezone.utc))
-            accepted: list[IngestBatch] = []
-            duplicates: list[str] = []
-            conflicts: list[str] = []
+            keyed = [b for b in batches if b.producer_id is None]
+            outcome = self._admit_batch_ids(tx, version_id, keyed, now)
+            by_producer: dict[str, list[IngestBatch]] = {}
             for b in batches:
-                # The primary key decides: a concurrent transaction inserting the same id makes this one
-                # wait for its outcome, so exactly one of them counts the batch.
-                if tx.execute(
-                    "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (model_version_id, batch_id) DO NOTHING",
-                    (version_id, b.batch_id, b.digest, now),
-                ):
-                    accepted.append(b)
-                    continue
-                row = tx.one(
-                    "SELECT digest FROM ingested_batches WHERE model_version_id = ? AND batch_id = ?",
-                    (version_id, b.batch_id),
-                )
-                (duplicates if row is not None and row[0] == b.digest else conflicts).append(b.batch_id)
+                if b.producer_id is not None:
+                    by_producer.setdefault(b.producer_id, []).append(b)
+            for producer, items in by_producer.items():
+                seqs = [b.sequence or 0 for b in items]  # _check_batch: every producer batch has one
+                admitted = self._admit_sequences(tx, version_id, producer, seqs)
+                for b, verdict in zip(items, admitted, strict=True):
+                    outcome.setdefault(verdict, []).append(b)
+            accepted = outcome.get("accepted", [])
             rows = [
                 (version_id, tx.ts(start), tx.ts(end), writer_id, profile, count, now)
                 for (start, end), (profile, count) in _group_by_window(accepted).items()
             ]
             if rows:
-                tx.executemany(_INSERT_PARTIAL, rows)
+                tx.insert_rows("window_partials", _PARTIAL_COLUMNS, rows)
+            ids = {key: [b.batch_id for b in items] for key, items in outcome.items()}
             return IngestResult(
-                accepted=[b.batch_id for b in accepted], duplicates=duplicates, conflicts=conflicts
+                accepted=ids.get("accepted", []),
+                duplicates=ids.get("duplicate", []),
+                conflicts=ids.get("conflict", []),
+                out_of_order=ids.get("ahead", []) + ids.get("behind", []),
             )
 
         return self._run(run, write=True)
+
+    @staticmethod
+    def _admit_batch_ids(
+        tx: Tx, version_id: int, batches: Sequence[IngestBatch], now: object
+    ) -> dict[str, list[IngestBatch]]:
+        """Records the ids of batches without a producer: ``accepted``, ``duplicate`` or ``conflict``."""
+        outcome: dict[str, list[IngestBatch]] = {}
+        for b in batches:
+            # The primary key decides: a concurrent transaction inserting the same id makes this one
+            # wait for its outcome, so exactly one of them counts the batch.
+            if tx.execute(
+                "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (model_version_id, batch_id) DO NOTHING",
+                (version_id, b.batch_id, b.digest, now),
+            ):
+                outcome.setdefault("accepted", []).append(b)
+                continue
+            row = tx.one(
+                "SELECT digest FROM ingested_batches WHERE model_version_id = ? AND batch_id = ?",
+                (version_id, b.batch_id),
+            )
+            same = row is not None and row[0] == b.digest
+            outcome.setdefault("duplicate" if same else "conflict", []).append(b)
+        return outcome
 
     def merged_profile(self, model: str, version: str, start: datetime, end: datetime) -> MergedProfile:
         """Exact merge of the partials lying within ``[start, end)``."""

@@ -113,24 +113,35 @@ class PartialWindow(msgspec.Struct, frozen=True):
 
 
 class IngestBatch(msgspec.Struct, frozen=True):
-    """A batch to ingest exactly once: its id, a digest of its body (to tell a retry from a different
-    batch that reuses the id) and the window counts it contributes."""
+    """A batch to ingest exactly once, and the window counts it contributes.
+
+    Exactly-once rests on one of two keys. With ``producer_id`` and ``sequence`` (what ``DriftClient``
+    sends) the store keeps constant-size state per producer (``mlmon.store._sequences``) and
+    ``batch_id`` only names the batch in the result. Without them, ``batch_id`` is remembered with a
+    ``digest`` of the body (to tell a retry from a different batch that reuses the id) for the
+    retention period of :class:`~mlmon.store.RetentionPolicy`.
+    """
 
     batch_id: str
     digest: str
     partials: list[PartialWindow]
+    producer_id: str | None = None
+    sequence: int | None = None
 
 
 class IngestResult(msgspec.Struct, frozen=True):
     """What an ingest call did with each batch id.
 
-    ``accepted`` were counted now; ``duplicates`` were counted before with the same digest (ack them);
-    ``conflicts`` were counted before with a different digest (reject them, 409).
+    ``accepted`` were counted now; ``duplicates`` were counted before (with the same digest, or the same
+    producer sequence: ack them); ``conflicts`` were counted before with a different digest, and
+    ``out_of_order`` carry a sequence too far ahead of or behind their producer's window (reject
+    both, 409). Each list holds batch ids.
     """
 
     accepted: list[str]
     duplicates: list[str]
     conflicts: list[str]
+    out_of_order: list[str] = msgspec.field(default_factory=list)
 
 
 class MergedProfile(msgspec.Struct, frozen=True):
@@ -223,6 +234,15 @@ class Store(Protocol):
 
     def expire_batch_ids(self, before: datetime) -> int:
         """Forgets batch ids ingested before ``before``; returns how many."""
+        ...
+
+    def expire_producers(self, before: datetime) -> int:
+        """Forgets the sequence state of producers idle since ``before``; returns how many."""
+        ...
+
+    def compact_windows(self, *, max_windows: int = 256, max_rows: int = 1000) -> tuple[int, int]:
+        """Merges the rows of each window that has several into one (continuous compaction); returns
+        ``(removed, written)``. Reads are exact before, during and after."""
         ...
 
     # --- registry -----------------------------------------------------------------------------------

@@ -51,6 +51,12 @@ class _PgTx:
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         self._cur.executemany(_pg(sql), rows)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        # COPY moves every row in one round trip; executemany pays one per row.
+        with self._cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN".encode()) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         self._cur.execute(_pg(sql), params)
         return self._cur.fetchone()
@@ -88,6 +94,7 @@ class PostgresStore(RegistryOps, WindowOps, DriftOps, RetentionOps):
 
     dialect = "postgres"
     for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0) -> None:
         self.url = url

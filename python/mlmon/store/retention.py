@@ -18,10 +18,10 @@ from typing import Protocol
 
 import msgspec
 
-from mlmon.exceptions import InputError
-from mlmon.store._sql import SqlCore, Tx, chunks
+from mlmon.exceptions import InputError, MlmonError
+from mlmon.store._sql import Row, SqlCore, Tx, chunks
 from mlmon.store._windows import merge_profiles
-from mlmon.store.names import validate_timestamp
+from mlmon.store.names import validate_count, validate_timestamp
 
 __all__ = ["COMPACTED_WRITER", "RetentionOps", "RetentionPolicy", "RetentionReport", "apply_retention"]
 
@@ -36,13 +36,17 @@ class RetentionPolicy(msgspec.Struct, frozen=True):
     Attributes:
         compact_after: Partials that ended longer ago than this are compacted.
         granularity: Size of the coarse windows compaction produces (a divisor of a day is sensible).
-        batch_ids_for: How long ingested batch ids are remembered for deduplication; a retry older than
-            this would be counted again, so keep it well above the clients' retry horizon.
+        batch_ids_for: How long ingested batch ids (of clients without a producer id) are remembered
+            for deduplication; a retry older than this would be counted again, so keep it well above
+            the clients' retry horizon.
+        producers_for: How long an idle producer's sequence state is kept (one row per producer); a
+            producer silent for longer starts afresh, and its retries of older batches would count.
     """
 
     compact_after: timedelta = timedelta(days=2)
     granularity: timedelta = timedelta(days=1)
     batch_ids_for: timedelta = timedelta(days=7)
+    producers_for: timedelta = timedelta(days=7)
 
 
 class RetentionReport(msgspec.Struct, frozen=True):
@@ -51,15 +55,17 @@ class RetentionReport(msgspec.Struct, frozen=True):
     partials_removed: int
     partials_written: int
     batch_ids_expired: int
+    producers_expired: int = 0
 
 
 class _Retains(Protocol):
     def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]: ...
     def expire_batch_ids(self, before: datetime) -> int: ...
+    def expire_producers(self, before: datetime) -> int: ...
 
 
 def apply_retention(store: _Retains, policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
-    """Runs one retention pass: compacts old partials and expires old batch ids.
+    """Runs one retention pass: compacts old partials, expires old batch ids and idle producers.
 
     Args:
         store: An open store.
@@ -72,7 +78,13 @@ def apply_retention(store: _Retains, policy: RetentionPolicy, now: datetime | No
     at = datetime.now(timezone.utc) if now is None else validate_timestamp(now, "now")
     removed, written = store.compact_partials(at - policy.compact_after, policy.granularity)
     expired = store.expire_batch_ids(at - policy.batch_ids_for)
-    return RetentionReport(partials_removed=removed, partials_written=written, batch_ids_expired=expired)
+    producers = store.expire_producers(at - policy.producers_for)
+    return RetentionReport(
+        partials_removed=removed,
+        partials_written=written,
+        batch_ids_expired=expired,
+        producers_expired=producers,
+    )
 
 
 def _bucket(start: datetime, granularity: timedelta) -> tuple[datetime, datetime]:
@@ -155,6 +167,67 @@ class RetentionOps(SqlCore):
         )
         return True
 
+    def compact_windows(self, *, max_windows: int = 256, max_rows: int = 1000) -> tuple[int, int]:
+        """Merges the rows of each window that has several into one aggregate row (continuous compaction).
+
+        Ingest appends one delta row per window per group commit; this folds them into the window's
+        aggregate, so a window converges to one row however many batches it got. Reads merge whatever
+        rows a range holds, so they are exact before, during and after. Safe with any number of
+        compactors: rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one
+        writer), merged, deleted and replaced by their sum in one transaction, so a crash leaves the rows
+        as they were and no row is merged twice.
+
+        Args:
+            max_windows: Most windows merged in one transaction (bounds its length).
+            max_rows: Most rows of one window merged in one pass (bounds its memory).
+
+        Returns:
+            ``(removed, written)`` row counts.
+        """
+        validate_count(max_windows, "max_windows")
+        validate_count(max_rows, "max_rows")
+
+        def candidates(tx: Tx) -> list[Row]:
+            return tx.all(
+                "SELECT model_version_id, window_start, window_end FROM window_partials"
+                " GROUP BY model_version_id, window_start, window_end HAVING COUNT(*) > 1 LIMIT ?",
+                (max_windows,),
+            )
+
+        windows = self._run(candidates, write=False)
+        if not windows:
+            return 0, 0
+        merged = self._run(
+            lambda tx: [self._compact_window(tx, *window, max_rows=max_rows) for window in windows],
+            write=True,
+        )
+        return sum(merged), sum(1 for removed in merged if removed)
+
+    def _compact_window(self, tx: Tx, version_id: int, start: object, end: object, *, max_rows: int) -> int:
+        """Replaces up to ``max_rows`` unlocked rows of one window by their sum; returns how many."""
+        rows = tx.all(
+            "SELECT id, profile, row_count FROM window_partials WHERE model_version_id = ?"
+            " AND window_start = ? AND window_end = ? ORDER BY id LIMIT ?" + self.skip_locked,
+            (version_id, start, end, max_rows),
+        )
+        if len(rows) < 2:
+            return 0
+        ids = [int(r[0]) for r in rows]
+        deleted = 0
+        for part in chunks(ids, 500):
+            marks = ", ".join("?" * len(part))
+            deleted += tx.execute(f"DELETE FROM window_partials WHERE id IN ({marks})", part)
+        if deleted != len(ids):  # pragma: no cover - the rows are locked (or the writer is exclusive)
+            raise _RacedError
+        now = tx.ts(datetime.now(timezone.utc))
+        profile = merge_profiles(bytes(r[1]) for r in rows)
+        tx.execute(
+            "INSERT INTO window_partials (model_version_id, window_start, window_end, writer_id, profile,"
+            " row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (version_id, start, end, COMPACTED_WRITER, profile, sum(int(r[2]) for r in rows), now),
+        )
+        return len(ids)
+
     def expire_batch_ids(self, before: datetime) -> int:
         """Forgets batch ids ingested before ``before``; returns how many."""
         horizon = validate_timestamp(before, "before")
@@ -164,5 +237,5 @@ class RetentionOps(SqlCore):
         )
 
 
-class _RacedError(Exception):
+class _RacedError(MlmonError):
     """Internal: a concurrent compaction changed the rows; the transaction is rolled back."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from mlmon.exceptions import InputError
 from mlmon.store._drift import DriftOps
 from mlmon.store._registry import RegistryOps
-from mlmon.store._sql import Row, Tx
+from mlmon.store._sql import Row, Tx, insert_sql
 from mlmon.store._windows import WindowOps
 from mlmon.store._writer_turn import writer_turn
 from mlmon.store.base import ConflictError, StoreUnavailableError
@@ -45,6 +45,9 @@ class _SqliteTx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         self._conn.executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        self.executemany(insert_sql(table, columns), rows)
 
     def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         # fetchall, not fetchone: a RETURNING statement is only finished once fully read.

@@ -16,10 +16,12 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from mlmon.exceptions import MlmonError
+
 __all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_postgres_bin"]
 
 
-class PostgresUnavailable(RuntimeError):  # noqa: N818 (reads as a state, like FileNotFoundError's peers)
+class PostgresUnavailable(MlmonError, RuntimeError):  # noqa: N818 (reads as a state, like FileNotFoundError's peers)
     """No PostgreSQL binaries, or the server would not start."""
 
 

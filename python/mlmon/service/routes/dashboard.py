@@ -22,5 +22,7 @@ class DashboardController(Controller):
     @get("/", operation_id="Dashboard", media_type=MediaType.HTML, include_in_schema=False)
     async def dashboard(self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]) -> str:
         """Models, versions, current severity and per-feature drift over time as inline SVG."""
-        core.require_read(request, None)
-        return await anyio.to_thread.run_sync(render_dashboard, core.store, core.settings.window_seconds)
+        scope = core.readable(request)  # an ingest token's page shows only its own models
+        return await anyio.to_thread.run_sync(
+            render_dashboard, core.store, core.settings.window_seconds, scope
+        )

@@ -26,11 +26,12 @@ class IngestController(Controller):
     ) -> IngestResponse:
         """Counts a batch of feature values exactly once; answers after the counts are committed.
 
-        The body is ``{batch_id, version?, sent_at?, columns: {feature: values}}`` as
+        The body is ``{producer_id + sequence | batch_id, version?, sent_at?, columns: {feature: values}}`` as
         ``application/msgpack`` or ``application/json``. Numerical values are a list of numbers (null =
         missing) or ``{dtype: "<f8"|"<f4"|"<i8"|"<i4", data: <bytes>}`` (msgpack bin, base64 in JSON);
         categorical values a list of strings or ``{categories: [...], codes: [...] | {dtype, data}}``.
-        A repeated ``batch_id`` with the same content is acknowledged as ``duplicate`` and counted once.
+        A retry (same ``producer_id`` and ``sequence``, or same ``batch_id`` and content) is acknowledged
+        as ``duplicate`` and counted once; a sequence outside the producer's 64-batch window is a 409.
 
         Args:
             request: The request (its body is read here, within the size limit).

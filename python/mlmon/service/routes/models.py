@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 
 from mlmon.baseline import Baseline
 from mlmon.service.core import ServiceCore
+from mlmon.service.ingest import check_feature_names
 from mlmon.service.schemas import BaselineInfo, ModelSummary
 from mlmon.store import Alert, ConflictError, ModelVersion, NotFoundError, Store
 
@@ -20,9 +21,11 @@ __all__ = ["ModelsController"]
 _OCTET = "application/octet-stream"
 
 
-def _summaries(store: Store) -> list[ModelSummary]:
+def _summaries(store: Store, scope: frozenset[str] | None) -> list[ModelSummary]:
     out = []
     for m in store.list_models():
+        if scope is not None and m.name not in scope:
+            continue
         versions = store.list_versions(m.name)
         prod = next((v.version for v in versions if v.stage == "production"), None)
         out.append(ModelSummary(m.name, m.description, m.created_at, [v.version for v in versions], prod))
@@ -41,8 +44,11 @@ def _put_baseline(store: Store, model: str, version: str, data: bytes) -> str:
     return sha
 
 
-def _alerts(store: Store, model: str | None, limit: int) -> list[Alert]:
-    models = [model] if model is not None else [m.name for m in store.list_models()]
+def _alerts(store: Store, model: str | None, limit: int, scope: frozenset[str] | None) -> list[Alert]:
+    if model is not None:
+        models = [model]
+    else:
+        models = [m.name for m in store.list_models() if scope is None or m.name in scope]
     alerts = [a for name in models for a in store.list_alerts(name, limit=limit)]
     return sorted(alerts, key=lambda a: a.created_at, reverse=True)[:limit]
 
@@ -57,9 +63,10 @@ class ModelsController(Controller):
     async def list_models(
         self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]
     ) -> list[ModelSummary]:
-        """Every registered model with its versions and production version."""
-        core.require_read(request, None)
-        return await anyio.to_thread.run_sync(_summaries, core.store)
+        """The registered models with their versions and production version: every model for the admin
+        token, only its own models for an ingest token."""
+        scope = core.readable(request)
+        return await anyio.to_thread.run_sync(_summaries, core.store, scope)
 
     @get("/models/{model:str}/versions", operation_id="ListVersions")
     async def list_versions(
@@ -78,10 +85,12 @@ class ModelsController(Controller):
         core: NamedDependency[ServiceCore],
     ) -> BaselineInfo:
         """Stores a baseline (the bytes ``Baseline.save`` writes; admin token). Registers the model and
-        version if needed. Invalid bytes are a 422; another baseline for the same version a 409."""
+        version if needed. Invalid bytes or a feature name outside ``[A-Za-z0-9_.:-]`` are a 422
+        naming the problem; another baseline for the same version a 409."""
         core.auth.require_admin(request.headers.get("authorization"))
         data = await request.body()
         baseline = Baseline.from_bytes(data)  # CodecError → 422
+        check_feature_names(baseline)  # InputError → 422, before anything is stored
         await anyio.to_thread.run_sync(lambda: core.store.register_version(model, version))
         sha = await anyio.to_thread.run_sync(_put_baseline, core.store, model, version, data)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
@@ -108,6 +117,12 @@ class ModelsController(Controller):
         model: FromQuery[str | None] = None,
         limit: FromQuery[int] = 100,
     ) -> list[Alert]:
-        """Alerts, newest first: of one model (``?model=``) or of all."""
-        core.require_read(request, model)
-        return await anyio.to_thread.run_sync(_alerts, core.store, model, max(1, min(limit, 1000)))
+        """Alerts, newest first: of one model (``?model=``), or of every model the token may read (all
+        for the admin token, its own for an ingest token)."""
+        if model is not None:
+            core.require_read(request, model)
+            scope = None
+        else:
+            scope = core.readable(request)
+        limit = max(1, min(limit, 1000))
+        return await anyio.to_thread.run_sync(_alerts, core.store, model, limit, scope)

@@ -1,0 +1,318 @@
+"""Load benchmark of the drift service with wrk (loopback only, every run bounded in time).
+
+Posts 1,000-row x 25-feature batches, each with a unique batch_id generated in Lua (ingest.lua), and
+measures in one run, so the ratios compare like with like on a shared machine:
+
+* mlmon under uvicorn (uvloop + httptools) and under granian, 1 and 2 workers, SQLite store, durability
+  on (a 2xx only after the group commit), bodies msgpack-binary, msgpack-lists and json-lists;
+* the limit: a bare Litestar endpoint that only decodes the same msgpack-binary body (``ref_apps``);
+* the design's original stack: FastAPI + pydantic decoding the JSON lists body and updating numpy
+  histograms in memory (no store).
+
+Run: ``python -m mlmon.bench.load.wrk_bench [--seconds 10] [--profile] [--json FILE]``; prints the
+Markdown table (for a checkout's benches/load/RESULTS.md) and, with ``--json``, writes every run there.
+``--profile`` adds a py-spy profile of the 2-worker msgpack-binary case (top functions by own time). A
+server whose packages are not installed (granian; FastAPI and pydantic for the reference) is skipped
+with a line saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib.util
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import msgspec
+import numpy as np
+
+import mlmon
+from mlmon.store import open_store
+
+HERE = Path(__file__).resolve().parent
+ROWS, FEATURES = 1000, 25
+PLACEHOLDER = "Q" * 16
+PATH = "/v1/models/load/ingest"
+MEDIA = {"msgpack-binary": "application/msgpack", "msgpack-lists": "application/msgpack",
+         "json-lists": "application/json"}  # fmt: skip
+
+
+@dataclass
+class Result:
+    """One wrk run."""
+
+    server: str
+    workers: int
+    body: str
+    requests: int
+    seconds: float
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    stored_rows: int | None = None
+
+    @property
+    def batches_s(self) -> float:
+        """Batches per second (all answered 2xx when non2xx is 0)."""
+        return self.requests / self.seconds
+
+    @property
+    def rows_s(self) -> float:
+        """Rows per second."""
+        return self.batches_s * ROWS
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_body(kind: str, directory: Path) -> Path:
+    """One encoded batch with the batch-id placeholder, as ingest.lua reads it."""
+    rng = np.random.default_rng(0)
+    cols: dict[str, object] = {}
+    for f in range(FEATURES):
+        values = rng.normal(0, 1, ROWS)
+        cols[f"f{f}"] = (
+            {"dtype": "<f8", "data": values.tobytes()} if kind == "msgpack-binary" else values.tolist()
+        )
+    doc = {"batch_id": PLACEHOLDER, "version": "v1", "columns": cols}
+    data = msgspec.json.encode(doc) if kind == "json-lists" else msgspec.msgpack.encode(doc)
+    assert data.count(PLACEHOLDER.encode()) == 1
+    path = directory / f"{kind}.bin"
+    path.write_bytes(data)
+    return path
+
+
+def _env(db: str, workers: int, prom: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
+    env.update(MLMON_ALERT_INTERVAL_SECONDS="0", MLMON_LOG_LEVEL="WARNING", MLMON_DRAIN_SECONDS="0",
+               MLMON_DATABASE_URL=db)  # fmt: skip
+    if workers > 1:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+    return env
+
+
+def _command(server: str, workers: int, port: int) -> list[str]:
+    py, w, p = sys.executable, str(workers), str(port)
+    uvicorn = [py, "-m", "uvicorn", "--host", "127.0.0.1", "--port", p, "--workers", w, "--loop", "uvloop",
+               "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    if server == "mlmon-uvicorn":
+        return [py, "-m", "mlmon.service", "--port", p, "--workers", w]
+    if server == "mlmon-granian":
+        return [py, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", p,
+                "--workers", w, "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+                "mlmon.service.app:app_from_env"]  # fmt: skip
+    if server == "bare-litestar":
+        return [*uvicorn, "mlmon.bench.load.ref_apps:bare_app"]
+    return [*uvicorn, "mlmon.bench.load.ref_fastapi:fastapi_app"]
+
+
+# The packages each server needs beyond the service extra.
+NEEDS = {"mlmon-granian": ("granian",), "fastapi-pydantic": ("fastapi", "pydantic")}
+
+
+def missing(server: str) -> list[str]:
+    """The packages ``server`` needs that are not installed."""
+    return [m for m in NEEDS.get(server, ()) if importlib.util.find_spec(m) is None]
+
+
+def start(server: str, workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """Starts a server; returns it, its URL and its database URL."""
+    db = f"sqlite:///{tempfile.mkdtemp(dir=tmp)}/{server}-{workers}.db"
+    open_store(db).close()  # migrate before the workers start
+    prom = Path(tempfile.mkdtemp(prefix=f"prom-{server}-{workers}-", dir=tmp))
+    port = _port()
+    proc = subprocess.Popen(
+        _command(server, workers, port), env=_env(db, workers, prom), stdout=subprocess.DEVNULL,
+        stderr=(tmp / f"{server}-{workers}.log").open("wb"), start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)  # any answer (the references 404) means up
+            return proc, url, db
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{server} did not start: {(tmp / f'{server}-{workers}.log').read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, then wait (bounded)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wrk(url: str, body: Path, kind: str, seconds: int, tag: str, connections: int) -> dict[str, int]:
+    """One bounded wrk run; returns the JSON ingest.lua's done() prints."""
+    env = {**os.environ, "BODY_FILE": str(body), "CONTENT_TYPE": MEDIA[kind], "INGEST_PATH": PATH,
+           "RUN_TAG": tag}  # fmt: skip
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "ingest.lua"),
+        url,
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("{"))
+    data: dict[str, int] = json.loads(line)
+    return data
+
+
+def _stored_rows(url: str) -> int:
+    r = httpx.get(f"{url}/v1/models/load/drift", params={"window": "current", "version": "v1"}, timeout=30)
+    return int(r.json()["current_rows"])
+
+
+def measure(server: str, workers: int, kinds: list[str], bodies: dict[str, Path], args: argparse.Namespace,
+            tmp: Path, baseline: bytes) -> list[Result]:  # fmt: skip
+    """Warm-up then one measured wrk run per body kind on one server."""
+    proc, url, _ = start(server, workers, tmp)
+    results = []
+    try:
+        if server.startswith("mlmon"):
+            httpx.put(
+                f"{url}/v1/models/load/versions/v1/baseline", content=baseline, timeout=30
+            ).raise_for_status()
+        for i, kind in enumerate(kinds):
+            wrk(url, bodies[kind], kind, 2, "abcdefgh"[i], args.connections)  # warm-up
+            raw = wrk(url, bodies[kind], kind, args.seconds, "ABCDEFGH"[i], args.connections)
+            results.append(Result(
+                server, workers, kind, raw["requests"], raw["duration_us"] / 1e6, raw["non2xx"],
+                raw["socket_errors"], raw["p50_us"] / 1000, raw["p99_us"] / 1000,
+            ))  # fmt: skip
+            print(_row(results[-1]), flush=True)
+        if server.startswith("mlmon"):
+            # Every acknowledged batch is stored (more may be: wrk drops answers still in flight at its end).
+            total = _stored_rows(url)
+            acked = sum(r.requests for r in results) * ROWS
+            for r in results:
+                r.stored_rows = total
+            assert total >= acked, (total, acked)
+    finally:
+        stop(proc)
+    return results
+
+
+def profile(bodies: dict[str, Path], args: argparse.Namespace, tmp: Path, baseline: bytes) -> str:
+    """py-spy over the workers of mlmon-uvicorn during a msgpack-binary wrk run: top own-time frames."""
+    proc, url, _ = start("mlmon-uvicorn", args.profile_workers, tmp)
+    out = tmp / "profile.txt"
+    try:
+        httpx.put(
+            f"{url}/v1/models/load/versions/v1/baseline", content=baseline, timeout=30
+        ).raise_for_status()
+        wrk(url, bodies["msgpack-binary"], "msgpack-binary", 2, "p", args.connections)
+        spy_cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
+                   "--subprocesses", "--duration", str(args.seconds - 2), "--format", "raw", "--nonblocking",
+                   "--output", str(out)]  # fmt: skip
+        spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wrk(url, bodies["msgpack-binary"], "msgpack-binary", args.seconds, "P", args.connections)
+        spy.wait(timeout=60)
+    finally:
+        stop(proc)
+    return summarize(out.read_text())
+
+
+def summarize(raw: str, top: int = 15) -> str:
+    """Own-time and inclusive shares of the sampled frames (py-spy raw/collapsed format)."""
+    own: collections.Counter[str] = collections.Counter()
+    incl: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [f.split(" (")[0] + " (" + f.rsplit("/", 1)[-1] if "(" in f else f for f in stack.split(";")]
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    lines = [f"samples: {total}", "", "| own % | function |", "|---|---|"]
+    lines += [f"| {100 * n / total:.1f} | `{f}` |" for f, n in own.most_common(top)]
+    lines += ["", "| inclusive % | function |", "|---|---|"]
+    lines += [
+        f"| {100 * n / total:.1f} | `{f}` |" for f, n in incl.most_common(top + 10) if "<module>" not in f
+    ]
+    return "\n".join(lines)
+
+
+def _row(r: Result) -> str:
+    flag = (
+        ""
+        if r.non2xx == 0 and r.socket_errors == 0
+        else f" ({r.non2xx} non-2xx, {r.socket_errors} socket errors)"
+    )
+    cells = f"{r.batches_s:,.0f} | {r.rows_s:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f}"
+    return f"| {r.server} | {r.workers} | {r.body} | {cells} |{flag}"
+
+
+def main() -> None:
+    """Runs every case and prints the table (and the profile with ``--profile``)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-workers", type=int, default=2)
+    parser.add_argument("--only", default="", help="comma-separated servers to run (default all)")
+    parser.add_argument("--json", type=Path, help="write every run's figures to this file")
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    baseline = mlmon.Baseline.fit({f"f{f}": rng.normal(0, 1, 5000) for f in range(FEATURES)}).to_bytes()
+    plan = [
+        ("bare-litestar", ["msgpack-binary"]),
+        ("fastapi-pydantic", ["json-lists"]),
+        ("mlmon-uvicorn", ["msgpack-binary", "msgpack-lists", "json-lists"]),
+        ("mlmon-granian", ["msgpack-binary"]),
+    ]
+    only = set(filter(None, args.only.split(",")))
+    chosen = [(server, kinds) for server, kinds in plan if not only or server in only]
+    for server, _ in chosen:
+        if missing(server):
+            print(f"skipped {server}: {', '.join(missing(server))} not installed", flush=True)
+    chosen = [(server, kinds) for server, kinds in chosen if not missing(server)]
+    print(f"load average before: {os.getloadavg()}, cpus: {os.cpu_count()}, {platform.python_version()}")
+    print("| server | workers | body | batches/s | rows/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|")
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        bodies = {k: write_body(k, tmp) for k in MEDIA}
+        for workers in (1, 2):
+            for server, kinds in chosen:
+                results += measure(server, workers, kinds, bodies, args, tmp, baseline)
+        summary = profile(bodies, args, tmp, baseline) if args.profile else ""
+    print(f"load average after: {os.getloadavg()}")
+    rows = [asdict(r) | {"rows_s": r.rows_s} for r in results]
+    record = {"load_average_after": os.getloadavg(), "results": rows, "profile": summary}
+    if args.json is not None:
+        args.json.write_text(json.dumps(record, indent=1))
+    if summary:
+        print(summary)
+
+
+if __name__ == "__main__":
+    main()
