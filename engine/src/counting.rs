@@ -15,6 +15,12 @@ macro_rules! code {
     ($($t:ty),*) => {$(impl Code for $t { #[inline(always)] fn get(self) -> i64 { self as i64 } })*};
 }
 code!(i8, i16, i32, i64, u8, u16, u32);
+impl Code for bool {
+    #[inline(always)]
+    fn get(self) -> i64 {
+        i64::from(self)
+    }
+}
 
 /// Counts per dictionary entry for `codes` into a dictionary of `n_dict` entries. Negative codes are
 /// missing (pandas' -1); a code `>= n_dict` is an error and nothing is counted.

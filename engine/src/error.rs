@@ -33,6 +33,16 @@ impl EngineError {
     pub fn dtype(msg: impl Into<String>) -> Self {
         Self::Dtype(msg.into())
     }
+    /// The same error with `prefix: ` in front of its message (naming the feature it concerns).
+    pub fn prefixed(prefix: &str, e: Self) -> Self {
+        let wrap = |m: String| format!("{prefix}: {m}");
+        match e {
+            Self::Dtype(m) => Self::Dtype(wrap(m)),
+            Self::Invalid(m) => Self::Invalid(wrap(m)),
+            Self::Mismatch(m) => Self::Mismatch(wrap(m)),
+            Self::Codec(m) => Self::Codec(wrap(m)),
+        }
+    }
     /// The message without the variant name.
     pub fn message(&self) -> &str {
         match self {

@@ -20,6 +20,7 @@ __all__ = [
     "InputError",
     "MlmonError",
     "NumericHistogram",
+    "Profile",
     "QuantileSketch",
     "SchemaMismatchError",
     "__version__",
@@ -406,6 +407,95 @@ def chi_square_gof(observed: npt.ArrayLike, expected_proportions: npt.ArrayLike)
 def chi_square_contingency(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, int, float]:
     """``(statistic, dof, p_value)`` of the 2 x k table, as ``scipy.stats.chi2_contingency(...,
     correction=False)``; columns empty in both rows are dropped."""
+
+@final
+class Profile:
+    """The counts of every feature of a baseline, in order: one ``NumericHistogram`` or
+    ``CategoryCounts`` per feature, updated by a whole batch in one call.
+
+    A profile built from counts objects shares them: updates through the profile are seen through
+    the objects and the other way round. Thread-safe: updates lock every feature they count.
+    """
+
+    def __new__(cls, features: Sequence[tuple[str, NumericHistogram | CategoryCounts]]) -> Profile:
+        """A profile over ``features`` (the objects themselves, not copies).
+
+        Raises:
+            InputError: a duplicate name, or the same object twice.
+            DtypeError: an object that is not a histogram or category counts.
+        """
+    @staticmethod
+    def from_bytes(data: bytes) -> Profile:
+        """Decodes :meth:`to_bytes` (or :func:`encode_profile`) output into new counts objects.
+
+        Raises:
+            CodecError: truncated, corrupted, duplicate-named or unsupported bytes.
+        """
+    def to_bytes(self) -> bytes:
+        """The counts in the codec's profile layout (what :func:`encode_profile` writes)."""
+    @staticmethod
+    def merge_bytes(a: bytes, b: bytes) -> bytes:
+        """Merges two encoded profiles in the engine: counts of a feature add, features only ``b``
+        has are appended.
+
+        Raises:
+            CodecError: either input is not a valid profile.
+            SchemaMismatchError: a feature differs in kind, edges or categories.
+        """
+    @staticmethod
+    def merge_all(blobs: Sequence[bytes]) -> bytes:
+        """Merges encoded profiles in the engine, each decoded once: counts of a feature add, features
+        keep the order they are first seen in.
+
+        Raises:
+            InputError: no profiles.
+            CodecError: an input is not a valid profile.
+            SchemaMismatchError: a feature differs in kind, edges or categories.
+        """
+    def merge(self, other: Profile) -> None:
+        """Adds ``other``'s counts feature by feature (by name); nothing changes on an error.
+
+        Raises:
+            SchemaMismatchError: a feature of ``other`` is not here, or differs in kind, edges or
+                categories.
+        """
+    def empty_like(self) -> Profile:
+        """The same features with new, zeroed counts."""
+    @property
+    def names(self) -> list[str]:
+        """Feature names, in order."""
+    @property
+    def features(self) -> list[tuple[str, NumericHistogram | CategoryCounts]]:
+        """``(name, counts object)`` pairs, in order (the shared objects)."""
+    def __len__(self) -> int: ...
+    def update(
+        self,
+        columns: dict[str, Any],
+        strings: dict[str, Any] | None = None,
+        threads: int | None = None,
+        strict: bool = False,
+    ) -> tuple[list[tuple[str, int, int]], list[str]]:
+        """Counts one batch: every column whose name is a feature, in one call that releases the GIL
+        once (and counts columns in parallel, on up to ``threads`` workers, only for large batches).
+        ``strings`` adds Arrow string columns as their buffers: name to a list of the chunk tuples
+        ``CategoryCounts.update_arrow`` takes.
+
+        Numbers, booleans, numpy ``U`` strings and object arrays of str/int/None are read; a column of
+        the wrong kind for its feature (strings or booleans for a numerical one) is not counted and is
+        reported as ``(name, values, missing)``. Columns the profile does not read (lists, object
+        arrays for numerical features, float16, uint64, bytes, floats for categorical features, ...)
+        are left uncounted and their names returned, for the caller's per-feature path. With
+        ``strict``, a batch with any invalid or left-over column counts nothing at all (so a caller can
+        refuse it, or take its general path, from a clean state).
+
+        Returns:
+            The invalid columns, and the names of the columns left to the caller.
+
+        Raises:
+            InputError: columns of different lengths, a feature in both dicts, malformed Arrow
+                buffers, codes or code points out of range (then nothing is counted).
+            DtypeError: not a dict, or an array of a dtype no feature can hold (complex, datetime).
+        """
 
 def chi_square_pooled(
     reference: npt.ArrayLike, current: npt.ArrayLike, min_expected: float = 5.0

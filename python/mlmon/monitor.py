@@ -1,11 +1,13 @@
 """Monitor: folds batches into exact counts aligned to a baseline, in tumbling windows, and reports drift.
 
-``update`` converts a batch with the input adapters and hands every column to the engine (one
-``update_2d`` call for the numeric block of a 2-D array). A batch with an absent baseline feature or
-wrongly-typed values is refused with an error naming the feature (``mlmon._checks``) unless
-``on_error="count"``, which counts it as schema drift (missing and invalid values) and goes on, as the
-service and the batch paths do; unexpected extra columns are listed, never refused. Windows tumble by
-rows or by time; ``snapshot`` / ``from_snapshot`` and ``merge`` move exact counts between workers.
+``update`` hands a dict of numpy arrays, or the numpy and Arrow string columns of a pandas, polars or
+pyarrow frame, to the engine in one ``Profile.update`` call; other inputs and columns go through the
+input adapters column by column (one ``update_2d`` call for the numeric block of a 2-D array). A batch
+with an absent baseline feature or wrongly-typed values is refused with an error naming the feature
+(``mlmon._checks``) unless ``on_error="count"``, which counts it as schema drift (missing and invalid
+values) and goes on, as the service and the batch paths do; unexpected extra columns are listed, never
+refused. Windows tumble by rows or by time; ``snapshot`` / ``from_snapshot`` and ``merge`` move exact
+counts between workers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _checks, _engine, _parallel
+from mlmon import _arrays, _checks, _engine, _parallel
+from mlmon._arrays import Arrays
 from mlmon._evaluate import evaluate
 from mlmon._frames import (
     Batch,
@@ -26,6 +29,7 @@ from mlmon._frames import (
     count_numeric,
     feature_errors,
     missing_count,
+    numeric_array,
     to_batch,
 )
 from mlmon.baseline import Baseline
@@ -137,12 +141,9 @@ class Monitor:
         no values).
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
-        names = feature_names
-        if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
-            names = list(self.baseline.features)
-        batch = to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+        batch = self._to_batch(data, feature_names)
         if _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise":
-            _checks.check_batch(self.baseline.features, batch)
+            batch = self._checked(batch, data, feature_names)
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > self._open.key and self._open.rows:
@@ -155,7 +156,38 @@ class Monitor:
         else:
             self._count(self._open, batch, when)
 
-    def _count_rows(self, batch: Batch, when: datetime) -> None:
+    def _to_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch | Arrays:
+        wanted = self.baseline.features
+        fast = _arrays.from_dict(data, wanted)
+        library = type(data).__module__.split(".")[0]
+        if fast is None and library == "pandas":
+            fast = _arrays.from_pandas(data, wanted)
+        if fast is None and library in ("polars", "pyarrow"):
+            fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
+        return fast if fast is not None else self._general_batch(data, feature_names)
+
+    def _general_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch:
+        names = feature_names
+        if names is None and hasattr(data, "ndim") and getattr(data, "ndim", 0) == 2:
+            names = list(self.baseline.features)
+        return to_batch(data, wanted=set(self.baseline.features), feature_names=names)
+
+    def _checked(
+        self, batch: Batch | Arrays, data: Any, feature_names: Sequence[str] | None
+    ) -> Batch | Arrays:
+        """The strict policy: a batch of columns the engine surely reads as their kinds goes on as it is;
+        any other gets the full checks (``mlmon._checks``) on the general path, which name the feature
+        and raise, or pass and leave the converted batch to count."""
+        features = self.baseline.features
+        if isinstance(batch, Arrays) and _arrays.surely_valid(batch, features):
+            if batch.rest is not None:
+                _checks.check_batch({n: f for n, f in features.items() if batch.rest.has(n)}, batch.rest)
+            return batch
+        general = batch if isinstance(batch, Batch) else self._general_batch(data, feature_names)
+        _checks.check_batch(features, general)
+        return general
+
+    def _count_rows(self, batch: Batch | Arrays, when: datetime) -> None:
         size = int(self._window_size)
         if batch.n_rows == 0:
             self._count(self._open, batch, when)
@@ -183,11 +215,14 @@ class Monitor:
             else:
                 self._retired.merge(oldest)
 
-    def _count(self, state: WindowState, batch: Batch, when: datetime) -> None:
+    def _count(self, state: WindowState, batch: Batch | Arrays, when: datetime) -> None:
         state.touch(when)
         state.rows += batch.n_rows
         expected = self.baseline.features
         state.unexpected.update(n for n in batch.names if n not in expected)
+        if isinstance(batch, Arrays):
+            self._count_arrays(state, batch)
+            return
         done = self._count_block(state, batch)
         tasks = []
         for name in expected:
@@ -200,6 +235,26 @@ class Monitor:
             tasks.append(functools.partial(self._count_feature, state, batch, name))
         # Each task touches only its own feature's counters, so threads never share a counter.
         _parallel.run(tasks, batch.n_rows * len(tasks))
+
+    def _count_arrays(self, state: WindowState, batch: Arrays) -> None:
+        """One engine call for every numpy column; the columns it hands back take the general path."""
+        strings = {name: col.chunks for name, col in batch.strings.items()}
+        invalid, skipped = state.counts.update(batch.arrays, strings)
+        for name, values, missing in invalid:
+            state.extra_missing[name] += missing
+            state.invalid[name] += values - missing
+        rest = batch.rest or Batch(batch.names, batch.n_rows)
+        for name in skipped:
+            rest.columns[name] = numeric_array(batch.arrays[name], name)
+        tasks = []
+        for name in self.baseline.features:
+            if rest.has(name):
+                tasks.append(functools.partial(self._count_feature, state, rest, name))
+            elif name not in batch.arrays and name not in batch.strings:
+                state.missing_columns.add(name)
+                state.extra_missing[name] += batch.n_rows
+        if tasks:
+            _parallel.run(tasks, batch.n_rows * len(tasks))
 
     def _count_feature(self, state: WindowState, batch: Batch, name: str) -> None:
         # Every batch given to _count is counted once (row windows count slices made by take()).

@@ -97,6 +97,7 @@ class WindowState:
     Attributes:
         key: Window number (time windows: start epoch // size; row windows: index; else 0).
         profiles: Current counts per feature (engine objects aligned to the baseline).
+        counts: An engine ``Profile`` over the same objects, for one-call batch updates.
         invalid: Values of the wrong type per feature, never binned.
         extra_missing: Missing values the engine did not see (absent columns, nulls of invalid columns).
         rows: Rows counted.
@@ -111,6 +112,8 @@ class WindowState:
         """An empty window for ``baseline``."""
         self.key = key
         self.profiles: dict[str, Profile] = {name: _empty(p) for name, p in baseline.profiles.items()}
+        # The same counts objects, updated by whole batches in one engine call.
+        self.counts = _engine.Profile(list(self.profiles.items()))
         self.invalid: dict[str, int] = dict.fromkeys(baseline.profiles, 0)
         self.extra_missing: dict[str, int] = dict.fromkeys(baseline.profiles, 0)
         self.rows = 0
@@ -119,6 +122,16 @@ class WindowState:
         self.end: datetime | None = None
         self.unexpected: set[str] = set()
         self.missing_columns: set[str] = set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The engine Profile is a view of `profiles`: rebuilt on unpickling, so that it stays one.
+        state = self.__dict__.copy()
+        del state["counts"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.counts = _engine.Profile(list(self.profiles.items()))
 
     def touch(self, when: datetime) -> None:
         """Widens the window's time bounds to include ``when``."""

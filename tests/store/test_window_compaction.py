@@ -115,21 +115,24 @@ def test_compactor_killed_mid_transaction_loses_and_doubles_nothing(url: str) ->
         seeds = iter(range(10_000))
         written: list[int] = []
         rng = random.Random(0)
-        compacted = False
         for _ in range(3):
             child = _SPAWN.Process(target=compact_forever, args=(url, 60.0))
             child.start()
-            deadline = time.monotonic() + rng.uniform(1.0, 2.0)
-            while time.monotonic() < deadline:
+            # Ingest while the child starts; once it has merged rows, go on a random while and kill it.
+            rows_before, written_before = _rows(store), len(written)
+            started, kill_at = time.monotonic(), None
+            while kill_at is None or time.monotonic() < kill_at:
+                assert time.monotonic() - started < 60, "the child never compacted: the test proves nothing"
                 seed = next(seeds)
                 _ingest(store, seed)
                 written.append(seed)
+                merged = _rows(store) < rows_before + len(written) - written_before
+                if kill_at is None and merged:
+                    kill_at = time.monotonic() + rng.uniform(0.2, 1.0)
             assert child.pid is not None
             os.kill(child.pid, signal.SIGKILL)
             child.join(timeout=30)
-            compacted = compacted or _rows(store) < len(written)
             assert _read(store) == (_expected(written), 50 * len(written))
-        assert compacted, "the child never compacted: the test proves nothing"
         while store.compact_windows() != (0, 0):
             pass
         assert _rows(store) == 1 and _read(store) == (_expected(written), 50 * len(written))

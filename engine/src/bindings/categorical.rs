@@ -9,6 +9,8 @@ use crate::counting::{
     count_arrow_strings, count_arrow_views, count_codes, count_ints, count_ucs4, ArrowStrings, ArrowViews, ByteCounts,
     Code,
 };
+use crate::identity::count_words;
+use crate::profile::StrChunk;
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use ndarray::ArrayView1;
@@ -64,9 +66,9 @@ fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
 }
 
 /// Distinct values of a batch with counts, owning what it must and borrowing the rest.
-struct Counted {
-    values: Vec<(Key, u64)>,
-    missing: u64,
+pub(super) struct Counted {
+    pub(super) values: Vec<(Key, u64)>,
+    pub(super) missing: u64,
 }
 
 fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
@@ -120,32 +122,19 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
     }
 }
 
-fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
+pub(super) fn count_objects(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Counted> {
     let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract()?;
     let view = arr.as_array();
     // Count by object identity first: repeated values are usually the same object (interned or
-    // deduplicated by pandas/pyarrow), so most rows cost one pointer hash, not a string hash.
-    let mut slot_of: HashMap<usize, usize> = HashMap::new();
-    let mut distinct: Vec<(u64, usize)> = Vec::new();
-    let (mut last_ptr, mut last_slot) = (0usize, usize::MAX);
-    for (i, o) in view.iter().enumerate() {
-        let ptr = o.as_ptr() as usize;
-        // Runs of one value (sorted or clustered data) skip the hash lookup entirely.
-        if ptr != last_ptr || last_slot == usize::MAX {
-            last_ptr = ptr;
-            last_slot = *slot_of.entry(ptr).or_insert_with(|| {
-                distinct.push((0, i));
-                distinct.len() - 1
-            });
-        }
-        if let Some(d) = distinct.get_mut(last_slot) {
-            d.0 += 1;
-        }
-    }
+    // deduplicated by pandas/pyarrow), so most rows cost one pointer probe, not a string hash.
+    let distinct = match view.as_slice() {
+        Some(objs) => count_words(objs.iter().map(|o| o.as_ptr() as usize)),
+        None => count_words(view.iter().map(|o| o.as_ptr() as usize)),
+    };
     let py = obj.py();
     let mut values: HashMap<Key, u64> = HashMap::new();
     let mut missing = 0u64;
-    for (n, i) in distinct {
+    for (_, n, i) in distinct {
         let Some(o) = view.get(i) else { continue };
         let b = o.bind(py);
         let v = classify(b, what)?;
@@ -218,7 +207,7 @@ fn detached_codes<C: Code>(py: Python<'_>, view: ArrayView1<'_, C>, n_dict: usiz
 
 /// One Arrow string chunk as numpy views of its buffers: `offsets` + one data buffer (`string`,
 /// `large_string`), or 16-byte `views` + the variadic data buffers (`string_view`).
-struct ArrowChunk<'py> {
+pub(super) struct ArrowChunk<'py> {
     layout: Layout<'py>,
     validity: Option<PyReadonlyArray1<'py, u8>>,
     bit: usize,
@@ -237,7 +226,7 @@ type ChunkTuple<'py> = (
     usize,
 );
 
-fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
+pub(super) fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
     let shape =
         || dtype_error("arrow chunks: expected (offsets | views, data | [buffers], validity | None, bit offset)");
     let mut out = Vec::new();
@@ -269,14 +258,7 @@ fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, what: &str)
         .map_err(|_| dtype_error(format!("arrow {what} buffer must be contiguous")))
 }
 
-/// Borrowed buffers of one chunk, ready for the detached counting.
-enum View<'a> {
-    O32(ArrowStrings<'a, i32>),
-    O64(ArrowStrings<'a, i64>),
-    Views(ArrowViews<'a>),
-}
-
-fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
+pub(super) fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(StrChunk<'a>, usize)> {
     let validity = match &c.validity {
         Some(v) => Some((contiguous(v, "validity")?, c.bit)),
         None => None,
@@ -285,7 +267,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
         Layout::Offsets32(o, d) => {
             let offsets = contiguous(o, "offsets")?;
             (
-                View::O32(ArrowStrings {
+                StrChunk::Offsets32(ArrowStrings {
                     offsets,
                     data: contiguous(d, "data")?,
                     validity,
@@ -296,7 +278,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
         Layout::Offsets64(o, d) => {
             let offsets = contiguous(o, "offsets")?;
             (
-                View::O64(ArrowStrings {
+                StrChunk::Offsets64(ArrowStrings {
                     offsets,
                     data: contiguous(d, "data")?,
                     validity,
@@ -311,7 +293,7 @@ fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(View<'a>, usize)> {
                 .map(|b| contiguous(b, "data"))
                 .collect::<PyResult<Vec<_>>>()?;
             (
-                View::Views(ArrowViews {
+                StrChunk::Views(ArrowViews {
                     views,
                     buffers,
                     validity,
@@ -338,9 +320,9 @@ fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
         let mut missing = 0u64;
         for view in &views {
             missing += match view {
-                View::O32(a) => count_arrow_strings(a, &mut map)?,
-                View::O64(a) => count_arrow_strings(a, &mut map)?,
-                View::Views(a) => count_arrow_views(a, &mut map)?,
+                StrChunk::Offsets32(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Offsets64(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Views(a) => count_arrow_views(a, &mut map)?,
             };
         }
         Ok::<_, crate::error::EngineError>((map, missing))

@@ -8,6 +8,7 @@ mod codec;
 mod detach;
 mod errors;
 mod histogram;
+mod profile;
 mod sketch;
 mod stats;
 
@@ -24,6 +25,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<histogram::PyNumericHistogram>()?;
     m.add_class::<categorical::PyCategoryCounts>()?;
     m.add_class::<sketch::PyQuantileSketch>()?;
+    m.add_class::<profile::PyProfile>()?;
     m.add_function(wrap_pyfunction!(histogram::update_2d, m)?)?;
     m.add_function(wrap_pyfunction!(stats::psi, m)?)?;
     m.add_function(wrap_pyfunction!(stats::kl_divergence, m)?)?;

@@ -1,8 +1,8 @@
 """Window partials on the shared SQL core: group-committed writes, exactly-once ingest keyed by batch id,
 and exact merges of a time range with the engine.
 
-Merging happens in Python after the read transaction ends, so readers never hold a snapshot open while
-decoding.
+Merging happens after the read transaction ends, so readers never hold a snapshot open while the engine
+decodes.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
-from mlmon._engine import CategoryCounts, NumericHistogram, decode_profile, encode_profile
-from mlmon.exceptions import InputError, SchemaMismatchError
+from mlmon._engine import Profile
+from mlmon.exceptions import InputError
 from mlmon.store._sequences import SequenceOps
 from mlmon.store._sql import Tx, chunks
 from mlmon.store.base import IngestBatch, IngestResult, MergedProfile, PartialWindow, WindowPartial
@@ -34,7 +34,8 @@ _PARTIAL_COLUMNS = (
 
 
 def merge_profiles(blobs: Iterable[bytes]) -> bytes:
-    """Merges encoded profiles exactly: counts of a feature add; features keep first-seen order.
+    """Merges encoded profiles exactly, in the engine: counts of a feature add; features keep first-seen
+    order. The store never decodes a profile itself.
 
     Args:
         blobs: Profiles encoded with ``encode_profile``.
@@ -49,22 +50,7 @@ def merge_profiles(blobs: Iterable[bytes]) -> bytes:
     blobs = list(blobs)
     if len(blobs) == 1:
         return blobs[0]
-    merged: dict[str, NumericHistogram | CategoryCounts] = {}
-    for blob in blobs:
-        for name, part in decode_profile(blob):
-            have = merged.get(name)
-            if have is None:
-                merged[name] = part
-            # Two branches, not one `or`: each narrows both operands to the same class for mypy.
-            elif isinstance(have, NumericHistogram) and isinstance(part, NumericHistogram):  # noqa: SIM114
-                have.merge(part)
-            elif isinstance(have, CategoryCounts) and isinstance(part, CategoryCounts):
-                have.merge(part)
-            else:
-                raise SchemaMismatchError(
-                    f"feature {name!r} is numerical in one partial, categorical in another"
-                )
-    return encode_profile(list(merged.items()))
+    return Profile.merge_all(blobs) if blobs else Profile([]).to_bytes()
 
 
 def _check_batch(b: IngestBatch) -> None:

@@ -1,0 +1,486 @@
+//! `Profile` for Python: every feature of a baseline, updated by a whole batch in one call.
+//!
+//! `update` borrows every column with the GIL held (numbers and codes as views, object strings
+//! reduced to distinct values, since reading a `str` needs the GIL), then releases the GIL once for
+//! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
+//! arrays for numerical features, ...) are handed back by name for the caller's general path.
+
+use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ArrowChunk, PyCategoryCounts};
+use super::detach::run_detached;
+use super::errors::{dtype_error, input_error};
+use super::histogram::PyNumericHistogram;
+use crate::categorical::CategoryCounts;
+use crate::codec::Feature;
+use crate::histogram::NumericHistogram;
+use crate::profile::{self, Codes, Column, FeatureMut, Numbers, Outcome, StrChunk};
+use crate::sketch::Key;
+use hashbrown::HashMap;
+use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use std::sync::MutexGuard;
+
+enum Slot {
+    Numeric(Py<PyNumericHistogram>),
+    Categorical(Py<PyCategoryCounts>),
+}
+
+impl Slot {
+    fn object<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            Slot::Numeric(h) => h.bind(py).clone().into_any(),
+            Slot::Categorical(c) => c.bind(py).clone().into_any(),
+        }
+    }
+    fn address(&self) -> usize {
+        match self {
+            Slot::Numeric(h) => h.as_ptr() as usize,
+            Slot::Categorical(c) => c.as_ptr() as usize,
+        }
+    }
+    fn feature(&self) -> Feature {
+        match self {
+            Slot::Numeric(h) => Feature::Numeric(h.get().lock().clone()),
+            Slot::Categorical(c) => Feature::Categorical(c.get().lock().clone()),
+        }
+    }
+}
+
+enum Guard<'a> {
+    Numeric(MutexGuard<'a, NumericHistogram>),
+    Categorical(MutexGuard<'a, CategoryCounts>),
+}
+
+/// One column borrowed for the detached count.
+enum Held<'py> {
+    F64(PyReadonlyArray1<'py, f64>),
+    F32(PyReadonlyArray1<'py, f32>),
+    I64(PyReadonlyArray1<'py, i64>),
+    I32(PyReadonlyArray1<'py, i32>),
+    I16(PyReadonlyArray1<'py, i16>),
+    I8(PyReadonlyArray1<'py, i8>),
+    U8(PyReadonlyArray1<'py, u8>),
+    U16(PyReadonlyArray1<'py, u16>),
+    U32(PyReadonlyArray1<'py, u32>),
+    Bool(PyReadonlyArray1<'py, bool>),
+    Ucs4(PyReadonlyArray2<'py, u32>),
+    Counted(Vec<(Key, u64)>, u64, u64),
+    Invalid(u64),
+}
+
+fn numbers<'py>(obj: &Bound<'py, PyAny>, kind: char, size: usize) -> PyResult<Option<Held<'py>>> {
+    Ok(Some(match (kind, size) {
+        ('f', 8) => Held::F64(obj.extract()?),
+        ('f', 4) => Held::F32(obj.extract()?),
+        ('i', 8) => Held::I64(obj.extract()?),
+        ('i', 4) => Held::I32(obj.extract()?),
+        ('i', 2) => Held::I16(obj.extract()?),
+        ('i', 1) => Held::I8(obj.extract()?),
+        ('u', 1) => Held::U8(obj.extract()?),
+        ('u', 2) => Held::U16(obj.extract()?),
+        ('u', 4) => Held::U32(obj.extract()?),
+        _ => return Ok(None),
+    }))
+}
+
+/// Borrows `obj` for a numerical (`numeric`) or categorical feature; `None` leaves it to the caller.
+fn hold<'py>(obj: &Bound<'py, PyAny>, numeric: bool) -> PyResult<Option<(Held<'py>, usize)>> {
+    let Ok(arr) = obj.cast::<PyUntypedArray>() else {
+        return Ok(None);
+    };
+    if arr.ndim() != 1 || !arr.dtype().is_native_byteorder().unwrap_or(true) {
+        return Ok(None);
+    }
+    let n = PyUntypedArrayMethods::len(arr);
+    let dtype = arr.dtype();
+    let (kind, size) = (char::from(dtype.kind()), dtype.itemsize());
+    let held = match (kind, numeric) {
+        ('f', true) | ('i' | 'u', _) => numbers(obj, kind, size)?,
+        ('b', true) | ('U', true) => Some(Held::Invalid(n as u64)),
+        ('b', false) => Some(Held::Bool(obj.extract()?)),
+        ('U', false) => {
+            // As `CategoryCounts.update` does: a strided array is copied to read its rows as UCS4.
+            let contiguous = if arr.is_c_contiguous() {
+                obj.clone()
+            } else {
+                obj.call_method0("copy")?
+            };
+            let rows = contiguous
+                .call_method1("view", ("<u4",))?
+                .call_method1("reshape", ((n, size / 4),))?;
+            Some(Held::Ucs4(rows.extract()?))
+        }
+        // A failure (values no category can be) is the caller's to account as invalid values.
+        ('O', false) => count_objects(obj, "values")
+            .ok()
+            .map(|c| Held::Counted(c.values, c.missing, n as u64)),
+        _ => None,
+    };
+    Ok(held.map(|h| (h, n)))
+}
+
+/// The error the per-feature path raises for an array no feature can read (complex numbers,
+/// datetimes, records), raised before anything is counted.
+fn refuse_unreadable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
+    let Ok(arr) = obj.cast::<PyUntypedArray>() else {
+        return Ok(());
+    };
+    let kind = char::from(arr.dtype().kind());
+    if arr.ndim() != 1 || "biufOUS".contains(kind) {
+        return Ok(());
+    }
+    Err(dtype_error(format!(
+        "feature {}: unsupported dtype {} (expected numbers, strings or bools)",
+        repr(obj.py(), name),
+        arr.dtype().str()?
+    )))
+}
+
+fn bool_dictionary() -> Vec<Option<Key>> {
+    vec![Some(Key::Str("False".into())), Some(Key::Str("True".into()))]
+}
+
+fn column<'a>(held: &'a Held<'_>) -> Column<'a> {
+    match held {
+        Held::F64(a) => Column::Numbers(Numbers::F64(a.as_array())),
+        Held::F32(a) => Column::Numbers(Numbers::F32(a.as_array())),
+        Held::I64(a) => Column::Numbers(Numbers::I64(a.as_array())),
+        Held::I32(a) => Column::Numbers(Numbers::I32(a.as_array())),
+        Held::I16(a) => Column::Numbers(Numbers::I16(a.as_array())),
+        Held::I8(a) => Column::Numbers(Numbers::I8(a.as_array())),
+        Held::U8(a) => Column::Numbers(Numbers::U8(a.as_array())),
+        Held::U16(a) => Column::Numbers(Numbers::U16(a.as_array())),
+        Held::U32(a) => Column::Numbers(Numbers::U32(a.as_array())),
+        Held::Bool(a) => Column::Codes {
+            codes: Codes::Bool(a.as_array()),
+            dictionary: bool_dictionary(),
+        },
+        Held::Ucs4(a) => Column::Ucs4(a.as_array()),
+        Held::Counted(values, missing, rows) => Column::Counted {
+            values,
+            missing: *missing,
+            rows: *rows,
+        },
+        // Strings or booleans for a numerical feature: empty codes make the engine report them invalid.
+        Held::Invalid(rows) => Column::Counted {
+            values: &[],
+            missing: 0,
+            rows: *rows,
+        },
+    }
+}
+
+fn repr(py: Python<'_>, name: &str) -> String {
+    PyString::new(py, name)
+        .repr()
+        .map_or_else(|_| format!("{name:?}"), |r| r.to_string())
+}
+
+/// The borrowed columns with their feature index, and the names of the columns left to the caller.
+type HeldColumns<'py> = (Vec<(usize, Held<'py>)>, Vec<String>);
+
+/// What `update` returns: `(feature, values, missing)` per invalid column, and the names left over.
+type Updated = (Vec<(String, u64, u64)>, Vec<String>);
+
+/// The counts of every feature of a baseline.
+#[pyclass(name = "Profile", module = "mlmon._engine", frozen)]
+pub struct PyProfile {
+    names: Vec<String>,
+    slots: Vec<Slot>,
+    index: HashMap<String, usize>,
+}
+
+impl PyProfile {
+    fn build(names: Vec<String>, slots: Vec<Slot>) -> PyResult<Self> {
+        let mut index = HashMap::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            if index.insert(name.clone(), i).is_some() {
+                return Err(input_error(format!("duplicate feature {name:?}")));
+            }
+        }
+        let mut addresses: Vec<usize> = slots.iter().map(Slot::address).collect();
+        addresses.sort_unstable();
+        if addresses.windows(2).any(|w| w.first() == w.get(1)) {
+            return Err(input_error("the same counts object appears twice in a profile"));
+        }
+        Ok(Self { names, slots, index })
+    }
+
+    fn from_features(py: Python<'_>, features: Vec<(String, Feature)>) -> PyResult<Self> {
+        let mut names = Vec::with_capacity(features.len());
+        let mut slots = Vec::with_capacity(features.len());
+        for (name, f) in features {
+            names.push(name);
+            slots.push(match f {
+                Feature::Numeric(h) => Slot::Numeric(Py::new(py, PyNumericHistogram::wrap(h))?),
+                Feature::Categorical(c) => Slot::Categorical(Py::new(py, PyCategoryCounts::wrap(c))?),
+            });
+        }
+        Self::build(names, slots)
+    }
+
+    /// A copy of every feature's counts, in order.
+    fn owned(&self) -> Vec<(String, Feature)> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.slots.iter().map(Slot::feature))
+            .collect()
+    }
+
+    fn slot(&self, i: usize) -> PyResult<&Slot> {
+        self.slots
+            .get(i)
+            .ok_or_else(|| input_error(format!("feature index {i} out of range")))
+    }
+
+    /// Borrows the columns of `dict` that are features, with the GIL held; the rest are skipped.
+    fn hold_all<'py>(&self, dict: &Bound<'py, PyDict>) -> PyResult<HeldColumns<'py>> {
+        let py = dict.py();
+        let mut held = Vec::with_capacity(dict.len());
+        let mut skipped = Vec::new();
+        let mut rows: Option<usize> = None;
+        for (k, v) in dict.iter() {
+            let Ok(key) = k.cast::<PyString>() else { continue };
+            let name = key.to_str()?;
+            let Some(&i) = self.index.get(name) else { continue };
+            let numeric = matches!(self.slot(i)?, Slot::Numeric(_));
+            let Some((h, n)) = hold(&v, numeric)? else {
+                refuse_unreadable(&v, name)?;
+                skipped.push(name.to_string());
+                continue;
+            };
+            match rows {
+                Some(r) if r != n => {
+                    return Err(input_error(format!(
+                        "feature {}: {n} values, but other columns have {r}",
+                        repr(py, name)
+                    )))
+                }
+                _ => rows = Some(n),
+            }
+            held.push((i, h));
+        }
+        Ok((held, skipped))
+    }
+}
+
+impl PyProfile {
+    /// The Arrow string chunks of `strings` (name to a list of chunk tuples) that are features.
+    fn hold_strings<'py>(&self, strings: &Bound<'py, PyAny>) -> PyResult<Vec<(usize, Vec<ArrowChunk<'py>>)>> {
+        let dict = strings
+            .cast::<PyDict>()
+            .map_err(|_| dtype_error("strings: expected a dict of column name to Arrow chunks"))?;
+        let mut out = Vec::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            let Ok(key) = k.cast::<PyString>() else { continue };
+            if let Some(&i) = self.index.get(key.to_str()?) {
+                out.push((i, arrow_chunks(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses a feature given twice (its counts would be locked twice) and columns of different lengths.
+    fn check_batch(&self, py: Python<'_>, indices: &[usize], cols: &[Column<'_>]) -> PyResult<()> {
+        let mut seen = indices.to_vec();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w.first() == w.get(1)) {
+            let name = w.first().and_then(|&i| self.names.get(i)).map_or("?", String::as_str);
+            return Err(input_error(format!(
+                "feature {} is given both as an array and as Arrow strings",
+                repr(py, name)
+            )));
+        }
+        let first = cols.first().map(Column::len);
+        for (i, c) in indices.iter().zip(cols) {
+            if Some(c.len()) != first {
+                let name = self.names.get(*i).map_or("?", String::as_str);
+                return Err(input_error(format!(
+                    "feature {}: {} values, but other columns have {}",
+                    repr(py, name),
+                    c.len(),
+                    first.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Locks every target in address order (so concurrent updates of overlapping profiles cannot
+/// deadlock) and returns the guards in target order.
+fn lock_all<'a>(targets: &[&'a Slot]) -> Vec<Guard<'a>> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|&j| targets.get(j).map_or(0, |s| s.address()));
+    let mut guards: Vec<Option<Guard<'a>>> = targets.iter().map(|_| None).collect();
+    for j in order {
+        if let (Some(slot), Some(target)) = (guards.get_mut(j), targets.get(j)) {
+            *slot = Some(match target {
+                Slot::Numeric(h) => Guard::Numeric(h.get().lock()),
+                Slot::Categorical(c) => Guard::Categorical(c.get().lock()),
+            });
+        }
+    }
+    guards.into_iter().flatten().collect()
+}
+
+#[pymethods]
+impl PyProfile {
+    #[new]
+    fn new(features: Vec<(String, Bound<'_, PyAny>)>) -> PyResult<Self> {
+        let mut names = Vec::with_capacity(features.len());
+        let mut slots = Vec::with_capacity(features.len());
+        for (name, obj) in features {
+            let slot = if let Ok(h) = obj.cast::<PyNumericHistogram>() {
+                Slot::Numeric(h.clone().unbind())
+            } else if let Ok(c) = obj.cast::<PyCategoryCounts>() {
+                Slot::Categorical(c.clone().unbind())
+            } else {
+                return Err(dtype_error(format!(
+                    "feature {name:?}: expected NumericHistogram or CategoryCounts"
+                )));
+            };
+            names.push(name);
+            slots.push(slot);
+        }
+        Self::build(names, slots)
+    }
+
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        Self::from_features(py, crate::codec::decode_profile(data)?)
+    }
+
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &crate::codec::encode_profile(&self.owned()))
+    }
+
+    #[staticmethod]
+    fn merge_bytes<'py>(py: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let merged = py.detach(|| profile::merge_bytes(a, b))?;
+        Ok(PyBytes::new(py, &merged))
+    }
+
+    #[staticmethod]
+    fn merge_all<'py>(py: Python<'py>, blobs: Vec<Bound<'py, PyBytes>>) -> PyResult<Bound<'py, PyBytes>> {
+        let views: Vec<&[u8]> = blobs.iter().map(|b| b.as_bytes()).collect();
+        let merged = py.detach(|| profile::merge_all(views.iter().copied()))?;
+        Ok(PyBytes::new(py, &merged))
+    }
+
+    fn merge(&self, other: &Self) -> PyResult<()> {
+        let mut merged = profile::Profile::new(self.owned())?;
+        let theirs = profile::Profile::new(other.owned())?;
+        if let Some((name, _)) = theirs.features().iter().find(|(n, _)| !self.index.contains_key(n)) {
+            return Err(super::errors::to_py(crate::error::EngineError::mismatch(format!(
+                "feature {name:?} is not in this profile"
+            ))));
+        }
+        merged.merge(&theirs)?;
+        for (slot, (_, f)) in self.slots.iter().zip(merged.features()) {
+            match (slot, f) {
+                (Slot::Numeric(h), Feature::Numeric(m)) => *h.get().lock() = m.clone(),
+                (Slot::Categorical(c), Feature::Categorical(m)) => *c.get().lock() = m.clone(),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn empty_like(&self, py: Python<'_>) -> PyResult<Self> {
+        let empty = profile::Profile::new(self.owned())?.empty_like();
+        Self::from_features(py, empty.features().to_vec())
+    }
+
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    #[getter]
+    fn features<'py>(&self, py: Python<'py>) -> Vec<(String, Bound<'py, PyAny>)> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.slots.iter().map(|s| s.object(py)))
+            .collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.names.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Profile(features={})", self.names.len())
+    }
+
+    #[pyo3(signature = (columns, strings = None, threads = None, strict = false))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        columns: &Bound<'_, PyAny>,
+        strings: Option<&Bound<'_, PyAny>>,
+        threads: Option<usize>,
+        strict: bool,
+    ) -> PyResult<Updated> {
+        let dict = columns
+            .cast::<PyDict>()
+            .map_err(|_| dtype_error("columns: expected a dict of column name to array"))?;
+        let (held, skipped) = self.hold_all(dict)?;
+        if strict && !skipped.is_empty() {
+            return Ok((Vec::new(), skipped));
+        }
+        let chunk_sets = match strings {
+            Some(s) => self.hold_strings(s)?,
+            None => Vec::new(),
+        };
+        let mut views: Vec<(usize, Vec<StrChunk<'_>>)> = Vec::with_capacity(chunk_sets.len());
+        for (i, chunks) in &chunk_sets {
+            let borrowed = chunks
+                .iter()
+                .map(|c| borrow_chunk(c).map(|b| b.0))
+                .collect::<PyResult<_>>()?;
+            views.push((*i, borrowed));
+        }
+        let mut cols: Vec<Column<'_>> = held.iter().map(|(_, h)| column(h)).collect();
+        cols.extend(views.iter().map(|(_, v)| Column::Strings(v)));
+        let indices: Vec<usize> = held
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(views.iter().map(|(i, _)| *i))
+            .collect();
+        self.check_batch(py, &indices, &cols)?;
+        let targets: Vec<&Slot> = indices.iter().map(|&i| self.slot(i)).collect::<PyResult<_>>()?;
+        let total: usize = cols.iter().map(Column::len).sum();
+        let threads = threads.unwrap_or_else(crate::parallel::cores);
+        let outcome = run_detached(py, total, || {
+            let mut guards = lock_all(&targets);
+            let mut features: Vec<FeatureMut<'_>> = guards
+                .iter_mut()
+                .map(|g| match g {
+                    Guard::Numeric(h) => FeatureMut::Numeric(h),
+                    Guard::Categorical(c) => FeatureMut::Categorical(c),
+                })
+                .collect();
+            Ok::<_, PyErr>(profile::update_features(&mut features, &cols, threads, strict))
+        })?;
+        let name_of = |j: usize| {
+            indices
+                .get(j)
+                .and_then(|i| self.names.get(*i))
+                .map_or("?", String::as_str)
+        };
+        let outcomes = outcome.map_err(|(j, e)| {
+            let prefix = format!("feature {}", repr(py, name_of(j)));
+            super::errors::to_py(crate::error::EngineError::prefixed(&prefix, e))
+        })?;
+        let mut invalid = Vec::new();
+        for (j, o) in outcomes.iter().enumerate() {
+            if let Outcome::Invalid { values, missing } = o {
+                invalid.push((name_of(j).to_string(), *values, *missing));
+            }
+        }
+        Ok((invalid, skipped))
+    }
+}

@@ -1,0 +1,370 @@
+//! `Profile`: the counts of every feature of a baseline, in baseline order, updated by whole batches.
+//!
+//! A batch is a list of borrowed columns ([`Column`]); [`update_features`] counts all of them in one
+//! call, on the calling thread for small batches and across columns on the engine's pool for large
+//! ones. Counting happens in two phases: every categorical column is first reduced to value counts
+//! (the only step that can fail: codes out of range, invalid code points), then everything is added,
+//! so a batch with one bad column changes nothing. The kernels are the histogram and categorical
+//! ones; this module only routes columns to them. Bytes use the codec's profile layout, so a
+//! `Profile`'s bytes are what `encode_profile` writes, and [`merge_bytes`] merges two encoded
+//! profiles without Python.
+
+use crate::categorical::{CategoryCounts, KeyRef};
+use crate::codec::{self, Feature};
+use crate::column::{count_strings, dispatch};
+pub use crate::column::{Codes, Column, Numbers, StrChunk};
+use crate::counting::{count_codes, count_ints, count_ucs4, Code};
+use crate::error::{EngineError, Result};
+use crate::histogram::NumericHistogram;
+use crate::sketch::Key;
+use rayon::prelude::*;
+
+/// Values in a batch above which columns are counted in parallel: below it, waking workers costs
+/// more than the counting (the same order as `histogram::update_2d`'s threshold).
+pub const PARALLEL_MIN_VALUES: usize = 1 << 18;
+
+/// What happened to one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Counted into its feature.
+    Counted,
+    /// Values of a type the feature cannot hold (strings for a numerical feature): not counted.
+    /// `missing` of them were missing anyway, so `values - missing` are invalid values.
+    Invalid {
+        /// Rows of the column.
+        values: u64,
+        /// Missing values among them.
+        missing: u64,
+    },
+    /// Readable, but not counted: a strict update refused the batch for another column.
+    Refused,
+}
+
+/// A mutable borrow of one feature's counts, wherever they live.
+#[derive(Debug)]
+pub enum FeatureMut<'a> {
+    /// A numerical feature.
+    Numeric(&'a mut NumericHistogram),
+    /// A categorical feature.
+    Categorical(&'a mut CategoryCounts),
+}
+
+impl Feature {
+    /// A mutable borrow for [`update_features`].
+    pub fn as_mut(&mut self) -> FeatureMut<'_> {
+        match self {
+            Feature::Numeric(h) => FeatureMut::Numeric(h),
+            Feature::Categorical(c) => FeatureMut::Categorical(c),
+        }
+    }
+}
+
+/// A column reduced for its feature: nothing left to fail.
+enum Prepared<'c, 'a> {
+    Bin(&'c Numbers<'a>),
+    Values(Vec<(Key, u64)>, u64),
+    Borrowed(&'c [(Key, u64)], u64),
+    Invalid(u64, u64),
+}
+
+fn codes_missing(codes: &Codes<'_>) -> u64 {
+    match codes {
+        Codes::Bool(_) => 0,
+        Codes::Int(n) => dispatch!(n, |v| v.iter().filter(|&&c| Code::get(c) < 0).count() as u64, |_w| 0),
+    }
+}
+
+fn coded_values(per_entry: Vec<u64>, missing: u64, dictionary: &[Option<Key>]) -> (Vec<(Key, u64)>, u64) {
+    let mut missing = missing;
+    let mut values = Vec::with_capacity(dictionary.len());
+    for (k, n) in dictionary.iter().zip(per_entry) {
+        match k {
+            Some(k) if n > 0 => values.push((k.clone(), n)),
+            Some(_) => {}
+            None => missing += n,
+        }
+    }
+    (values, missing)
+}
+
+fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c, 'a>> {
+    let rows = column.len() as u64;
+    Ok(match (numeric, column) {
+        (true, Column::Numbers(n)) => Prepared::Bin(n),
+        (true, Column::Codes { codes, .. }) => Prepared::Invalid(rows, codes_missing(codes)),
+        (true, Column::Ucs4(_)) => Prepared::Invalid(rows, 0),
+        (true, Column::Strings(chunks)) => Prepared::Invalid(rows, chunks.iter().map(StrChunk::nulls).sum()),
+        (true, Column::Counted { missing, .. }) => Prepared::Invalid(rows, *missing),
+        (false, Column::Numbers(n)) => {
+            let ints = dispatch!(n, |v| Some(count_ints(*v)), |_w| None)
+                .ok_or_else(|| EngineError::dtype("float values must be converted to integer categories first"))?;
+            Prepared::Values(ints.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(), 0)
+        }
+        (false, Column::Codes { codes, dictionary }) => {
+            let (per_entry, missing) = match codes {
+                Codes::Bool(v) => count_codes(*v, dictionary.len())?,
+                Codes::Int(n) => dispatch!(n, |v| count_codes(*v, dictionary.len())?, |_w| return Err(
+                    EngineError::dtype("codes must be integers")
+                )),
+            };
+            let (values, missing) = coded_values(per_entry, missing, dictionary);
+            Prepared::Values(values, missing)
+        }
+        (false, Column::Ucs4(rows)) => {
+            let counted = count_ucs4(*rows)?;
+            Prepared::Values(counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), 0)
+        }
+        (false, Column::Strings(chunks)) => {
+            let (values, missing) = count_strings(chunks)?;
+            Prepared::Values(values, missing)
+        }
+        (false, Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
+    })
+}
+
+fn key_ref(k: &Key) -> KeyRef<'_> {
+    match k {
+        Key::Str(s) => KeyRef::Str(s),
+        Key::Int(i) => KeyRef::Int(*i),
+    }
+}
+
+fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
+    match (target, prepared) {
+        (FeatureMut::Numeric(h), Prepared::Bin(n)) => {
+            dispatch!(n, |v| h.update(*v), |w| h.update(*w));
+            Outcome::Counted
+        }
+        (FeatureMut::Categorical(c), Prepared::Values(values, missing)) => {
+            c.add_value_counts(values.iter().map(|(k, n)| (key_ref(k), *n)), *missing);
+            Outcome::Counted
+        }
+        (FeatureMut::Categorical(c), Prepared::Borrowed(values, missing)) => {
+            c.add_value_counts(values.iter().map(|(k, n)| (key_ref(k), *n)), *missing);
+            Outcome::Counted
+        }
+        (_, Prepared::Invalid(values, missing)) => Outcome::Invalid {
+            values: *values,
+            missing: *missing,
+        },
+        // `prepare` matched the feature's kind, so the remaining pairs cannot occur; counting nothing
+        // is the safe answer if they ever did.
+        _ => Outcome::Counted,
+    }
+}
+
+type Indexed<'c, 'a> = std::result::Result<Prepared<'c, 'a>, (usize, EngineError)>;
+
+fn prep<'c, 'a>((i, (numeric, column)): (usize, (&bool, &'c Column<'a>))) -> Indexed<'c, 'a> {
+    prepare(*numeric, column).map_err(|e| (i, e))
+}
+
+/// Counts `columns[i]` into `targets[i]` for every `i`, all in one call, with up to `threads` workers
+/// when the batch holds at least [`PARALLEL_MIN_VALUES`] values. With `strict`, a batch with any
+/// invalid column counts nothing: the invalid columns say so and the others are [`Outcome::Refused`].
+///
+/// Errors: the index of the first column that cannot be counted, and why; nothing is counted then.
+pub fn update_features(
+    targets: &mut [FeatureMut<'_>],
+    columns: &[Column<'_>],
+    threads: usize,
+    strict: bool,
+) -> std::result::Result<Vec<Outcome>, (usize, EngineError)> {
+    if targets.len() != columns.len() {
+        let msg = format!("{} columns for {} features", columns.len(), targets.len());
+        return Err((0, EngineError::invalid(msg)));
+    }
+    let values: usize = columns.iter().map(Column::len).sum();
+    let pool = if threads > 1 && columns.len() > 1 && values >= PARALLEL_MIN_VALUES {
+        crate::parallel::pool(threads.min(columns.len()))
+    } else {
+        None
+    };
+    let parallel = pool.is_some();
+    let kinds: Vec<bool> = targets.iter().map(|t| matches!(t, FeatureMut::Numeric(_))).collect();
+    let mut run = move || {
+        let prepared: Vec<Prepared<'_, '_>> = if parallel {
+            kinds
+                .par_iter()
+                .zip(columns.par_iter())
+                .enumerate()
+                .map(prep)
+                .collect::<std::result::Result<_, _>>()
+        } else {
+            kinds
+                .iter()
+                .zip(columns)
+                .enumerate()
+                .map(prep)
+                .collect::<std::result::Result<_, _>>()
+        }?;
+        if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
+            return Ok(prepared.iter().map(refused).collect());
+        }
+        Ok(if parallel {
+            targets
+                .par_iter_mut()
+                .zip(prepared.par_iter())
+                .map(|(t, p)| apply(t, p))
+                .collect()
+        } else {
+            targets.iter_mut().zip(&prepared).map(|(t, p)| apply(t, p)).collect()
+        })
+    };
+    match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}
+
+fn refused(p: &Prepared<'_, '_>) -> Outcome {
+    match p {
+        Prepared::Invalid(values, missing) => Outcome::Invalid {
+            values: *values,
+            missing: *missing,
+        },
+        _ => Outcome::Refused,
+    }
+}
+
+/// The counts of an ordered set of named features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    features: Vec<(String, Feature)>,
+}
+
+impl Profile {
+    /// A profile of `features`, in order; names must be unique.
+    pub fn new(features: Vec<(String, Feature)>) -> Result<Self> {
+        for (i, (name, _)) in features.iter().enumerate() {
+            if features.iter().take(i).any(|(n, _)| n == name) {
+                return Err(EngineError::invalid(format!("duplicate feature {name:?}")));
+            }
+        }
+        Ok(Self { features })
+    }
+
+    /// The features, in order.
+    pub fn features(&self) -> &[(String, Feature)] {
+        &self.features
+    }
+
+    /// The position of feature `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.features.iter().position(|(n, _)| n == name)
+    }
+
+    /// The same features with every count zeroed.
+    pub fn empty_like(&self) -> Self {
+        let features = self
+            .features
+            .iter()
+            .map(|(n, f)| {
+                let f = match f {
+                    Feature::Numeric(h) => Feature::Numeric(NumericHistogram::new(h.edges().clone())),
+                    Feature::Categorical(c) => Feature::Categorical(c.empty_like()),
+                };
+                (n.clone(), f)
+            })
+            .collect();
+        Self { features }
+    }
+
+    /// Counts a batch of named columns; names that are not features are skipped (`None`).
+    pub fn update(&mut self, columns: &[(&str, Column<'_>)], threads: usize) -> Result<Vec<Option<Outcome>>> {
+        let mut slots: Vec<Option<usize>> = Vec::with_capacity(columns.len());
+        for (name, _) in columns {
+            let i = self.index(name);
+            if i.is_some() && slots.contains(&i) {
+                return Err(EngineError::invalid(format!("feature {name:?} is given twice")));
+            }
+            slots.push(i);
+        }
+        let mut targets: Vec<(usize, FeatureMut<'_>)> = self
+            .features
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, (_, f))| slots.contains(&Some(i)).then(|| (i, f.as_mut())))
+            .collect();
+        // Align the borrowed features with the column order.
+        targets.sort_by_key(|(i, _)| slots.iter().position(|s| *s == Some(*i)));
+        let cols: Vec<Column<'_>> = columns
+            .iter()
+            .zip(&slots)
+            .filter(|(_, s)| s.is_some())
+            .map(|((_, c), _)| c.clone())
+            .collect();
+        let mut targets: Vec<FeatureMut<'_>> = targets.into_iter().map(|(_, t)| t).collect();
+        let outcomes = update_features(&mut targets, &cols, threads, false).map_err(|(i, e)| {
+            let name = columns.iter().zip(&slots).filter(|(_, s)| s.is_some()).nth(i);
+            let name = name.map_or("?", |((n, _), _)| *n);
+            EngineError::prefixed(&format!("feature {name:?}"), e)
+        })?;
+        let mut outcomes = outcomes.into_iter();
+        Ok(slots.iter().map(|s| s.and_then(|_| outcomes.next())).collect())
+    }
+
+    /// Adds `other`'s counts feature by feature (matched by name); features only `other` has are
+    /// appended, so merging partials that saw different columns keeps every feature. Nothing changes
+    /// if any feature differs in kind, edges or categories.
+    pub fn merge(&mut self, other: &Profile) -> Result<()> {
+        let mut merged = self.clone();
+        for (name, theirs) in &other.features {
+            match merged.index(name).and_then(|i| merged.features.get_mut(i)) {
+                Some((_, mine)) => merge_feature(name, mine, theirs)?,
+                None => merged.features.push((name.clone(), theirs.clone())),
+            }
+        }
+        *self = merged;
+        Ok(())
+    }
+
+    /// The codec's profile bytes (what `encode_profile` writes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode_profile(&self.features)
+    }
+
+    /// Reads [`Profile::to_bytes`] output.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Ok(Self {
+            features: codec::decode_profile(bytes)?,
+        })
+    }
+}
+
+fn merge_feature(name: &str, mine: &mut Feature, theirs: &Feature) -> Result<()> {
+    let r = match (mine, theirs) {
+        (Feature::Numeric(a), Feature::Numeric(b)) => a.merge(b),
+        (Feature::Categorical(a), Feature::Categorical(b)) => a.merge(b),
+        _ => {
+            return Err(EngineError::mismatch(format!(
+                "feature {name:?} is numerical in one profile, categorical in another"
+            )))
+        }
+    };
+    r.map_err(|e| EngineError::prefixed(&format!("feature {name:?}"), e))
+}
+
+/// Merges two encoded profiles into the encoding of their [`Profile::merge`], without a round trip
+/// through any caller.
+pub fn merge_bytes(a: &[u8], b: &[u8]) -> Result<Vec<u8>> {
+    merge_all([a, b])
+}
+
+/// Merges any number of encoded profiles (each decoded once) into one encoding: features keep the
+/// order they are first seen in. No input is an error.
+pub fn merge_all<'a>(blobs: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>> {
+    let mut blobs = blobs.into_iter();
+    let first = blobs
+        .next()
+        .ok_or_else(|| EngineError::invalid("no profiles to merge"))?;
+    let mut p = Profile::from_bytes(first)?;
+    for blob in blobs {
+        p.merge(&Profile::from_bytes(blob)?)?;
+    }
+    Ok(p.to_bytes())
+}
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

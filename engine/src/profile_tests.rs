@@ -1,0 +1,237 @@
+use super::*;
+use crate::binning::BinEdges;
+use ndarray::{Array2, ArrayView1, ArrayView2};
+
+fn edges() -> BinEdges {
+    BinEdges::explicit(vec![0.0, 1.0, 2.5], -1.0, 4.0).unwrap()
+}
+
+fn cats() -> CategoryCounts {
+    let values = vec![(Key::Str("a".into()), 5), (Key::Str("b".into()), 3), (Key::Int(7), 2)];
+    CategoryCounts::fit(values, 1, 10, 4).unwrap().empty_like()
+}
+
+fn profile() -> Profile {
+    Profile::new(vec![
+        ("x".into(), Feature::Numeric(NumericHistogram::new(edges()))),
+        ("c".into(), Feature::Categorical(cats())),
+    ])
+    .unwrap()
+}
+
+fn floats() -> Vec<f64> {
+    (0..1000)
+        .map(|i| f64::from(i) / 170.0 - 1.5)
+        .chain([f64::NAN, 9.0])
+        .collect()
+}
+
+#[test]
+fn numbers_count_as_the_histogram_counts_them() {
+    let v = floats();
+    let mut p = profile();
+    let out = p
+        .update(&[("x", Column::Numbers(Numbers::F64(ArrayView1::from(&v[..]))))], 1)
+        .unwrap();
+    assert_eq!(out, vec![Some(Outcome::Counted)]);
+    let mut h = NumericHistogram::new(edges());
+    h.update(ArrayView1::from(&v[..]));
+    assert_eq!(p.features()[0].1, Feature::Numeric(h));
+}
+
+#[test]
+fn strided_and_integer_columns_count() {
+    let a = Array2::from_shape_fn((600, 3), |(i, j)| (i * (j + 1)) as i32 % 4 - 1);
+    let mut p = profile();
+    let col = Column::Numbers(Numbers::I32(a.column(1)));
+    p.update(&[("x", col.clone()), ("c", col)], 1).unwrap();
+    let mut h = NumericHistogram::new(edges());
+    h.update(a.column(1));
+    assert_eq!(p.features()[0].1, Feature::Numeric(h));
+    let mut c = cats();
+    let ints = count_ints(a.column(1));
+    c.add_value_counts(ints.iter().map(|(k, n)| (KeyRef::Int(*k), *n)), 0);
+    assert_eq!(p.features()[1].1, Feature::Categorical(c));
+}
+
+#[test]
+fn codes_and_strings_count_as_categories() {
+    let codes = [0i8, 1, 1, -1, 2];
+    let dictionary = vec![Some(Key::Str("a".into())), Some(Key::Str("zz".into())), None];
+    let mut p = profile();
+    let col = Column::Codes {
+        codes: Codes::Int(Numbers::I8(ArrayView1::from(&codes[..]))),
+        dictionary,
+    };
+    p.update(&[("c", col)], 1).unwrap();
+    let Feature::Categorical(c) = &p.features()[1].1 else {
+        panic!("categorical")
+    };
+    // a, b, 7, other, unseen (zz twice), missing (-1 and the None entry).
+    assert_eq!(c.raw_counts(), &[1, 0, 0, 0, 2, 2]);
+    let units: Vec<u32> = "b\0a\0b\0".chars().map(u32::from).collect();
+    let rows = ArrayView2::from_shape((3, 2), &units[..]).unwrap();
+    p.update(&[("c", Column::Ucs4(rows))], 1).unwrap();
+    let Feature::Categorical(c) = &p.features()[1].1 else {
+        panic!("categorical")
+    };
+    assert_eq!(c.raw_counts(), &[2, 2, 0, 0, 2, 2]);
+}
+
+#[test]
+fn wrong_kinds_are_invalid_not_counted() {
+    let flags = [true, false, true];
+    let mut p = profile();
+    let col = Column::Codes {
+        codes: Codes::Bool(ArrayView1::from(&flags[..])),
+        dictionary: vec![Some(Key::Str("False".into())), Some(Key::Str("True".into()))],
+    };
+    let out = p.update(&[("x", col)], 1).unwrap();
+    assert_eq!(out, vec![Some(Outcome::Invalid { values: 3, missing: 0 })]);
+    assert_eq!(p, profile());
+    let v = [0.5f64];
+    let err = p
+        .update(&[("c", Column::Numbers(Numbers::F64(ArrayView1::from(&v[..]))))], 1)
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Dtype(_)), "{err}");
+}
+
+#[test]
+fn a_bad_column_counts_nothing_and_is_named() {
+    let v = floats();
+    let codes = [0i32, 9];
+    let mut p = profile();
+    let err = p
+        .update(
+            &[
+                ("x", Column::Numbers(Numbers::F64(ArrayView1::from(&v[..])))),
+                (
+                    "c",
+                    Column::Codes {
+                        codes: Codes::Int(Numbers::I32(ArrayView1::from(&codes[..]))),
+                        dictionary: vec![None],
+                    },
+                ),
+            ],
+            1,
+        )
+        .unwrap_err();
+    assert!(err.message().starts_with("feature \"c\": code 9"), "{err}");
+    assert_eq!(p, profile());
+}
+
+#[test]
+fn parallel_counts_equal_serial_counts() {
+    let v: Vec<f64> = (0..300_000).map(|i| f64::from(i % 977) / 200.0 - 1.0).collect();
+    // Unseen values stay within the sketch capacity: evictions depend on hash order among ties.
+    let ints: Vec<i64> = (0..300_000).map(|i| i % 4 + 6).collect();
+    let batch = [
+        ("x", Column::Numbers(Numbers::F64(ArrayView1::from(&v[..])))),
+        ("c", Column::Numbers(Numbers::I64(ArrayView1::from(&ints[..])))),
+    ];
+    let mut serial = profile();
+    serial.update(&batch, 1).unwrap();
+    let mut parallel = profile();
+    parallel.update(&batch, 2).unwrap();
+    assert_eq!(serial, parallel);
+}
+
+#[test]
+fn merge_of_halves_equals_whole_and_bytes_merge_the_same() {
+    let v = floats();
+    let (a, b) = v.split_at(400);
+    let mut whole = profile();
+    whole
+        .update(&[("x", Column::Numbers(Numbers::F64(ArrayView1::from(&v[..]))))], 1)
+        .unwrap();
+    let mut left = profile();
+    left.update(&[("x", Column::Numbers(Numbers::F64(ArrayView1::from(a))))], 1)
+        .unwrap();
+    let mut right = profile();
+    right
+        .update(&[("x", Column::Numbers(Numbers::F64(ArrayView1::from(b))))], 1)
+        .unwrap();
+    let merged = merge_bytes(&left.to_bytes(), &right.to_bytes()).unwrap();
+    let all = merge_all([&left.to_bytes()[..], &profile().to_bytes()[..], &right.to_bytes()[..]]).unwrap();
+    left.merge(&right).unwrap();
+    assert_eq!(left, whole);
+    assert_eq!(Profile::from_bytes(&all).unwrap(), whole);
+    assert!(merge_all(std::iter::empty()).is_err());
+    assert_eq!(Profile::from_bytes(&merged).unwrap(), whole);
+}
+
+#[test]
+fn merge_refuses_other_kinds_and_keeps_features_of_either_side() {
+    let mut p = profile();
+    let other = Profile::new(vec![("x".into(), Feature::Categorical(cats()))]).unwrap();
+    let err = p.merge(&other).unwrap_err();
+    assert!(matches!(err, EngineError::Mismatch(_)), "{err}");
+    assert_eq!(p, profile());
+    let extra = Profile::new(vec![("y".into(), Feature::Categorical(cats()))]).unwrap();
+    p.merge(&extra).unwrap();
+    assert_eq!(p.features().len(), 3);
+    assert!(merge_bytes(b"garbage", &p.to_bytes()).is_err());
+}
+
+#[test]
+fn names_are_unique() {
+    let f = Feature::Categorical(cats());
+    assert!(Profile::new(vec![("a".into(), f.clone()), ("a".into(), f)]).is_err());
+    let v = [1.0f64];
+    let col = Column::Numbers(Numbers::F64(ArrayView1::from(&v[..])));
+    assert!(profile().update(&[("x", col.clone()), ("x", col)], 1).is_err());
+}
+
+#[test]
+fn arrow_strings_count_with_nulls_and_are_invalid_for_numbers() {
+    let data = b"aazzb";
+    let offsets = [0i32, 1, 2, 4, 5, 5];
+    let validity = [0b0000_1111u8];
+    let chunks = [StrChunk::Offsets32(crate::counting::ArrowStrings {
+        offsets: &offsets[..],
+        data: &data[..],
+        validity: Some((&validity[..], 0)),
+    })];
+    let mut p = profile();
+    let out = p
+        .update(&[("c", Column::Strings(&chunks)), ("x", Column::Strings(&chunks))], 1)
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Some(Outcome::Counted), Some(Outcome::Invalid { values: 5, missing: 1 })]
+    );
+    let Feature::Categorical(c) = &p.features()[1].1 else {
+        panic!("categorical")
+    };
+    // a twice, b once, zz unseen, one null.
+    assert_eq!(c.raw_counts(), &[2, 1, 0, 0, 1, 1]);
+    let bad = [0i32, 9];
+    let chunks = [StrChunk::Offsets32(crate::counting::ArrowStrings {
+        offsets: &bad[..],
+        data: &data[..],
+        validity: None,
+    })];
+    assert!(profile().update(&[("c", Column::Strings(&chunks))], 1).is_err());
+}
+
+#[test]
+fn a_strict_update_with_an_invalid_column_counts_nothing() {
+    let ints = [6i64, 7];
+    let units: Vec<u32> = "ab".chars().map(u32::from).collect();
+    let rows = ArrayView2::from_shape((2, 1), &units[..]).unwrap();
+    let cols = [
+        Column::Ucs4(rows),
+        Column::Numbers(Numbers::I64(ArrayView1::from(&ints[..]))),
+    ];
+    let mut p = profile();
+    let mut targets: Vec<FeatureMut<'_>> = p.features.iter_mut().map(|(_, f)| f.as_mut()).collect();
+    let out = update_features(&mut targets, &cols, 1, true).unwrap();
+    assert_eq!(out, vec![Outcome::Invalid { values: 2, missing: 0 }, Outcome::Refused]);
+    drop(targets);
+    assert_eq!(p, profile());
+    let mut targets: Vec<FeatureMut<'_>> = p.features.iter_mut().map(|(_, f)| f.as_mut()).collect();
+    let out = update_features(&mut targets, &cols, 1, false).unwrap();
+    assert_eq!(out, vec![Outcome::Invalid { values: 2, missing: 0 }, Outcome::Counted]);
+    drop(targets);
+    assert_ne!(p, profile());
+}
