@@ -51,16 +51,18 @@ test: system-deps lint test-rust test-python
 test-rust:
 	cargo test --no-default-features -p mlmon-engine --quiet
 
-# Two workers on two cores; each worker starts its own PostgreSQL server and picks free loopback ports.
+# One worker per core (each starts its own PostgreSQL server and picks free loopback ports); worksteal
+# lets an idle worker take queued tests from a busy one, so a few long scenarios do not end the run alone.
 PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist worksteal
 test-python: build
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 # The slow tier (marked `slow`): the whole reliability suite below (10-minute soak, 60 s overload, 100
 # kill -9s, the long fuzz; it rewrites docs/reliability.md) and every other slow scenario. CI runs it on a
 # schedule (.github/workflows/reliability.yml) and before a release; `make test` runs the rest.
 test-slow: system-deps test-reliability
-	timeout 3600 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m slow --ignore=tests/reliability --timeout 1800
+	timeout 3600 $(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m slow --ignore=tests/reliability --timeout 1800
 
 lint: build
 	cargo fmt --all -- --check

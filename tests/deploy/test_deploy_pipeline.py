@@ -165,6 +165,7 @@ def test_infrastructure_failure_after_registration_rolls_back(
     assert any("failed at step baseline" in t and rolled in t for t in _texts(receiver))
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_deploy_noop_and_archive(
     tmp_path: Path,
     trained: dict[str, ExampleFiles],

@@ -98,6 +98,7 @@ def _stop_sending(gen: LoadGen, thread: threading.Thread) -> None:
     gen.close()
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_r7_kill_9_after_ack(pg_url: str, tmp_path: Path, baseline: mlmon.Baseline) -> None:
     _run_kills(pg_url, tmp_path, baseline, 6, "R7 kill -9")
 

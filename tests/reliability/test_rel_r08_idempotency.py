@@ -34,6 +34,7 @@ SENDS = 3
 
 @pytest.mark.postgres
 @pytest.mark.e2e
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_three_sends_across_workers_and_processes_count_once(
     pg_url: str, tmp_path: Path, baseline: mlmon.Baseline
 ) -> None:

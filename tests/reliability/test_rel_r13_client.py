@@ -34,6 +34,7 @@ def _columns(rng: np.random.Generator, n: int) -> dict[str, object]:
     return {"age": rng.normal(45, 9, n), "plan": rng.choice(["a", "b", "c"], n).tolist()}
 
 
+@pytest.mark.slow  # make test-slow: over 15 s on 2 busy cores
 def test_outage_keeps_memory_capped_and_counts_drops_exactly(
     tmp_path: Path, baseline: mlmon.Baseline
 ) -> None:
