@@ -37,6 +37,7 @@ BIN = Path(sys.executable).parent
 NOT_RUN_HERE = {
     "make demo": "builds the extension (tests never build); the `mlmon demo` it runs is run below",
     "make test": "is this suite; CI runs it through .ci/run",
+    "make test-slow": "the slow tier of this suite (tens of minutes); the scheduled workflow runs it",
     "make build": "builds the extension with maturin (tests never build)",
     "make lint": "builds first; its linters run in tests/test_workflows.py and tests/ship as tests too",
     "make format": "rewrites the sources",
