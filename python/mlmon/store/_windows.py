@@ -30,7 +30,7 @@ _PARTIAL_COLUMNS = (
     "profile",
     "row_count",
     "created_at",
-)  # fmt: skip (one line reads as the table's column list)
+)
 
 
 def merge_profiles(blobs: Iterable[bytes]) -> bytes:
