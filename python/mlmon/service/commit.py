@@ -183,8 +183,7 @@ def _out_of_order(batch: IngestBatch) -> BatchConflictError:
     return BatchConflictError(
         f"sequence {batch.sequence} of producer {batch.producer_id!r} is outside the {SEQUENCE_WINDOW} "
         "sequences the service remembers around that producer's highest committed one (a gap or a late "
-        "retry); "
-        "it was not counted: send it under a new producer_id"
+        "retry); it was not counted: send it under a new producer_id"
     )
 
 

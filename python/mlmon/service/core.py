@@ -238,9 +238,12 @@ class ServiceCore:
         window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
         digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
         batch = IngestBatch(
-            batch_id=key, digest=digest, partials=[part],
-            producer_id=envelope.producer_id, sequence=envelope.sequence,
-        )  # fmt: skip
+            batch_id=key,
+            digest=digest,
+            partials=[part],
+            producer_id=envelope.producer_id,
+            sequence=envelope.sequence,
+        )
         status = await self.committer.submit(model, version, batch)
         self.metrics.ingest_duration.observe(time.perf_counter() - started)
         return IngestResponse(
