@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,3 +113,25 @@ def test_a_restored_monitor_keeps_its_policy(baseline: mlmon.Baseline, frame: pd
     counting = mlmon.Monitor.from_snapshot(baseline, snap, on_error="count")
     counting.update(frame.drop(columns=["price"]))
     assert counting.report().missing_columns == ["price"]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["dict", "general path"])
+def test_object_categories_are_checked_on_both_paths(baseline: mlmon.Baseline, fast: bool) -> None:
+    def batch(cut: list[object]) -> dict[str, object]:
+        n = len(cut)
+        columns = {
+            "carat": np.linspace(0.2, 2.0, n),
+            "price": np.arange(n) + 300,
+            "cut": np.array(cut, dtype=object),
+            "clarity": np.arange(n) % 8,
+        }
+        # A read-only mapping is not a dict: it takes the per-feature adapters, not the one-call path.
+        return columns if fast else types.MappingProxyType(columns)  # type: ignore[return-value]
+
+    mon = mlmon.Monitor(baseline)
+    mon.update(batch([]))  # an empty object column holds nothing of the wrong type
+    mon.update(batch(["Fair", None, "Ideal", "Good"]))
+    assert mon.rows == 4
+    with pytest.raises(mlmon.DtypeError, match=r"feature 'cut'.*1\.5"):
+        mon.update(batch(["Fair", 1.5, "Good"]))
+    assert mon.rows == 4

@@ -158,6 +158,8 @@ def surely_valid(batch: Arrays, features: Mapping[str, FeatureSpec]) -> bool:
             if kind not in "fiu":
                 return False
         elif kind == "O":
+            if not values.size:
+                continue  # an empty column holds nothing of the wrong type (and fit refuses empty input)
             try:
                 _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
             except DtypeError:

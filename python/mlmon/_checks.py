@@ -112,6 +112,8 @@ def _category_problem(col: Column) -> str | None:
         finite = values[~np.isnan(values)]
         frac = finite[~np.isfinite(finite) | (finite != np.round(finite))]
         return None if frac.size == 0 else f"fractional numbers ({_examples(frac.tolist())})"
+    if not values.size:
+        return None
     try:
         # The engine reads the types at its own speed; only a failing column pays the Python scan.
         _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
