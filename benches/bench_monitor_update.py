@@ -15,64 +15,27 @@ import pandas as pd
 import pytest
 
 import mlmon
+from mlmon.bench.workloads import monitor_update as w
+from mlmon.bench.workloads.monitor_update import NUMERIC, by_hand, counted
 
 Bench = Any
 ROWS = 1_000
-REFERENCE_ROWS = 100_000
-NUMERIC = [f"x{i}" for i in range(20)]
-STRINGS = [f"s{i}" for i in range(5)]
-LABELS = np.array([f"label_{j}" for j in range(30)], dtype=object)
-
-
-def make(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """``n`` rows: 20 normal float64 columns and 5 object columns of 30 labels."""
-    out: dict[str, np.ndarray] = {name: rng.normal(size=n) for name in NUMERIC}
-    out.update({name: LABELS[rng.integers(0, len(LABELS), n)] for name in STRINGS})
-    return out
 
 
 @pytest.fixture(scope="module")
 def baseline() -> mlmon.Baseline:
-    return mlmon.Baseline.fit(make(np.random.default_rng(0), REFERENCE_ROWS))
+    return w.baseline()
 
 
 @pytest.fixture(scope="module")
 def numeric_baseline() -> mlmon.Baseline:
     """The same reference's 20 numeric columns: a model with numeric features only."""
-    reference = make(np.random.default_rng(0), REFERENCE_ROWS)
-    return mlmon.Baseline.fit({name: reference[name] for name in NUMERIC})
+    return w.baseline(numeric_only=True)
 
 
 @pytest.fixture(scope="module")
 def batch() -> dict[str, np.ndarray]:
-    return make(np.random.default_rng(1), ROWS)
-
-
-def by_hand(baseline: mlmon.Baseline, batch: dict[str, np.ndarray]) -> dict[str, dict[Any, int]]:
-    """What a user would write with numpy: bin counts per numeric column, label counts per string one."""
-    out: dict[str, dict[Any, int]] = {}
-    for name, values in batch.items():
-        prof = baseline.profiles[name]
-        if isinstance(prof, mlmon._engine.NumericHistogram):
-            bins = np.bincount(
-                np.searchsorted(prof.edges.cuts, values, side="right"), minlength=prof.edges.n_bins
-            )
-            out[name] = dict(enumerate(bins.tolist()))
-        else:
-            labels, counts = np.unique(values, return_counts=True)
-            out[name] = dict(zip(labels.tolist(), counts.tolist(), strict=True))
-    return out
-
-
-def counted(monitor: mlmon.Monitor) -> dict[str, dict[Any, int]]:
-    """The open window's counts in :func:`by_hand`'s shape (zero counts left out of label counts)."""
-    out: dict[str, dict[Any, int]] = {}
-    for name, prof in monitor._open.profiles.items():
-        if isinstance(prof, mlmon._engine.NumericHistogram):
-            out[name] = dict(enumerate(prof.counts.tolist()))
-        else:
-            out[name] = {k: n for k, n in zip(prof.categories, prof.counts.tolist(), strict=True) if n}
-    return out
+    return w.make(np.random.default_rng(1), ROWS)
 
 
 def run(benchmark: Bench, baseline: mlmon.Baseline, data: Any, batch: dict[str, np.ndarray]) -> None:

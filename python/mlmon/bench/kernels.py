@@ -11,6 +11,9 @@ pytest-benchmark files (``benches/bench_*.py``) time, so the figures are compara
 * ``store``: SQLite write throughput (1 and 100 partials per commit) and the merge of a day of 1-minute
   partials; the size is the minutes merged.
 * ``batch``: ``mlmon.batch.profile`` of a Parquet file against pandas + numpy; the size is its rows.
+* ``monitor``: the public ``Monitor.update`` call on one batch (a dict with object strings, the 20 numeric
+  columns alone, a pandas DataFrame) beside numpy by hand; the size is the batch's rows (1,000 in
+  issue 15's table). What users pay per batch, not what the engine costs.
 
 Each suite runs in its own child process (``python -m mlmon.bench._child kernels``), so one that fails,
 or lacks an optional library, loses only its own figures.
@@ -193,11 +196,45 @@ def _batch(rows: int) -> Iterator[Case]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _monitor(rows: int) -> Iterator[Case]:
+    import pandas as pd
+
+    import mlmon
+    from mlmon.bench.workloads import monitor_update as w
+
+    batch = w.make(np.random.default_rng(1), rows)
+    numeric = {name: batch[name] for name in w.NUMERIC}
+    frame = pd.DataFrame(batch)
+    full, numeric_only = w.baseline(), w.baseline(numeric_only=True)
+    cases = {
+        "dict": (full, batch, batch),
+        "numeric": (numeric_only, numeric, numeric),
+        "pandas": (full, frame, batch),
+    }
+    for label, (ref, data, arrays) in cases.items():
+        group = f"monitor-update-{label}-{_count(rows)}"
+        yield group, f"mlmon_monitor_update[{label}]", partial(_update_job, mlmon, ref, data)
+        if label == "pandas":  # by hand from a frame: the columns out of pandas, then numpy
+            yield (
+                group,
+                "numpy_by_hand[pandas]",
+                lambda: lambda: w.by_hand(full, {name: frame[name].to_numpy() for name in frame.columns}),
+            )
+        else:
+            yield group, f"numpy_by_hand[{label}]", partial(_call, w.by_hand, ref, arrays)
+
+
+def _update_job(mlmon: Any, ref: Any, data: Any) -> Job:
+    monitor = mlmon.Monitor(ref)
+    return lambda: monitor.update(data)
+
+
 SUITES: dict[str, Callable[[int], Iterator[Case]]] = {
     "pipeline": _pipeline,
     "engine": _engine,
     "store": _store,
     "batch": _batch,
+    "monitor": _monitor,
 }
 
 
