@@ -173,8 +173,8 @@ impl CategoryCounts {
         }
     }
 
-    /// Adds `other`'s counts; both must have the same categories in the same order.
-    pub fn merge(&mut self, other: &Self) -> Result<()> {
+    /// Whether `other` can be merged into `self` (the same categories and folded set); changes nothing.
+    pub fn check_mergeable(&self, other: &Self) -> Result<()> {
         if self.categories != other.categories || self.folded != other.folded {
             return Err(EngineError::mismatch(format!(
                 "cannot merge category counts with different categories ({} vs {})",
@@ -182,6 +182,12 @@ impl CategoryCounts {
                 other.categories.len()
             )));
         }
+        Ok(())
+    }
+
+    /// Adds `other`'s counts; both must have the same categories in the same order.
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        self.check_mergeable(other)?;
         for (c, n) in self.counts.iter_mut().zip(&other.counts) {
             *c = c.saturating_add(*n);
         }

@@ -81,8 +81,8 @@ impl NumericHistogram {
         self.out_of_range = self.out_of_range.saturating_add(oor);
     }
 
-    /// Adds `other`'s counts; both must share bitwise-identical edges.
-    pub fn merge(&mut self, other: &Self) -> Result<()> {
+    /// Whether `other` can be merged into `self` (the same edges); changes nothing.
+    pub fn check_mergeable(&self, other: &Self) -> Result<()> {
         if self.edges != other.edges {
             return Err(EngineError::mismatch(format!(
                 "cannot merge histograms built on different bin edges ({} vs {} bins)",
@@ -90,6 +90,12 @@ impl NumericHistogram {
                 other.edges.n_bins()
             )));
         }
+        Ok(())
+    }
+
+    /// Adds `other`'s counts; both must share bitwise-identical edges.
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
+        self.check_mergeable(other)?;
         for (c, n) in self.counts.iter_mut().zip(&other.counts) {
             *c = c.saturating_add(*n);
         }

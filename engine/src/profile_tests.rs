@@ -174,6 +174,22 @@ fn merge_refuses_other_kinds_and_keeps_features_of_either_side() {
 }
 
 #[test]
+fn a_mismatch_in_a_later_feature_leaves_the_earlier_ones_unmerged() {
+    let mut p = profile();
+    let mut counted = profile();
+    let v = [0.5f64, 3.0];
+    let col = Column::Numbers(Numbers::F64(ArrayView1::from(&v[..])));
+    counted.update(&[("x", col)], 1).unwrap();
+    // "x" would merge; "c" has other categories: nothing of either may change.
+    let values = vec![(Key::Str("z".into()), 5)];
+    let other_cats = CategoryCounts::fit(values, 1, 10, 4).unwrap().empty_like();
+    let x = counted.features()[0].1.clone();
+    let other = Profile::new(vec![("x".into(), x), ("c".into(), Feature::Categorical(other_cats))]).unwrap();
+    assert!(matches!(p.merge(&other).unwrap_err(), EngineError::Mismatch(_)));
+    assert_eq!(p, profile());
+}
+
+#[test]
 fn names_are_unique() {
     let f = Feature::Categorical(cats());
     assert!(Profile::new(vec![("a".into(), f.clone()), ("a".into(), f)]).is_err());
