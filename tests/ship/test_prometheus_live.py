@@ -35,6 +35,11 @@ def _wait(what: str, probe: Callable[[], T | None], deadline: float, log: Path) 
             found = probe()
         except httpx.TransportError:
             found = None
+        except httpx.HTTPStatusError as exc:
+            # Prometheus answers 503 on its API until its storage and rule manager are up.
+            if exc.response.status_code != 503:
+                raise
+            found = None
         if found is not None:
             return found
         time.sleep(0.25)
