@@ -1,6 +1,7 @@
 //! NumPy input: dtype dispatch over borrowed arrays, contiguous or strided, never copied.
 
 use super::errors::{dtype_error, input_error};
+use crate::column::Numbers;
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
@@ -135,7 +136,13 @@ fn unsupported(what: &str, obj: &Bound<'_, PyAny>) -> PyErr {
 /// Borrows a 1-D numeric array.
 pub fn numeric1<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Numeric1<'py>> {
     let (_, kind, size) = untyped(obj, 1, what)?;
-    Ok(match (kind, size) {
+    numeric1_of(obj, kind, size)?.ok_or_else(|| unsupported(what, obj))
+}
+
+/// Borrows a 1-D array whose dtype kind and item size the caller has read; `None` for a dtype that
+/// is not one of [`Numeric1`]'s.
+pub fn numeric1_of<'py>(obj: &Bound<'py, PyAny>, kind: char, size: usize) -> PyResult<Option<Numeric1<'py>>> {
+    Ok(Some(match (kind, size) {
         ('f', 8) => Numeric1::F64(obj.extract()?),
         ('f', 4) => Numeric1::F32(obj.extract()?),
         ('i', 8) => Numeric1::I64(obj.extract()?),
@@ -145,8 +152,25 @@ pub fn numeric1<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Numeric1<'
         ('u', 1) => Numeric1::U8(obj.extract()?),
         ('u', 2) => Numeric1::U16(obj.extract()?),
         ('u', 4) => Numeric1::U32(obj.extract()?),
-        _ => return Err(unsupported(what, obj)),
-    })
+        _ => return Ok(None),
+    }))
+}
+
+impl Numeric1<'_> {
+    /// The borrowed array as the engine's column of numbers.
+    pub fn numbers(&self) -> Numbers<'_> {
+        match self {
+            Numeric1::F64(a) => Numbers::F64(a.as_array()),
+            Numeric1::F32(a) => Numbers::F32(a.as_array()),
+            Numeric1::I64(a) => Numbers::I64(a.as_array()),
+            Numeric1::I32(a) => Numbers::I32(a.as_array()),
+            Numeric1::I16(a) => Numbers::I16(a.as_array()),
+            Numeric1::I8(a) => Numbers::I8(a.as_array()),
+            Numeric1::U8(a) => Numbers::U8(a.as_array()),
+            Numeric1::U16(a) => Numbers::U16(a.as_array()),
+            Numeric1::U32(a) => Numbers::U32(a.as_array()),
+        }
+    }
 }
 
 /// Borrows a 2-D numeric array (rows x features).

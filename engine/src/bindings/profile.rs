@@ -5,6 +5,7 @@
 //! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
+use super::arrays::{numeric1_of, Numeric1};
 use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ArrowChunk, PyCategoryCounts};
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
@@ -12,7 +13,7 @@ use super::histogram::PyNumericHistogram;
 use crate::categorical::CategoryCounts;
 use crate::codec::Feature;
 use crate::histogram::NumericHistogram;
-use crate::profile::{self, Codes, Column, FeatureMut, Numbers, Outcome, StrChunk};
+use crate::profile::{self, Codes, Column, FeatureMut, Outcome, StrChunk};
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
@@ -53,34 +54,11 @@ enum Guard<'a> {
 
 /// One column borrowed for the detached count.
 enum Held<'py> {
-    F64(PyReadonlyArray1<'py, f64>),
-    F32(PyReadonlyArray1<'py, f32>),
-    I64(PyReadonlyArray1<'py, i64>),
-    I32(PyReadonlyArray1<'py, i32>),
-    I16(PyReadonlyArray1<'py, i16>),
-    I8(PyReadonlyArray1<'py, i8>),
-    U8(PyReadonlyArray1<'py, u8>),
-    U16(PyReadonlyArray1<'py, u16>),
-    U32(PyReadonlyArray1<'py, u32>),
+    Numbers(Numeric1<'py>),
     Bool(PyReadonlyArray1<'py, bool>),
     Ucs4(PyReadonlyArray2<'py, u32>),
     Counted(Vec<(Key, u64)>, u64, u64),
     Invalid(u64),
-}
-
-fn numbers<'py>(obj: &Bound<'py, PyAny>, kind: char, size: usize) -> PyResult<Option<Held<'py>>> {
-    Ok(Some(match (kind, size) {
-        ('f', 8) => Held::F64(obj.extract()?),
-        ('f', 4) => Held::F32(obj.extract()?),
-        ('i', 8) => Held::I64(obj.extract()?),
-        ('i', 4) => Held::I32(obj.extract()?),
-        ('i', 2) => Held::I16(obj.extract()?),
-        ('i', 1) => Held::I8(obj.extract()?),
-        ('u', 1) => Held::U8(obj.extract()?),
-        ('u', 2) => Held::U16(obj.extract()?),
-        ('u', 4) => Held::U32(obj.extract()?),
-        _ => return Ok(None),
-    }))
 }
 
 /// Borrows `obj` for a numerical (`numeric`) or categorical feature; `None` leaves it to the caller.
@@ -95,7 +73,7 @@ fn hold<'py>(obj: &Bound<'py, PyAny>, numeric: bool) -> PyResult<Option<(Held<'p
     let dtype = arr.dtype();
     let (kind, size) = (char::from(dtype.kind()), dtype.itemsize());
     let held = match (kind, numeric) {
-        ('f', true) | ('i' | 'u', _) => numbers(obj, kind, size)?,
+        ('f', true) | ('i' | 'u', _) => numeric1_of(obj, kind, size)?.map(Held::Numbers),
         ('b', true) | ('U', true) => Some(Held::Invalid(n as u64)),
         ('b', false) => Some(Held::Bool(obj.extract()?)),
         ('U', false) => {
@@ -142,15 +120,7 @@ fn bool_dictionary() -> Vec<Option<Key>> {
 
 fn column<'a>(held: &'a Held<'_>) -> Column<'a> {
     match held {
-        Held::F64(a) => Column::Numbers(Numbers::F64(a.as_array())),
-        Held::F32(a) => Column::Numbers(Numbers::F32(a.as_array())),
-        Held::I64(a) => Column::Numbers(Numbers::I64(a.as_array())),
-        Held::I32(a) => Column::Numbers(Numbers::I32(a.as_array())),
-        Held::I16(a) => Column::Numbers(Numbers::I16(a.as_array())),
-        Held::I8(a) => Column::Numbers(Numbers::I8(a.as_array())),
-        Held::U8(a) => Column::Numbers(Numbers::U8(a.as_array())),
-        Held::U16(a) => Column::Numbers(Numbers::U16(a.as_array())),
-        Held::U32(a) => Column::Numbers(Numbers::U32(a.as_array())),
+        Held::Numbers(a) => Column::Numbers(a.numbers()),
         Held::Bool(a) => Column::Codes {
             codes: Codes::Bool(a.as_array()),
             dictionary: bool_dictionary(),
