@@ -77,15 +77,7 @@ fn count_values(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<
         'O' => count_objects(obj, what),
         'U' => {
             let n = PyUntypedArrayMethods::len(arr);
-            let contiguous = if arr.is_c_contiguous() {
-                obj.clone()
-            } else {
-                obj.call_method0("copy")?
-            };
-            let rows = contiguous
-                .call_method1("view", ("<u4",))?
-                .call_method1("reshape", ((n, size / 4),))?;
-            let rows: PyReadonlyArray2<'_, u32> = rows.extract()?;
+            let rows = ucs4_rows(obj, arr, size)?;
             let view = rows.as_array();
             let counted = run_detached(py, n, || count_ucs4(view))?;
             Ok(Counted {
@@ -560,4 +552,23 @@ fn merge_dups(values: Vec<(Key, u64)>) -> Vec<(Key, u64)> {
         *map.entry(k).or_insert(0) += n;
     }
     map.into_iter().collect()
+}
+
+/// A numpy `U` array as rows of UCS4 code points (n x chars), the layout the string kernels read; a
+/// strided array is copied first, since its rows cannot be viewed as one 2-D buffer.
+pub fn ucs4_rows<'py>(
+    obj: &Bound<'py, PyAny>,
+    arr: &Bound<'py, numpy::PyUntypedArray>,
+    itemsize: usize,
+) -> PyResult<PyReadonlyArray2<'py, u32>> {
+    let n = PyUntypedArrayMethods::len(arr);
+    let contiguous = if arr.is_c_contiguous() {
+        obj.clone()
+    } else {
+        obj.call_method0("copy")?
+    };
+    contiguous
+        .call_method1("view", ("<u4",))?
+        .call_method1("reshape", ((n, itemsize / 4),))?
+        .extract()
 }

@@ -6,7 +6,7 @@
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
 use super::arrays::{numeric1_of, Numeric1};
-use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ArrowChunk, PyCategoryCounts};
+use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ucs4_rows, ArrowChunk, PyCategoryCounts};
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use super::histogram::PyNumericHistogram;
@@ -76,18 +76,7 @@ fn hold<'py>(obj: &Bound<'py, PyAny>, numeric: bool) -> PyResult<Option<(Held<'p
         ('f', true) | ('i' | 'u', _) => numeric1_of(obj, kind, size)?.map(Held::Numbers),
         ('b', true) | ('U', true) => Some(Held::Invalid(n as u64)),
         ('b', false) => Some(Held::Bool(obj.extract()?)),
-        ('U', false) => {
-            // As `CategoryCounts.update` does: a strided array is copied to read its rows as UCS4.
-            let contiguous = if arr.is_c_contiguous() {
-                obj.clone()
-            } else {
-                obj.call_method0("copy")?
-            };
-            let rows = contiguous
-                .call_method1("view", ("<u4",))?
-                .call_method1("reshape", ((n, size / 4),))?;
-            Some(Held::Ucs4(rows.extract()?))
-        }
+        ('U', false) => Some(Held::Ucs4(ucs4_rows(obj, arr, size)?)),
         // A failure (values no category can be) is the caller's to account as invalid values.
         ('O', false) => count_objects(obj, "values")
             .ok()
