@@ -195,6 +195,17 @@ impl CategoryCounts {
         Ok(())
     }
 
+    /// Adds raw slot counts (the codec's order) and an unseen sketch, saturating like [`Self::merge`];
+    /// for the byte-level merge, which has matched the categories already.
+    pub(crate) fn add_raw(&mut self, counts: impl IntoIterator<Item = u64>, unseen: Option<&TopK>) {
+        for (c, n) in self.counts.iter_mut().zip(counts) {
+            *c = c.saturating_add(n);
+        }
+        if let Some(top) = unseen {
+            self.top_unseen.merge(top);
+        }
+    }
+
     /// Reference categories, by descending reference frequency.
     pub fn categories(&self) -> &[Key] {
         &self.categories

@@ -16,12 +16,12 @@ use crate::sketch::{Bloom, Key, TopK};
 const MAGIC: &[u8; 4] = b"MLMN";
 /// The format version written; readers accept exactly the versions they know.
 pub const FORMAT_VERSION: u16 = 1;
-const KIND_NUMERIC: u8 = 1;
-const KIND_CATEGORICAL: u8 = 2;
-const KIND_PROFILE: u8 = 3;
+pub(crate) const KIND_NUMERIC: u8 = 1;
+pub(crate) const KIND_CATEGORICAL: u8 = 2;
+pub(crate) const KIND_PROFILE: u8 = 3;
 const KIND_SKETCH: u8 = 4;
 /// Largest unseen-values sketch accepted, so a decoded capacity cannot be absurd.
-const MAX_TOP_K: u32 = 1 << 20;
+pub(crate) const MAX_TOP_K: u32 = 1 << 20;
 
 /// One feature's counts inside a profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,13 +77,13 @@ impl Writer {
     }
 }
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
     /// Checks magic, version, kind and checksum; returns a reader over the payload.
-    fn open(bytes: &'a [u8], kind: u8) -> Result<Self> {
+    pub(crate) fn open(bytes: &'a [u8], kind: u8) -> Result<Self> {
         let (body, crc) = match bytes.len().checked_sub(4) {
             Some(n) if n >= 7 => bytes.split_at(n),
             _ => {
@@ -115,7 +115,15 @@ impl<'a> Reader<'a> {
         }
         Ok(r)
     }
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    /// A reader over bytes already opened (a section of a checked input).
+    pub(crate) fn over(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+    /// What is left to read.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.buf
+    }
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.buf.len() {
             return Err(EngineError::codec(format!(
                 "truncated input: needed {n} bytes, {} left",
@@ -131,20 +139,20 @@ impl<'a> Reader<'a> {
             .try_into()
             .map_err(|_| EngineError::codec("truncated input"))
     }
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(u8::from_le_bytes(self.array()?))
     }
-    fn u32(&mut self) -> Result<usize> {
+    pub(crate) fn u32(&mut self) -> Result<usize> {
         Ok(u32::from_le_bytes(self.array()?) as usize)
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
     fn f64(&mut self) -> Result<f64> {
         Ok(f64::from_le_bytes(self.array()?))
     }
     /// A declared element count, refused when `count * min_size` exceeds what is left.
-    fn count(&mut self, min_size: usize) -> Result<usize> {
+    pub(crate) fn count(&mut self, min_size: usize) -> Result<usize> {
         let n = self.u32()?;
         if n.saturating_mul(min_size) > self.buf.len() {
             return Err(EngineError::codec(format!("declared length {n} exceeds the input")));
@@ -154,18 +162,18 @@ impl<'a> Reader<'a> {
     fn u64s(&mut self, n: usize) -> Result<Vec<u64>> {
         (0..n).map(|_| self.u64()).collect()
     }
-    fn str(&mut self) -> Result<&'a str> {
+    pub(crate) fn str(&mut self) -> Result<&'a str> {
         let n = self.count(1)?;
         std::str::from_utf8(self.take(n)?).map_err(|_| EngineError::codec("invalid utf-8 in a name"))
     }
-    fn key(&mut self) -> Result<Key> {
+    pub(crate) fn key(&mut self) -> Result<Key> {
         match self.u8()? {
             0 => Ok(Key::Str(self.str()?.into())),
             1 => Ok(Key::Int(i64::from_le_bytes(self.array()?))),
             t => Err(EngineError::codec(format!("unknown category tag {t}"))),
         }
     }
-    fn end(&self) -> Result<()> {
+    pub(crate) fn end(&self) -> Result<()> {
         if self.buf.is_empty() {
             Ok(())
         } else {
@@ -177,7 +185,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn as_codec(e: EngineError) -> EngineError {
+pub(crate) fn as_codec(e: EngineError) -> EngineError {
     match e {
         EngineError::Codec(_) => e,
         other => EngineError::codec(format!("invalid profile: {}", other.message())),

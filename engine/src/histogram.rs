@@ -104,6 +104,16 @@ impl NumericHistogram {
         Ok(())
     }
 
+    /// Adds counts read elsewhere (bins in order, then missing and out-of-range), saturating like
+    /// [`Self::merge`]; for the byte-level merge, which has matched the edges already.
+    pub(crate) fn add_raw(&mut self, bins: impl IntoIterator<Item = u64>, missing: u64, out_of_range: u64) {
+        for (c, n) in self.counts.iter_mut().zip(bins) {
+            *c = c.saturating_add(n);
+        }
+        self.missing = self.missing.saturating_add(missing);
+        self.out_of_range = self.out_of_range.saturating_add(out_of_range);
+    }
+
     /// Zeroes every count, keeping the edges.
     pub fn reset(&mut self) {
         self.counts.fill(0);

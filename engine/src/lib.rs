@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod kll;
 pub mod parallel;
 pub mod profile;
+mod profile_merge;
 pub mod quantile;
 pub mod sketch;
 pub mod special;

@@ -16,6 +16,7 @@ pub use crate::column::{Codes, Column, Numbers, StrChunk};
 use crate::counting::{count_codes, count_ints, count_ucs4, Code};
 use crate::error::{EngineError, Result};
 use crate::histogram::NumericHistogram;
+pub use crate::profile_merge::{merge_all, merge_bytes};
 use crate::sketch::Key;
 use rayon::prelude::*;
 
@@ -249,6 +250,11 @@ impl Profile {
         &self.features
     }
 
+    /// The features, mutably, for the byte-level merge (which keeps names and kinds).
+    pub(crate) fn features_mut(&mut self) -> &mut [(String, Feature)] {
+        &mut self.features
+    }
+
     /// The position of feature `name`.
     pub fn index(&self, name: &str) -> Option<usize> {
         self.features.iter().position(|(n, _)| n == name)
@@ -363,26 +369,6 @@ fn merge_feature(name: &str, mine: &mut Feature, theirs: &Feature) -> Result<()>
         }
     };
     r.map_err(|e| EngineError::prefixed(&format!("feature {name:?}"), e))
-}
-
-/// Merges two encoded profiles into the encoding of their [`Profile::merge`], without a round trip
-/// through any caller.
-pub fn merge_bytes(a: &[u8], b: &[u8]) -> Result<Vec<u8>> {
-    merge_all([a, b])
-}
-
-/// Merges any number of encoded profiles (each decoded once) into one encoding: features keep the
-/// order they are first seen in. No input is an error.
-pub fn merge_all<'a>(blobs: impl IntoIterator<Item = &'a [u8]>) -> Result<Vec<u8>> {
-    let mut blobs = blobs.into_iter();
-    let first = blobs
-        .next()
-        .ok_or_else(|| EngineError::invalid("no profiles to merge"))?;
-    let mut p = Profile::from_bytes(first)?;
-    for blob in blobs {
-        p.merge(&Profile::from_bytes(blob)?)?;
-    }
-    Ok(p.to_bytes())
 }
 
 #[cfg(test)]

@@ -152,11 +152,12 @@ impl TopK {
         }
     }
 
-    /// Adds every entry of `other` (counts stay upper bounds; errors add).
+    /// Adds every entry of `other` (counts stay upper bounds; errors add), heaviest first: a fixed
+    /// order, so the same merges give the same sketch (the map's own order is seeded per map).
     pub fn merge(&mut self, other: &Self) {
-        for (k, &(c, e)) in &other.entries {
+        for (k, c, e) in other.sorted() {
             self.add(k.clone(), c);
-            if let Some(entry) = self.entries.get_mut(k) {
+            if let Some(entry) = self.entries.get_mut(&k) {
                 entry.1 = entry.1.saturating_add(e);
             }
         }
