@@ -14,7 +14,7 @@ told apart from a new one. Idle producers are forgotten after a retention period
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -67,39 +67,54 @@ class SequenceOps(SqlCore):
     """The producer-sequence table on the shared SQL core."""
 
     def _admit_sequences(
-        self, tx: Tx, version_id: int, producer: str, seqs: Sequence[int]
-    ) -> list[Admission]:
-        """Admits ``seqs`` of one producer in order, inside the ingest transaction; returns each outcome.
+        self, tx: Tx, version_id: int, by_producer: Mapping[str, Sequence[int]]
+    ) -> dict[str, list[Admission]]:
+        """Admits each producer's sequences in order, inside the ingest transaction; returns the outcomes.
 
-        The row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction is exclusive), so two
-        replicas admitting the same producer's retry serialize and exactly one counts it.
+        Three statements whatever the number of producers (a group commit holds batches of many): their
+        rows are created, locked and updated together, in producer order so that two replicas locking
+        an overlapping set cannot deadlock. The rows are locked (``FOR UPDATE`` on PostgreSQL; SQLite's
+        write transaction is exclusive), so two replicas admitting the same producer's retry serialize
+        and exactly one counts it.
         """
+        producers = sorted(by_producer)
+        if not producers:
+            return {}
         now = tx.ts(datetime.now(timezone.utc))
-        # The row exists before it is locked: a concurrent first batch of the same producer then waits
+        # The rows exist before they are locked: a concurrent first batch of the same producer then waits
         # on the insert or the lock instead of failing the whole group commit on the primary key.
         tx.execute(
             "INSERT INTO producer_sequences (model_version_id, producer_id, high_seq, seen_mask, updated_at)"
-            " VALUES (?, ?, -1, 0, ?) ON CONFLICT (model_version_id, producer_id) DO NOTHING",
-            (version_id, producer, now),
+            " VALUES "
+            + ", ".join(["(?, ?, -1, 0, ?)"] * len(producers))
+            + " ON CONFLICT (model_version_id, producer_id) DO NOTHING",
+            [x for p in producers for x in (version_id, p, now)],
         )
-        row = tx.one(
-            "SELECT high_seq, seen_mask FROM producer_sequences"
-            " WHERE model_version_id = ? AND producer_id = ?" + self.for_update,
-            (version_id, producer),
+        rows = tx.all(
+            "SELECT producer_id, high_seq, seen_mask FROM producer_sequences WHERE model_version_id = ?"
+            f" AND producer_id IN ({', '.join('?' * len(producers))}) ORDER BY producer_id" + self.for_update,
+            [version_id, *producers],
         )
-        if row is None:  # pragma: no cover - inserted above in this transaction
-            raise AssertionError("producer row vanished inside its transaction")
-        high: int | None = None if int(row[0]) < 0 else int(row[0])
-        mask = int(row[1]) & _FULL
-        outcomes: list[Admission] = []
-        for seq in seqs:
-            outcome, high, mask = admit(high, mask, seq)
-            outcomes.append(outcome)
-        if "accepted" in outcomes:
-            tx.execute(
+        state = {str(r[0]): (None if int(r[1]) < 0 else int(r[1]), int(r[2]) & _FULL) for r in rows}
+        outcomes: dict[str, list[Admission]] = {}
+        updates: list[tuple[object, ...]] = []
+        for producer in producers:
+            if producer not in state:  # pragma: no cover - inserted above in this transaction
+                raise AssertionError("producer row vanished inside its transaction")
+            high, mask = state[producer]
+            verdicts: list[Admission] = []
+            for seq in by_producer[producer]:
+                outcome, high, mask = admit(high, mask, seq)
+                verdicts.append(outcome)
+            outcomes[producer] = verdicts
+            if "accepted" in verdicts:
+                updates.append((high, _signed(mask), now, version_id, producer))
+        if updates:
+            # One pipelined round trip on PostgreSQL (psycopg's executemany), one statement on SQLite.
+            tx.executemany(
                 "UPDATE producer_sequences SET high_seq = ?, seen_mask = ?, updated_at = ?"
                 " WHERE model_version_id = ? AND producer_id = ?",
-                (high, _signed(mask), now, version_id, producer),
+                updates,
             )
         return outcomes
 

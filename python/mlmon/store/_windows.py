@@ -119,10 +119,11 @@ class WindowOps(SequenceOps):
             for b in batches:
                 if b.producer_id is not None:
                     by_producer.setdefault(b.producer_id, []).append(b)
+            # _check_batch: every producer batch has a sequence.
+            seqs = {p: [b.sequence or 0 for b in items] for p, items in by_producer.items()}
+            admitted = self._admit_sequences(tx, version_id, seqs)
             for producer, items in by_producer.items():
-                seqs = [b.sequence or 0 for b in items]  # _check_batch: every producer batch has one
-                admitted = self._admit_sequences(tx, version_id, producer, seqs)
-                for b, verdict in zip(items, admitted, strict=True):
+                for b, verdict in zip(items, admitted[producer], strict=True):
                     outcome.setdefault(verdict, []).append(b)
             accepted = outcome.get("accepted", [])
             rows = [
