@@ -166,8 +166,10 @@ impl CategoryCounts {
         for (c, d) in self.counts.iter_mut().zip(delta) {
             *c = c.saturating_add(d);
         }
-        // Largest first, so that the sketch's replacements favour the heavy values of this batch.
-        unseen.sort_by_key(|u| std::cmp::Reverse(u.1));
+        // Largest first, so that the sketch's replacements favour the heavy values of this batch; ties
+        // by value, so that the sketch does not depend on the order the batch was counted in (hash
+        // order, seeded per map).
+        unseen.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         for (k, n) in unseen {
             self.top_unseen.add(k, n);
         }

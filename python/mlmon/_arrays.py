@@ -12,6 +12,7 @@ split the same way (:func:`from_batch`).
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,10 @@ from mlmon.exceptions import DtypeError
 from mlmon.schema import FeatureSpec
 
 __all__ = ["Arrays", "from_batch", "from_dict", "from_pandas", "surely_valid"]
+
+_NDARRAY = {np.ndarray}
+_STR = {str}
+_SHAPE = operator.attrgetter("shape")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +59,22 @@ class Arrays:
 
 
 def from_dict(data: Any, wanted: Collection[str]) -> Arrays | None:
-    """The batch of a dict of equally long 1-D numpy arrays keyed by str, else ``None``."""
+    """The batch of a dict of equally long 1-D numpy arrays keyed by str, else ``None``.
+
+    The dict itself is the batch's ``arrays`` (the engine skips names that are not features). The checks
+    run as C-level ``map`` loops: a Python loop over the columns cost a quarter of a 20-column update.
+    """
     if type(data) is not dict:
         return None
-    n_rows: int | None = None
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    for name, values in data.items():
-        if type(name) is not str or type(values) is not np.ndarray or values.ndim != 1:
-            return None
-        if n_rows is None:
-            n_rows = len(values)
-        elif len(values) != n_rows:
-            return None
-        if name in wanted:
-            arrays[name] = values
-    return Arrays(list(data), n_rows or 0, arrays)
+    if data and (set(map(type, data.values())) != _NDARRAY or set(map(type, data)) != _STR):
+        return None
+    shapes = set(map(_SHAPE, data.values()))
+    if len(shapes) > 1:
+        return None
+    shape = shapes.pop() if shapes else (0,)
+    if len(shape) != 1:
+        return None
+    return Arrays(list(data), shape[0], data)
 
 
 def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:

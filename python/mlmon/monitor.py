@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _arrays, _checks, _engine, _parallel
+from mlmon import _arrays, _checks, _engine, _one_call, _parallel
 from mlmon._arrays import Arrays
 from mlmon._evaluate import evaluate
 from mlmon._frames import (
@@ -142,13 +142,20 @@ class Monitor:
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
         batch = self._to_batch(data, feature_names)
-        if _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise":
+        strict = _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise"
+        if isinstance(batch, Arrays) and self._count_at_once(batch, when, strict):
+            return
+        if strict:
             batch = self._checked(batch, data, feature_names)
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > self._open.key and self._open.rows:
-                self._close(key)
-            elif self._open.rows == 0:
+                # Counted before the open window closes, so that a batch that raises changes nothing.
+                fresh = WindowState(self.baseline, key, self._open.row_start + self._open.rows)
+                self._count(fresh, batch, when)
+                self._close(key, fresh)
+                return
+            if self._open.rows == 0:
                 self._open.key = max(key, self._open.key)
             self._count(self._open, batch, when)
         elif self._window_kind == "rows":
@@ -165,6 +172,29 @@ class Monitor:
         if fast is None and library in ("polars", "pyarrow"):
             fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
         return fast if fast is not None else self._general_batch(data, feature_names)
+
+    def _count_at_once(self, batch: Arrays, when: datetime, strict: bool) -> bool:
+        """Counts ``batch`` by one engine call (:mod:`mlmon._one_call`) when it goes whole into the
+        open window; ``False``, with nothing changed, leaves it to the general path."""
+        state = self._open
+        key = state.key
+        if self._window_kind == "time":
+            key = int(when.timestamp() // self._window_size)
+            if key > state.key and state.rows:
+                return False  # the open window closes first
+        elif self._window_kind == "rows" and state.rows + batch.n_rows > self._window_size:
+            return False  # sliced across windows
+        fresh = state.rows == 0
+        skipped = _one_call.count(state, batch, strict, self.baseline.features)
+        if skipped is None:
+            return False
+        if fresh and self._window_kind == "time":
+            state.key = max(key, state.key)
+        state.touch(when)
+        self._count_skipped(state, batch, skipped)
+        if self._window_kind == "rows" and state.rows >= self._window_size:
+            self._close(state.key + 1)
+        return True
 
     def _general_batch(self, data: Any, feature_names: Sequence[str] | None) -> Batch:
         names = feature_names
@@ -204,10 +234,10 @@ class Monitor:
         if self._open.rows >= size:
             self._close(self._open.key + 1)
 
-    def _close(self, next_key: int) -> None:
+    def _close(self, next_key: int, fresh: WindowState | None = None) -> None:
         closed = self._open
         self._closed.append(closed)
-        self._open = WindowState(self.baseline, next_key, closed.row_start + closed.rows)
+        self._open = fresh or WindowState(self.baseline, next_key, closed.row_start + closed.rows)
         if self._max_windows is not None and len(self._closed) > self._max_windows:
             oldest = self._closed.pop(0)
             if self._retired is None:
@@ -216,13 +246,13 @@ class Monitor:
                 self._retired.merge(oldest)
 
     def _count(self, state: WindowState, batch: Batch | Arrays, when: datetime) -> None:
-        state.touch(when)
-        state.rows += batch.n_rows
-        expected = self.baseline.features
-        state.unexpected.update(n for n in batch.names if n not in expected)
         if isinstance(batch, Arrays):
+            # The engine call counts all or nothing: book the batch only once it has counted.
             self._count_arrays(state, batch)
+            self._book(state, batch, when)
             return
+        self._book(state, batch, when)
+        expected = self.baseline.features
         done = self._count_block(state, batch)
         tasks = []
         for name in expected:
@@ -236,6 +266,12 @@ class Monitor:
         # Each task touches only its own feature's counters, so threads never share a counter.
         _parallel.run(tasks, batch.n_rows * len(tasks))
 
+    def _book(self, state: WindowState, batch: Batch | Arrays, when: datetime) -> None:
+        state.touch(when)
+        state.rows += batch.n_rows
+        expected = self.baseline.features
+        state.unexpected.update(n for n in batch.names if n not in expected)
+
     def _count_arrays(self, state: WindowState, batch: Arrays) -> None:
         """One engine call for every numpy column; the columns it hands back take the general path."""
         strings = {name: col.chunks for name, col in batch.strings.items()}
@@ -243,16 +279,25 @@ class Monitor:
         for name, values, missing in invalid:
             state.extra_missing[name] += missing
             state.invalid[name] += values - missing
+        for name in self.baseline.features:
+            held = name in batch.arrays or name in batch.strings
+            if not held and not (batch.rest is not None and batch.rest.has(name)):
+                state.missing_columns.add(name)
+                state.extra_missing[name] += batch.n_rows
+        self._count_skipped(state, batch, skipped)
+
+    def _count_skipped(self, state: WindowState, batch: Arrays, skipped: list[str]) -> None:
+        """The columns the engine call left (and ``batch.rest``), on the per-feature path."""
+        if not skipped and batch.rest is None:
+            return
         rest = batch.rest or Batch(batch.names, batch.n_rows)
         for name in skipped:
             rest.columns[name] = numeric_array(batch.arrays[name], name)
-        tasks = []
-        for name in self.baseline.features:
-            if rest.has(name):
-                tasks.append(functools.partial(self._count_feature, state, rest, name))
-            elif name not in batch.arrays and name not in batch.strings:
-                state.missing_columns.add(name)
-                state.extra_missing[name] += batch.n_rows
+        tasks = [
+            functools.partial(self._count_feature, state, rest, name)
+            for name in self.baseline.features
+            if rest.has(name)
+        ]
         if tasks:
             _parallel.run(tasks, batch.n_rows * len(tasks))
 

@@ -1,0 +1,61 @@
+"""A batch counted by one engine call, with nothing else between the user's call and the engine.
+
+The general path of :meth:`mlmon.Monitor.update` converts the input to a :class:`~mlmon._frames.Batch`,
+checks it (the strict policy) and then counts it. For the common inputs, a dict of 1-D numpy arrays or a
+numpy-backed pandas frame whose columns the engine reads as they are, every one of those steps is done by
+``Profile.update`` itself: with ``strict`` it refuses the whole batch, counting nothing, when any column
+is of the wrong kind or one it cannot read. So this path asks the engine first and leaves the general
+path only what the engine refused: the general path then names the feature and the problem (or finds
+none, and counts what the engine would not). What must not change before the batch is known to be
+counted (closing a time window, slicing into row windows) keeps this path out: see :func:`count`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mlmon._arrays import Arrays
+from mlmon.exceptions import DtypeError
+from mlmon.windows import WindowState
+
+__all__ = ["count"]
+
+
+def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str, Any]) -> list[str] | None:
+    """Counts a batch of numpy columns and Arrow string buffers into ``state`` in one engine call.
+
+    Returns:
+        ``None`` when the batch was left untouched for the general path: columns that need a pandas
+        conversion, or under ``strict`` a feature absent from the batch or any column the engine
+        refused (wrong kind, unreadable, a dtype no feature holds). Otherwise the names of the columns
+        the engine left to the caller (never under ``strict``), everything else counted and booked.
+
+    Raises:
+        InputError, DtypeError: without ``strict``, what ``Profile.update`` raises (nothing counted).
+    """
+    if batch.rest is not None:
+        return None
+    names = set(batch.names)
+    if strict and not features.keys() <= names:
+        return None
+    strings = {name: col.chunks for name, col in batch.strings.items()} if batch.strings else None
+    try:
+        invalid, skipped = state.counts.update(batch.arrays, strings, strict=strict)
+    except DtypeError:
+        if strict:
+            return None
+        raise
+    if strict and (invalid or skipped):
+        return None
+    state.rows += batch.n_rows
+    if len(names) > len(features) or not names <= features.keys():
+        state.unexpected.update(names - features.keys())
+    for name, values, missing in invalid:
+        state.extra_missing[name] += missing
+        state.invalid[name] += values - missing
+    if not features.keys() <= names:
+        for name in features.keys() - names:
+            state.missing_columns.add(name)
+            state.extra_missing[name] += batch.n_rows
+    return skipped

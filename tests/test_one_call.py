@@ -1,0 +1,138 @@
+"""The one-call path of ``Monitor.update`` (``mlmon._one_call``) against the general path, on random and
+adversarial dict batches: the same counts, the same bookkeeping (invalid values, missing and unexpected
+columns, windows) and the same errors, with nothing counted by a refused batch."""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mlmon
+
+T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+LABELS = np.array(["a", "b", "c", "d", None, "e"], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> mlmon.Baseline:
+    rng = np.random.default_rng(0)
+    reference = {
+        "x": rng.normal(size=2000),
+        "n": rng.integers(0, 50, 2000),
+        "s": LABELS[rng.integers(0, 4, 2000)],
+        "u": np.array(["p", "q", "r"])[rng.integers(0, 3, 2000)],
+        "k": rng.integers(0, 6, 2000),
+    }
+    return mlmon.Baseline.fit(reference, categorical=["s", "u", "k"])
+
+
+def _column(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A column of ``kind``; some kinds are wrong for some features on purpose."""
+    if kind == "float":
+        v = rng.normal(size=n)
+        v[rng.random(n) < 0.1] = np.nan
+        return v
+    if kind == "float_strided":
+        return rng.normal(size=2 * n)[::2]
+    if kind == "int32":
+        return rng.integers(-3, 60, n).astype(np.int32)
+    if kind == "bool":
+        return rng.random(n) < 0.5
+    if kind == "objects":
+        return LABELS[rng.integers(0, len(LABELS), n)]
+    if kind == "object_floats":
+        return np.array([1.5] * n, dtype=object)
+    if kind == "unicode":
+        return np.array(["p", "q", "zz"])[rng.integers(0, 3, n)]
+    if kind == "float16":
+        return rng.normal(size=n).astype(np.float16)
+    if kind == "datetime":
+        return np.arange(n).astype("datetime64[s]")
+    raise AssertionError(kind)
+
+
+KINDS = ["float", "float_strided", "int32", "bool", "objects", "object_floats"]
+KINDS += ["unicode", "float16", "datetime"]
+
+
+def _outcome(mon: mlmon.Monitor, batch: Any, when: datetime) -> str:
+    try:
+        mon.update(batch, when)
+    except mlmon.MlmonError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def _state(mon: mlmon.Monitor) -> list[Any]:
+    out = []
+    for w in [*mon._closed, mon._open]:
+        out.append(
+            (
+                w.key,
+                w.rows,
+                w.start,
+                w.end,
+                dict(w.invalid),
+                dict(w.extra_missing),
+                sorted(w.unexpected),
+                sorted(w.missing_columns),
+                w.counts.to_bytes(),
+            )
+        )
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(["x", "n", "s", "u", "k", "extra"]), st.sampled_from(KINDS)),
+            st.integers(0, 40),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    window=st.sampled_from([None, 25, "1h"]),
+    policy=st.sampled_from(["raise", "count"]),
+    seed=st.integers(0, 2**16),
+)
+def test_the_one_call_path_equals_the_general_path(
+    baseline: mlmon.Baseline, plan: list[tuple[dict[str, str], int, int]], window: Any, policy: Any, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    fast = mlmon.Monitor(baseline, window=window, on_error=policy)
+    general = mlmon.Monitor(baseline, window=window, on_error=policy)
+    for kinds, n, hours in plan:
+        batch = {name: _column(kind, n, rng) for name, kind in kinds.items()}
+        when = T0 + timedelta(hours=hours)
+        # A read-only mapping is not a dict: it takes the general path.
+        assert _outcome(fast, batch, when) == _outcome(general, types.MappingProxyType(batch), when)
+        a, b = _state(fast), _state(general)
+        assert len(a) == len(b), (plan, window, policy, seed)
+        for wa, wb in zip(a, b, strict=True):
+            for i, (x, y) in enumerate(zip(wa, wb, strict=True)):
+                assert x == y, (i, plan, window, policy, seed)
+
+
+def test_a_refused_batch_changes_nothing_even_when_its_window_is_new(baseline: mlmon.Baseline) -> None:
+    rng = np.random.default_rng(1)
+    mon = mlmon.Monitor(baseline, window="1h")
+    good = {name: _column(kind, 10, rng) for name, kind in
+            [("x", "float"), ("n", "int32"), ("s", "objects"), ("u", "unicode"), ("k", "int32")]}  # fmt: skip
+    mon.update(good, T0)
+    before = _state(mon)
+    bad = dict(good, s=_column("object_floats", 10, rng))
+    with pytest.raises(mlmon.DtypeError, match="'s'"):
+        mon.update(bad, T0)
+    with pytest.raises(mlmon.DtypeError, match="'s'"):
+        mon.update(bad, T0 + timedelta(hours=2))
+    with pytest.raises(mlmon.SchemaMismatchError, match="'x'"):
+        mon.update({k: v for k, v in good.items() if k != "x"}, T0)
+    assert _state(mon) == before
