@@ -5,38 +5,49 @@
 
 /// Distinct machine words (object identities) with their counts and the index of their first
 /// occurrence, in first-seen order. A batch of category labels holds few distinct objects, so an
-/// open-addressing table of indices, sized to them, stays in L1; runs of one value skip the probe.
+/// open-addressing table sized to them stays in L1; each entry holds its word and count inline, so a
+/// row costs one probe of one cache line (an index into a separate list cost a second, dependent
+/// load per row), and runs of one value skip the probe.
 pub fn count_words(words: impl Iterator<Item = usize>) -> Vec<(usize, u64, usize)> {
-    let mut distinct: Vec<(usize, u64, usize)> = Vec::new();
     let mut table = WordTable::with_bits(6);
     let mut last: Option<(usize, usize)> = None;
     for (i, w) in words.enumerate() {
         let slot = match last {
             Some((word, slot)) if word == w => slot,
             _ => {
-                let slot = table.find_or_insert(w, &mut distinct, i);
+                let slot = table.find_or_insert(w, i);
                 last = Some((w, slot));
                 slot
             }
         };
-        if let Some(d) = distinct.get_mut(slot) {
-            d.1 += 1;
+        if let Some(e) = table.entries.get_mut(slot) {
+            e.count += 1;
         }
     }
-    distinct
+    table.into_distinct()
 }
 
-/// Slots hold `index + 1` into the distinct list (0 = empty); grown at half full.
+/// One table entry: `count == 0` marks an empty slot (an inserted word is counted at once).
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    word: usize,
+    count: u64,
+    first: usize,
+}
+
+/// Open addressing with linear probing, grown at half full.
 struct WordTable {
-    slots: Vec<u32>,
+    entries: Vec<Entry>,
     bits: u32,
+    len: usize,
 }
 
 impl WordTable {
     fn with_bits(bits: u32) -> Self {
         Self {
-            slots: vec![0; 1 << bits],
+            entries: vec![Entry::default(); 1 << bits],
             bits,
+            len: 0,
         }
     }
 
@@ -46,45 +57,58 @@ impl WordTable {
         ((w as u64 >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
     }
 
+    /// The slot of `w`, inserting it (first seen at row `i`, count 0 until the caller adds) if new.
     #[inline(always)]
-    fn find_or_insert(&mut self, w: usize, distinct: &mut Vec<(usize, u64, usize)>, i: usize) -> usize {
-        let mask = self.slots.len() - 1;
+    fn find_or_insert(&mut self, w: usize, i: usize) -> usize {
+        let mask = self.entries.len() - 1;
         let mut h = self.home(w);
         loop {
-            match self.slots.get(h).copied() {
-                Some(0) | None => break,
-                Some(s) => {
-                    let idx = s as usize - 1;
-                    if distinct.get(idx).is_some_and(|d| d.0 == w) {
-                        return idx;
-                    }
-                }
+            match self.entries.get(h) {
+                Some(e) if e.count != 0 && e.word == w => return h,
+                Some(e) if e.count != 0 => h = (h + 1) & mask,
+                _ => break,
             }
-            h = (h + 1) & mask;
         }
-        distinct.push((w, 0, i));
-        let idx = distinct.len() - 1;
-        if let Some(s) = self.slots.get_mut(h) {
-            *s = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+        if (self.len + 1) * 2 > self.entries.len() {
+            self.grow();
+            return self.find_or_insert(w, i);
         }
-        if distinct.len() * 2 > self.slots.len() {
-            self.grow(distinct);
+        if let Some(e) = self.entries.get_mut(h) {
+            // Counted by the caller at once, so the slot is never seen empty again.
+            *e = Entry {
+                word: w,
+                count: 0,
+                first: i,
+            };
         }
-        idx
+        self.len += 1;
+        h
     }
 
-    fn grow(&mut self, distinct: &[(usize, u64, usize)]) {
-        *self = Self::with_bits(self.bits + 1);
-        let mask = self.slots.len() - 1;
-        for (idx, d) in distinct.iter().enumerate() {
-            let mut h = self.home(d.0);
-            while self.slots.get(h).is_some_and(|&s| s != 0) {
+    fn grow(&mut self) {
+        let old = std::mem::replace(self, Self::with_bits(self.bits + 1));
+        let mask = self.entries.len() - 1;
+        for e in old.entries.into_iter().filter(|e| e.count != 0) {
+            let mut h = self.home(e.word);
+            while self.entries.get(h).is_some_and(|s| s.count != 0) {
                 h = (h + 1) & mask;
             }
-            if let Some(s) = self.slots.get_mut(h) {
-                *s = u32::try_from(idx + 1).unwrap_or(u32::MAX);
+            if let Some(s) = self.entries.get_mut(h) {
+                *s = e;
             }
         }
+        self.len = old.len;
+    }
+
+    fn into_distinct(self) -> Vec<(usize, u64, usize)> {
+        let mut out: Vec<(usize, u64, usize)> = self
+            .entries
+            .into_iter()
+            .filter(|e| e.count != 0)
+            .map(|e| (e.word, e.count, e.first))
+            .collect();
+        out.sort_unstable_by_key(|d| d.2);
+        out
     }
 }
 
