@@ -35,8 +35,10 @@ __all__ = [
     "count_numeric",
     "feature_errors",
     "fit_categories",
+    "from_arrow_capsule",
     "missing_count",
     "numeric_edges",
+    "speaks_arrow",
     "to_batch",
 ]
 
@@ -286,8 +288,9 @@ def to_batch(
     """Converts any supported input into a :class:`Batch`.
 
     Args:
-        obj: pandas/polars DataFrame, pyarrow Table/RecordBatch, a mapping of name to 1-D array or
-            list, or a 2-D numpy array (with ``feature_names``).
+        obj: pandas/polars DataFrame, pyarrow Table/RecordBatch, any object speaking the Arrow
+            PyCapsule interface, a mapping of name to 1-D array or list, or a 2-D numpy array (with
+            ``feature_names``).
         wanted: Names of the columns to convert (``None``: all); the others are only listed.
         feature_names: Column names of a 2-D numpy array.
 
@@ -304,6 +307,8 @@ def to_batch(
         return _from_mapping(obj, wanted)
     mod = type(obj).__module__.split(".")[0]
     adapter = _ADAPTERS.get(mod)
+    if adapter is None and speaks_arrow(obj):
+        return _pyarrow(from_arrow_capsule(obj), wanted)
     if adapter is None:
         raise DtypeError(
             f"unsupported input type {type(obj).__name__}; expected a pandas or polars DataFrame, a pyarrow "
@@ -322,6 +327,32 @@ def _polars(obj: Any, wanted: Collection[str] | None) -> Batch:
     from mlmon import _frames_polars
 
     return _frames_polars.frame(obj, wanted)
+
+
+def speaks_arrow(obj: Any) -> bool:
+    """Whether ``obj`` exports Arrow data through the PyCapsule interface."""
+    return hasattr(obj, "__arrow_c_stream__") or hasattr(obj, "__arrow_c_array__")
+
+
+def from_arrow_capsule(obj: Any) -> Any:
+    """A pyarrow Table over the Arrow data of any object speaking the Arrow PyCapsule interface
+    (``__arrow_c_stream__`` or ``__arrow_c_array__``: duckdb relations, arro3, nanoarrow, ...),
+    imported without copying the buffers.
+
+    Raises:
+        DtypeError: pyarrow is not installed, or the data is not a table (a struct array).
+    """
+    try:
+        import pyarrow as pa
+    except ImportError as exc:
+        raise DtypeError(
+            f"{type(obj).__name__} speaks the Arrow PyCapsule interface; reading it needs pyarrow "
+            "(pip install 'mlmon[arrow]')"
+        ) from exc
+    try:
+        return pa.table(obj)
+    except (TypeError, ValueError, pa.ArrowException) as exc:
+        raise DtypeError(f"cannot read {type(obj).__name__} as an Arrow table: {exc}") from exc
 
 
 def _pyarrow(obj: Any, wanted: Collection[str] | None) -> Batch:

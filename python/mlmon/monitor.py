@@ -30,6 +30,7 @@ from mlmon._frames import (
     feature_errors,
     missing_count,
     numeric_array,
+    speaks_arrow,
     to_batch,
 )
 from mlmon.baseline import Baseline
@@ -169,7 +170,7 @@ class Monitor:
         library = type(data).__module__.split(".")[0]
         if fast is None and library == "pandas":
             fast = _arrays.from_pandas(data, wanted)
-        if fast is None and library in ("polars", "pyarrow"):
+        if fast is None and (library in ("polars", "pyarrow") or speaks_arrow(data)):
             fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
         return fast if fast is not None else self._general_batch(data, feature_names)
 
