@@ -1,0 +1,31 @@
+"""A model's quality from mergeable counts: realized metrics once labels arrive, and a label-free estimate
+before they do.
+
+* :class:`ClassificationCounts`: confusion matrix, per-class score histograms by true label, log-loss and
+  Brier sums; accuracy, precision / recall / F1, ROC AUC and average precision (with their binning
+  bound), equal to scikit-learn's.
+* :class:`RegressionCounts`: MAE, RMSE, bias and R² from sums that merge exactly.
+* :class:`ConfidenceCounts` and :class:`Calibration`: CBPE, the expected accuracy (and, for two classes,
+  precision, recall, F1 and ROC AUC) of predictions whose labels have not arrived yet.
+
+Every counts object has ``update`` and ``merge``: a window, a day or any range gives the metrics of all
+its rows at once.
+"""
+
+from mlmon.performance.classification import ClassificationCounts, ClassificationMetrics
+from mlmon.performance.estimate import Calibration, ConfidenceCounts, Estimate
+from mlmon.performance.ranking import Ranked, average_precision, roc_auc
+from mlmon.performance.regression import RegressionCounts, RegressionMetrics
+
+__all__ = [
+    "Calibration",
+    "ClassificationCounts",
+    "ClassificationMetrics",
+    "ConfidenceCounts",
+    "Estimate",
+    "Ranked",
+    "RegressionCounts",
+    "RegressionMetrics",
+    "average_precision",
+    "roc_auc",
+]
