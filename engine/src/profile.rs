@@ -154,12 +154,6 @@ fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
     }
 }
 
-type Indexed<'c, 'a> = std::result::Result<Prepared<'c, 'a>, (usize, EngineError)>;
-
-fn prep<'c, 'a>((i, (numeric, column)): (usize, (&bool, &'c Column<'a>))) -> Indexed<'c, 'a> {
-    prepare(*numeric, column).map_err(|e| (i, e))
-}
-
 /// Counts `columns[i]` into `targets[i]` for every `i`, all in one call, with up to `threads` workers
 /// when the batch holds at least [`PARALLEL_MIN_VALUES`] values. With `strict`, a batch with any
 /// invalid column counts nothing: the invalid columns say so and the others are [`Outcome::Refused`].
@@ -171,45 +165,63 @@ pub fn update_features(
     threads: usize,
     strict: bool,
 ) -> std::result::Result<Vec<Outcome>, (usize, EngineError)> {
-    if targets.len() != columns.len() {
-        let msg = format!("{} columns for {} features", columns.len(), targets.len());
+    update_batches(targets, &[columns.to_vec()], threads, strict)
+}
+
+/// [`update_features`] for several batches of the same columns (the record batches of one Arrow
+/// stream): `batches[b][i]` is counted into `targets[i]`. Every column of every batch is reduced
+/// before anything is added, so the whole call counts everything or (on an error, or with `strict` and
+/// an invalid column) nothing.
+pub fn update_batches(
+    targets: &mut [FeatureMut<'_>],
+    batches: &[Vec<Column<'_>>],
+    threads: usize,
+    strict: bool,
+) -> std::result::Result<Vec<Outcome>, (usize, EngineError)> {
+    if let Some(b) = batches.iter().find(|b| b.len() != targets.len()) {
+        let msg = format!("{} columns for {} features", b.len(), targets.len());
         return Err((0, EngineError::invalid(msg)));
     }
-    let values: usize = columns.iter().map(Column::len).sum();
-    let pool = if threads > 1 && columns.len() > 1 && values >= PARALLEL_MIN_VALUES {
-        crate::parallel::pool(threads.min(columns.len()))
+    let values: usize = batches.iter().flatten().map(Column::len).sum();
+    let pool = if threads > 1 && targets.len() > 1 && values >= PARALLEL_MIN_VALUES {
+        crate::parallel::pool(threads.min(targets.len()))
     } else {
         None
     };
     let parallel = pool.is_some();
     let kinds: Vec<bool> = targets.iter().map(|t| matches!(t, FeatureMut::Numeric(_))).collect();
+    // Column-major: every target's pieces, one per batch.
+    let reduce = |(i, numeric): (usize, &bool)| -> std::result::Result<Vec<Prepared<'_, '_>>, (usize, EngineError)> {
+        batches
+            .iter()
+            .filter_map(|b| b.get(i))
+            .map(|c| prepare(*numeric, c).map_err(|e| (i, e)))
+            .collect()
+    };
     let mut run = move || {
-        let prepared: Vec<Prepared<'_, '_>> = if parallel {
+        let prepared: Vec<Vec<Prepared<'_, '_>>> = if parallel {
             kinds
                 .par_iter()
-                .zip(columns.par_iter())
                 .enumerate()
-                .map(prep)
+                .map(reduce)
                 .collect::<std::result::Result<_, _>>()
         } else {
             kinds
                 .iter()
-                .zip(columns)
                 .enumerate()
-                .map(prep)
+                .map(reduce)
                 .collect::<std::result::Result<_, _>>()
         }?;
-        if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
-            return Ok(prepared.iter().map(refused).collect());
+        if strict && prepared.iter().flatten().any(|p| matches!(p, Prepared::Invalid(..))) {
+            return Ok(prepared.iter().map(|ps| refused(ps)).collect());
         }
+        let add = |(t, ps): (&mut FeatureMut<'_>, &Vec<Prepared<'_, '_>>)| {
+            ps.iter().map(|p| apply(t, p)).fold(Outcome::Counted, combine)
+        };
         Ok(if parallel {
-            targets
-                .par_iter_mut()
-                .zip(prepared.par_iter())
-                .map(|(t, p)| apply(t, p))
-                .collect()
+            targets.par_iter_mut().zip(prepared.par_iter()).map(add).collect()
         } else {
-            targets.iter_mut().zip(&prepared).map(|(t, p)| apply(t, p)).collect()
+            targets.iter_mut().zip(&prepared).map(add).collect()
         })
     };
     match pool {
@@ -218,14 +230,37 @@ pub fn update_features(
     }
 }
 
-fn refused(p: &Prepared<'_, '_>) -> Outcome {
-    match p {
-        Prepared::Invalid(values, missing) => Outcome::Invalid {
-            values: *values,
-            missing: *missing,
+/// One column's outcome from its pieces' (all of one kind, as a stream has one schema).
+fn combine(a: Outcome, b: Outcome) -> Outcome {
+    match (a, b) {
+        (Outcome::Invalid { values, missing }, Outcome::Invalid { values: v, missing: m }) => Outcome::Invalid {
+            values: values + v,
+            missing: missing + m,
         },
-        _ => Outcome::Refused,
+        (Outcome::Invalid { values, missing }, _) | (_, Outcome::Invalid { values, missing }) => {
+            Outcome::Invalid { values, missing }
+        }
+        (Outcome::Refused, _) | (_, Outcome::Refused) => Outcome::Refused,
+        _ => Outcome::Counted,
     }
+}
+
+/// A refused column's outcome: its invalid values, or [`Outcome::Refused`].
+fn refused(pieces: &[Prepared<'_, '_>]) -> Outcome {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Prepared::Invalid(values, missing) => Outcome::Invalid {
+                values: *values,
+                missing: *missing,
+            },
+            _ => Outcome::Refused,
+        })
+        .fold(Outcome::Refused, |a, b| match (a, b) {
+            (Outcome::Refused, b) => b,
+            (a, Outcome::Refused) => a,
+            (a, b) => combine(a, b),
+        })
 }
 
 /// The counts of an ordered set of named features.

@@ -251,3 +251,43 @@ fn a_strict_update_with_an_invalid_column_counts_nothing() {
     drop(targets);
     assert_ne!(p, profile());
 }
+
+fn two_columns<'a>(x: &'a [f64], codes: &'a [i8]) -> Vec<Column<'a>> {
+    vec![
+        Column::Numbers(Numbers::F64(ArrayView1::from(x))),
+        Column::Codes {
+            codes: Codes::Int(Numbers::I8(ArrayView1::from(codes))),
+            dictionary: vec![Some(Key::Str("a".into())), Some(Key::Str("b".into()))],
+        },
+    ]
+}
+
+fn run_batches(
+    p: &mut Profile,
+    batches: &[Vec<Column<'_>>],
+    strict: bool,
+) -> std::result::Result<Vec<Outcome>, (usize, EngineError)> {
+    let mut targets: Vec<FeatureMut<'_>> = p.features_mut().iter_mut().map(|(_, f)| f.as_mut()).collect();
+    update_batches(&mut targets, batches, 2, strict)
+}
+
+#[test]
+fn batches_count_as_one_and_a_bad_later_batch_counts_nothing() {
+    let v = floats();
+    let (a, b) = v.split_at(300);
+    let (ok, bad, both) = ([0i8, 1, -1], [0i8, 9], [0i8, 1, -1, 0, 1, -1]);
+    let mut one = profile();
+    let mut two = profile();
+    run_batches(&mut one, &[two_columns(&v, &both)], false).unwrap();
+    run_batches(&mut two, &[two_columns(a, &ok), two_columns(b, &ok)], false).unwrap();
+    assert_eq!(one, two);
+    let before = two.clone();
+    let err = run_batches(&mut two, &[two_columns(a, &ok), two_columns(b, &bad)], false).unwrap_err();
+    assert_eq!(err.0, 1);
+    assert_eq!(two, before);
+    let mut invalid = two_columns(a, &ok);
+    invalid[0] = Column::Strings(&[]);
+    let out = run_batches(&mut two, &[two_columns(a, &ok), invalid], true).unwrap();
+    assert_eq!(out, vec![Outcome::Invalid { values: 0, missing: 0 }, Outcome::Refused]);
+    assert_eq!(two, before);
+}

@@ -468,6 +468,28 @@ class Profile:
     def features(self) -> list[tuple[str, NumericHistogram | CategoryCounts]]:
         """``(name, counts object)`` pairs, in order (the shared objects)."""
     def __len__(self) -> int: ...
+    def update_arrow(
+        self, data: Any, threads: int | None = None, strict: bool = False
+    ) -> tuple[int, list[str], list[tuple[str, int, int]]] | None:
+        """Counts every record batch of an object speaking the Arrow PyCapsule interface
+        (``__arrow_c_stream__``, or ``__arrow_c_array__`` for one record batch), read in place by
+        arrow-rs, in one call that releases the GIL once; all batches count or none do.
+
+        Numbers (nulls as missing), booleans, ``utf8`` / ``large_utf8`` / ``utf8_view`` strings and
+        dictionaries of strings are read; a column of the wrong kind for its feature is not counted and
+        is reported as ``(name, values, missing)``. With ``strict``, any such column counts nothing.
+
+        Returns:
+            ``(rows, column names, invalid columns)``, or ``None`` with nothing read when ``data``
+            speaks no Arrow or its schema holds a feature of another type (float16, uint64,
+            decimals, dates, floats for a categorical feature, ...), a feature twice, or (with
+            ``strict``) lacks a feature.
+
+        Raises:
+            InputError: unreadable Arrow data (a failing stream, invalid UTF-8).
+            DtypeError: an Arrow array that is not a table (not a struct array).
+        """
+
     def update(
         self,
         columns: dict[str, Any],

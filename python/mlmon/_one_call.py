@@ -19,7 +19,9 @@ from mlmon._arrays import Arrays
 from mlmon.exceptions import DtypeError
 from mlmon.windows import WindowState
 
-__all__ = ["count"]
+__all__ = ["count", "count_arrow"]
+
+Invalid = list[tuple[str, int, int]]
 
 
 def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str, Any]) -> list[str] | None:
@@ -48,7 +50,41 @@ def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str
         raise
     if strict and (invalid or skipped):
         return None
-    state.rows += batch.n_rows
+    _book(state, names, batch.n_rows, invalid, features)
+    return skipped
+
+
+def count_arrow(state: WindowState, data: Any, strict: bool, features: Mapping[str, Any]) -> bool:
+    """Counts every record batch of an Arrow PyCapsule producer into ``state`` in one engine call
+    (``Profile.update_arrow``: arrow-rs reads the producer's buffers in place).
+
+    Returns:
+        ``False`` when nothing was counted and the general path should read ``data``: a column type
+        the engine leaves to it, or under ``strict`` a missing feature or a refused column.
+
+    Raises:
+        InputError, DtypeError: without ``strict``, what ``Profile.update_arrow`` raises.
+    """
+    try:
+        result = state.counts.update_arrow(data, strict=strict)
+    except DtypeError:
+        if strict:
+            return False
+        raise
+    if result is None:
+        return False
+    rows, names, invalid = result
+    if strict and invalid:
+        return False
+    _book(state, set(names), rows, invalid, features)
+    return True
+
+
+def _book(
+    state: WindowState, names: set[str], n_rows: int, invalid: Invalid, features: Mapping[str, Any]
+) -> None:
+    """Books a counted batch: its rows, unexpected and missing columns, invalid values."""
+    state.rows += n_rows
     if len(names) > len(features) or not names <= features.keys():
         state.unexpected.update(names - features.keys())
     for name, values, missing in invalid:
@@ -57,5 +93,4 @@ def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str
     if not features.keys() <= names:
         for name in features.keys() - names:
             state.missing_columns.add(name)
-            state.extra_missing[name] += batch.n_rows
-    return skipped
+            state.extra_missing[name] += n_rows

@@ -56,6 +56,12 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     retired: StateWire | None
 
 
+def _arrow_producer(data: Any) -> bool:
+    """An Arrow PyCapsule producer the engine reads itself: not a dict or a pandas frame (read as
+    numpy columns, which pandas' own Arrow export would copy)."""
+    return type(data) is not dict and speaks_arrow(data) and not type(data).__module__.startswith("pandas")
+
+
 class Monitor:
     """Exact streaming drift monitoring of one model against its baseline.
 
@@ -142,8 +148,10 @@ class Monitor:
         no values).
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
-        batch = self._to_batch(data, feature_names)
         strict = _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise"
+        if _arrow_producer(data) and self._count_at_once(data, when, strict):
+            return
+        batch = self._to_batch(data, feature_names)
         if isinstance(batch, Arrays) and self._count_at_once(batch, when, strict):
             return
         if strict:
@@ -174,25 +182,35 @@ class Monitor:
             fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
         return fast if fast is not None else self._general_batch(data, feature_names)
 
-    def _count_at_once(self, batch: Arrays, when: datetime, strict: bool) -> bool:
-        """Counts ``batch`` by one engine call (:mod:`mlmon._one_call`) when it goes whole into the
-        open window; ``False``, with nothing changed, leaves it to the general path."""
+    def _count_at_once(self, batch: Arrays | Any, when: datetime, strict: bool) -> bool:
+        """Counts ``batch`` (numpy columns, or an Arrow producer) by one engine call
+        (:mod:`mlmon._one_call`) when it goes whole into one window; ``False``, with nothing changed,
+        leaves it to the general path. A batch for a later time window is counted into that window
+        before the open one closes."""
         state = self._open
         key = state.key
         if self._window_kind == "time":
             key = int(when.timestamp() // self._window_size)
             if key > state.key and state.rows:
-                return False  # the open window closes first
-        elif self._window_kind == "rows" and state.rows + batch.n_rows > self._window_size:
-            return False  # sliced across windows
+                state = WindowState(self.baseline, key, state.row_start + state.rows)
+        elif self._window_kind == "rows" and (
+            not isinstance(batch, Arrays) or state.rows + batch.n_rows > self._window_size
+        ):
+            return False  # sliced across windows (an Arrow stream's length is known once read)
         fresh = state.rows == 0
-        skipped = _one_call.count(state, batch, strict, self.baseline.features)
-        if skipped is None:
+        features = self.baseline.features
+        if isinstance(batch, Arrays):
+            skipped = _one_call.count(state, batch, strict, features)
+            if skipped is None:
+                return False
+            self._count_skipped(state, batch, skipped)
+        elif not _one_call.count_arrow(state, batch, strict, features):
             return False
         if fresh and self._window_kind == "time":
             state.key = max(key, state.key)
         state.touch(when)
-        self._count_skipped(state, batch, skipped)
+        if state is not self._open:
+            self._close(key, state)
         if self._window_kind == "rows" and state.rows >= self._window_size:
             self._close(state.key + 1)
         return True

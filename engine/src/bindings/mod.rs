@@ -3,6 +3,7 @@
 //! `run_detached`, then builds its result.
 
 mod arrays;
+mod arrow_stream;
 mod categorical;
 mod codec;
 mod detach;

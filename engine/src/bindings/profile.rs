@@ -265,6 +265,60 @@ impl PyProfile {
         }
         Ok(())
     }
+
+    /// Counts `batches` (each a column per feature of `indices`, in that order) in one detached call;
+    /// returns `(feature, values, missing)` per invalid column. Nothing is counted on an error.
+    pub(super) fn count(
+        &self,
+        py: Python<'_>,
+        indices: &[usize],
+        batches: &[Vec<Column<'_>>],
+        threads: Option<usize>,
+        strict: bool,
+    ) -> PyResult<Vec<(String, u64, u64)>> {
+        let targets: Vec<&Slot> = indices.iter().map(|&i| self.slot(i)).collect::<PyResult<_>>()?;
+        let total: usize = batches.iter().flatten().map(Column::len).sum();
+        let threads = threads.unwrap_or_else(crate::parallel::cores);
+        let outcome = run_detached(py, total, || {
+            let mut guards = lock_all(&targets);
+            let mut features: Vec<FeatureMut<'_>> = guards
+                .iter_mut()
+                .map(|g| match g {
+                    Guard::Numeric(h) => FeatureMut::Numeric(h),
+                    Guard::Categorical(c) => FeatureMut::Categorical(c),
+                })
+                .collect();
+            Ok::<_, PyErr>(profile::update_batches(&mut features, batches, threads, strict))
+        })?;
+        let name_of = |j: usize| {
+            indices
+                .get(j)
+                .and_then(|i| self.names.get(*i))
+                .map_or("?", String::as_str)
+        };
+        let outcomes = outcome.map_err(|(j, e)| {
+            let prefix = format!("feature {}", repr(py, name_of(j)));
+            super::errors::to_py(crate::error::EngineError::prefixed(&prefix, e))
+        })?;
+        let mut invalid = Vec::new();
+        for (j, o) in outcomes.iter().enumerate() {
+            if let Outcome::Invalid { values, missing } = o {
+                invalid.push((name_of(j).to_string(), *values, *missing));
+            }
+        }
+        Ok(invalid)
+    }
+
+    /// How many features the profile has.
+    pub(super) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The index of feature `name` and whether it is numerical.
+    pub(super) fn feature(&self, name: &str) -> Option<(usize, bool)> {
+        let i = *self.index.get(name)?;
+        Some((i, matches!(self.slots.get(i)?, Slot::Numeric(_))))
+    }
 }
 
 /// Locks every target in address order (so concurrent updates of overlapping profiles cannot
@@ -374,6 +428,19 @@ impl PyProfile {
         format!("Profile(features={})", self.names.len())
     }
 
+    /// Counts every record batch of an object speaking the Arrow PyCapsule interface, in one call;
+    /// `None` (nothing read) for a schema the engine leaves to the caller, or, with `strict`, one
+    /// missing a feature.
+    #[pyo3(signature = (data, threads = None, strict = false))]
+    fn update_arrow(
+        &self,
+        data: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+        strict: bool,
+    ) -> PyResult<super::arrow_stream::ArrowUpdated> {
+        super::arrow_stream::update(self, data, threads, strict)
+    }
+
     #[pyo3(signature = (columns, strings = None, threads = None, strict = false))]
     fn update(
         &self,
@@ -410,36 +477,7 @@ impl PyProfile {
             .chain(views.iter().map(|(i, _)| *i))
             .collect();
         self.check_batch(py, &indices, &cols)?;
-        let targets: Vec<&Slot> = indices.iter().map(|&i| self.slot(i)).collect::<PyResult<_>>()?;
-        let total: usize = cols.iter().map(Column::len).sum();
-        let threads = threads.unwrap_or_else(crate::parallel::cores);
-        let outcome = run_detached(py, total, || {
-            let mut guards = lock_all(&targets);
-            let mut features: Vec<FeatureMut<'_>> = guards
-                .iter_mut()
-                .map(|g| match g {
-                    Guard::Numeric(h) => FeatureMut::Numeric(h),
-                    Guard::Categorical(c) => FeatureMut::Categorical(c),
-                })
-                .collect();
-            Ok::<_, PyErr>(profile::update_features(&mut features, &cols, threads, strict))
-        })?;
-        let name_of = |j: usize| {
-            indices
-                .get(j)
-                .and_then(|i| self.names.get(*i))
-                .map_or("?", String::as_str)
-        };
-        let outcomes = outcome.map_err(|(j, e)| {
-            let prefix = format!("feature {}", repr(py, name_of(j)));
-            super::errors::to_py(crate::error::EngineError::prefixed(&prefix, e))
-        })?;
-        let mut invalid = Vec::new();
-        for (j, o) in outcomes.iter().enumerate() {
-            if let Outcome::Invalid { values, missing } = o {
-                invalid.push((name_of(j).to_string(), *values, *missing));
-            }
-        }
+        let invalid = self.count(py, &indices, &[cols], threads, strict)?;
         Ok((invalid, skipped))
     }
 }
