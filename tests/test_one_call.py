@@ -136,3 +136,26 @@ def test_a_refused_batch_changes_nothing_even_when_its_window_is_new(baseline: m
     with pytest.raises(mlmon.SchemaMismatchError, match="'x'"):
         mon.update({k: v for k, v in good.items() if k != "x"}, T0)
     assert _state(mon) == before
+
+
+def test_object_labels_count_right_through_the_feature_cache(baseline: mlmon.Baseline) -> None:
+    """Fresh (non-interned) label objects every batch, None and NaN, bools, ints, and more distinct
+    objects than the cache keeps: the one-call path (which resolves objects through a per-feature cache
+    of object addresses) counts what the general path counts."""
+    rng = np.random.default_rng(7)
+    fast = mlmon.Monitor(baseline, on_error="count")
+    general = mlmon.Monitor(baseline, on_error="count")
+    for batch_no in range(6):
+        n = 9000
+        labels = ["a", "b", "c", "zz"]
+        values: list[object] = ["".join(["", labels[i % 4]]) for i in rng.integers(0, 4, n)]
+        values[::11] = [None] * len(values[::11])
+        values[::13] = [float("nan")] * len(values[::13])
+        values[::17] = [True] * len(values[::17])
+        values[::19] = [int(i) for i in rng.integers(0, 5, len(values[::19]))]
+        if batch_no >= 1:  # high cardinality: 22,500 distinct objects, past the cache's bound
+            values[::2] = [f"id-{batch_no}-{i}" for i in range(len(values[::2]))]
+        batch = {"s": np.array(values, dtype=object), "x": rng.normal(size=n)}
+        fast.update(batch, T0)
+        general.update(types.MappingProxyType(batch), T0)
+        assert _state(fast) == _state(general)

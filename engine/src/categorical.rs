@@ -133,7 +133,9 @@ impl CategoryCounts {
         self.top_unseen = TopK::new(self.top_unseen.capacity());
     }
 
-    fn slot(&self, v: KeyRef<'_>) -> usize {
+    /// The slot `v` counts in: its category, else `other` (folded), else `unseen` (see
+    /// [`Self::raw_counts`] for the order).
+    pub fn slot(&self, v: KeyRef<'_>) -> usize {
         let n = self.categories.len();
         let id = match v {
             KeyRef::Str(s) => self.strs.get(s),
@@ -143,6 +145,25 @@ impl CategoryCounts {
             Some(&id) => id as usize,
             None if self.folded.as_ref().is_some_and(|b| b.contains(&v.to_key())) => n,
             None => n + 1,
+        }
+    }
+
+    /// Adds a batch already reduced to slots ([`Self::slot`]; the last slot is missing) and its distinct
+    /// unseen values: the same counts and sketch as [`Self::add_value_counts`] of the same batch.
+    pub fn add_slots(&mut self, delta: &[u64], unseen: &[(Key, u64)]) {
+        self.add_delta(delta, unseen.to_vec());
+    }
+
+    fn add_delta(&mut self, delta: &[u64], mut unseen: Vec<(Key, u64)>) {
+        for (c, d) in self.counts.iter_mut().zip(delta) {
+            *c = c.saturating_add(*d);
+        }
+        // Largest first, so that the sketch's replacements favour the heavy values of this batch; ties
+        // by value, so that the sketch does not depend on the order the batch was counted in (hash
+        // order, seeded per map).
+        unseen.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        for (k, n) in unseen {
+            self.top_unseen.add(k, n);
         }
     }
 
@@ -163,16 +184,7 @@ impl CategoryCounts {
         if let Some(m) = delta.last_mut() {
             *m = m.saturating_add(missing);
         }
-        for (c, d) in self.counts.iter_mut().zip(delta) {
-            *c = c.saturating_add(d);
-        }
-        // Largest first, so that the sketch's replacements favour the heavy values of this batch; ties
-        // by value, so that the sketch does not depend on the order the batch was counted in (hash
-        // order, seeded per map).
-        unseen.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        for (k, n) in unseen {
-            self.top_unseen.add(k, n);
-        }
+        self.add_delta(&delta, unseen);
     }
 
     /// Whether `other` can be merged into `self` (the same categories and folded set); changes nothing.

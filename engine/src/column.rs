@@ -157,6 +157,16 @@ pub enum Column<'a> {
         /// Rows.
         rows: u64,
     },
+    /// Values already reduced to their feature's slots (by a cache of the feature's own categories):
+    /// a count per slot in the codec's order (categories, other, unseen, missing) and the unseen values.
+    Slotted {
+        /// Count per slot.
+        delta: &'a [u64],
+        /// Distinct unseen values (each once) with their counts.
+        unseen: &'a [(Key, u64)],
+        /// Rows.
+        rows: u64,
+    },
 }
 
 impl Column<'_> {
@@ -172,7 +182,7 @@ impl Column<'_> {
             } => n.len(),
             Self::Ucs4(rows) => rows.nrows(),
             Self::Strings(chunks) => chunks.iter().map(StrChunk::len).sum(),
-            Self::Counted { rows, .. } => usize::try_from(*rows).unwrap_or(usize::MAX),
+            Self::Counted { rows, .. } | Self::Slotted { rows, .. } => usize::try_from(*rows).unwrap_or(usize::MAX),
         }
     }
     /// Whether there are no rows.

@@ -65,6 +65,7 @@ enum Prepared<'c, 'a> {
     Bin(&'c Numbers<'a>),
     Values(Vec<(Key, u64)>, u64),
     Borrowed(&'c [(Key, u64)], u64),
+    Slotted(&'c [u64], &'c [(Key, u64)]),
     Invalid(u64, u64),
 }
 
@@ -96,6 +97,7 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
         (true, Column::Ucs4(_)) => Prepared::Invalid(rows, 0),
         (true, Column::Strings(chunks)) => Prepared::Invalid(rows, chunks.iter().map(StrChunk::nulls).sum()),
         (true, Column::Counted { missing, .. }) => Prepared::Invalid(rows, *missing),
+        (true, Column::Slotted { delta, .. }) => Prepared::Invalid(rows, delta.last().copied().unwrap_or(0)),
         (false, Column::Numbers(n)) => {
             let ints = dispatch!(n, |v| Some(count_ints(*v)), |_w| None)
                 .ok_or_else(|| EngineError::dtype("float values must be converted to integer categories first"))?;
@@ -120,6 +122,7 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
             Prepared::Values(values, missing)
         }
         (false, Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
+        (false, Column::Slotted { delta, unseen, .. }) => Prepared::Slotted(delta, unseen),
     })
 }
 
@@ -142,6 +145,10 @@ fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
         }
         (FeatureMut::Categorical(c), Prepared::Borrowed(values, missing)) => {
             c.add_value_counts(values.iter().map(|(k, n)| (key_ref(k), *n)), *missing);
+            Outcome::Counted
+        }
+        (FeatureMut::Categorical(c), Prepared::Slotted(delta, unseen)) => {
+            c.add_slots(delta, unseen);
             Outcome::Counted
         }
         (_, Prepared::Invalid(values, missing)) => Outcome::Invalid {

@@ -3,6 +3,7 @@
 use super::arrays::{numeric1, untyped, Numeric1};
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
+use super::object_cache::ObjectCache;
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::codec;
 use crate::counting::{
@@ -20,13 +21,13 @@ use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PyString, PyTuple};
 use std::sync::{Mutex, MutexGuard};
 
 /// One Python value as a category: `None` for missing.
-enum Value<'a> {
+pub(super) enum Value<'a> {
     Key(KeyRef<'a>),
     Bool(bool),
     Missing,
 }
 
-fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
+pub(super) fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
     if obj.is_none() {
         return Ok(Value::Missing);
     }
@@ -57,7 +58,7 @@ fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Value<'a>> {
     )))
 }
 
-fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
+pub(super) fn key_of(v: &Value<'_>) -> Option<KeyRef<'static>> {
     match v {
         Value::Bool(true) => Some(KeyRef::Str("True")),
         Value::Bool(false) => Some(KeyRef::Str("False")),
@@ -345,11 +346,16 @@ fn key_to_py<'py>(py: Python<'py>, k: &Key) -> PyResult<Bound<'py, PyAny>> {
 #[pyclass(name = "CategoryCounts", module = "mlmon._engine", frozen)]
 pub struct PyCategoryCounts {
     pub inner: Mutex<CategoryCounts>,
+    /// Python objects already resolved to this feature's slots (see `object_cache`).
+    pub(super) cache: Mutex<ObjectCache>,
 }
 
 impl PyCategoryCounts {
     pub fn wrap(c: CategoryCounts) -> Self {
-        Self { inner: Mutex::new(c) }
+        Self {
+            inner: Mutex::new(c),
+            cache: Mutex::new(ObjectCache::default()),
+        }
     }
     pub fn lock(&self) -> MutexGuard<'_, CategoryCounts> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())

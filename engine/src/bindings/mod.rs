@@ -9,6 +9,7 @@ mod codec;
 mod detach;
 mod errors;
 mod histogram;
+mod object_cache;
 mod profile;
 mod sketch;
 mod stats;

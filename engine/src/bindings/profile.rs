@@ -6,10 +6,11 @@
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
 use super::arrays::{numeric1_of, Numeric1};
-use super::categorical::{arrow_chunks, borrow_chunk, count_objects, ucs4_rows, ArrowChunk, PyCategoryCounts};
+use super::categorical::{arrow_chunks, borrow_chunk, ucs4_rows, ArrowChunk, PyCategoryCounts};
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use super::histogram::PyNumericHistogram;
+use super::object_cache::Slotted;
 use crate::categorical::CategoryCounts;
 use crate::codec::Feature;
 use crate::histogram::NumericHistogram;
@@ -57,12 +58,13 @@ enum Held<'py> {
     Numbers(Numeric1<'py>),
     Bool(PyReadonlyArray1<'py, bool>),
     Ucs4(PyReadonlyArray2<'py, u32>),
-    Counted(Vec<(Key, u64)>, u64, u64),
+    Slotted(Slotted, u64),
     Invalid(u64),
 }
 
 /// Borrows `obj` for a numerical (`numeric`) or categorical feature; `None` leaves it to the caller.
-fn hold<'py>(obj: &Bound<'py, PyAny>, numeric: bool) -> PyResult<Option<(Held<'py>, usize)>> {
+fn hold<'py>(obj: &Bound<'py, PyAny>, slot: &Slot) -> PyResult<Option<(Held<'py>, usize)>> {
+    let numeric = matches!(slot, Slot::Numeric(_));
     let Ok(arr) = obj.cast::<PyUntypedArray>() else {
         return Ok(None);
     };
@@ -78,12 +80,22 @@ fn hold<'py>(obj: &Bound<'py, PyAny>, numeric: bool) -> PyResult<Option<(Held<'p
         ('b', false) => Some(Held::Bool(obj.extract()?)),
         ('U', false) => Some(Held::Ucs4(ucs4_rows(obj, arr, size)?)),
         // A failure (values no category can be) is the caller's to account as invalid values.
-        ('O', false) => count_objects(obj, "values")
-            .ok()
-            .map(|c| Held::Counted(c.values, c.missing, n as u64)),
+        ('O', false) => match slot {
+            Slot::Categorical(c) => cached(obj, c.get()).map(|s| Held::Slotted(s, n as u64)),
+            Slot::Numeric(_) => None,
+        },
         _ => None,
     };
     Ok(held.map(|h| (h, n)))
+}
+
+/// An object array reduced to its feature's slots through the feature's object cache; `None` if a
+/// value is no category.
+fn cached(obj: &Bound<'_, PyAny>, counts: &PyCategoryCounts) -> Option<Slotted> {
+    let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract().ok()?;
+    let mut cache = counts.cache.lock().unwrap_or_else(|e| e.into_inner());
+    let inner = counts.lock();
+    cache.count(obj.py(), arr.as_array(), &inner, "values").ok()
 }
 
 /// The error the per-feature path raises for an array no feature can read (complex numbers,
@@ -115,9 +127,9 @@ fn column<'a>(held: &'a Held<'_>) -> Column<'a> {
             dictionary: bool_dictionary(),
         },
         Held::Ucs4(a) => Column::Ucs4(a.as_array()),
-        Held::Counted(values, missing, rows) => Column::Counted {
-            values,
-            missing: *missing,
+        Held::Slotted(s, rows) => Column::Slotted {
+            delta: &s.delta,
+            unseen: &s.unseen,
             rows: *rows,
         },
         // Strings or booleans for a numerical feature: empty codes make the engine report them invalid.
@@ -203,8 +215,7 @@ impl PyProfile {
             let Ok(key) = k.cast::<PyString>() else { continue };
             let name = key.to_str()?;
             let Some(&i) = self.index.get(name) else { continue };
-            let numeric = matches!(self.slot(i)?, Slot::Numeric(_));
-            let Some((h, n)) = hold(&v, numeric)? else {
+            let Some((h, n)) = hold(&v, self.slot(i)?)? else {
                 refuse_unreadable(&v, name)?;
                 skipped.push(name.to_string());
                 continue;
