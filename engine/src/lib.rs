@@ -19,6 +19,7 @@ pub mod quantile;
 pub mod sketch;
 pub mod special;
 pub mod stats;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod bindings;

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from mlmon import _engine
 from mlmon.baseline import Baseline
 from mlmon.exceptions import InputError
 from mlmon.service.errors import BadRequestError
@@ -19,6 +20,7 @@ from mlmon.service.ingest.negotiate import Format
 from mlmon.service.ingest.schemas import IngestEnvelope, columns_type
 from mlmon.service.ingest.unique_keys import duplicate_columns
 from mlmon.store.names import validate_name
+from mlmon.windows import WindowState
 
 __all__ = ["BaselineEntry", "batch_key", "check_feature_names", "decode_envelope"]
 
@@ -81,6 +83,8 @@ class BaselineEntry:
     json: msgspec.json.Decoder[Any]
     msgpack: msgspec.msgpack.Decoder[Any]
     names: tuple[str, ...]
+    reader: _engine.IngestReader
+    """The engine's msgpack reader of this version's columns (read and counted without Python)."""
     max_categories: int = 100_000
     """Distinct labels a batch may bring per categorical column (``MLMON_MAX_CATEGORIES``)."""
 
@@ -99,10 +103,12 @@ class BaselineEntry:
         check_feature_names(baseline)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
         cols = columns_type(kinds, max_rows, max_categories)
+        empty = _engine.encode_profile(list(WindowState(baseline).profiles.items()))
+        reader = _engine.IngestReader(empty, sorted(baseline.int_label_features), max_rows, max_categories)
         return cls(
             model=model, version=version, sha256=sha256, baseline=baseline,
             json=msgspec.json.Decoder(cols), msgpack=msgspec.msgpack.Decoder(cols), names=tuple(kinds),
-            max_categories=max_categories,
+            reader=reader, max_categories=max_categories,
         )  # fmt: skip
 
     @property
