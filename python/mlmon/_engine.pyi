@@ -432,6 +432,14 @@ class IngestReader:
             InputError: a column the schema or the batch rules refuse, named with the problem.
             CodecError: bytes that are not msgpack (truncated, reserved byte, invalid UTF-8).
         """
+    def fold_json(self, columns: bytes) -> tuple[bytes, int] | None:
+        """The encoded profile and row count of a JSON ``columns`` map when the engine's strict reader
+        accepts it (no escapes, exact numbers, canonical base64, no repeated or unknown key); ``None``
+        leaves it to msgspec.
+
+        Raises:
+            InputError: the batch rules refuse it (lengths, limits, codes), named with the problem.
+        """
     @property
     def names(self) -> list[str]:
         """The features, in baseline order."""

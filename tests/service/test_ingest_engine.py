@@ -1,7 +1,7 @@
-"""The engine's msgpack reader (``BaselineEntry.reader``, engine/src/wire) against the msgspec path it
-replaced (``decode_columns`` + ``fold``): for every body both accept, the counts are bit-identical
-(the same encoded profile and row count); for every body one refuses, the other refuses it too, with
-the same status (400 or 422) and, for a 422, a message naming the same column."""
+"""The engine's msgpack and JSON readers (``BaselineEntry.reader``, engine/src/wire) against the
+msgspec path they replaced (``decode_columns`` + ``fold``): for every body both accept, the counts are
+bit-identical (the same encoded profile and row count); for every body one refuses, the other refuses
+it too, with the same status (400 or 422) and, for a 422, a message naming the same column."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 import mlmon
 from mlmon.exceptions import InputError
 from mlmon.service.errors import BadRequestError
-from mlmon.service.ingest import BaselineEntry, fold
+from mlmon.service.ingest import BaselineEntry, decode_and_count, fold
 from mlmon.service.ingest.count import fold_msgpack
+from mlmon.service.ingest.schemas import IngestEnvelope
 
 MAX_ROWS, MAX_CATEGORIES = 12, 4
 _RNG = np.random.default_rng(0)
@@ -181,3 +182,47 @@ def test_integer_labels_follow_the_baseline_domain() -> None:
     tier = _profiles(raw)["tier"]
     counts = dict(zip(tier.categories, tier.counts.tolist(), strict=True))
     assert (counts[1], counts[2], counts[0], tier.unseen) == (1, 1, 0, 1)  # "07" is no integer
+
+
+def _json_outcome(raw: bytes, engine: bool) -> Outcome:
+    envelope = IngestEnvelope(columns=msgspec.Raw(raw))
+    try:
+        if engine:
+            folded = decode_and_count(ENTRY, envelope, "json", MAX_ROWS)
+        else:
+            folded = fold(ENTRY, ENTRY.decode_columns(envelope.columns, "json"), MAX_ROWS)
+    except BadRequestError as exc:
+        return "400", str(exc)
+    except InputError as exc:
+        return "422", str(exc)
+    return "ok", (bytes(folded.profile), folded.rows)
+
+
+def check_same_json(raw: bytes) -> None:
+    old, new = _json_outcome(raw, engine=False), _json_outcome(raw, engine=True)
+    assert old[0] == new[0], (old, new)
+    if old[0] == "ok":
+        assert old[1] == new[1]
+    elif old[0] == "422":
+        assert _column_named(old[1]) == _column_named(new[1]), (old[1], new[1])
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(columns())
+def test_json_counts_and_refusals_match_the_msgspec_path(cols: dict[str, Any]) -> None:
+    check_same_json(msgspec.json.encode(cols))
+
+
+number_texts = st.sampled_from(
+    ["0", "-0", "-0.0", "1e5", "1E-5", "2.5e+3", "0.1000000000000000055511151231257827", "1e400",
+     "123456789012345678", "1234567890123456789", "9007199254740993", "4.9e-324", "01", "1.", "+1"]
+)  # fmt: skip
+label_texts = st.sampled_from(['"a"', '"a\\"b"', '"\\u00e9"', '"é"', '"0"', "7", "-7", "1.5", "true", "null"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(number_texts, min_size=1, max_size=4), st.lists(label_texts, min_size=1, max_size=4))
+def test_json_spellings_match_the_msgspec_path(numbers: list[str], texts: list[str]) -> None:
+    n = min(len(numbers), len(texts))
+    raw = f'{{"age": [{", ".join(numbers[:n])}], "plan": [{", ".join(texts[:n])}]}}'.encode()
+    check_same_json(raw)

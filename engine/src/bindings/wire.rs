@@ -35,6 +35,15 @@ impl PyIngestReader {
         Ok((PyBytes::new(py, &folded.profile), folded.rows))
     }
 
+    /// The counts of a JSON `columns` map when the engine's strict reader accepts it; `None` leaves
+    /// it to msgspec (escapes, repeated keys, anything to refuse: msgspec words the refusal).
+    fn fold_json<'py>(&self, py: Python<'py>, columns: &[u8]) -> PyResult<Option<(Bound<'py, PyBytes>, u64)>> {
+        let folded = run_detached(py, columns.len(), || {
+            wire::fold_json(&self.schema, &self.template, columns)
+        })?;
+        Ok(folded.map(|f| (PyBytes::new(py, &f.profile), f.rows)))
+    }
+
     #[getter]
     fn names(&self) -> Vec<String> {
         self.schema.features.iter().map(|f| f.name.clone()).collect()

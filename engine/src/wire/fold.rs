@@ -4,7 +4,7 @@
 //! body with several problems is refused for the same one: row counts first, then the category
 //! limit, then each column in baseline order (byte counts, codes, labels outside int64).
 
-use super::{msgpack, Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema};
+use super::{json, msgpack, Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema};
 use crate::codec::{self, Feature};
 use crate::column::{Codes, Column, Numbers};
 use crate::error::{EngineError, Result};
@@ -29,6 +29,18 @@ pub struct Folded {
 pub fn fold_msgpack(schema: &Schema, template: &[(String, Feature)], body: &[u8]) -> Result<Folded> {
     let batch = msgpack::read_columns(schema, body)?;
     fold(schema, template, batch)
+}
+
+/// Reads a JSON `columns` map against `schema` and counts it into a copy of `template`, when the
+/// strict JSON reader accepts it ([`json::read_columns`]); `Ok(None)` when it does not, and the
+/// caller's general decoder decides.
+///
+/// Errors: as [`fold`] (the batch rules).
+pub fn fold_json(schema: &Schema, template: &[(String, Feature)], body: &[u8]) -> Result<Option<Folded>> {
+    match json::read_columns(schema, body) {
+        Some(batch) => fold(schema, template, batch).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn column_error(name: &str, msg: impl std::fmt::Display) -> EngineError {
@@ -135,12 +147,12 @@ fn decode<const N: usize, T>(data: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
 
 fn owned(raw: &RawBytes<'_>) -> Owned {
     match raw.dtype {
-        Dtype::F8 => Owned::F64(decode(raw.data, f64::from_le_bytes)),
-        Dtype::F4 => Owned::F32(decode(raw.data, f32::from_le_bytes)),
-        Dtype::I8 => Owned::I64(decode(raw.data, i64::from_le_bytes)),
-        Dtype::I4 => Owned::I32(decode(raw.data, i32::from_le_bytes)),
-        Dtype::I2 => Owned::I16(decode(raw.data, i16::from_le_bytes)),
-        Dtype::I1 => Owned::I8(decode(raw.data, i8::from_le_bytes)),
+        Dtype::F8 => Owned::F64(decode(&raw.data, f64::from_le_bytes)),
+        Dtype::F4 => Owned::F32(decode(&raw.data, f32::from_le_bytes)),
+        Dtype::I8 => Owned::I64(decode(&raw.data, i64::from_le_bytes)),
+        Dtype::I4 => Owned::I32(decode(&raw.data, i32::from_le_bytes)),
+        Dtype::I2 => Owned::I16(decode(&raw.data, i16::from_le_bytes)),
+        Dtype::I1 => Owned::I8(decode(&raw.data, i8::from_le_bytes)),
     }
 }
 

@@ -9,12 +9,14 @@
 //! the column and the problem) or [`EngineError::Codec`] (bytes that are not msgpack: a 400).
 
 mod fold;
+pub mod json;
 pub mod msgpack;
 
-pub use fold::{fold, fold_msgpack, Folded};
+pub use fold::{fold, fold_json, fold_msgpack, Folded};
 
 use crate::codec::Feature;
 use hashbrown::HashMap;
+use std::borrow::Cow;
 
 /// One feature as the reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,13 +128,14 @@ impl Dtype {
     }
 }
 
-/// `{dtype, data}`: raw little-endian values borrowed from the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `{dtype, data}`: raw little-endian values, borrowed from a msgpack body (bin) or decoded from a
+/// JSON one (base64).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawBytes<'a> {
     /// Their dtype.
     pub dtype: Dtype,
     /// Their bytes (any alignment).
-    pub data: &'a [u8],
+    pub data: Cow<'a, [u8]>,
 }
 
 impl RawBytes<'_> {

@@ -13,6 +13,7 @@ use super::{Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema};
 use crate::error::{EngineError, Result};
 use rmp::decode::{read_marker, Bytes, RmpRead};
 use rmp::Marker;
+use std::borrow::Cow;
 
 /// A cursor over the body: `rmp` reads markers and fixed-width data, slices are taken directly.
 struct Reader<'a> {
@@ -291,7 +292,7 @@ fn raw_struct<'a>(r: &mut Reader<'a>, n: usize, at: &str, dtypes: &[(&str, Dtype
     let missing = |field: &str| invalid(format!("Object missing required field `{field}` - at `{at}`"));
     Ok(RawBytes {
         dtype: dtype.ok_or_else(|| missing("dtype"))?,
-        data: data.ok_or_else(|| missing("data"))?,
+        data: Cow::Borrowed(data.ok_or_else(|| missing("data"))?),
     })
 }
 

@@ -198,7 +198,7 @@ fn bytes_that_are_not_msgpack_are_codec_errors() {
         &b"\xc1"[..],
         b"\x81\xa3age\x91",
         b"\x81\xa3ag\xff\x90",
-        b"\x81\xa3age\xdd\xff\xff\xff\xff",
+        b"\x81\xa3age\xdc\x00\x05",
     ] {
         let (is_invalid, m) = message(b);
         assert!(!is_invalid, "{b:?}: {m}");
@@ -259,4 +259,80 @@ proptest! {
         let b = fold_body(&body(vec![("age", bin), ("plan", code_bin)])).unwrap();
         prop_assert_eq!(a, b);
     }
+}
+
+fn fold_json_body(b: &[u8]) -> Option<Folded> {
+    fold_json(&schema(), &template(), b).unwrap_or(None)
+}
+
+#[test]
+fn json_and_msgpack_count_the_same() {
+    let ages = [0.5, 3.0, -7.0];
+    let bin: Vec<u8> = ages.iter().flat_map(|a: &f64| a.to_le_bytes()).collect();
+    let b64 = "AAAAAAAA4D8AAAAAAAAIQAAAAAAAABzA"; // the bytes of `bin`, base64
+    let from_json =
+        fold_json_body(format!(r#"{{"age": {{"dtype": "<f8", "data": "{b64}"}}, "tier": ["7", 0, null]}}"#).as_bytes());
+    let list = V::Arr(vec![V::Str("7".into()), V::Int(0), V::Nil]);
+    let from_msgpack = fold_body(&body(vec![("age", raw("<f8", bin)), ("tier", list)])).unwrap();
+    assert_eq!(from_json, Some(from_msgpack));
+    let as_list = fold_json_body(br#"{"age": [0.5, 3, -7e0], "tier": ["7", 0, null]}"#);
+    assert_eq!(as_list, from_json);
+}
+
+#[test]
+fn the_strict_json_reader_gives_up_on_what_it_is_not_sure_of() {
+    for b in [
+        &br#"{"age": [1.0], "age": [2.0]}"#[..],
+        br#"{"plan": ["a\"b"]}"#,
+        br#"{"age": [1e400]}"#,
+        br#"{"age": [12345678901234567890]}"#,
+        br#"{"age": [NaN]}"#,
+        br#"{"age": [01]}"#,
+        br#"{"age": {"dtype": "<f8", "data": "AAAAAAAA4D8"}}"#,
+        br#"{"agez": [1.0]}"#,
+        br#"{"age": [1.0]} x"#,
+        br#"{"plan": [true]}"#,
+    ] {
+        assert_eq!(
+            fold_json(&schema(), &template(), b),
+            Ok(None),
+            "{}",
+            String::from_utf8_lossy(b)
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_json_bytes_never_panic(bytes in proptest::collection::vec(prop_oneof![
+        Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'"'), Just(b':'), Just(b','), Just(b'\\'),
+        Just(b'1'), Just(b'-'), Just(b'.'), Just(b'e'), Just(b'n'), any::<u8>()], 0..128)) {
+        let _ = fold_json(&schema(), &template(), &bytes);
+    }
+}
+
+#[test]
+#[ignore = "timing, run by hand in release"]
+fn json_timing() {
+    let row: Vec<String> = (0..1000)
+        .map(|i| format!("{}", (i as f64) * 0.001234567891234 - 0.6))
+        .collect();
+    let body = format!(r#"{{"age": [{}]}}"#, row.join(", "));
+    let s = Schema::of_profile(&template(), &[], 100_000, 50);
+    let t = std::time::Instant::now();
+    for _ in 0..1000 {
+        std::hint::black_box(json::read_columns(&s, body.as_bytes()));
+    }
+    let read = t.elapsed();
+    let t = std::time::Instant::now();
+    for _ in 0..1000 {
+        for x in &row {
+            std::hint::black_box(x.parse::<f64>().unwrap());
+        }
+    }
+    eprintln!(
+        "read {:?} per column, parse alone {:?} per column",
+        read / 1000,
+        t.elapsed() / 1000
+    );
 }

@@ -142,8 +142,10 @@ def decode_and_count(entry: BaselineEntry, envelope: IngestEnvelope, fmt: Format
     """The stage's entry: decodes the envelope's columns against ``entry`` and counts them.
 
     msgpack columns go to the engine's reader (``entry.reader``: read, checked and counted in Rust,
-    no Python object per value), JSON ones through msgspec and :func:`fold`. Both give the same
-    counts, limits and messages (tests/service/test_ingest_engine.py).
+    no Python object per value). JSON ones too when its strict JSON reader accepts them (plain
+    strings, exact numbers, canonical base64: what clients send), else through msgspec and
+    :func:`fold`. Every path gives the same counts, limits and messages
+    (tests/service/test_ingest_engine.py).
 
     Raises:
         BadRequestError: malformed columns (400).
@@ -151,6 +153,10 @@ def decode_and_count(entry: BaselineEntry, envelope: IngestEnvelope, fmt: Format
     """
     if fmt == "msgpack":
         return fold_msgpack(entry, envelope.columns)
+    counted = entry.reader.fold_json(bytes(envelope.columns))
+    if counted is not None:
+        return Folded(*counted)
+    # Escapes, repeated keys, anything to refuse: msgspec decodes it and words any refusal.
     return fold(entry, entry.decode_columns(envelope.columns, fmt), max_rows)
 
 
