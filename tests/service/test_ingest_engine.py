@@ -1,7 +1,7 @@
 """The engine's msgpack and JSON readers (``BaselineEntry.reader``, engine/src/wire) against the
 msgspec path they replaced (``decode_columns`` + ``fold``): for every body both accept, the counts are
 bit-identical (the same encoded profile and row count); for every body one refuses, the other refuses
-it too, with the same status (400 or 422) and, for a 422, a message naming the same column."""
+it too, with the same status (400 or 422) and the very same message."""
 
 from __future__ import annotations
 
@@ -56,17 +56,9 @@ def new_path(raw: bytes) -> Outcome:
     return "ok", (bytes(folded.profile), folded.rows)
 
 
-def _column_named(message: str) -> set[str]:
-    return {name for name in ("age", "plan", "tier", "zz") if name in message}
-
-
 def check_same(raw: bytes) -> None:
-    old, new = old_path(raw), new_path(raw)
-    assert old[0] == new[0], (old, new)
-    if old[0] == "ok":
-        assert old[1] == new[1]
-    elif old[0] == "422":
-        assert _column_named(old[1]) == _column_named(new[1]), (old[1], new[1])
+    # The same outcome: the same counts, or the same status and the very same message.
+    assert old_path(raw) == new_path(raw)
 
 
 def _profiles(raw: bytes) -> dict[str, Any]:
@@ -199,12 +191,7 @@ def _json_outcome(raw: bytes, engine: bool) -> Outcome:
 
 
 def check_same_json(raw: bytes) -> None:
-    old, new = _json_outcome(raw, engine=False), _json_outcome(raw, engine=True)
-    assert old[0] == new[0], (old, new)
-    if old[0] == "ok":
-        assert old[1] == new[1]
-    elif old[0] == "422":
-        assert _column_named(old[1]) == _column_named(new[1]), (old[1], new[1])
+    assert _json_outcome(raw, engine=False) == _json_outcome(raw, engine=True)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

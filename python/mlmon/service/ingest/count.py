@@ -34,30 +34,27 @@ class Folded:
     rows: int
 
 
-def _numbers(name: str, col: list[float | None] | RawNumbers) -> npt.NDArray[Any]:
+def _numbers(col: list[float | None] | RawNumbers) -> npt.NDArray[Any]:
+    # Messages without the column: fold() names it (once) around every column's count.
     if isinstance(col, RawNumbers):
         itemsize = np.dtype(col.dtype).itemsize
         if len(col.data) % itemsize:
-            raise InputError(
-                f"column {name!r}: {len(col.data)} bytes is not a multiple of {itemsize} ({col.dtype})"
-            )
+            raise InputError(f"{len(col.data)} bytes is not a multiple of {itemsize} ({col.dtype})")
         return np.frombuffer(col.data, dtype=col.dtype)
     # numpy turns None into NaN (= missing) in C; no per-row Python.
     return np.array(col, dtype=np.float64)
 
 
-def _codes(name: str, col: CodedColumn) -> npt.NDArray[Any]:
+def _codes(col: CodedColumn) -> npt.NDArray[Any]:
     if isinstance(col.codes, RawCodes):
         itemsize = np.dtype(col.codes.dtype).itemsize
         if len(col.codes.data) % itemsize:
-            raise InputError(
-                f"column {name!r}: codes of {len(col.codes.data)} bytes are not {col.codes.dtype}"
-            )
+            raise InputError(f"codes of {len(col.codes.data)} bytes are not {col.codes.dtype}")
         return np.frombuffer(col.codes.data, dtype=col.codes.dtype)
     try:
         return np.array(col.codes, dtype=np.int64)
     except OverflowError as exc:
-        raise InputError(f"column {name!r}: a code does not fit in 64 bits") from exc
+        raise InputError("a code does not fit in 64 bits") from exc
 
 
 def _length(name: str, col: Any) -> int:
@@ -126,11 +123,11 @@ def fold(entry: BaselineEntry, columns: list[Any], max_rows: int) -> Folded:
         prof = profiles[name]
         try:
             if isinstance(prof, _engine.NumericHistogram):
-                prof.update(np.full(rows, np.nan) if col is None else _numbers(name, col))
+                prof.update(np.full(rows, np.nan) if col is None else _numbers(col))
             elif col is None:
                 prof.update_codes(np.full(rows, -1, dtype=np.int32), [])
             elif isinstance(col, CodedColumn):
-                prof.update_codes(_codes(name, col), entry.baseline.labels_in_domain(name, col.categories))
+                prof.update_codes(_codes(col), entry.baseline.labels_in_domain(name, col.categories))
             else:
                 prof.update(np.array(entry.baseline.labels_in_domain(name, col), dtype=object))
         except (InputError, DtypeError) as exc:
