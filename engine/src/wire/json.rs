@@ -55,60 +55,38 @@ impl<'a> Reader<'a> {
     fn number(&mut self) -> Option<Number<'a>> {
         self.ws();
         let rest = self.buf.get(self.pos..)?;
-        let mut i = 0usize;
-        let at = |i: usize| rest.get(i).copied().unwrap_or(b' ');
-        let negative = at(0) == b'-';
-        i += usize::from(negative);
-        let (mut mantissa, mut digits, mut fraction) = (0u64, 0usize, 0i32);
-        let int_start = i;
-        while at(i).is_ascii_digit() {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(at(i) - b'0'));
-            i += 1;
-        }
-        let int_digits = i - int_start;
-        if int_digits == 0 || (at(int_start) == b'0' && int_digits > 1) {
+        let mut scan = Scan {
+            rest,
+            i: 0,
+            mantissa: 0,
+        };
+        let negative = scan.at(0) == b'-';
+        scan.i += usize::from(negative);
+        let int_start = scan.i;
+        let int_digits = scan.digits();
+        if int_digits == 0 || (scan.at(int_start) == b'0' && int_digits > 1) {
             return None;
         }
-        digits += int_digits;
-        let mut integer = true;
-        if at(i) == b'.' {
-            i += 1;
+        let (mut digits, mut fraction, mut integer) = (int_digits, 0i32, true);
+        if scan.at(scan.i) == b'.' {
+            scan.i += 1;
             integer = false;
-            let s = i;
-            while at(i).is_ascii_digit() {
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(at(i) - b'0'));
-                i += 1;
-            }
-            if i == s {
-                return None;
-            }
-            digits += i - s;
-            fraction = i32::try_from(i - s).ok()?;
+            let n = scan.digits();
+            (n > 0).then_some(())?;
+            digits += n;
+            fraction = i32::try_from(n).ok()?;
         }
         let mut exponent = 0i32;
-        if let b'e' | b'E' = at(i) {
-            i += 1;
+        if let b'e' | b'E' = scan.at(scan.i) {
+            scan.i += 1;
             integer = false;
-            let sign = match at(i) {
-                b'-' => -1,
-                b'+' => 1,
-                _ => 0,
-            };
-            i += usize::from(sign != 0);
-            let s = i;
-            while at(i).is_ascii_digit() {
-                exponent = exponent.saturating_mul(10).saturating_add(i32::from(at(i) - b'0'));
-                i += 1;
-            }
-            if i == s {
-                return None;
-            }
-            exponent *= if sign < 0 { -1 } else { 1 };
+            exponent = scan.exponent()?;
         }
-        let bytes = rest.get(..i)?;
-        self.pos += i;
+        let bytes = rest.get(..scan.i)?;
+        self.pos += scan.i;
         // Leading zeros count as digits here, which only sends a few more numbers to the slow path.
         let power = exponent.saturating_sub(fraction);
+        let mantissa = scan.mantissa;
         let fast = (digits <= 19 && mantissa <= 1 << 53)
             .then(|| POW10.get(power.unsigned_abs() as usize).copied())
             .flatten()
@@ -188,6 +166,48 @@ impl<'a> Reader<'a> {
     fn null(&mut self) -> Option<()> {
         (self.peek()? == b'n').then_some(())?;
         self.literal(b"null")
+    }
+}
+
+/// A number token being scanned: the digits read so far as an integer (wrapping past 19 digits,
+/// when only the slow path uses the text).
+struct Scan<'a> {
+    rest: &'a [u8],
+    i: usize,
+    mantissa: u64,
+}
+
+impl Scan<'_> {
+    fn at(&self, i: usize) -> u8 {
+        self.rest.get(i).copied().unwrap_or(b' ')
+    }
+    /// Reads a run of digits into the mantissa; how many.
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.at(self.i).is_ascii_digit() {
+            self.mantissa = self
+                .mantissa
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(self.at(self.i) - b'0'));
+            self.i += 1;
+        }
+        self.i - start
+    }
+    /// The exponent after `e`: an optional sign and at least one digit (saturating).
+    fn exponent(&mut self) -> Option<i32> {
+        let sign = match self.at(self.i) {
+            b'-' => -1,
+            b'+' => 1,
+            _ => 0,
+        };
+        self.i += usize::from(sign != 0);
+        let start = self.i;
+        let mut e = 0i32;
+        while self.at(self.i).is_ascii_digit() {
+            e = e.saturating_mul(10).saturating_add(i32::from(self.at(self.i) - b'0'));
+            self.i += 1;
+        }
+        (self.i > start).then_some(if sign < 0 { -e } else { e })
     }
 }
 
