@@ -20,6 +20,7 @@ pub mod quantile;
 pub mod sketch;
 pub mod special;
 pub mod stats;
+pub mod wire;
 
 #[cfg(feature = "python")]
 mod bindings;

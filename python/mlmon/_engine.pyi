@@ -409,6 +409,42 @@ def chi_square_contingency(reference: npt.ArrayLike, current: npt.ArrayLike) -> 
     correction=False)``; columns empty in both rows are dropped."""
 
 @final
+class IngestReader:
+    """Reads the ``columns`` map of a service ingest body (msgpack) straight into the counts of one
+    baseline's features, with the service's column forms, limits and messages (engine/src/wire).
+
+    Thread-safe and immutable: built once per baseline, used by every request.
+    """
+
+    def __new__(
+        cls, empty_profile: bytes, int_labels: Sequence[str], max_rows: int, max_categories: int
+    ) -> IngestReader:
+        """A reader for the features of ``empty_profile`` (encoded, zero counts, baseline order);
+        ``int_labels`` names the categorical features whose labels are integers.
+
+        Raises:
+            CodecError: ``empty_profile`` is not an encoded profile.
+        """
+    def fold_msgpack(self, columns: bytes) -> tuple[bytes, int]:
+        """The encoded profile of one body's ``columns`` map and its row count.
+
+        Raises:
+            InputError: a column the schema or the batch rules refuse, named with the problem.
+            CodecError: bytes that are not msgpack (truncated, reserved byte, invalid UTF-8).
+        """
+    def fold_json(self, columns: bytes) -> tuple[bytes, int] | None:
+        """The encoded profile and row count of a JSON ``columns`` map when the engine's strict reader
+        accepts it (no escapes, exact numbers, canonical base64, no repeated or unknown key); ``None``
+        leaves it to msgspec.
+
+        Raises:
+            InputError: the batch rules refuse it (lengths, limits, codes), named with the problem.
+        """
+    @property
+    def names(self) -> list[str]:
+        """The features, in baseline order."""
+
+@final
 class Profile:
     """The counts of every feature of a baseline, in order: one ``NumericHistogram`` or
     ``CategoryCounts`` per feature, updated by a whole batch in one call.

@@ -184,6 +184,16 @@ def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[st
     return names
 
 
+def _int_or_str(label: str) -> int | str:
+    # Only the canonical spelling converts ("7", "-7"; not "07", "+7", "7_0", "٧"), so no two
+    # distinct strings land on the same integer.
+    try:
+        value = int(label)
+    except ValueError:
+        return label
+    return value if str(value) == label else label
+
+
 class Baseline:
     """Reference distributions of a model's features.
 
@@ -304,6 +314,28 @@ class Baseline:
         then ``other`` then ``unseen``)."""
         prof = self.profiles[name]
         return prof.counts if isinstance(prof, _engine.NumericHistogram) else prof.distribution
+
+    @functools.cached_property
+    def int_label_features(self) -> frozenset[str]:
+        """Categorical features whose fitted categories are all integers: a batch's labels for them are
+        integers (a baseline fitted on ``[0, 1, 2]`` does not match the strings ``"0"``, ``"1"``...),
+        while every other categorical feature's labels are strings."""
+        names = []
+        for name, prof in self.profiles.items():
+            cats = getattr(prof, "categories", None)
+            if cats and all(type(c) is int for c in cats):
+                names.append(name)
+        return frozenset(names)
+
+    def labels_in_domain(self, name: str, labels: list[Any]) -> list[Any]:
+        """``labels`` of feature ``name`` in the baseline's label domain: canonical integer strings
+        (``"7"``, ``"-7"``; not ``"07"``, ``"+7"``) become integers for an integer-labelled feature
+        (:attr:`int_label_features`), integers become strings for any other. A batch already in the
+        domain is returned as is (the usual case costs one pass over the types in C)."""
+        types = set(map(type, labels))
+        if name in self.int_label_features:
+            return [_int_or_str(v) if type(v) is str else v for v in labels] if str in types else labels
+        return [str(v) if type(v) is int else v for v in labels] if int in types else labels
 
     def to_bytes(self) -> bytes:
         """The baseline file's bytes (see :meth:`save`)."""

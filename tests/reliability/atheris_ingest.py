@@ -1,5 +1,7 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of the ingest path a request body takes: envelope decode,
-column decode against a baseline, validation and counting (RELIABILITY.md R10).
+then the stage the route runs, ``decode_and_count`` (msgpack columns read and counted by the engine's
+reader, JSON ones decoded by msgspec against the baseline and folded) (RELIABILITY.md R10). Coverage
+guides through mlmon's Python only; the engine's reader has its own proptests (engine/src/wire).
 
 Any exception outside the ``MlmonError`` family (which the service answers with a 4xx) is a crash: it
 would be a 500. Run: ``python tests/reliability/atheris_ingest.py -max_total_time=600`` (libFuzzer
@@ -62,8 +64,7 @@ def one(data: bytes) -> None:
     fmt: ingest.Format = "msgpack" if data[0] & 1 else "json"
     try:
         envelope = ingest.decode_envelope(data[1:], fmt)
-        columns = ENTRY.decode_columns(envelope.columns, fmt)
-        ingest.fold(ENTRY, columns, MAX_ROWS)
+        ingest.decode_and_count(ENTRY, envelope, fmt, MAX_ROWS)
     except MlmonError:
         pass  # a 4xx with its reason
 

@@ -13,6 +13,7 @@ mod object_cache;
 mod profile;
 mod sketch;
 mod stats;
+mod wire;
 
 use pyo3::prelude::*;
 
@@ -28,6 +29,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<categorical::PyCategoryCounts>()?;
     m.add_class::<sketch::PyQuantileSketch>()?;
     m.add_class::<profile::PyProfile>()?;
+    m.add_class::<wire::PyIngestReader>()?;
     m.add_function(wrap_pyfunction!(histogram::update_2d, m)?)?;
     m.add_function(wrap_pyfunction!(stats::psi, m)?)?;
     m.add_function(wrap_pyfunction!(stats::kl_divergence, m)?)?;

@@ -1,4 +1,6 @@
-"""The service's state and its two main operations: ingest a batch durably, and report drift over a range.
+"""The service's state and what the routes share: caches, the committer, auth, metrics and drift reports.
+
+The write path itself is :mod:`mlmon.service.ingest` (its entry point ``ingest(core, model, request)``).
 
 One :class:`ServiceCore` per worker holds the store, the group committer, the auth checker, the
 metrics and two caches: baselines per model version (immutable once stored, so cached for the worker's
@@ -13,10 +15,10 @@ import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -25,20 +27,12 @@ from mlmon._evaluate import evaluate
 from mlmon.drift import DriftReport, Thresholds
 from mlmon.quality import QualityThresholds
 from mlmon.service.auth import Auth
-from mlmon.service.commit import GroupCommitter
 from mlmon.service.errors import BadRequestError, OverloadedError, UnsupportedMediaError
-from mlmon.service.ingest import (
-    BaselineEntry,
-    Format,
-    batch_key,
-    decode_envelope,
-    fold,
-    media_format,
-    partial,
-    window_of,
-)
+from mlmon.service.ingest.commit import GroupCommitter
+from mlmon.service.ingest.decode import BaselineEntry
+from mlmon.service.ingest.pipeline import IngestRequest
+from mlmon.service.ingest.window import window_of
 from mlmon.service.metrics import Metrics
-from mlmon.service.schemas import IngestEnvelope, IngestResponse
 from mlmon.service.settings import Settings
 from mlmon.service.thresholds import load_thresholds
 from mlmon.store import ConflictError, IngestBatch, NotFoundError, Store, StoreUnavailableError
@@ -74,19 +68,6 @@ def writer_id() -> str:
     """This process's partial-writer id: host and pid, in the store's name charset."""
     host = re.sub(r"[^A-Za-z0-9_.:-]", "-", socket.gethostname())[:80] or "host"
     return f"{host}-{os.getpid()}"
-
-
-class IngestRequest(Protocol):
-    """What :meth:`ServiceCore.ingest` needs of a request (a Litestar ``Request`` is one)."""
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        """The request headers (case-insensitive)."""
-        ...
-
-    def body(self) -> Awaitable[bytes]:
-        """Reads the body (Litestar enforces the size limit: 413)."""
-        ...
 
 
 class ServiceCore:
@@ -201,55 +182,6 @@ class ServiceCore:
         version = await _bounded(self._default_version_sync, model)
         self._defaults[model] = (version, now + _DEFAULT_TTL)
         return version
-
-    async def ingest(self, model: str, request: IngestRequest) -> IngestResponse:
-        """Authorizes, reads, decodes, checks and counts a batch, and returns once it is committed.
-
-        Raises:
-            BadRequestError: malformed body (400).
-            InputError: unknown column, wrong type or length (422).
-            NotFoundError: unknown model or version (404).
-            BatchConflictError: the batch id was used for other content (409).
-            OverloadedError: the commit queue or byte budget is full (429).
-            UnsupportedMediaError: compressed body or other media type (415).
-            HTTPException: no or wrong token (401/403), body over the limit (413).
-            StoreUnavailableError: the commit failed; retry (503).
-        """
-        started = time.perf_counter()
-        try:
-            self.auth.require_model(request.headers.get("authorization"), model)
-            fmt = media_format(request.headers.get("content-type"), request.headers.get("content-encoding"))
-            length = request.headers.get("content-length", "")
-            size = int(length) if length.isdigit() else self.settings.max_body_bytes
-            with self.reserve(min(size, self.settings.max_body_bytes)):
-                envelope = decode_envelope(await request.body(), fmt)
-                return await self._count(model, envelope, fmt, started)
-        except Exception as exc:
-            self.reject(exc)
-            raise
-
-    async def _count(
-        self, model: str, envelope: IngestEnvelope, fmt: Format, started: float
-    ) -> IngestResponse:
-        key = batch_key(envelope)  # a body without one is malformed: 400 before any work
-        version = envelope.version or await self.default_version(model)
-        entry = await self.entry(model, version)
-        folded = fold(entry, entry.decode_columns(envelope.columns, fmt), self.settings.max_rows)
-        window = window_of(envelope.sent_at, datetime.now(timezone.utc), self.settings.window_seconds)
-        digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
-        batch = IngestBatch(
-            batch_id=key,
-            digest=digest,
-            partials=[part],
-            producer_id=envelope.producer_id,
-            sequence=envelope.sequence,
-        )
-        status = await self.committer.submit(model, version, batch)
-        self.metrics.ingest_duration.observe(time.perf_counter() - started)
-        return IngestResponse(
-            batch_id=envelope.batch_id, status=status, model=model, version=version, rows=folded.rows,
-            window_start=window[0], producer_id=envelope.producer_id, sequence=envelope.sequence,
-        )  # fmt: skip
 
     def require_read(self, request: IngestRequest, model: str) -> None:
         """Read access to one model: open with ``public_read``, else its own token or admin.

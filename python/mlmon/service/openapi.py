@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.openapi.spec import Components, OpenAPIMediaType, RequestBody, Schema
 
 from mlmon.drift import DriftReport
-from mlmon.service.schemas import CodedColumn, RawNumbers
+from mlmon.service.ingest.schemas import CodedColumn, RawNumbers
 from mlmon.store import StoredDriftResult
 
 __all__ = ["document_bodies"]

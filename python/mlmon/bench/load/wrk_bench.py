@@ -182,8 +182,15 @@ def wrk(url: str, body: Path, kind: str, seconds: int, tag: str, connections: in
     return data
 
 
+# Every window the run may have written (a fresh store per server): a run that crosses a window
+# boundary (the hour, by default) has rows in two windows, and "current" would see only the last.
+_ALL_WINDOWS = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
+
+
 def _stored_rows(url: str) -> int:
-    r = httpx.get(f"{url}/v1/models/load/drift", params={"window": "current", "version": "v1"}, timeout=30)
+    params = {"window": _ALL_WINDOWS, "version": "v1"}
+    r = httpx.get(f"{url}/v1/models/load/drift", params=params, timeout=30)
+    r.raise_for_status()
     return int(r.json()["current_rows"])
 
 

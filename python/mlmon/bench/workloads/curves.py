@@ -71,12 +71,13 @@ def service_entry(baseline: Baseline) -> Any:
 
 
 def service_ingest(entry: Any, body: bytes) -> bytes:
-    """The service's in-process ingest path for one body: decode the envelope and columns, fold the
-    rows into window counts, encode the partial profile (no HTTP, no commit)."""
-    from mlmon.service.ingest import decode_envelope, fold
+    """The service's in-process ingest path for one body: decode the envelope, then the stage the
+    route runs (the engine reads and counts the columns), giving the partial profile (no HTTP, no
+    commit)."""
+    from mlmon.service.ingest import decode_and_count, decode_envelope
 
     envelope = decode_envelope(body, "msgpack")
-    return bytes(fold(entry, entry.decode_columns(envelope.columns, "msgpack"), 10_000_000).profile)
+    return bytes(decode_and_count(entry, envelope, "msgpack", 10_000_000).profile)
 
 
 def window_profile(baseline: Baseline, batch: Columns) -> bytes:

@@ -9,7 +9,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from mlmon.service.core import ServiceCore
-from mlmon.service.schemas import IngestResponse
+from mlmon.service.ingest import ingest
+from mlmon.service.ingest.schemas import IngestResponse
 
 __all__ = ["IngestController"]
 
@@ -41,4 +42,4 @@ class IngestController(Controller):
         Returns:
             What was counted.
         """
-        return await core.ingest(model, request)
+        return await ingest(core, model, request)

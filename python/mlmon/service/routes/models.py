@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 
 from mlmon.baseline import Baseline
 from mlmon.service.core import ServiceCore
-from mlmon.service.ingest import check_feature_names
+from mlmon.service.ingest.decode import check_feature_names
 from mlmon.service.schemas import BaselineInfo, ModelSummary
 from mlmon.store import Alert, ConflictError, ModelVersion, NotFoundError, Store
 
