@@ -17,6 +17,7 @@ __all__ = [
     "CategoryCounts",
     "CodecError",
     "DtypeError",
+    "IngestReader",
     "InputError",
     "MlmonError",
     "NumericHistogram",
