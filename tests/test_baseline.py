@@ -107,3 +107,36 @@ def test_errors_name_the_feature(train: pd.DataFrame) -> None:
 def test_exclude_and_features(train: pd.DataFrame) -> None:
     assert list(mlmon.Baseline.fit(train, exclude=["region"]).features) == ["age", "income", "plan", "active"]
     assert list(mlmon.Baseline.fit(train, features=["plan", "age"]).features) == ["plan", "age"]
+
+
+def test_large_fit_equals_fitting_each_column_alone() -> None:
+    # Above the threads threshold the numeric columns are fitted in one engine call (fit_numeric)
+    # beside the categorical ones: the same profiles as one column at a time.
+    rng = np.random.default_rng(11)
+    n = 120_000
+    data = {
+        "x": rng.normal(size=n),
+        "i": rng.integers(0, 50, size=n),
+        "plan": rng.choice(["a", "b", "c"], size=n),
+        "f32": rng.random(n).astype(np.float32),
+        "code": rng.integers(0, 4, size=n),
+    }
+    b = mlmon.Baseline.fit(data, categorical=["code"])
+    assert [f.kind for f in b.features.values()] == ["numerical"] * 2 + [
+        "categorical",
+        "numerical",
+        "categorical",
+    ]
+    for name in ("x", "i", "f32"):
+        alone = _engine.NumericHistogram(_engine.BinEdges.quantile(data[name], 10))
+        alone.update(data[name])
+        assert b.profiles[name] == alone, name
+    small = mlmon.Baseline.fit({k: v[:1000] for k, v in data.items()}, categorical=["code"])
+    assert list(small.features) == list(b.features)
+
+
+def test_large_fit_names_the_feature_that_cannot_be_fitted() -> None:
+    n = 300_000
+    data = {"ok": np.arange(n, dtype=np.float64), "empty": np.full(n, np.nan)}
+    with pytest.raises(mlmon.InputError, match="feature 'empty'"):
+        mlmon.Baseline.fit(data)

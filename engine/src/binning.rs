@@ -6,11 +6,46 @@
 //! out-of-range. Quantile cut points equal numpy's default `np.quantile` (linear interpolation) on the
 //! reference without NaN or infinities, before ties are merged.
 
+use crate::bracket::Pass;
 use crate::error::{EngineError, Result};
-use crate::kernel::{self, Element, Search, Tally, Validity};
+use crate::kernel::{self, Element, Kind, Search, Tally, Validity};
 use crate::kll::KllSketch;
 use crate::quantile;
 use ndarray::ArrayView1;
+
+/// A reference's histogram on its own edges, as counting it would give: counts per bin, missing
+/// (NaN and nulls) and out of range (the infinities: the range is the finite one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefCounts {
+    /// Values per bin, infinities in the outer bins.
+    pub counts: Vec<u64>,
+    /// NaN values and nulls.
+    pub missing: u64,
+    /// Values outside the finite reference range.
+    pub out_of_range: u64,
+}
+
+impl RefCounts {
+    /// The counts on `cuts` from what the quantile pass kept; `None` when a cut lies outside its
+    /// brackets.
+    fn from_pass(pass: &Pass, cuts: &[f64]) -> Option<Self> {
+        // Bin j holds the values >= cut j-1 and < cut j; "values >= c" includes +inf, bin 0 -inf.
+        let present = pass.seen - pass.nan;
+        let mut prev = present;
+        let mut counts = Vec::with_capacity(cuts.len() + 1);
+        for &c in cuts {
+            let ge = pass.finite() - pass.below(c)? + pass.pos_inf;
+            counts.push(prev.checked_sub(ge)?);
+            prev = ge;
+        }
+        counts.push(prev);
+        Some(Self {
+            counts,
+            missing: pass.nan,
+            out_of_range: pass.pos_inf + pass.neg_inf,
+        })
+    }
+}
 
 /// Cut points and reference range shared by every histogram of one feature.
 #[derive(Debug, Clone)]
@@ -70,17 +105,37 @@ impl BinEdges {
         valid: Option<Validity<'_>>,
         bins: usize,
     ) -> Result<Self> {
+        Self::quantile_counted(reference, valid, bins).map(|(edges, _)| edges)
+    }
+
+    /// [`BinEdges::quantile_masked`], and the reference's own counts on the edges when the quantile
+    /// pass could tell them (float input: what counting the reference again would give).
+    pub fn quantile_counted<T: Element>(
+        reference: ArrayView1<'_, T>,
+        valid: Option<Validity<'_>>,
+        bins: usize,
+    ) -> Result<(Self, Option<RefCounts>)> {
         check_bins(bins)?;
         // The probabilities as np.linspace(0, 1, bins + 1)[1:-1] computes them: i * (1 / bins).
         let probs: Vec<f64> = (1..bins).map(|i| i as f64 * (1.0 / bins as f64)).collect();
-        let fitted = quantile::fit(reference.view(), valid, &probs)?;
-        if let Some(edges) = Self::provably_non_empty(&fitted) {
-            return edges;
-        }
-        let mut cuts = fitted.values;
-        cuts.dedup_by(|later, earlier| later <= earlier);
-        let edges = Self::explicit(cuts, fitted.lower, fitted.upper)?;
-        edges.without_empty_bins(reference, valid)
+        let (fitted, pass) = quantile::fit_counted(reference.view(), valid, &probs)?;
+        // Integers are counted against integer thresholds; only floats compare as the pass did.
+        let pass = pass.filter(|_| T::KIND == Kind::Float);
+        let edges = match Self::provably_non_empty(&fitted) {
+            Some(edges) => edges?,
+            None => {
+                let mut cuts = fitted.values;
+                cuts.dedup_by(|later, earlier| later <= earlier);
+                let edges = Self::explicit(cuts, fitted.lower, fitted.upper)?;
+                let counts = match pass.as_ref().and_then(|p| RefCounts::from_pass(p, &edges.cuts)) {
+                    Some(c) => c.counts,
+                    None => edges.count_reference(reference, valid),
+                };
+                edges.without_empty_bins(&counts)?
+            }
+        };
+        let counts = pass.and_then(|p| RefCounts::from_pass(&p, &edges.cuts));
+        Ok((edges, counts))
     }
 
     /// Quantile edges from a [`KllSketch`]: cut points at the sketch's quantiles `i / bins` (each within
@@ -121,18 +176,22 @@ impl BinEdges {
         (f.lower < *first && inner_ok && strictly).then(|| Self::explicit(f.values.clone(), f.lower, f.upper))
     }
 
-    /// Drops cuts until every bin holds at least one reference value.
-    fn without_empty_bins<T: Element>(self, reference: ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Result<Self> {
+    /// The reference's count per bin.
+    fn count_reference<T: Element>(&self, reference: ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Vec<u64> {
         let mut tally = Tally::new(&self.search);
         match valid {
             Some(v) => kernel::count_masked(&self.search, reference, v, &mut tally),
             None => kernel::count(&self.search, reference, &mut tally),
         }
-        let (counts, _, _) = tally.finish();
+        tally.finish().0
+    }
+
+    /// Drops cuts until every bin holds at least one reference value (`counts`, one per bin).
+    fn without_empty_bins(self, counts: &[u64]) -> Result<Self> {
         let mut kept = Vec::with_capacity(self.cuts.len());
         let mut run = 0u64;
         // counts[i] is the bin left of cuts[i]: keep a cut only when the bin it closes is non-empty.
-        for (&cut, &n) in self.cuts.iter().zip(&counts) {
+        for (&cut, &n) in self.cuts.iter().zip(counts) {
             run += n;
             if run > 0 {
                 kept.push(cut);

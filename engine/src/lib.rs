@@ -4,11 +4,14 @@
 //! only `bindings` (behind the default `python` feature) knows about Python and NumPy.
 
 pub mod binning;
+pub mod bracket;
 pub mod categorical;
 pub mod codec;
 pub mod column;
 pub mod counting;
 pub mod error;
+pub mod fitting;
+pub mod grid;
 pub mod histogram;
 pub mod identity;
 pub mod kernel;

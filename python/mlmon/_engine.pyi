@@ -31,6 +31,7 @@ __all__ = [
     "chi_square_pooled",
     "decode_profile",
     "encode_profile",
+    "fit_numeric",
     "hellinger",
     "js_distance",
     "kl_divergence",
@@ -385,6 +386,16 @@ def update_2d(
 ) -> None:
     """Updates ``histograms[j]`` with column ``j`` of a rows x features array (C or F order, float64,
     float32, int64 or int32), splitting rows across ``threads`` workers (default: all cores)."""
+
+def fit_numeric(
+    columns: Sequence[tuple[npt.NDArray[Any], npt.NDArray[np.uint8] | None, int]],
+    bins: int = 10,
+    threads: int | None = None,
+) -> list[NumericHistogram]:
+    """The reference histogram of each ``(values, validity, validity_offset)`` column, fitted in one
+    call with the GIL released once and the columns spread over ``threads`` workers (default: all
+    cores); each equals ``NumericHistogram(BinEdges.quantile(values, bins, ...))`` updated with the
+    values. The first column that cannot be fitted raises its error."""
 
 def psi(expected: npt.ArrayLike, actual: npt.ArrayLike, eps: float = 1e-4) -> float:
     """Population Stability Index ``sum((a - e) * ln(a / e))`` over proportions floored at ``eps``

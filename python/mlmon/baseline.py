@@ -15,7 +15,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
 
@@ -37,7 +37,7 @@ from mlmon._frames import (
     numeric_edges,
     to_batch,
 )
-from mlmon.exceptions import CodecError, DtypeError, InputError, SchemaMismatchError
+from mlmon.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
 from mlmon.schema import FeatureKind, FeatureSpec
 
 __all__ = ["FORMAT_VERSION", "Baseline", "Profile"]
@@ -162,10 +162,55 @@ def _fit_one(
 ) -> tuple[FeatureSpec, Profile]:
     col = batch.consume(name)
     kind = _kind(name, col, categorical, numerical)
-    profile: Profile = (
-        _fit_numeric(name, col, bins) if kind == "numerical" else _fit_categorical(name, col, max_categories)
-    )
-    return FeatureSpec(name, kind, _dtype_name(col)), profile
+    return FeatureSpec(name, kind, _dtype_name(col)), _fit_column(name, col, kind, bins, max_categories)
+
+
+def _fit_column(name: str, col: Column, kind: FeatureKind, bins: int, max_categories: int) -> Profile:
+    if kind == "numerical":
+        return _fit_numeric(name, col, bins)
+    return _fit_categorical(name, col, max_categories)
+
+
+def _fit_listed(name: str, col: Column, kind: FeatureKind, bins: int, max_categories: int) -> list[Profile]:
+    return [_fit_column(name, col, kind, bins, max_categories)]
+
+
+def _fit_numeric_block(names: list[str], cols: list[Numeric], bins: int) -> list[Profile]:
+    """Every numeric column's histogram in one engine call (one GIL release, the columns spread over
+    the engine's pool); on an error, the columns again one by one, so it names its feature."""
+    refs = [(c.values, *c.validity) if c.validity is not None else (c.values, None, 0) for c in cols]
+    try:
+        return list(_engine.fit_numeric(refs, bins))
+    except MlmonError:
+        return [_fit_numeric(name, col, bins) for name, col in zip(names, cols, strict=True)]
+
+
+def _fit_all(
+    batch: Batch,
+    names: list[str],
+    categorical: Collection[str] | None,
+    numerical: Collection[str],
+    bins: int,
+    max_categories: int,
+) -> list[tuple[FeatureSpec, Profile]]:
+    """Fits every feature: below :data:`mlmon._parallel.PARALLEL_MIN_VALUES` one column at a time on
+    this thread; above it, the numeric arrays in one :func:`_engine.fit_numeric` call beside the other
+    columns on threads (the engine releases the GIL in both)."""
+    values = batch.n_rows * len(names)
+    if values < _parallel.PARALLEL_MIN_VALUES:
+        return [_fit_one(batch, name, categorical, numerical, bins, max_categories) for name in names]
+    cols = {name: batch.consume(name) for name in names}
+    specs = {n: FeatureSpec(n, _kind(n, c, categorical, numerical), _dtype_name(c)) for n, c in cols.items()}
+    block = {n: c for n, c in cols.items() if specs[n].kind == "numerical" and isinstance(c, Numeric)}
+    rest = [n for n in names if n not in block]
+    tasks: list[Callable[[], list[Profile]]] = []
+    if block:
+        tasks.append(functools.partial(_fit_numeric_block, list(block), list(block.values()), bins))
+    for name in rest:
+        tasks.append(functools.partial(_fit_listed, name, cols[name], specs[name].kind, bins, max_categories))
+    fitted = [p for ps in _parallel.run(tasks, values) for p in ps]
+    profiles = dict(zip([*block, *rest], fitted, strict=True))
+    return [(specs[name], profiles[name]) for name in names]
 
 
 def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[str]) -> list[str]:
@@ -299,11 +344,7 @@ class Baseline:
         if undeclared:
             raise SchemaMismatchError(f"declared features not in the data: {sorted(undeclared)}")
         batch = to_batch(data, wanted=set(names), feature_names=feature_names)
-        tasks = [
-            functools.partial(_fit_one, batch, name, categorical, numerical, bins, max_categories)
-            for name in names
-        ]
-        fitted = _parallel.run(tasks, batch.n_rows * len(names))
+        fitted = _fit_all(batch, names, categorical, numerical, bins, max_categories)
         specs = [spec for spec, _ in fitted]
         profiles = {spec.name: prof for spec, prof in fitted}
         return cls(specs, profiles, n_rows=batch.n_rows, bins=bins, feature_importance=feature_importance,

@@ -5,6 +5,7 @@ use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use crate::binning::BinEdges;
 use crate::codec;
+use crate::fitting::{self, Reference};
 use crate::histogram::{self, NumericHistogram};
 use crate::kernel::Validity;
 use numpy::{PyArray1, PyReadonlyArray1, ToPyArray};
@@ -250,4 +251,46 @@ pub fn update_2d(
         let mut hs: Vec<&mut NumericHistogram> = guards.iter_mut().flatten().map(|g| &mut **g).collect();
         histogram::update_2d(&mut hs, v, threads)
     }))
+}
+
+/// One reference column for `fit_numeric`: the values, and a validity bitmap with its first bit.
+type RefColumn<'py> = (Bound<'py, PyAny>, Option<PyReadonlyArray1<'py, u8>>, usize);
+
+/// Fits the reference histogram of every column in one call (quantile edges, then the reference
+/// counted), the GIL released once and the columns spread over `threads` workers; each histogram
+/// is the one `NumericHistogram(BinEdges.quantile(x, bins)).update(x)` gives. The first column that
+/// cannot be fitted raises its error (the caller names the feature).
+#[pyfunction]
+#[pyo3(signature = (columns, bins = 10, threads = None))]
+pub fn fit_numeric(
+    py: Python<'_>,
+    columns: Vec<RefColumn<'_>>,
+    bins: usize,
+    threads: Option<usize>,
+) -> PyResult<Vec<PyNumericHistogram>> {
+    let arrays: Vec<Numeric1<'_>> = columns
+        .iter()
+        .map(|(values, _, _)| numeric1(values, "values"))
+        .collect::<PyResult<_>>()?;
+    let bitmaps: Vec<Option<&[u8]>> = columns
+        .iter()
+        .map(|(_, validity, _)| bitmap(validity.as_ref()))
+        .collect::<PyResult<_>>()?;
+    let refs: Vec<Reference<'_>> = arrays
+        .iter()
+        .zip(&bitmaps)
+        .zip(&columns)
+        .map(|((arr, bits), (_, _, offset))| Reference {
+            numbers: arr.numbers(),
+            valid: bits.map(|bits| Validity { bits, offset: *offset }),
+        })
+        .collect();
+    let threads = threads.unwrap_or_else(crate::parallel::cores);
+    let n = refs.iter().map(|r| r.numbers.len()).sum();
+    let fitted = run_detached(py, n, || {
+        fitting::fit_histograms(&refs, bins, threads)
+            .into_iter()
+            .collect::<crate::error::Result<Vec<_>>>()
+    })?;
+    Ok(fitted.into_iter().map(PyNumericHistogram::wrap).collect())
 }

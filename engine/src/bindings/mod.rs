@@ -31,6 +31,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<profile::PyProfile>()?;
     m.add_class::<wire::PyIngestReader>()?;
     m.add_function(wrap_pyfunction!(histogram::update_2d, m)?)?;
+    m.add_function(wrap_pyfunction!(histogram::fit_numeric, m)?)?;
     m.add_function(wrap_pyfunction!(stats::psi, m)?)?;
     m.add_function(wrap_pyfunction!(stats::kl_divergence, m)?)?;
     m.add_function(wrap_pyfunction!(stats::js_distance, m)?)?;
