@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 import mlmon
-from mlmon.bench.workloads.pipeline import CATEGORICAL, DRIFTED, NUMERIC, mlmon_pipeline, numpy_pipeline
+from mlmon.bench.workloads.pipeline import (
+    CATEGORICAL,
+    DRIFTED,
+    NUMERIC,
+    mlmon_fit,
+    mlmon_pipeline,
+    numpy_fit,
+    numpy_pipeline,
+)
 
 
 @pytest.mark.parametrize("source", ["pandas", "polars", "arrow"])
@@ -22,6 +30,26 @@ def test_mlmon_pipeline(benchmark: Any, request: pytest.FixtureRequest, source: 
 def test_numpy_pipeline(benchmark: Any, workload_pandas: tuple[Any, Any]) -> None:
     scores = benchmark(numpy_pipeline, *workload_pandas)
     assert len(scores) == 25
+
+
+def test_mlmon_fit(benchmark: Any, workload_pandas: tuple[Any, Any]) -> None:
+    baseline = benchmark(mlmon_fit, workload_pandas[0])
+    assert len(baseline.features) == 25
+
+
+def test_numpy_fit(benchmark: Any, workload_pandas: tuple[Any, Any]) -> None:
+    fitted = benchmark(numpy_fit, workload_pandas[0])
+    assert len(fitted) == 25
+
+
+def test_fit_agrees_with_numpy(workload_pandas: tuple[Any, Any]) -> None:
+    baseline: mlmon.Baseline = mlmon_fit(workload_pandas[0])
+    for name, (cuts, counts) in numpy_fit(workload_pandas[0]).items():
+        if name in NUMERIC:
+            prof = baseline.profiles[name]
+            assert isinstance(prof, mlmon._engine.NumericHistogram)
+            assert prof.edges.cuts.tolist() == cuts.tolist(), name
+            assert prof.counts.tolist() == counts.tolist(), name
 
 
 def test_scores_agree_with_numpy(workload_pandas: tuple[Any, Any]) -> None:

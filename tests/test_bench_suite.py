@@ -86,6 +86,8 @@ def test_results_json_structure(tiny_run: tuple[dict[str, Any], Path, Path]) -> 
     for want in (
         ("pipeline", "mlmon_pipeline[pandas]"),
         ("pipeline", "numpy_pipeline"),
+        ("pipeline", "mlmon_fit[pandas]"),
+        ("pipeline", "numpy_fit"),
         ("engine", "mlmon_histogram"),
         ("engine", "numpy_nanquantile"),
         ("engine", "mlmon_update_2d[F-2]"),

@@ -5,7 +5,8 @@ The suites time the workloads of :mod:`mlmon.bench.workloads`, the same ones a c
 pytest-benchmark files (``benches/bench_*.py``) time, so the figures are comparable:
 
 * ``pipeline``: the whole job (fit, update, report) from pandas, polars and pyarrow, and the hand-written
-  numpy/pandas/scipy job; the size is the rows per set.
+  numpy/pandas/scipy job; then the fit step alone, ``Baseline.fit`` beside its numpy/pandas half (edges,
+  reference counts, ``value_counts``); the size is the rows per set.
 * ``engine``: histograms, quantile edges, 2-D updates, codes, strings, PSI and chi-square; the size is
   the long columns' length.
 * ``store``: SQLite write throughput (1 and 100 partials per commit) and the merge of a day of 1-minute
@@ -66,6 +67,10 @@ def _pipeline(rows: int) -> Iterator[Case]:
 
         yield group, f"mlmon_pipeline[{source}]", build
     yield group, "numpy_pipeline", lambda: lambda: p.numpy_pipeline(*frames)
+    # The fit step alone (issue 15: most of the job), each way from the pandas reference.
+    group = f"fit-{_count(rows)}x25"
+    yield group, "mlmon_fit[pandas]", lambda: lambda: p.mlmon_fit(frames[0])
+    yield group, "numpy_fit", lambda: lambda: p.numpy_fit(frames[0])
 
 
 def _engine(n: int) -> Iterator[Case]:

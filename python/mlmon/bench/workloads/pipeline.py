@@ -104,6 +104,30 @@ def numpy_pipeline(ref: pd.DataFrame, cur: pd.DataFrame) -> dict[str, dict[str, 
     return out
 
 
+def numpy_fit(ref: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The reference half of :func:`numpy_pipeline` alone, what ``Baseline.fit`` does: the quantile
+    edges and the reference counted on them for numerical features, ``value_counts`` for categorical
+    ones (categories, counts)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    probs = np.linspace(0, 1, 11)[1:-1]
+    for name in NUMERIC:
+        r = ref[name].to_numpy()
+        r = r[~np.isnan(r)]
+        cuts = np.unique(np.nanquantile(r, probs))
+        out[name] = cuts, np.bincount(np.searchsorted(cuts, r, side="right"), minlength=len(cuts) + 1)
+    for name in CATEGORICAL:
+        vr = ref[name].value_counts()
+        out[name] = vr.index.to_numpy(), vr.to_numpy()
+    return out
+
+
+def mlmon_fit(ref: Any) -> Any:
+    """The fit step of the mlmon job alone: ``Baseline.fit``."""
+    import mlmon
+
+    return mlmon.Baseline.fit(ref)
+
+
 def mlmon_pipeline(ref: Any, cur: Any) -> Any:
     """The whole mlmon job: fit the baseline, update with the current set, report."""
     import mlmon
