@@ -2,10 +2,13 @@
 //! wanted rank, placed from a random sample, then one pass that counts the finite values below each
 //! bracket and keeps only the values inside one, bucket by bucket.
 //!
-//! Per block of values, one vectorized compare-and-sum sweep per bracket counts the values below it
-//! and marks those inside it with its number; a branch-free loop then appends the marked values with
-//! their bracket, and buckets are filled from those few values only, with no second classification.
-//! What the pass keeps also answers "how many finite values lie below `c`" for any `c` inside a
+//! Each value is classified against every bracket at once by a uniform grid over the brackets' span
+//! ([`crate::grid`]): a cell no bracket touches only needs counting by the number of brackets below
+//! it; values in touched cells (the candidates) are appended branch-free and compared exactly against
+//! the brackets' ends, then go into their bracket's bucket or are counted like the others. This
+//! replaced two compares per bracket and value (measured on 1M normal values, busy 2-core machine,
+//! CPU time: 7-8 ms against 8-10 ms before, with the reference count below included). What the pass
+//! keeps also answers "how many finite values lie below `c`" for any `c` inside a
 //! bracket, which lets the caller count the reference on its own cut points without another pass.
 
 use crate::grid::{Grid, CANDIDATE, SLOTS};
@@ -13,7 +16,8 @@ use crate::kernel::{f64_blocks, widen_f64, BlockSink, Element, MaskNulls, Validi
 use ndarray::{ArrayView1, Axis};
 use rayon::prelude::*;
 
-/// Most brackets one pass carries (upper ends are looked up through a power-of-two mask).
+/// Most brackets one pass carries (upper ends are looked up through a power-of-two mask; grid
+/// entries count brackets in a byte below [`CANDIDATE`]).
 pub const MAX_BRACKETS: usize = 64;
 const HIS: usize = 128;
 /// Largest sample used to place the brackets; rank error of a bracket end is about n / sqrt(sample).

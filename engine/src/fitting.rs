@@ -16,8 +16,9 @@ use ndarray::ArrayView1;
 use rayon::prelude::*;
 
 /// Below this many values in all the columns together the calling thread fits them alone: handing
-/// columns to the pool costs a few microseconds each, which a small frame does not repay (measured
-/// on 2 cores: 25 columns of 4,000 rows break even).
+/// columns to the pool costs a few microseconds each, which a small frame does not repay. The same
+/// order as `update_2d`'s threshold; not tuned separately (`Baseline.fit` only calls this above
+/// `mlmon._parallel.PARALLEL_MIN_VALUES`, 1M values, where the pool always pays).
 pub const PARALLEL_MIN_VALUES: usize = 1 << 17;
 
 /// One numerical reference column: its values and, for nullable float columns, the validity bitmap.
