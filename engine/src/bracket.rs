@@ -21,10 +21,10 @@ use rayon::prelude::*;
 pub const MAX_BRACKETS: usize = 64;
 const HIS: usize = 128;
 /// Largest sample used to place the brackets; rank error of a bracket end is about n / sqrt(sample).
-const SAMPLE: usize = 1 << 15;
+const SAMPLE: usize = 1 << 16;
 /// One sampled value per this many inputs below the cap. The sample is only selected at the bracket
 /// ends, never sorted, so it can be large: a larger one narrows the brackets and keeps fewer values.
-const SAMPLE_EVERY: usize = 32;
+const SAMPLE_EVERY: usize = 16;
 /// Smallest sample (inputs this small take the copy-and-select path anyway).
 const SAMPLE_MIN: usize = 2048;
 /// Inputs at least this large are split across cores.
