@@ -13,8 +13,8 @@ pytest-benchmark files (``benches/bench_*.py``) time, so the figures are compara
   partials; the size is the minutes merged.
 * ``batch``: ``mlmon.batch.profile`` of a Parquet file against pandas + numpy; the size is its rows.
 * ``monitor``: the public ``Monitor.update`` call on one batch (a dict with object strings, the 20 numeric
-  columns alone, a pandas DataFrame) beside numpy by hand; the size is the batch's rows (1,000 in
-  issue 15's table). What users pay per batch, not what the engine costs.
+  columns alone, a pandas DataFrame, a pyarrow Table) beside numpy by hand; the size is the batch's rows
+  (1,000 in issue 15's table). What users pay per batch, not what the engine costs.
 
 Each suite runs in its own child process (``python -m mlmon.bench._child kernels``), so one that fails,
 or lacks an optional library, loses only its own figures.
@@ -211,11 +211,18 @@ def _monitor(rows: int) -> Iterator[Case]:
     numeric = {name: batch[name] for name in w.NUMERIC}
     frame = pd.DataFrame(batch)
     full, numeric_only = w.baseline(), w.baseline(numeric_only=True)
-    cases = {
+    cases: dict[str, tuple[Any, Any, Any]] = {
         "dict": (full, batch, batch),
         "numeric": (numeric_only, numeric, numeric),
         "pandas": (full, frame, batch),
     }
+    try:
+        import pyarrow as pa
+    except ImportError:  # the arrow extra is not installed: no Arrow row
+        pa = None
+    table: Any = None if pa is None else pa.table(frame)
+    if table is not None:
+        cases["arrow"] = (full, table, batch)
     for label, (ref, data, arrays) in cases.items():
         group = f"monitor-update-{label}-{_count(rows)}"
         yield group, f"mlmon_monitor_update[{label}]", partial(_update_job, mlmon, ref, data)
@@ -224,6 +231,12 @@ def _monitor(rows: int) -> Iterator[Case]:
                 group,
                 "numpy_by_hand[pandas]",
                 lambda: lambda: w.by_hand(full, {name: frame[name].to_numpy() for name in frame.columns}),
+            )
+        elif label == "arrow":  # by hand from a table: the columns out of Arrow, then numpy
+            yield (
+                group,
+                "numpy_by_hand[arrow]",
+                lambda: lambda: w.by_hand(full, {c: table.column(c).to_numpy() for c in table.column_names}),
             )
         else:
             yield group, f"numpy_by_hand[{label}]", partial(_call, w.by_hand, ref, arrays)
