@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn batch_equals_one_column_at_a_time_on_any_thread_count() {
-        let a: Vec<f64> = (0..300_000).map(|i| ((i * 7919) % 10_007) as f64 * 0.5).collect();
+        let a: Vec<f64> = (0..300_000_i64).map(|i| ((i * 7919) % 10_007) as f64 * 0.5).collect();
         let b: Vec<i32> = (0..200_000).map(|i| (i % 13) - 6).collect();
         let empty: Vec<f64> = vec![f64::NAN; 10];
         let cols = [

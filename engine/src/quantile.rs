@@ -77,9 +77,8 @@ pub fn fit_counted<T: Element>(
     exact(data, valid, probs).map(|f| (f, None))
 }
 
-/// The quantiles from the order statistics inside the brackets; `None` when one escaped them.
-fn from_pass(pass: &mut Pass, probs: &[f64]) -> Option<Fitted> {
-    let n = pass.finite() as usize;
+/// The order statistics (0-based ranks, sorted, distinct) that the quantiles of `probs` interpolate.
+fn wanted_ranks(n: usize, probs: &[f64]) -> Vec<usize> {
     let mut wanted: Vec<usize> = probs
         .iter()
         .flat_map(|&p| {
@@ -89,6 +88,13 @@ fn from_pass(pass: &mut Pass, probs: &[f64]) -> Option<Fitted> {
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
+    wanted
+}
+
+/// The quantiles from the order statistics inside the brackets; `None` when one escaped them.
+fn from_pass(pass: &mut Pass, probs: &[f64]) -> Option<Fitted> {
+    let n = pass.finite() as usize;
+    let wanted = wanted_ranks(n, probs);
     let stats = pass.order_stats(&wanted)?;
     let at = |k: usize| wanted.binary_search(&k).ok().and_then(|i| stats.get(i).copied());
     let (mut out, mut uppers) = (Vec::with_capacity(probs.len()), Vec::with_capacity(probs.len()));
@@ -112,15 +118,7 @@ fn exact<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>, probs
     let mut values = finite_values(data, valid)?;
     let (lower, upper) = min_max(&values);
     let n = values.len();
-    let mut wanted: Vec<usize> = probs
-        .iter()
-        .flat_map(|&p| {
-            let (a, b, _) = ranks(n, p);
-            [a, b]
-        })
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
+    let wanted = wanted_ranks(n, probs);
     multi_select(&mut values, &wanted);
     let at = |i: usize| values.get(i).copied().unwrap_or(f64::NAN);
     let (mut out, mut uppers) = (Vec::with_capacity(probs.len()), Vec::with_capacity(probs.len()));

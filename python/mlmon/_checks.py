@@ -117,9 +117,13 @@ def _category_problem(col: Column) -> str | None:
     try:
         # The engine reads the types at its own speed; only a failing column pays the Python scan.
         _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
-    except DtypeError:
+    except DtypeError as exc:
         bad = _first(values, _is_category)
-        return f"{_type_word(bad[0])} ({_examples(bad)})" if bad else "values that are not categories"
+        if bad:
+            return f"{_type_word(bad[0])} ({_examples(bad)})"
+        # Values of the right type that still cannot be categories (a str with a lone surrogate): the
+        # engine's reason, without its placeholder for the column.
+        return str(exc).removeprefix("values: ").removeprefix("reference: ")
     return None
 
 

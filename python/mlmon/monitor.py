@@ -293,6 +293,10 @@ class Monitor:
 
     def _count_arrays(self, state: WindowState, batch: Arrays) -> None:
         """One engine call for every numpy column; the columns it hands back take the general path."""
+        if batch.rest is not None:
+            # Convert first, so that a column no feature can read raises before anything is counted.
+            for name in list(batch.rest.sources):
+                batch.rest.column(name)
         strings = {name: col.chunks for name, col in batch.strings.items()}
         invalid, skipped = state.counts.update(batch.arrays, strings)
         for name, values, missing in invalid:

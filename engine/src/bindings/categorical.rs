@@ -32,7 +32,15 @@ pub(super) fn classify<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Va
         return Ok(Value::Missing);
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::Key(KeyRef::Str(s.to_str()?)));
+        // A lone surrogate has no UTF-8 form: no category can be it (Python's own error would not say
+        // which feature or value).
+        let text = s.to_str().map_err(|_| {
+            dtype_error(format!(
+                "{what}: a str with a lone surrogate ({}), which no category can be (it has no UTF-8 form)",
+                s.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+            ))
+        })?;
+        return Ok(Value::Key(KeyRef::Str(text)));
     }
     if let Ok(b) = obj.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));

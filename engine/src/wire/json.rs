@@ -10,7 +10,7 @@
 //! would refuse. (The envelope stays with msgspec: its skip of the raw columns is faster than a
 //! scan here was, 0.7 ms against 1.2 ms for 480 KB.)
 
-use super::{Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema};
+use super::{Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema, CODE_DTYPES, NUMBER_DTYPES};
 use std::borrow::Cow;
 
 const MAX_LABEL_CHARS: usize = 1024;
@@ -307,19 +307,6 @@ fn raw_struct<'a>(r: &mut Reader<'a>, dtypes: &[(&str, Dtype)]) -> Option<RawByt
         data: Cow::Owned(data?),
     })
 }
-
-const NUMBER_DTYPES: &[(&str, Dtype)] = &[
-    ("<f8", Dtype::F8),
-    ("<f4", Dtype::F4),
-    ("<i8", Dtype::I8),
-    ("<i4", Dtype::I4),
-];
-const CODE_DTYPES: &[(&str, Dtype)] = &[
-    ("<i8", Dtype::I8),
-    ("<i4", Dtype::I4),
-    ("<i2", Dtype::I2),
-    ("|i1", Dtype::I1),
-];
 
 fn coded<'a>(r: &mut Reader<'a>) -> Option<Col<'a>> {
     let (mut categories, mut codes) = (None, None);

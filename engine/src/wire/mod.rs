@@ -88,6 +88,21 @@ pub enum Label<'a> {
     Missing,
 }
 
+/// The dtypes a binary number column may declare, as both wire formats spell them.
+const NUMBER_DTYPES: &[(&str, Dtype)] = &[
+    ("<f8", Dtype::F8),
+    ("<f4", Dtype::F4),
+    ("<i8", Dtype::I8),
+    ("<i4", Dtype::I4),
+];
+/// The dtypes a binary code column may declare.
+const CODE_DTYPES: &[(&str, Dtype)] = &[
+    ("<i8", Dtype::I8),
+    ("<i4", Dtype::I4),
+    ("<i2", Dtype::I2),
+    ("|i1", Dtype::I1),
+];
+
 /// The dtype of a binary column (little-endian, as numpy spells it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dtype {

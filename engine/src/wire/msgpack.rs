@@ -9,7 +9,7 @@
 //! [`EngineError::Codec`] (the service's 400); everything else is [`EngineError::Invalid`] (422).
 //! Reading stops at the first problem, so nothing is ever skipped and nesting cannot recurse.
 
-use super::{Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema};
+use super::{Batch, Col, Dtype, Label, RawBytes, RawCodes, Schema, CODE_DTYPES, NUMBER_DTYPES};
 use crate::error::{EngineError, Result};
 use rmp::decode::{read_marker, Bytes, RmpRead};
 use rmp::Marker;
@@ -251,19 +251,6 @@ fn labels<'a>(r: &mut Reader<'a>, n: usize, at: &str) -> Result<Vec<Label<'a>>> 
     }
     Ok(out)
 }
-
-const NUMBER_DTYPES: &[(&str, Dtype)] = &[
-    ("<f8", Dtype::F8),
-    ("<f4", Dtype::F4),
-    ("<i8", Dtype::I8),
-    ("<i4", Dtype::I4),
-];
-const CODE_DTYPES: &[(&str, Dtype)] = &[
-    ("<i8", Dtype::I8),
-    ("<i4", Dtype::I4),
-    ("<i2", Dtype::I2),
-    ("|i1", Dtype::I1),
-];
 
 /// `{dtype, data}` (`RawNumbers`, `RawCodes`): a dtype among `dtypes` and msgpack bin.
 fn raw_struct<'a>(r: &mut Reader<'a>, n: usize, at: &str, dtypes: &[(&str, Dtype)]) -> Result<RawBytes<'a>> {
