@@ -41,7 +41,7 @@ cases = st.tuples(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(case=cases)
 def test_metrics_equal_scikit_learn(case: tuple[int, int, int, float, bool, int]) -> None:
     seed, rows, k, skew, ties, bins = case
@@ -79,7 +79,7 @@ def _check_ranking(y, proba, c, m, k, bins) -> None:  # type: ignore[no-untyped-
         assert abs(ap.value - skm.average_precision_score(truth, proba[:, cls])) <= ap.bound + 1e-9
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(case=cases, cut=st.floats(0, 1))
 def test_merging_halves_equals_the_whole(case: tuple[int, int, int, float, bool, int], cut: float) -> None:
     seed, rows, k, skew, ties, bins = case
