@@ -256,7 +256,11 @@ class Monitor:
     def _close(self, next_key: int, fresh: WindowState | None = None) -> None:
         closed = self._open
         self._closed.append(closed)
-        self._open = fresh or WindowState(self.baseline, next_key, closed.row_start + closed.rows)
+        self._open = (
+            fresh
+            if fresh is not None
+            else WindowState(self.baseline, next_key, closed.row_start + closed.rows)
+        )
         if self._max_windows is not None and len(self._closed) > self._max_windows:
             oldest = self._closed.pop(0)
             if self._retired is None:
