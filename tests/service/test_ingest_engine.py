@@ -124,7 +124,7 @@ def columns(draw: st.DrawFn) -> dict[str, Any]:
     return cols
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(columns())
 def test_counts_and_refusals_match_the_msgspec_path(cols: dict[str, Any]) -> None:
     check_same(msgspec.msgpack.encode(cols))
@@ -194,7 +194,7 @@ def check_same_json(raw: bytes) -> None:
     assert _json_outcome(raw, engine=False) == _json_outcome(raw, engine=True)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(columns())
 def test_json_counts_and_refusals_match_the_msgspec_path(cols: dict[str, Any]) -> None:
     check_same_json(msgspec.json.encode(cols))

@@ -69,6 +69,7 @@ def test_schema_documents_request_and_response_bodies(service: str) -> None:
         assert name in schemas, name
 
 
+@pytest.mark.slow  # make test-slow: 11 s of fuzzing; R10 (tests/reliability) fuzzes the same API too
 def test_schemathesis_finds_no_server_error(service: str, tmp_path: Path) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(_CONFIG)
