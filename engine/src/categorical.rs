@@ -34,6 +34,16 @@ impl KeyRef<'_> {
     }
 }
 
+impl Key {
+    /// A borrowed view of the value, for lookups.
+    pub fn as_key_ref(&self) -> KeyRef<'_> {
+        match self {
+            Key::Str(s) => KeyRef::Str(s),
+            Key::Int(i) => KeyRef::Int(*i),
+        }
+    }
+}
+
 /// Counts of one categorical feature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryCounts {

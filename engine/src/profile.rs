@@ -9,7 +9,7 @@
 //! `Profile`'s bytes are what `encode_profile` writes, and [`merge_bytes`] merges two encoded
 //! profiles without Python.
 
-use crate::categorical::{CategoryCounts, KeyRef};
+use crate::categorical::CategoryCounts;
 use crate::codec::{self, Feature};
 use crate::column::{count_strings, dispatch};
 pub use crate::column::{Codes, Column, Numbers, StrChunk};
@@ -126,13 +126,6 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
     })
 }
 
-fn key_ref(k: &Key) -> KeyRef<'_> {
-    match k {
-        Key::Str(s) => KeyRef::Str(s),
-        Key::Int(i) => KeyRef::Int(*i),
-    }
-}
-
 fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
     match (target, prepared) {
         (FeatureMut::Numeric(h), Prepared::Bin(n)) => {
@@ -140,11 +133,11 @@ fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
             Outcome::Counted
         }
         (FeatureMut::Categorical(c), Prepared::Values(values, missing)) => {
-            c.add_value_counts(values.iter().map(|(k, n)| (key_ref(k), *n)), *missing);
+            c.add_value_counts(values.iter().map(|(k, n)| (k.as_key_ref(), *n)), *missing);
             Outcome::Counted
         }
         (FeatureMut::Categorical(c), Prepared::Borrowed(values, missing)) => {
-            c.add_value_counts(values.iter().map(|(k, n)| (key_ref(k), *n)), *missing);
+            c.add_value_counts(values.iter().map(|(k, n)| (k.as_key_ref(), *n)), *missing);
             Outcome::Counted
         }
         (FeatureMut::Categorical(c), Prepared::Slotted(delta, unseen)) => {

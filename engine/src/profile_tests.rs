@@ -1,5 +1,6 @@
 use super::*;
 use crate::binning::BinEdges;
+use crate::categorical::KeyRef;
 use ndarray::{Array2, ArrayView1, ArrayView2};
 
 fn edges() -> BinEdges {

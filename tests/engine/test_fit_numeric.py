@@ -9,28 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlmon import _engine as e
+from quantile_reference import merged, numpy_cuts
 
 LARGE = 1 << 17  # the bracket pass starts here
 
 
-def numpy_cuts(x: np.ndarray, bins: int) -> np.ndarray:
-    """np.quantile (default linear method) of the finite values, ties merged as the engine merges."""
-    f = np.asarray(x, dtype=np.float64)
-    f = f[np.isfinite(f)]
-    cuts = np.unique(np.quantile(f, np.linspace(0, 1, bins + 1)[1:-1]))
-    non_nan = np.asarray(x, dtype=np.float64)
-    non_nan = non_nan[~np.isnan(non_nan)]
-    counts = np.bincount(np.searchsorted(cuts, non_nan, side="right"), minlength=len(cuts) + 1)
-    kept: list[float] = []
-    run = 0
-    for cut, n in zip(cuts, counts[:-1], strict=True):
-        run += n
-        if run > 0:
-            kept.append(cut)
-            run = 0
-    if counts[-1] == 0 and kept:
-        kept.pop()
-    return np.array(kept)
+def merged_cuts(x: np.ndarray, bins: int) -> np.ndarray:
+    """np.quantile of the finite values, ties merged as the engine merges."""
+    return merged(numpy_cuts(x, bins), x)
 
 
 def recount(h: e.NumericHistogram, x: np.ndarray) -> e.NumericHistogram:
@@ -82,7 +68,7 @@ def check(x: np.ndarray, bins: int) -> None:
             e.BinEdges.quantile(x, bins)
         return
     edges = e.BinEdges.quantile(x, bins)
-    np.testing.assert_array_equal(edges.cuts, numpy_cuts(x, bins))
+    np.testing.assert_array_equal(edges.cuts, merged_cuts(x, bins))
     assert (edges.lower, edges.upper) == (f[np.isfinite(f)].min(), f[np.isfinite(f)].max())
     (h,) = e.fit_numeric([(x, None, 0)], bins)
     assert h.edges == edges
@@ -129,7 +115,7 @@ def test_strided_float32_and_integer_dtypes() -> None:
     check(rng.integers(-(2**31), 2**31 - 1, size=LARGE, dtype=np.int64).astype(np.int32), 10)
     big = rng.integers(2**60, 2**62, size=LARGE, dtype=np.int64)
     edges = e.BinEdges.quantile(big, 10)
-    np.testing.assert_array_equal(edges.cuts, numpy_cuts(big, 10))
+    np.testing.assert_array_equal(edges.cuts, merged_cuts(big, 10))
     (h,) = e.fit_numeric([(big, None, 0)])
     assert h == recount(h, big)
 
@@ -141,7 +127,7 @@ def test_validity_bitmap_is_read_as_nulls() -> None:
     bits = np.packbits(np.concatenate([[0, 0, 0], present]).astype(np.uint8), bitorder="little")
     (h,) = e.fit_numeric([(x, bits, 3)])
     filled = np.where(present, x, np.nan)
-    np.testing.assert_array_equal(h.edges.cuts, numpy_cuts(filled, 10))
+    np.testing.assert_array_equal(h.edges.cuts, merged_cuts(filled, 10))
     assert h == recount(h, filled)
     assert h == e.fit_numeric([(filled, None, 0)])[0]
 

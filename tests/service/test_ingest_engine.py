@@ -6,6 +6,7 @@ it too, with the same status (400 or 422) and the very same message."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -36,24 +37,22 @@ ENTRY = BaselineEntry.build("m", "v1", "0" * 64, BASELINE.to_bytes(), MAX_ROWS, 
 Outcome = tuple[str, Any]
 
 
-def old_path(raw: bytes) -> Outcome:
+def _outcome(fold_body: Callable[[], Any]) -> Outcome:
     try:
-        folded = fold(ENTRY, ENTRY.decode_columns(msgspec.Raw(raw), "msgpack"), MAX_ROWS)
+        folded = fold_body()
     except BadRequestError as exc:
         return "400", str(exc)
     except InputError as exc:
         return "422", str(exc)
     return "ok", (bytes(folded.profile), folded.rows)
+
+
+def old_path(raw: bytes) -> Outcome:
+    return _outcome(lambda: fold(ENTRY, ENTRY.decode_columns(msgspec.Raw(raw), "msgpack"), MAX_ROWS))
 
 
 def new_path(raw: bytes) -> Outcome:
-    try:
-        folded = fold_msgpack(ENTRY, raw)
-    except BadRequestError as exc:
-        return "400", str(exc)
-    except InputError as exc:
-        return "422", str(exc)
-    return "ok", (bytes(folded.profile), folded.rows)
+    return _outcome(lambda: fold_msgpack(ENTRY, raw))
 
 
 def check_same(raw: bytes) -> None:
@@ -178,16 +177,9 @@ def test_integer_labels_follow_the_baseline_domain() -> None:
 
 def _json_outcome(raw: bytes, engine: bool) -> Outcome:
     envelope = IngestEnvelope(columns=msgspec.Raw(raw))
-    try:
-        if engine:
-            folded = decode_and_count(ENTRY, envelope, "json", MAX_ROWS)
-        else:
-            folded = fold(ENTRY, ENTRY.decode_columns(envelope.columns, "json"), MAX_ROWS)
-    except BadRequestError as exc:
-        return "400", str(exc)
-    except InputError as exc:
-        return "422", str(exc)
-    return "ok", (bytes(folded.profile), folded.rows)
+    if engine:
+        return _outcome(lambda: decode_and_count(ENTRY, envelope, "json", MAX_ROWS))
+    return _outcome(lambda: fold(ENTRY, ENTRY.decode_columns(envelope.columns, "json"), MAX_ROWS))
 
 
 def check_same_json(raw: bytes) -> None:

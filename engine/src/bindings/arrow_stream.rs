@@ -12,7 +12,7 @@
 //! is read, so the caller can take its general path over the same object.
 
 use super::errors::{dtype_error, input_error};
-use super::profile::PyProfile;
+use super::profile::{bool_dictionary, PyProfile};
 use crate::counting::{count_ints, ArrowStrings, ArrowViews};
 use crate::profile::{Codes, Column, Numbers, StrChunk};
 use crate::sketch::Key;
@@ -147,10 +147,6 @@ impl<'a> Piece<'a> {
             },
         }
     }
-}
-
-fn bool_dictionary() -> Vec<Option<Key>> {
-    vec![Some(Key::Str("False".into())), Some(Key::Str("True".into()))]
 }
 
 fn validity(a: &dyn Array) -> Option<(&[u8], usize)> {

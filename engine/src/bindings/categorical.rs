@@ -336,13 +336,6 @@ fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
     Ok(Counted { values, missing })
 }
 
-fn key_ref(k: &Key) -> KeyRef<'_> {
-    match k {
-        Key::Str(s) => KeyRef::Str(s),
-        Key::Int(i) => KeyRef::Int(*i),
-    }
-}
-
 fn key_to_py<'py>(py: Python<'py>, k: &Key) -> PyResult<Bound<'py, PyAny>> {
     Ok(match k {
         Key::Str(s) => PyString::new(py, s).into_any(),
@@ -369,7 +362,7 @@ impl PyCategoryCounts {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn absorb(&self, counted: Counted) {
-        let refs = counted.values.iter().map(|(k, n)| (key_ref(k), *n));
+        let refs = counted.values.iter().map(|(k, n)| (k.as_key_ref(), *n));
         self.lock().add_value_counts(refs, counted.missing);
     }
 }

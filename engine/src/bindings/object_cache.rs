@@ -10,7 +10,7 @@
 //! time, as values rather than objects.
 
 use super::categorical::{classify, key_of, Value};
-use crate::categorical::{CategoryCounts, KeyRef};
+use crate::categorical::CategoryCounts;
 use crate::sketch::Key;
 use hashbrown::HashMap;
 use ndarray::ArrayView1;
@@ -171,15 +171,8 @@ fn add(delta: &mut [u64], unseen: &mut HashMap<Key, u64>, slot: usize, key: Opti
     }
 }
 
-fn key_ref(k: &Key) -> KeyRef<'_> {
-    match k {
-        Key::Str(s) => KeyRef::Str(s),
-        Key::Int(i) => KeyRef::Int(*i),
-    }
-}
-
 fn slot_of(counts: &CategoryCounts, k: &Key) -> (usize, Option<Key>) {
-    let slot = counts.slot(key_ref(k));
+    let slot = counts.slot(k.as_key_ref());
     let unseen = (slot == counts.categories().len() + 1).then(|| k.clone());
     (slot, unseen)
 }

@@ -115,7 +115,8 @@ fn refuse_unreadable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
     )))
 }
 
-fn bool_dictionary() -> Vec<Option<Key>> {
+/// The dictionary of a boolean column's codes (the labels the per-feature path gives booleans).
+pub(super) fn bool_dictionary() -> Vec<Option<Key>> {
     vec![Some(Key::Str("False".into())), Some(Key::Str("True".into()))]
 }
 
