@@ -106,35 +106,66 @@ impl ObjectCache {
     ) -> PyResult<Slotted> {
         // Values of objects beyond the cache (`None`: missing).
         let mut extra: HashMap<Option<Key>, u64> = HashMap::new();
-        let result = objs.iter().try_for_each(|o| {
-            let addr = o.as_ptr() as usize;
-            let id = match (!self.ids.is_empty()).then(|| self.find(addr)) {
-                Some(Ok(i)) => Some(i),
-                _ => {
-                    let resolved = resolve(o.bind(py), counts, what)?;
-                    match self.insert(addr, o.clone_ref(py), resolved) {
-                        Some(i) => Some(i),
-                        None => {
-                            // Full: count the value itself this time.
-                            let v = classify(o.bind(py), what)?;
-                            *extra.entry(value_key(&v)).or_insert(0) += 1;
-                            None
-                        }
-                    }
-                }
-            };
-            if let Some(i) = id {
-                if let Some(h) = self.hits.get_mut(i) {
-                    if *h == 0 {
-                        self.touched.push(i as u32);
-                    }
-                    *h += 1;
-                }
-            }
-            Ok::<_, PyErr>(())
-        });
+        // A contiguous array walks its slice: ndarray's general iterator costs a stride step a row.
+        let result = match objs.as_slice() {
+            Some(rows) => self.count_rows(py, rows.iter(), counts, what, &mut extra),
+            None => self.count_rows(py, objs.iter(), counts, what, &mut extra),
+        };
         let slotted = self.drain(counts, extra);
         result.map(|()| slotted)
+    }
+
+    /// The row loop of [`Self::count`]: a hit is one probe and one counter, so everything else (a
+    /// miss, a full cache) lives out of line in [`Self::miss`].
+    #[inline(always)]
+    fn count_rows<'a>(
+        &mut self,
+        py: Python<'_>,
+        rows: impl Iterator<Item = &'a Py<PyAny>>,
+        counts: &CategoryCounts,
+        what: &str,
+        extra: &mut HashMap<Option<Key>, u64>,
+    ) -> PyResult<()> {
+        for o in rows {
+            let addr = o.as_ptr() as usize;
+            let hit = if self.ids.is_empty() {
+                None
+            } else {
+                self.find(addr).ok()
+            };
+            let id = match hit {
+                Some(i) => Some(i),
+                None => self.miss(py, o, counts, what, extra)?,
+            };
+            if let Some(h) = id.and_then(|i| self.hits.get_mut(i)) {
+                if *h == 0 {
+                    self.touched.push(id.map_or(0, |i| i as u32));
+                }
+                *h += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// An object not in the cache: resolved and remembered, or, the cache being full, counted as its
+    /// value in `extra` (`None` returned).
+    #[cold]
+    #[inline(never)]
+    fn miss(
+        &mut self,
+        py: Python<'_>,
+        o: &Py<PyAny>,
+        counts: &CategoryCounts,
+        what: &str,
+        extra: &mut HashMap<Option<Key>, u64>,
+    ) -> PyResult<Option<usize>> {
+        let resolved = resolve(o.bind(py), counts, what)?;
+        if let Some(i) = self.insert(o.as_ptr() as usize, o.clone_ref(py), resolved) {
+            return Ok(Some(i));
+        }
+        let v = classify(o.bind(py), what)?;
+        *extra.entry(value_key(&v)).or_insert(0) += 1;
+        Ok(None)
     }
 
     /// The batch's slot counts, leaving every hit counter at zero for the next batch.
