@@ -73,10 +73,7 @@ impl NumericHistogram {
     }
 
     fn absorb(&mut self, tally: &Tally) {
-        let (counts, missing, oor) = tally.finish();
-        for (c, n) in self.counts.iter_mut().zip(counts) {
-            *c = c.saturating_add(n);
-        }
+        let (missing, oor) = tally.finish_into(&mut self.counts);
         self.missing = self.missing.saturating_add(missing);
         self.out_of_range = self.out_of_range.saturating_add(oor);
     }

@@ -131,14 +131,22 @@ impl Search {
     }
 }
 
+/// Linear-mode counters kept inline up to this many cuts (a default histogram has 9), so that counting
+/// a column allocates nothing: a 20-column batch of 1,000 rows spent a fifth of its engine time in
+/// `malloc` and `free`.
+const INLINE_CUTS: usize = 16;
+
 /// Per-call counters. With few cuts, each block is reduced to "how many values are `>=` each cut"
 /// (pure vertical SIMD: compare, subtract the mask, no scatter), from which bin counts follow by
 /// differences; with many cuts, each value's bin is found by binary search and counted in four lanes.
 #[derive(Debug)]
 pub struct Tally {
     linear: bool,
-    /// Linear mode: non-missing values `>=` each cut.
-    ge: Vec<u64>,
+    /// Linear mode: non-missing values `>=` each cut, inline for up to [`INLINE_CUTS`] cuts...
+    ge_inline: [u64; INLINE_CUTS],
+    /// ...else here.
+    ge_heap: Vec<u64>,
+    cuts: usize,
     /// Binary mode: per-bin counts in [`LANES`] lanes.
     lanes: Vec<u64>,
     /// Values visited, missing included.
@@ -152,11 +160,14 @@ pub struct Tally {
 impl Tally {
     /// Zeroed counters for `search`'s bins.
     pub fn new(search: &Search) -> Self {
-        let linear = search.cuts.len() <= LINEAR_MAX_CUTS;
+        let cuts = search.cuts.len();
+        let linear = cuts <= LINEAR_MAX_CUTS;
         let bins = search.n_bins();
         Self {
             linear,
-            ge: vec![0; if linear { search.cuts.len() } else { 0 }],
+            ge_inline: [0; INLINE_CUTS],
+            ge_heap: vec![0; if linear && cuts > INLINE_CUTS { cuts } else { 0 }],
+            cuts,
             lanes: vec![0; if linear { 0 } else { bins * LANES }],
             seen: 0,
             missing: 0,
@@ -164,28 +175,50 @@ impl Tally {
         }
     }
 
+    #[inline(always)]
+    fn ge(&self) -> &[u64] {
+        match self.ge_inline.get(..self.cuts) {
+            Some(inline) if self.linear => inline,
+            _ => &self.ge_heap,
+        }
+    }
+
+    #[inline(always)]
+    fn ge_mut(&mut self) -> &mut [u64] {
+        match self.ge_inline.get_mut(..self.cuts) {
+            Some(inline) if self.linear => inline,
+            _ => &mut self.ge_heap,
+        }
+    }
+
     /// Folds the counters: returns `(bin counts, missing, out_of_range)`.
     pub fn finish(&self) -> (Vec<u64>, u64, u64) {
-        let counts = if self.linear {
+        let mut counts = vec![0; self.cuts + 1];
+        let (missing, out_of_range) = self.finish_into(&mut counts);
+        (counts, missing, out_of_range)
+    }
+
+    /// Adds the bin counts to `counts` (saturating; one per bin) and returns `(missing, out_of_range)`.
+    pub fn finish_into(&self, counts: &mut [u64]) -> (u64, u64) {
+        if self.linear {
             // bin 0 = values below the first cut; bin j = ge[j-1] - ge[j]; last bin = ge[last].
-            let present = self.seen - self.missing;
-            let mut prev = present;
-            let mut out = Vec::with_capacity(self.ge.len() + 1);
-            for &g in &self.ge {
-                out.push(prev - g);
+            let mut prev = self.seen - self.missing;
+            let mut slots = counts.iter_mut();
+            // `ge` first: zip stops on it without taking the last bin's slot.
+            for (&g, c) in self.ge().iter().zip(slots.by_ref()) {
+                *c = c.saturating_add(prev - g);
                 prev = g;
             }
-            out.push(prev);
-            out
+            if let Some(last) = slots.next() {
+                *last = last.saturating_add(prev);
+            }
         } else {
             let bins = self.lanes.len() / LANES;
-            let mut out = vec![0u64; bins];
             for lane in self.lanes.chunks_exact(bins.max(1)) {
-                out.iter_mut().zip(lane).for_each(|(o, v)| *o += v);
+                counts.iter_mut().zip(lane).for_each(|(c, &v)| *c = c.saturating_add(v));
             }
-            out
-        };
-        (counts, self.missing, self.out_of_range)
+        }
+        (self.missing, self.out_of_range)
     }
 }
 
@@ -424,7 +457,7 @@ fn float_block(search: &Search, xs: &[f64], tally: &mut Tally) {
     let (lo, hi) = (search.lower, search.upper);
     tally.out_of_range += xs.iter().map(|&x| u64::from(x < lo) + u64::from(x > hi)).sum::<u64>();
     if tally.linear {
-        for (g, &c) in tally.ge.iter_mut().zip(&search.cuts) {
+        for (g, &c) in tally.ge_mut().iter_mut().zip(&search.cuts) {
             *g += xs.iter().map(|&x| u64::from(x >= c)).sum::<u64>();
         }
     } else {
@@ -450,8 +483,9 @@ fn int_block(search: &Search, xs: &[i64], tally: &mut Tally) {
         .sum::<u64>();
     let always = search.int_always as usize;
     if tally.linear {
-        let split = always.min(tally.ge.len());
-        let (all, rest) = tally.ge.split_at_mut(split);
+        let ge = tally.ge_mut();
+        let split = always.min(ge.len());
+        let (all, rest) = ge.split_at_mut(split);
         all.iter_mut().for_each(|g| *g += n);
         for (g, &c) in rest.iter_mut().zip(&search.int_cuts) {
             *g += xs.iter().map(|&x| u64::from(x >= c)).sum::<u64>();

@@ -182,6 +182,9 @@ pub fn update_batches(
         let msg = format!("{} columns for {} features", b.len(), targets.len());
         return Err((0, EngineError::invalid(msg)));
     }
+    if batches.is_empty() {
+        return Ok(targets.iter().map(|_| Outcome::Counted).collect());
+    }
     let values: usize = batches.iter().flatten().map(Column::len).sum();
     let pool = if threads > 1 && targets.len() > 1 && values >= PARALLEL_MIN_VALUES {
         crate::parallel::pool(threads.min(targets.len()))
@@ -190,38 +193,44 @@ pub fn update_batches(
     };
     let parallel = pool.is_some();
     let kinds: Vec<bool> = targets.iter().map(|t| matches!(t, FeatureMut::Numeric(_))).collect();
-    // Column-major: every target's pieces, one per batch.
-    let reduce = |(i, numeric): (usize, &bool)| -> std::result::Result<Vec<Prepared<'_, '_>>, (usize, EngineError)> {
+    let per_target = batches.len();
+    // Column-major and flat: target i's pieces, one per batch, are `prepared[i * per_target..]` (one
+    // allocation for the batch, not one per feature).
+    let prepare_target = |(i, &numeric): (usize, &bool)| {
         batches
             .iter()
-            .filter_map(|b| b.get(i))
-            .map(|c| prepare(*numeric, c).map_err(|e| (i, e)))
-            .collect()
+            .filter_map(move |b| b.get(i))
+            .map(move |c| prepare(numeric, c).map_err(|e| (i, e)))
     };
     let mut run = move || {
-        let prepared: Vec<Vec<Prepared<'_, '_>>> = if parallel {
-            kinds
+        let prepared: Vec<Prepared<'_, '_>> = if parallel {
+            let nested: Vec<Vec<Prepared<'_, '_>>> = kinds
                 .par_iter()
                 .enumerate()
-                .map(reduce)
-                .collect::<std::result::Result<_, _>>()
+                .map(|t| prepare_target(t).collect())
+                .collect::<std::result::Result<_, _>>()?;
+            nested.into_iter().flatten().collect()
         } else {
             kinds
                 .iter()
                 .enumerate()
-                .map(reduce)
-                .collect::<std::result::Result<_, _>>()
-        }?;
-        if strict && prepared.iter().flatten().any(|p| matches!(p, Prepared::Invalid(..))) {
-            return Ok(prepared.iter().map(|ps| refused(ps)).collect());
+                .flat_map(prepare_target)
+                .collect::<std::result::Result<_, _>>()?
+        };
+        if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
+            return Ok(prepared.chunks(per_target).map(refused).collect());
         }
-        let add = |(t, ps): (&mut FeatureMut<'_>, &Vec<Prepared<'_, '_>>)| {
+        let add = |(t, ps): (&mut FeatureMut<'_>, &[Prepared<'_, '_>])| {
             ps.iter().map(|p| apply(t, p)).fold(Outcome::Counted, combine)
         };
         Ok(if parallel {
-            targets.par_iter_mut().zip(prepared.par_iter()).map(add).collect()
+            targets
+                .par_iter_mut()
+                .zip(prepared.par_chunks(per_target))
+                .map(add)
+                .collect()
         } else {
-            targets.iter_mut().zip(&prepared).map(add).collect()
+            targets.iter_mut().zip(prepared.chunks(per_target)).map(add).collect()
         })
     };
     match pool {

@@ -116,14 +116,24 @@ impl PyProfile {
 
     /// Borrows the columns of `dict` that are features, with the GIL held; the rest are skipped.
     pub(super) fn hold_all<'py>(&self, dict: &Bound<'py, PyDict>) -> PyResult<HeldColumns<'py>> {
-        let py = dict.py();
-        let mut held = Vec::with_capacity(dict.len());
-        let mut skipped = Vec::new();
-        let mut rows: Option<usize> = None;
+        let mut features = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
             let Ok(key) = k.cast::<PyString>() else { continue };
-            let name = key.to_str()?;
-            let Some(&i) = self.index.get(name) else { continue };
+            if let Some(&i) = self.index.get(key.to_str()?) {
+                features.push((i, v));
+            }
+        }
+        self.hold_features(features)
+    }
+
+    /// Borrows each `(feature index, column)`, with the GIL held; the columns the engine does not read
+    /// are left to the caller, by name.
+    pub(super) fn hold_features<'py>(&self, features: Vec<(usize, Bound<'py, PyAny>)>) -> PyResult<HeldColumns<'py>> {
+        let mut held = Vec::with_capacity(features.len());
+        let mut skipped = Vec::new();
+        let mut rows: Option<usize> = None;
+        for (i, v) in features {
+            let name = self.names.get(i).map_or("?", String::as_str);
             let Some((h, n)) = hold(&v, self.slot(i)?)? else {
                 refuse_unreadable(&v, name)?;
                 skipped.push(name.to_string());
@@ -133,7 +143,7 @@ impl PyProfile {
                 Some(r) if r != n => {
                     return Err(input_error(format!(
                         "feature {}: {n} values, but other columns have {r}",
-                        repr(py, name)
+                        repr(v.py(), name)
                     )))
                 }
                 _ => rows = Some(n),

@@ -16,10 +16,14 @@ use pyo3::types::{PyDict, PyString};
 /// invalid values, the column names that are no feature and the features the batch lacks.
 pub(super) type DictUpdated = (usize, Vec<(String, u64, u64)>, Vec<String>, Vec<String>);
 
-/// The dict's rows and the names it holds beyond the profile's features, marking `present` the
-/// features it holds; `None` for a dict the general path must read.
-fn scan(profile: &PyProfile, dict: &Bound<'_, PyDict>, present: &mut [bool]) -> Option<(usize, Vec<String>)> {
+/// What [`scan`] finds: the dict's rows, its features' columns by index, and its other names.
+type Scanned<'py> = (usize, Vec<(usize, Bound<'py, PyAny>)>, Vec<String>);
+
+/// The dict's rows, its columns that are features and the names it holds beyond them, marking
+/// `present` the features it holds; `None` for a dict the general path must read.
+fn scan<'py>(profile: &PyProfile, dict: &Bound<'py, PyDict>, present: &mut [bool]) -> Option<Scanned<'py>> {
     let mut rows = None;
+    let mut features = Vec::with_capacity(dict.len());
     let mut unexpected = Vec::new();
     for (k, v) in dict.iter() {
         if !k.is_exact_instance_of::<PyString>() || !v.is_exact_instance_of::<PyUntypedArray>() {
@@ -32,11 +36,14 @@ fn scan(profile: &PyProfile, dict: &Bound<'_, PyDict>, present: &mut [bool]) -> 
         }
         let name = k.cast::<PyString>().ok()?.to_str().ok()?;
         match profile.feature(name) {
-            Some((i, _)) => *present.get_mut(i)? = true,
+            Some((i, _)) => {
+                *present.get_mut(i)? = true;
+                features.push((i, v));
+            }
             None => unexpected.push(name.to_owned()),
         }
     }
-    Some((rows.unwrap_or(0), unexpected))
+    Some((rows.unwrap_or(0), features, unexpected))
 }
 
 /// Counts `columns` when it is a dict the engine reads as it is; `None`, with nothing counted, leaves
@@ -48,7 +55,7 @@ pub(super) fn update(profile: &PyProfile, columns: &Bound<'_, PyAny>, strict: bo
         return Ok(None);
     };
     let mut present = vec![false; profile.len()];
-    let Some((rows, unexpected)) = scan(profile, dict, &mut present) else {
+    let Some((rows, features, unexpected)) = scan(profile, dict, &mut present) else {
         return Ok(None);
     };
     let absent: Vec<String> = profile
@@ -61,7 +68,7 @@ pub(super) fn update(profile: &PyProfile, columns: &Bound<'_, PyAny>, strict: bo
     if strict && !absent.is_empty() {
         return Ok(None);
     }
-    let (held, skipped) = profile.hold_all(dict)?;
+    let (held, skipped) = profile.hold_features(features)?;
     if !skipped.is_empty() {
         return Ok(None);
     }
