@@ -9,10 +9,12 @@ before they do.
   precision, recall, F1 and ROC AUC) of predictions whose labels have not arrived yet.
 
 Every counts object has ``update`` and ``merge``: a window, a day or any range gives the metrics of all
-its rows at once.
+its rows at once. :func:`encode` and :func:`decode` turn any of them into bytes and back, to store a
+window's counts beside its drift profile.
 """
 
 from mlmon.performance.classification import ClassificationCounts, ClassificationMetrics
+from mlmon.performance.codec import decode, encode
 from mlmon.performance.estimate import Calibration, ConfidenceCounts, Estimate
 from mlmon.performance.ranking import Ranked, average_precision, roc_auc
 from mlmon.performance.regression import RegressionCounts, RegressionMetrics
@@ -27,5 +29,7 @@ __all__ = [
     "RegressionCounts",
     "RegressionMetrics",
     "average_precision",
+    "decode",
+    "encode",
     "roc_auc",
 ]
