@@ -21,12 +21,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mlmon import _engine, demo
-from mlmon.baseline import Baseline
-from mlmon.drift import SEVERITY_ORDER, DriftReport, Thresholds
+from mlmon import demo
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import SEVERITY_ORDER, DriftReport, Thresholds
+from mlmon.core.monitor import Monitor
+from mlmon.core.schema import FeatureSpec
 from mlmon.exceptions import MlmonError
-from mlmon.monitor import Monitor
-from mlmon.schema import FeatureSpec
 from mlmon.store import cli as store_cli
 
 __all__ = ["main"]
@@ -240,7 +241,7 @@ def _print_table(report: DriftReport) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mlmon`` command."""
     parser = argparse.ArgumentParser(prog="mlmon", description="Exact, fast drift monitoring for ML models.")
-    parser.add_argument("--version", action="version", version=f"mlmon {_engine.__version__}")
+    parser.add_argument("--version", action="version", version=f"mlmon {_native.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     base = sub.add_parser("baseline", help="fit and inspect baselines").add_subparsers(
         dest="action", required=True

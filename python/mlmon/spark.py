@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mlmon.baseline import Baseline
 from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._fold import PeriodFold
 from mlmon.batch._profile import ProfileOptions, finish_profile, read_columns, start_profile
 from mlmon.batch.history import DriftHistory
-from mlmon.schema import FeatureSpec
+from mlmon.core.baseline import Baseline
+from mlmon.core.schema import FeatureSpec
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
     from typing_extensions import Unpack

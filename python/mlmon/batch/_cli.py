@@ -10,10 +10,10 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from mlmon.baseline import Baseline
 from mlmon.batch._profile import profile
 from mlmon.batch.history import DriftHistory
-from mlmon.drift import SEVERITY_ORDER, Thresholds
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import SEVERITY_ORDER, Thresholds
 from mlmon.exceptions import InputError
 
 __all__ = ["run", "table"]

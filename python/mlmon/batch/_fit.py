@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlmon import _engine, _parallel
-from mlmon._frames import Numeric, as_numeric, count_numeric, feature_errors, to_batch
-from mlmon.baseline import Baseline
+from mlmon.core import _native, _parallel
+from mlmon.core.baseline import Baseline
+from mlmon.core.frames import Numeric, as_numeric, count_numeric, feature_errors, to_batch
+from mlmon.core.schema import FeatureKind, FeatureSpec
 from mlmon.exceptions import DtypeError, InputError, SchemaMismatchError
-from mlmon.schema import FeatureKind, FeatureSpec
 
 __all__ = ["CountPass", "FitOptions", "SketchPass", "build_baseline", "feature_kinds", "fit_two_passes"]
 
@@ -63,7 +63,7 @@ def feature_kinds(
     """The features to fit and their kinds, from an Arrow schema.
 
     Without ``features``, every numeric, string, bool or dictionary column not in ``exclude`` (timestamps
-    and nested columns are skipped). Kinds follow ``Baseline.fit``'s typing rule (``mlmon.schema``):
+    and nested columns are skipped). Kinds follow ``Baseline.fit``'s typing rule (``mlmon.core.schema``):
     ``categorical=None`` types by dtype, ``categorical=[]`` refuses string columns.
 
     Raises:
@@ -136,7 +136,7 @@ class SketchPass:
         """An empty pass over ``specs``."""
         self.specs = list(specs)
         self.rows = 0
-        self.sketches = {s.name: _engine.QuantileSketch(k) for s in specs if s.kind == "numerical"}
+        self.sketches = {s.name: _native.QuantileSketch(k) for s in specs if s.kind == "numerical"}
         self.counts: dict[str, dict[Any, int]] = {s.name: {} for s in specs if s.kind == "categorical"}
 
     def add(self, rb: Any) -> None:
@@ -183,11 +183,11 @@ class SketchPass:
         wire = msgspec.msgpack.decode(data, type=_Pass1Wire)
         out = cls(specs, k)
         out.rows = wire.rows
-        out.sketches = {n: _engine.QuantileSketch.from_bytes(b) for n, b in wire.sketches.items()}
+        out.sketches = {n: _native.QuantileSketch.from_bytes(b) for n, b in wire.sketches.items()}
         out.counts = {n: dict(pairs) for n, pairs in wire.counts.items()}
         return out
 
-    def edges(self, bins: int) -> dict[str, _engine.BinEdges]:
+    def edges(self, bins: int) -> dict[str, _native.BinEdges]:
         """Bin edges per numerical feature from its sketch.
 
         Raises:
@@ -199,12 +199,12 @@ class SketchPass:
                 out[name] = sketch.edges(bins)
         return out
 
-    def categories(self, max_categories: int) -> dict[str, _engine.CategoryCounts]:
+    def categories(self, max_categories: int) -> dict[str, _native.CategoryCounts]:
         """Reference category counts per categorical feature."""
         out = {}
         for name, seen in self.counts.items():
             with feature_errors(name):
-                out[name] = _engine.CategoryCounts.fit_counts(
+                out[name] = _native.CategoryCounts.fit_counts(
                     list(seen), list(seen.values()), max_categories=max_categories
                 )
         return out
@@ -213,9 +213,9 @@ class SketchPass:
 class CountPass:
     """Pass 2: exact histograms of the numerical features on the fitted edges."""
 
-    def __init__(self, edges: Mapping[str, _engine.BinEdges]) -> None:
+    def __init__(self, edges: Mapping[str, _native.BinEdges]) -> None:
         """Empty histograms on ``edges``."""
-        self.hists = {name: _engine.NumericHistogram(e) for name, e in edges.items()}
+        self.hists = {name: _native.NumericHistogram(e) for name, e in edges.items()}
 
     def add(self, rb: Any) -> None:
         """Counts a record batch holding every numerical feature."""
@@ -234,14 +234,14 @@ class CountPass:
 
     def to_bytes(self) -> bytes:
         """The histograms as one engine profile."""
-        return _engine.encode_profile(list(self.hists.items()))
+        return _native.encode_profile(list(self.hists.items()))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CountPass:
         """Reads :meth:`to_bytes` output."""
         out = cls({})
-        for name, prof in _engine.decode_profile(data):
-            if not isinstance(prof, _engine.NumericHistogram):
+        for name, prof in _native.decode_profile(data):
+            if not isinstance(prof, _native.NumericHistogram):
                 raise SchemaMismatchError(f"feature {name!r}: expected a histogram")
             out.hists[name] = prof
         return out

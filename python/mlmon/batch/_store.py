@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from mlmon import _engine
-from mlmon.baseline import Baseline
 from mlmon.batch._fold import PeriodFold
-from mlmon.drift import DriftReport
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport
 from mlmon.exceptions import InputError
 from mlmon.store import (
     ConflictError,
@@ -43,7 +43,7 @@ def _batches(fold: PeriodFold, sha: str) -> list[IngestBatch]:
         state = fold.states[key]
         start = datetime.fromtimestamp(key * fold.seconds, timezone.utc)
         end = start + timedelta(seconds=fold.seconds)
-        profile = _engine.encode_profile(list(state.profiles.items()))
+        profile = _native.encode_profile(list(state.profiles.items()))
         digest = hashlib.sha256(profile + state.rows.to_bytes(8, "little")).hexdigest()[:32]
         batch_id = f"batch-{sha[:16]}-{int(fold.seconds)}-{key}"
         out.append(IngestBatch(batch_id, digest, [PartialWindow(start, end, profile, state.rows)]))

@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmon.drift import DriftReport
+from mlmon.batch._history_html import render_history
+from mlmon.core.drift import DriftReport
 
 __all__ = ["COLUMNS", "DriftHistory"]
 
@@ -113,8 +114,6 @@ class DriftHistory:
         Returns:
             The HTML text.
         """
-        from mlmon.report.history import render_history
-
         html = render_history(self, title=title)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:

@@ -31,9 +31,9 @@ import httpx
 import msgspec
 import numpy as np
 
-from mlmon.baseline import Baseline
 from mlmon.bench.ingest import backend_url
 from mlmon.bench.load.service_load import _port
+from mlmon.core.baseline import Baseline
 from mlmon.store import Store, open_store
 
 __all__ = ["service_compaction"]

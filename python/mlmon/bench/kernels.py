@@ -74,8 +74,8 @@ def _pipeline(rows: int) -> Iterator[Case]:
 
 
 def _engine(n: int) -> Iterator[Case]:
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
+    from mlmon.core import _native as e
 
     x = w.column(n)
     edges = e.BinEdges.quantile(x, 10)
@@ -116,8 +116,8 @@ def _engine(n: int) -> Iterator[Case]:
 
 
 def _engine_wide(n: int) -> Iterator[Case]:
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
+    from mlmon.core import _native as e
 
     x, hs = w.wide(max(1_000, n // 10))
     group = f"update-2d-{_count(len(x))}x25"
@@ -142,8 +142,8 @@ def _engine_wide(n: int) -> Iterator[Case]:
 def _engine_strings(n: int) -> Iterator[Case]:
     import pandas as pd
 
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
+    from mlmon.core import _native as e
 
     values = w.strings(max(10_000, n // 10))
     counts = e.CategoryCounts.fit(values[:10_000])

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from mlmon.baseline import Baseline
 from mlmon.bench.workloads.curves import window_profile
+from mlmon.core.baseline import Baseline
 from mlmon.store import IngestBatch, PartialWindow, Store, WindowPartial, open_store
 from mlmon.store._windows import merge_profiles
 

@@ -60,7 +60,7 @@ def host_info() -> dict[str, Any]:
     """The machine: host, CPU model, cores, memory, kernel and library versions, load average."""
     import numpy as np
 
-    from mlmon import _engine
+    from mlmon.core import _native
 
     cpu = next(
         (
@@ -84,8 +84,8 @@ def host_info() -> dict[str, Any]:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "mlmon": _engine.__version__,
-        "simd": getattr(_engine, "SIMD", None),
+        "mlmon": _native.__version__,
+        "simd": getattr(_native, "SIMD", None),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
 

@@ -22,13 +22,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from mlmon.core.drift import DriftReport
 from mlmon.demo.processes import WebhookReceiver
 from mlmon.demo.stack import Stack, launch_stack, wait_rows
 from mlmon.demo.traffic import SHIFTED, clean_rows, drifted_rows, send_rows
 from mlmon.deploy import DeployConfig, DeployResult, run_deploy
 from mlmon.deploy.config import DataConfig, GatesConfig, HttpConfig, ModelConfig, ServicesConfig
 from mlmon.deploy.example import TARGET, train_example
-from mlmon.drift import DriftReport
 
 __all__ = ["MODEL", "demo_config", "run_loop"]
 

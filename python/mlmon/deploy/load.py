@@ -1,5 +1,5 @@
 """Step 1, load: read the artifact and check it (:func:`read_artifact`, in the deploy process), deserialize
-it under the rules of :mod:`mlmon.artifacts` (:func:`load_artifact`, in the sandbox child), and read the
+it under the rules of :mod:`mlmon.core.artifacts` (:func:`load_artifact`, in the sandbox child), and read the
 training and validation tables."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlmon.artifacts import ArtifactError, check_loadable, detect_format, load_model, sha256_bytes
+from mlmon.core.artifacts import ArtifactError, check_loadable, detect_format, load_model, sha256_bytes
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError
 

@@ -16,7 +16,7 @@ from typing import Any, TextIO, TypeVar
 import httpx
 import msgspec
 
-from mlmon.artifacts import detect_format, sha256_bytes
+from mlmon.core.artifacts import detect_format, sha256_bytes
 from mlmon.deploy import baseline as baseline_step
 from mlmon.deploy import push as push_step
 from mlmon.deploy.config import DeployConfig, Secrets

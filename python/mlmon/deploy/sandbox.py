@@ -3,7 +3,7 @@
 A deploy runs with the database URL and the service tokens in its environment. Whatever the artifact's
 checks (digest, skops allow-list), the process that deserializes it should have nothing worth
 stealing (RELIABILITY.md, model artifacts, defence 5). So the deploy process never deserializes the
-model: it reads the bytes, checks them (:func:`mlmon.artifacts.check_loadable`), and hands the path
+model: it reads the bytes, checks them (:func:`mlmon.core.artifacts.check_loadable`), and hands the path
 and the verified digest to ``python -m mlmon.deploy.sandbox``, started with an allow-listed
 environment. The child loads the model (checking the digest again, so a file swapped in between is
 refused), reads the validation set, and returns metrics, importances and parameters as JSON.

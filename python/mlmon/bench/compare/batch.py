@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlmon.core import _native
+
 DIR = Path(os.environ.get("MLMON_BENCH_DIR", "/tmp/mlmon-bench-batch"))
 SIZES = [int(s) for s in os.environ.get("MLMON_BENCH_SIZES", "1000000,10000000,30000000").split(",")]
 PANDAS_MAX = int(os.environ.get("MLMON_BENCH_PANDAS_MAX", "10000000"))
@@ -93,7 +95,6 @@ def run(job: str, path: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    import mlmon
     from mlmon.bench.workloads.batch import write
 
     DIR.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ def main() -> None:
     spark_n = 10_000_000 if 10_000_000 in files else SIZES[0]
     results[("spark", spark_n)] = run("spark", files[spark_n])
     print(f"# spark {spark_n}: {results[('spark', spark_n)]}", file=sys.stderr)
-    print(render(results, mlmon._engine.SIMD))
+    print(render(results, _native.SIMD))
 
 
 def _row(label: str, n: int, r: dict[str, Any]) -> str:

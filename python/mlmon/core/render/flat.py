@@ -9,10 +9,10 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from mlmon.report._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["CSV_COLUMNS", "to_csv", "to_markdown"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import msgspec
 
-from mlmon.drift import SEVERITY_ORDER, Severity
-from mlmon.exceptions import InputError
+from mlmon.core.drift import SEVERITY_ORDER, Severity
+from mlmon.core.exceptions import InputError
 
 __all__ = ["QualityThresholds", "assess"]
 

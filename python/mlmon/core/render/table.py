@@ -14,10 +14,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from mlmon.report._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["SEVERITY_STYLE", "FittingTable", "render_table"]
 

@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mlmon.exceptions import MlmonError
+from mlmon.core.exceptions import MlmonError
 
 __all__ = [
     "FORMATS",
