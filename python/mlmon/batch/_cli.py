@@ -24,8 +24,13 @@ _STYLE = {"ok": "green", "insufficient_data": "yellow", "warning": "dark_orange"
 def table(history: DriftHistory) -> Table:
     """One line per period: rows, severity, score and the drifted features."""
     out = Table(title=f"drift per {history.by}", title_justify="left")
-    for name, justify in (("period", "left"), ("rows", "right"), ("severity", "left"), ("score", "right"),
-                          ("drifted", "left")):  # fmt: skip
+    for name, justify in (
+        ("period", "left"),
+        ("rows", "right"),
+        ("severity", "left"),
+        ("score", "right"),
+        ("drifted", "left"),
+    ):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in history:
         start = "–" if r.window_start is None else f"{r.window_start:%Y-%m-%d %H:%M}"
@@ -53,8 +58,14 @@ def run(args: argparse.Namespace, baseline: Baseline, thresholds: Thresholds) ->
     """Profiles ``args.current`` per period, writes the outputs and returns the exit code."""
     if args.table and not (args.table.endswith((".parquet", ".csv"))):
         raise InputError(f"--table {args.table}: expected a .parquet or .csv file name")
-    history = profile(args.current, baseline, by=args.by, timestamp=args.timestamp, thresholds=thresholds,
-                      progress=None if not args.quiet else False)  # fmt: skip
+    history = profile(
+        args.current,
+        baseline,
+        by=args.by,
+        timestamp=args.timestamp,
+        thresholds=thresholds,
+        progress=None if not args.quiet else False,
+    )
     if args.json:
         Path(args.json).write_bytes(msgspec.json.encode(history.reports))
     if args.html:

@@ -76,9 +76,11 @@ def feature_kinds(
     if both:
         raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
     types = {f.name: f.type for f in schema}
-    names = list(features) if features is not None else [
-        n for n in types if n not in exclude and _arrow_kind(types[n]) is not None
-    ]  # fmt: skip
+    names = (
+        list(features)
+        if features is not None
+        else [n for n in types if n not in exclude and _arrow_kind(types[n]) is not None]
+    )
     absent = [n for n in [*names, *declared, *numerical] if n not in types]
     if absent:
         raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
@@ -173,8 +175,11 @@ class SketchPass:
 
     def to_bytes(self) -> bytes:
         """The pass as bytes (sketches in the engine codec)."""
-        wire = _Pass1Wire(self.rows, {n: s.to_bytes() for n, s in self.sketches.items()},
-                          {n: list(c.items()) for n, c in self.counts.items()})  # fmt: skip
+        wire = _Pass1Wire(
+            self.rows,
+            {n: s.to_bytes() for n, s in self.sketches.items()},
+            {n: list(c.items()) for n, c in self.counts.items()},
+        )
         return msgspec.msgpack.encode(wire)
 
     @classmethod
@@ -248,9 +253,14 @@ class CountPass:
 
 
 def build_baseline(
-    specs: Sequence[FeatureSpec], first: SketchPass, second: CountPass, *, bins: int, max_categories: int,
+    specs: Sequence[FeatureSpec],
+    first: SketchPass,
+    second: CountPass,
+    *,
+    bins: int,
+    max_categories: int,
     **meta: Any,
-) -> Baseline:  # fmt: skip
+) -> Baseline:
     """The baseline from both passes (``meta``: feature_importance, model, version)."""
     cats = first.categories(max_categories)
     profiles = {s.name: second.hists[s.name] if s.kind == "numerical" else cats[s.name] for s in specs}
@@ -289,12 +299,24 @@ def fit_two_passes(
         raise InputError(
             f"unknown fit_baseline arguments: {unknown} (known: {sorted(FitOptions.__annotations__)})"
         )
-    specs = feature_kinds(schema, features=o.get("features"), exclude=o.get("exclude", ()),
-                          categorical=o.get("categorical"), numerical=o.get("numerical", ()))  # fmt: skip
+    specs = feature_kinds(
+        schema,
+        features=o.get("features"),
+        exclude=o.get("exclude", ()),
+        categorical=o.get("categorical"),
+        numerical=o.get("numerical", ()),
+    )
     first = sketch(specs, o.get("k", 200))
     bins = o.get("bins", 10)
     edges = first.edges(bins)
     second = count(first, CountPass(edges)) if edges else CountPass({})
-    return build_baseline(specs, first, second, bins=bins, max_categories=o.get("max_categories", 10_000),
-                          feature_importance=o.get("feature_importance"), model=o.get("model"),
-                          version=o.get("version"))  # fmt: skip
+    return build_baseline(
+        specs,
+        first,
+        second,
+        bins=bins,
+        max_categories=o.get("max_categories", 10_000),
+        feature_importance=o.get("feature_importance"),
+        model=o.get("model"),
+        version=o.get("version"),
+    )

@@ -93,9 +93,12 @@ class PeriodFold:
     def to_bytes(self) -> bytes:
         """The counts as bytes (msgpack of window states with engine profiles inside)."""
         wire = _Wire(
-            kind=_KIND, baseline=self.baseline.fingerprint, seconds=self.seconds, skipped=self.skipped,
+            kind=_KIND,
+            baseline=self.baseline.fingerprint,
+            seconds=self.seconds,
+            skipped=self.skipped,
             states=[self.states[k].to_wire() for k in sorted(self.states)],
-        )  # fmt: skip
+        )
         return msgspec.msgpack.encode(wire)
 
     @classmethod

@@ -26,11 +26,34 @@ from mlmon.bench.tables import fmt_bytes, fmt_s, md_table, num
 
 __all__ = ["capacity_markdown", "main", "summary_markdown"]
 
-_INGEST_KEYS = ("backend", "keys", "group", "batches_s", "commit_median_s", "merge_share", "delta_rows",
-                "compact_s", "rows_after_compaction", "commits", "error")  # fmt: skip
-_COMPACTION_KEYS = ("backend", "batches", "rows_per_batch", "workers", "batches_s", "compact_interval_s",
-                    "max_rows", "max_interval_batches", "rows_at_end", "rows_after_compaction",
-                    "seconds_to_one_row", "counted_rows", "error")  # fmt: skip
+_INGEST_KEYS = (
+    "backend",
+    "keys",
+    "group",
+    "batches_s",
+    "commit_median_s",
+    "merge_share",
+    "delta_rows",
+    "compact_s",
+    "rows_after_compaction",
+    "commits",
+    "error",
+)
+_COMPACTION_KEYS = (
+    "backend",
+    "batches",
+    "rows_per_batch",
+    "workers",
+    "batches_s",
+    "compact_interval_s",
+    "max_rows",
+    "max_interval_batches",
+    "rows_at_end",
+    "rows_after_compaction",
+    "seconds_to_one_row",
+    "counted_rows",
+    "error",
+)
 
 
 def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
@@ -38,8 +61,10 @@ def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
     if not rows:
         return "(not measured)"
     present = [k for k in keys if any(k in r for r in rows)]
-    cells = [[num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
-             for r in rows]  # fmt: skip
+    cells = [
+        [num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
+        for r in rows
+    ]
     return md_table(present, cells)
 
 
@@ -52,10 +77,16 @@ def _kernels(results: dict[str, Any]) -> str:
     kernels = results.get("kernels") or {}
     rows = [
         # "file": results written when the kernels were pytest-benchmark files (before the suites).
-        [k.get("suite", k.get("file", "")), k["name"], k.get("group") or "", fmt_s(k["min_s"]),
-         fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
+        [
+            k.get("suite", k.get("file", "")),
+            k["name"],
+            k.get("group") or "",
+            fmt_s(k["min_s"]),
+            fmt_s(k["median_s"]),
+            f"{k['ops']:,.1f}",
+        ]
         for k in kernels.get("benchmarks", [])
-    ]  # fmt: skip
+    ]
     table = md_table(["suite", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
     failed = [f"* `{name}`: {error}" for name, error in (kernels.get("failed") or {}).items()]
     return "\n\n".join([table, *(["Without figures:\n\n" + "\n".join(failed)] if failed else [])])

@@ -100,21 +100,40 @@ def feature_drift(
     labels, ref_shares, cur_shares = display_bins(baseline, name, ref, cur)
     n_valid = int(cur.sum())
     severity = classify(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
-    reason = _empty_reason(state, name, count) if n_valid == 0 else (
-        explain(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
-    )  # fmt: skip
+    reason = (
+        _empty_reason(state, name, count)
+        if n_valid == 0
+        else (explain(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count))
+    )
     spec = baseline.features[name]
     hint = integer_hint(spec, len(cur), baseline.bins) if unseen is None else None
     return FeatureDrift(
-        name=name, kind=spec.kind, method="psi", score=stats.score, severity=severity, reason=reason,
-        typing=describe_typing(spec), typing_hint=hint,
+        name=name,
+        kind=spec.kind,
+        method="psi",
+        score=stats.score,
+        severity=severity,
+        reason=reason,
+        typing=describe_typing(spec),
+        typing_hint=hint,
         noise_floor=stats.noise_floor if np.isfinite(stats.noise_floor) else None,
         significant=stats.p_value is not None and stats.p_value < thresholds.significance,
-        chi2=stats.chi2, dof=stats.dof, p_value=stats.p_value, js_distance=stats.js_distance, count=count,
-        reference_count=ref_prof.total, top_unseen=top_unseen, quality_severity=q_severity,
-        quality_issues=issues, warning_threshold=limits.warning, critical_threshold=limits.critical,
-        labels=labels, reference_shares=ref_shares, current_shares=cur_shares, **rates,
-    )  # fmt: skip
+        chi2=stats.chi2,
+        dof=stats.dof,
+        p_value=stats.p_value,
+        js_distance=stats.js_distance,
+        count=count,
+        reference_count=ref_prof.total,
+        top_unseen=top_unseen,
+        quality_severity=q_severity,
+        quality_issues=issues,
+        warning_threshold=limits.warning,
+        critical_threshold=limits.critical,
+        labels=labels,
+        reference_shares=ref_shares,
+        current_shares=cur_shares,
+        **rates,
+    )
 
 
 def _empty_reason(state: WindowState, name: str, count: int) -> str:
@@ -150,11 +169,22 @@ def evaluate(
     )
     weighted = any(baseline.feature_importance.get(n, 0.0) > 0 for n in features)
     return DriftReport(
-        severity=worst, score=score, drifted_share=share, features=features,
+        severity=worst,
+        score=score,
+        drifted_share=share,
+        features=features,
         drifted_count=sum(f.drifted for f in features.values()),
-        score_weighting="importance" if weighted else "equal", reference_rows=baseline.n_rows,
-        current_rows=state.rows, row_start=state.row_start, row_end=state.row_start + state.rows,
-        window_start=start, window_end=end, missing_columns=sorted(state.missing_columns),
-        unexpected_columns=sorted(state.unexpected), quality_severity=q_worst, model=baseline.model,
-        version=baseline.version, thresholds=thresholds,
-    )  # fmt: skip
+        score_weighting="importance" if weighted else "equal",
+        reference_rows=baseline.n_rows,
+        current_rows=state.rows,
+        row_start=state.row_start,
+        row_end=state.row_start + state.rows,
+        window_start=start,
+        window_end=end,
+        missing_columns=sorted(state.missing_columns),
+        unexpected_columns=sorted(state.unexpected),
+        quality_severity=q_worst,
+        model=baseline.model,
+        version=baseline.version,
+        thresholds=thresholds,
+    )

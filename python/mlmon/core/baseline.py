@@ -347,8 +347,15 @@ class Baseline:
         fitted = _fit_all(batch, names, categorical, numerical, bins, max_categories)
         specs = [spec for spec, _ in fitted]
         profiles = {spec.name: prof for spec, prof in fitted}
-        return cls(specs, profiles, n_rows=batch.n_rows, bins=bins, feature_importance=feature_importance,
-                   model=model, version=version)  # fmt: skip
+        return cls(
+            specs,
+            profiles,
+            n_rows=batch.n_rows,
+            bins=bins,
+            feature_importance=feature_importance,
+            model=model,
+            version=version,
+        )
 
     def reference_counts(self, name: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
         """Reference counts of ``name`` aligned as the statistics compare them (bins, or categories
@@ -381,11 +388,19 @@ class Baseline:
     def to_bytes(self) -> bytes:
         """The baseline file's bytes (see :meth:`save`)."""
         envelope = _BaselineFile(
-            kind=_KIND, format=FORMAT_VERSION, mlmon_version=self.mlmon_version, created_at=self.created_at,
-            model=self.model, version=self.version, n_rows=self.n_rows, bins=self.bins,
-            features=list(self.features.values()), feature_importance=self.feature_importance,
-            profile=self._profile_bytes, checksum=bytes(_CHECKSUM_BYTES),
-        )  # fmt: skip
+            kind=_KIND,
+            format=FORMAT_VERSION,
+            mlmon_version=self.mlmon_version,
+            created_at=self.created_at,
+            model=self.model,
+            version=self.version,
+            n_rows=self.n_rows,
+            bins=self.bins,
+            features=list(self.features.values()),
+            feature_importance=self.feature_importance,
+            profile=self._profile_bytes,
+            checksum=bytes(_CHECKSUM_BYTES),
+        )
         data = msgspec.msgpack.encode(envelope)
         body = data[:-_CHECKSUM_BYTES]
         return body + hashlib.sha256(body).digest()
@@ -414,9 +429,17 @@ class Baseline:
         except msgspec.DecodeError as exc:
             raise CodecError(f"corrupted mlmon baseline file ({exc})") from exc
         profiles = dict(_native.decode_profile(env.profile))
-        return cls(env.features, profiles, n_rows=env.n_rows, bins=env.bins,
-                   feature_importance=env.feature_importance, model=env.model, version=env.version,
-                   created_at=env.created_at, mlmon_version=env.mlmon_version)  # fmt: skip
+        return cls(
+            env.features,
+            profiles,
+            n_rows=env.n_rows,
+            bins=env.bins,
+            feature_importance=env.feature_importance,
+            model=env.model,
+            version=env.version,
+            created_at=env.created_at,
+            mlmon_version=env.mlmon_version,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the baseline to ``path`` (conventionally ``<model>-<version>.mlmon``)."""

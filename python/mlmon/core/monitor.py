@@ -395,9 +395,11 @@ class Monitor:
 
     def _cumulative(self) -> WindowState:
         total = WindowState(self.baseline)
-        total.row_start = self._retired.row_start if self._retired else (
-            self._closed[0].row_start if self._closed else self._open.row_start
-        )  # fmt: skip
+        total.row_start = (
+            self._retired.row_start
+            if self._retired
+            else (self._closed[0].row_start if self._closed else self._open.row_start)
+        )
         for state in [*([self._retired] if self._retired else []), *self._closed, self._open]:
             total.merge(state)
         return total
@@ -433,11 +435,15 @@ class Monitor:
     def snapshot(self) -> bytes:
         """Every count of this monitor as bytes, for :meth:`from_snapshot` in another process."""
         snap = _Snapshot(
-            kind=_SNAPSHOT_KIND, format=_SNAPSHOT_FORMAT, baseline=self.baseline.fingerprint,
-            window=self._window_kind, window_size=self._window_size, open=self._open.to_wire(),
+            kind=_SNAPSHOT_KIND,
+            format=_SNAPSHOT_FORMAT,
+            baseline=self.baseline.fingerprint,
+            window=self._window_kind,
+            window_size=self._window_size,
+            open=self._open.to_wire(),
             closed=[w.to_wire() for w in self._closed],
             retired=None if self._retired is None else self._retired.to_wire(),
-        )  # fmt: skip
+        )
         return msgspec.msgpack.encode(snap)
 
     @classmethod
@@ -465,9 +471,11 @@ class Monitor:
             raise CodecError(f"unsupported monitor snapshot (kind {snap.kind!r}, format {snap.format})")
         if snap.baseline != baseline.fingerprint:
             raise SchemaMismatchError("the snapshot was taken against another baseline")
-        window: Any = None if snap.window == "none" else (
-            int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s"
-        )  # fmt: skip
+        window: Any = (
+            None
+            if snap.window == "none"
+            else (int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s")
+        )
         monitor = cls(
             baseline, thresholds, window, quality=quality, max_windows=max_windows, on_error=on_error
         )

@@ -157,10 +157,17 @@ class WindowState:
     def to_wire(self) -> StateWire:
         """The counts as a msgspec Struct (engine profile bytes inside)."""
         return StateWire(
-            key=self.key, profile=_native.encode_profile(list(self.profiles.items())), invalid=self.invalid,
-            extra_missing=self.extra_missing, rows=self.rows, row_start=self.row_start, start=self.start,
-            end=self.end, unexpected=sorted(self.unexpected), missing_columns=sorted(self.missing_columns),
-        )  # fmt: skip
+            key=self.key,
+            profile=_native.encode_profile(list(self.profiles.items())),
+            invalid=self.invalid,
+            extra_missing=self.extra_missing,
+            rows=self.rows,
+            row_start=self.row_start,
+            start=self.start,
+            end=self.end,
+            unexpected=sorted(self.unexpected),
+            missing_columns=sorted(self.missing_columns),
+        )
 
     @classmethod
     def from_wire(cls, baseline: Baseline, wire: StateWire) -> WindowState:

@@ -59,8 +59,11 @@ def child(job: str, path: str) -> None:
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _hwm_mib(), "base_mib": base_mib,
-                      **extra}))  # fmt: skip
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _hwm_mib(), "base_mib": base_mib, **extra}
+        )
+    )
 
 
 def _spark(path: str, ref: Any) -> dict[str, float]:
@@ -72,10 +75,13 @@ def _spark(path: str, ref: Any) -> dict[str, float]:
 
     t0 = time.perf_counter()
     spark = (
-        SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.memory", "2g").getOrCreate()
-    )  # fmt: skip
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     started = time.perf_counter() - t0
     df = spark.read.parquet(path)
@@ -84,13 +90,21 @@ def _spark(path: str, ref: Any) -> dict[str, float]:
     took = time.perf_counter() - t1
     partitions = df.rdd.getNumPartitions()
     spark.stop()
-    return {"profile_seconds": took, "session_seconds": started, "partitions": partitions,
-            "periods": len(history)}  # fmt: skip
+    return {
+        "profile_seconds": took,
+        "session_seconds": started,
+        "partitions": partitions,
+        "periods": len(history),
+    }
 
 
 def run(job: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", __spec__.name, "--child", job, str(path)], check=True,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", __spec__.name, "--child", job, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -102,8 +116,10 @@ def main() -> None:
     for n in SIZES:
         t0 = time.perf_counter()
         files[n] = write(DIR / f"history-{n}.parquet", n)
-        print(f"# {files[n]}: {files[n].stat().st_size / 2**20:.0f} MiB ({time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"# {files[n]}: {files[n].stat().st_size / 2**20:.0f} MiB ({time.perf_counter() - t0:.0f} s)",
+            file=sys.stderr,
+        )
     results: dict[tuple[str, int], dict[str, Any]] = {}
     for n in SIZES:
         for job in ("mlmon", "pandas", "fit"):
@@ -120,8 +136,10 @@ def main() -> None:
 def _row(label: str, n: int, r: dict[str, Any]) -> str:
     rate = n / r["seconds"] / 1e6
     cores = r["cpu_seconds"] / r["seconds"]
-    return (f"| {label} | {n:,} | {r['seconds']:.1f} s | {rate:.2f} M rows/s | {r['cpu_seconds']:.1f} s | "
-            f"{cores:.2f} | {r['peak_mib']:,.0f} MiB |")  # fmt: skip
+    return (
+        f"| {label} | {n:,} | {r['seconds']:.1f} s | {rate:.2f} M rows/s | {r['cpu_seconds']:.1f} s | "
+        f"{cores:.2f} | {r['peak_mib']:,.0f} MiB |"
+    )
 
 
 def render(results: dict[tuple[str, int], dict[str, Any]], simd: str) -> str:

@@ -85,8 +85,9 @@ def pandas_job(path: Path, ref: mlmon.Baseline) -> dict[tuple[Any, str], tuple[n
             assert isinstance(prof, _native.NumericHistogram)
             values = group[name].to_numpy()
             values = values[~np.isnan(values)]
-            counts = np.bincount(np.searchsorted(prof.edges.cuts, values, side="right"),
-                                 minlength=prof.edges.n_bins)  # fmt: skip
+            counts = np.bincount(
+                np.searchsorted(prof.edges.cuts, values, side="right"), minlength=prof.edges.n_bins
+            )
             out[(day, name)] = counts, _psi(prof.counts.astype(float), counts.astype(float))
         for name in CATEGORICAL:
             cats = ref.profiles[name]

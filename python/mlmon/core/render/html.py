@@ -31,8 +31,10 @@ def _bars(f: FeatureDrift, width: int = 560, height: int = 170) -> str:
     top, plot_h = 8, height - 48
     peak = max([*f.reference_shares, *f.current_shares, 1e-9])
     slot = (width - 10) / n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="distribution of {escape(f.name)}">']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="distribution of {escape(f.name)}">'
+    ]
     parts.append(f'<line x1="5" y1="{top + plot_h}" x2="{width - 5}" y2="{top + plot_h}" stroke="#d0d7de"/>')
     rotate = n > 8
     for i, (label, r, c) in enumerate(zip(f.labels, f.reference_shares, f.current_shares, strict=False)):
@@ -49,8 +51,10 @@ def _bars(f: FeatureDrift, width: int = 560, height: int = 170) -> str:
         lx, ly = x + slot / 2, top + plot_h + 12
         transform = f' transform="rotate(-30 {lx:.1f} {ly:.1f})"' if rotate else ""
         anchor = "end" if rotate else "middle"
-        parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
-                     f'fill="#656d76"{transform}>{short}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
+            f'fill="#656d76"{transform}>{short}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -147,9 +151,10 @@ def render_html(report: DriftReport) -> str:
     model = " ".join(x for x in (report.model, report.version and f"v{report.version}") if x) or "model"
     head = "".join(
         f'<th class="{"l" if i < 4 or i == 8 else ""}">{h}</th>'
-        for i, h in enumerate(["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)",
-                               "missing", "quality"])
-    )  # fmt: skip
+        for i, h in enumerate(
+            ["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)", "missing", "quality"]
+        )
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
