@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mlmon import demo
 from mlmon.core import _native
+from mlmon.core._compat import require
 from mlmon.core.baseline import Baseline
 from mlmon.core.drift import SEVERITY_ORDER, DriftReport, Thresholds
 from mlmon.core.monitor import Monitor
@@ -41,9 +42,9 @@ class CliError(MlmonError):
 
 def _arrow() -> tuple[Any, Any, Any]:
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
+        pa = require("pyarrow", "arrow")
+        pacsv = require("pyarrow.csv", "arrow")
+        pq = require("pyarrow.parquet", "arrow")
     except ImportError as exc:  # pragma: no cover - pyarrow is installed in the test environment
         raise CliError("reading files needs pyarrow: pip install 'mlmon[io]'") from exc
     return pa, pacsv, pq

@@ -25,6 +25,7 @@ from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._fold import PeriodFold
 from mlmon.batch._profile import ProfileOptions, finish_profile, read_columns, start_profile
 from mlmon.batch.history import DriftHistory
+from mlmon.core._compat import require
 from mlmon.core.baseline import Baseline
 from mlmon.core.schema import FeatureSpec
 
@@ -103,10 +104,10 @@ def profile(
 
 
 def _arrow_schema(df: Any) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
+    types = require("pyspark.sql.pandas.types", "spark")
     with _no_pandas_warning():
-        return to_arrow_schema(df.schema)
+        schema: pa.Schema = types.to_arrow_schema(df.schema)
+    return schema
 
 
 def _sketch_pass(df: Any, specs: list[FeatureSpec], k: int) -> SketchPass:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mlmon.batch._profile import profile
 from mlmon.batch.history import DriftHistory
+from mlmon.core._compat import require
 from mlmon.core.baseline import Baseline
 from mlmon.core.drift import SEVERITY_ORDER, Thresholds
 from mlmon.exceptions import InputError
@@ -43,11 +44,11 @@ def table(history: DriftHistory) -> Table:
 def _write_table(history: DriftHistory, path: str) -> None:
     arrow: Any = history.to_arrow()
     if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet", "arrow")
 
         pq.write_table(arrow, path)
     elif path.endswith(".csv"):
-        import pyarrow.csv as pacsv
+        pacsv = require("pyarrow.csv", "arrow")
 
         pacsv.write_csv(arrow, path)
     else:

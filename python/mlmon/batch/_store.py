@@ -53,10 +53,10 @@ def _batches(fold: PeriodFold, sha: str) -> list[IngestBatch]:
 def _results(reports: list[DriftReport], sha: str) -> list[DriftResult]:
     return [
         DriftResult(
-            window_start=r.window_start,
-            window_end=r.window_end,
+            window_start=r.window_start,  # type: ignore[arg-type]  # a period report has both ends
+            window_end=r.window_end,  # type: ignore[arg-type]
             feature=name,
-            score=f.score,  # type: ignore[arg-type]
+            score=f.score,
             severity=f.severity,
             baseline_sha256=sha,
             details={

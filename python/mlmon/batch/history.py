@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlmon.batch._history_html import render_history
+from mlmon.core._compat import require
 from mlmon.core.drift import DriftReport
 
 __all__ = ["COLUMNS", "DriftHistory"]
@@ -101,7 +102,7 @@ class DriftHistory:
 
     def to_arrow(self) -> Any:
         """A ``pyarrow.Table`` with :data:`COLUMNS` (timestamps in UTC)."""
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
 
         schema = pa.schema(
             [
@@ -133,7 +134,7 @@ class DriftHistory:
 
     def to_polars(self) -> Any:
         """A ``polars.DataFrame`` with :data:`COLUMNS`."""
-        import polars as pl
+        pl = require("polars", "polars")
 
         return pl.from_arrow(self.to_arrow())
 

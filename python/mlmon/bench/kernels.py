@@ -33,7 +33,10 @@ from typing import Any
 
 import numpy as np
 
+import mlmon
 from mlmon.bench import measure
+from mlmon.core import _native as e
+from mlmon.core._compat import require
 
 __all__ = ["SUITES", "run_kernels", "run_suite"]
 
@@ -75,7 +78,6 @@ def _pipeline(rows: int) -> Iterator[Case]:
 
 def _engine(n: int) -> Iterator[Case]:
     from mlmon.bench.workloads import engine as w
-    from mlmon.core import _native as e
 
     x = w.column(n)
     edges = e.BinEdges.quantile(x, 10)
@@ -117,7 +119,6 @@ def _engine(n: int) -> Iterator[Case]:
 
 def _engine_wide(n: int) -> Iterator[Case]:
     from mlmon.bench.workloads import engine as w
-    from mlmon.core import _native as e
 
     x, hs = w.wide(max(1_000, n // 10))
     group = f"update-2d-{_count(len(x))}x25"
@@ -140,10 +141,9 @@ def _engine_wide(n: int) -> Iterator[Case]:
 
 
 def _engine_strings(n: int) -> Iterator[Case]:
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
     from mlmon.bench.workloads import engine as w
-    from mlmon.core import _native as e
 
     values = w.strings(max(10_000, n // 10))
     counts = e.CategoryCounts.fit(values[:10_000])
@@ -202,9 +202,8 @@ def _batch(rows: int) -> Iterator[Case]:
 
 
 def _monitor(rows: int) -> Iterator[Case]:
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
-    import mlmon
     from mlmon.bench.workloads import monitor_update as w
 
     batch = w.make(np.random.default_rng(1), rows)
@@ -217,7 +216,7 @@ def _monitor(rows: int) -> Iterator[Case]:
         "pandas": (full, frame, batch),
     }
     try:
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
     except ImportError:  # the arrow extra is not installed: no Arrow row
         pa = None
     table: Any = None if pa is None else pa.table(frame)

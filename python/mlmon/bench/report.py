@@ -22,6 +22,7 @@ from mlmon.bench._sections import (
     verdict_table,
 )
 from mlmon.bench.capacity_doc import render as render_capacity
+from mlmon.bench.plots import plot_curves
 from mlmon.bench.tables import fmt_bytes, fmt_s, md_table, num
 
 __all__ = ["capacity_markdown", "main", "summary_markdown"]
@@ -204,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
 def write_reports(results: dict[str, Any], json_path: Path, docs: Path | None) -> list[Path]:
     """Writes the summary beside ``json_path`` and the plots: with ``docs``, into ``docs/img`` beside the
     capacity report; without, into ``<stem>-plots/`` beside the summary. No matplotlib: no plots (said)."""
-    from mlmon.bench.plots import plot_curves
 
     written = [json_path.with_suffix(".md")]
     written[0].write_text(summary_markdown(results))

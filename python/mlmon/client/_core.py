@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from mlmon.client._buffer import Batch, Buffer
 from mlmon.client._columns import Kind, columns_of_frame
+from mlmon.core._compat import require
 from mlmon.exceptions import InputError
 
 __all__ = ["ClientCore", "backoff", "retry_after"]
@@ -66,21 +67,21 @@ def _metrics(registry: Any) -> tuple[Any, Any] | None:
     """The rows and retries counters in ``registry`` (default: prometheus_client's), made once per
     registry so several clients share them; ``None`` without prometheus_client."""
     try:
-        from prometheus_client import REGISTRY, Counter
+        prometheus = require("prometheus_client", "service")
     except ImportError:  # pragma: no cover - prometheus_client is installed in the test environment
         return None
-    reg = REGISTRY if registry is None else registry
+    reg = prometheus.REGISTRY if registry is None else registry
     with _METRICS_LOCK:
         found = _METRICS.get(reg)
         if found is None:
-            rows = Counter(
+            rows = prometheus.Counter(
                 "mlmon_client_rows",
                 "Rows by outcome: sent, dropped (buffer full or closed "
                 "before delivery) or rejected (a final 4xx or unencodable values).",
                 ["model", "outcome"],
                 registry=reg,
             )
-            retries = Counter(
+            retries = prometheus.Counter(
                 "mlmon_client_retries",
                 "Batch sends retried (408, 429, 5xx, network).",
                 ["model"],

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlmon.core import _native
+from mlmon.core._compat import require
 from mlmon.core.exceptions import DtypeError
 from mlmon.core.frames import Batch, Column, Numeric, Strings
 from mlmon.core.schema import FeatureSpec
@@ -85,7 +86,7 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     itself uses to iterate its blocks; about 20x cheaper than ``iloc``); a pandas with neither takes the
     general path. Reading 25 columns one by one cost a fifth of a 1,000-row update.
     """
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
     if type(obj) is not pd.DataFrame:
         return None

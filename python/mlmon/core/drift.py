@@ -265,7 +265,8 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
             width: Columns available; a narrower width than every column needs gets the compact
                 layout (``None``: every column).
         """
-        # rich costs ~15 ms to import; only the terminal table needs it, so ``import mlmon`` defers it.
+        # rich is the slowest import in reach (table + console) and only this method needs it: deferred so
+        # that ``import mlmon`` (service workers, batch jobs) never loads it.
         from mlmon.core.render.table import render_table
 
         return render_table(self, limit, width)

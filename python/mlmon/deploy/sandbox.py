@@ -21,6 +21,10 @@ import msgspec
 
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError, DeployError, InfrastructureError
+from mlmon.deploy.importances import feature_importances
+from mlmon.deploy.load import load_artifact, load_dataset
+from mlmon.deploy.register import json_params
+from mlmon.deploy.validate import validation_metrics
 
 __all__ = ["Evaluation", "child_env", "evaluate", "evaluate_isolated"]
 
@@ -85,11 +89,6 @@ def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 def evaluate(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evaluation:
     """Loads the artifact (which must hash to ``sha256``) and scores the validation set, in this
     process: what the child runs."""
-    from mlmon.deploy.importances import feature_importances
-    from mlmon.deploy.load import load_artifact, load_dataset
-    from mlmon.deploy.register import json_params
-    from mlmon.deploy.validate import validation_metrics
-
     artifact = load_artifact(model_cfg, sha256)
     validation = load_dataset(data_cfg.validation, data_cfg, artifact.model)
     task, metrics = validation_metrics(artifact.model, validation)

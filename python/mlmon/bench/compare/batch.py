@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlmon.core import _native
+from mlmon.core._compat import require
 
 DIR = Path(os.environ.get("MLMON_BENCH_DIR", "/tmp/mlmon-bench-batch"))
 SIZES = [int(s) for s in os.environ.get("MLMON_BENCH_SIZES", "1000000,10000000,30000000").split(",")]
@@ -69,13 +70,13 @@ def child(job: str, path: str) -> None:
 def _spark(path: str, ref: Any) -> dict[str, float]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
+    import mlmon.spark  # pyspark: the spark extra
 
-    import mlmon.spark
+    sql = require("pyspark.sql", "spark")
 
     t0 = time.perf_counter()
     spark = (
-        SparkSession.builder.master("local[2]")
+        sql.SparkSession.builder.master("local[2]")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.host", "127.0.0.1")

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import mlmon
 import mlmon.batch
 from mlmon.core import _native
+from mlmon.core._compat import require
 
 NUMERIC = [f"n{i:02d}" for i in range(22)]
 CATEGORICAL = ["plan", "region", "device"]
@@ -75,7 +76,7 @@ def _psi(ref: np.ndarray, cur: np.ndarray, eps: float = 1e-4) -> float:
 def pandas_job(path: Path, ref: mlmon.Baseline) -> dict[tuple[Any, str], tuple[np.ndarray, float]]:
     """The straightforward pandas + numpy job: read the file, group rows by day, per feature
     searchsorted + bincount on the baseline's edges (value_counts for categories), then PSI."""
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
     df = pd.read_parquet(path)
     out: dict[tuple[Any, str], tuple[np.ndarray, float]] = {}

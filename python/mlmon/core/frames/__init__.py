@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlmon.core import _native
+from mlmon.core._compat import require
 from mlmon.core.exceptions import DtypeError, InputError, MlmonError
 from mlmon.core.frames._columns import (
     BOOL_CATEGORIES,
@@ -174,7 +175,7 @@ def from_arrow_capsule(obj: Any) -> Any:
         DtypeError: pyarrow is not installed, or the data is not a table (a struct array).
     """
     try:
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
     except ImportError as exc:
         raise DtypeError(
             f"{type(obj).__name__} speaks the Arrow PyCapsule interface; reading it needs pyarrow "
