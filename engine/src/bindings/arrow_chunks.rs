@@ -139,3 +139,4 @@ pub(super) fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult
         values.push((Key::Str(s.into()), n));
     }
     Ok(Counted { values, missing })
+}

@@ -3,6 +3,7 @@
 //! `run_detached`, then builds its result.
 
 mod arrays;
+mod arrow_chunks;
 mod arrow_stream;
 mod categorical;
 mod codec;
@@ -13,6 +14,7 @@ mod object_cache;
 mod profile;
 mod sketch;
 mod stats;
+mod values;
 mod wire;
 
 use pyo3::prelude::*;

@@ -6,11 +6,13 @@
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
 use super::arrays::{numeric1_of, Numeric1};
-use super::categorical::{arrow_chunks, borrow_chunk, ucs4_rows, ArrowChunk, PyCategoryCounts};
+use super::arrow_chunks::{arrow_chunks, borrow_chunk, ArrowChunk};
+use super::categorical::PyCategoryCounts;
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use super::histogram::PyNumericHistogram;
 use super::object_cache::Slotted;
+use super::values::ucs4_rows;
 use crate::categorical::CategoryCounts;
 use crate::codec::Feature;
 use crate::histogram::NumericHistogram;

@@ -163,7 +163,11 @@ fn dictionary(categories: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Key>>> {
     Ok(out)
 }
 
-pub(super) fn count_coded(py: Python<'_>, codes: &Bound<'_, PyAny>, categories: &Bound<'_, PyAny>) -> PyResult<Counted> {
+pub(super) fn count_coded(
+    py: Python<'_>,
+    codes: &Bound<'_, PyAny>,
+    categories: &Bound<'_, PyAny>,
+) -> PyResult<Counted> {
     let dict = dictionary(categories)?;
     let (_, kind, _) = untyped(codes, 1, "codes")?;
     if kind != 'i' && kind != 'u' {
