@@ -147,7 +147,7 @@ def _columns(frame: Any, n: int) -> list[Any] | None:
 def _arrow_column(values: Any, name: str, strings: dict[str, Strings], converted: dict[str, Column]) -> None:
     """What the pandas adapter does with an Arrow-backed Series, without building the Series; string
     buffers go to the engine call with the numpy columns."""
-    from mlmon.core.frames import arrow as _frames_arrow
+    from mlmon.core.frames import arrow as _frames_arrow  # imports pyarrow, which such a column implies
 
     col = _frames_arrow.column(values.__arrow_array__(), name)
     if isinstance(col, Strings):
@@ -175,7 +175,7 @@ def from_batch(batch: Batch) -> Arrays:
 
 
 def _series(frame: Any, i: int, name: str) -> Column:
-    from mlmon.core.frames import pandas as _frames_pandas
+    from mlmon.core.frames import pandas as _frames_pandas  # imports pandas: only for a pandas frame
 
     return _frames_pandas.series(frame.iloc[:, i], name)
 

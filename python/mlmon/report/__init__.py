@@ -1,6 +1,8 @@
 """Report renderers: a rich terminal table and a self-contained HTML page, both from a DriftReport.
 
-Renderers only read ``mlmon.core.drift`` results; they never count or compute statistics.
+The public import path of the renderers in :mod:`mlmon.core.render` (where ``DriftReport.to_html`` and
+``to_table`` find them); a drift history's page is ``DriftHistory.to_html`` (:mod:`mlmon.batch`).
+Renderers only read results; they never count or compute statistics.
 """
 
 from mlmon.core.render.html import render_html

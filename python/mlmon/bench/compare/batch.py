@@ -37,6 +37,7 @@ def _hwm_mib() -> float:
 
 def child(job: str, path: str) -> None:
     """Runs one job and prints ``{seconds, cpu_seconds, peak_mib, ...}`` as JSON."""
+    # The job's process imports what its job needs (pyarrow, pandas), so its peak memory is the job's.
     import mlmon.batch
     from mlmon.bench.workloads.batch import baseline, mlmon_job, pandas_job
 
@@ -110,7 +111,7 @@ def run(job: str, path: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    from mlmon.bench.workloads.batch import write
+    from mlmon.bench.workloads.batch import write  # pyarrow: the arrow extra
 
     DIR.mkdir(parents=True, exist_ok=True)
     files = {}

@@ -3,9 +3,11 @@
 Each adapter produces a :class:`Batch` of :data:`Column` values the engine reads without copying where
 the source allows it: numpy views of numeric buffers, dictionary codes plus categories for pandas
 Categorical / Arrow dictionary / Polars categorical and string columns. pandas, polars and pyarrow are
-optional: each is imported only inside the adapter for its own types, dispatched on
-``type(obj).__module__`` so ``import mlmon`` never imports them. Nothing here counts or computes
-statistics; that is the engine's job.
+optional: each is imported only by the adapter module for its own types (``arrow``, ``pandas``,
+``polars`` in this package), which this dispatch loads on first use, chosen by ``type(obj).__module__``,
+so ``import mlmon`` never imports them. The adapters build on the column types of ``_columns`` and never
+import this module, so the dependencies point one way. Nothing here counts or computes statistics; that
+is the engine's job.
 """
 
 from __future__ import annotations

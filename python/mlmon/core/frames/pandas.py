@@ -58,7 +58,7 @@ def series(s: Any, name: str) -> Column:
             categories = np.array(BOOL_CATEGORIES)[categories.astype(np.int8)]
         return Coded(s.cat.codes.to_numpy(), categories)
     if _arrow_backed(s):
-        from mlmon.core.frames import arrow as _frames_arrow
+        from mlmon.core.frames import arrow as _frames_arrow  # pyarrow: only Arrow-backed columns need it
 
         return _frames_arrow.column(s.array.__arrow_array__(), name)
     if isinstance(dtype, pd.BooleanDtype):
