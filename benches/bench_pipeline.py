@@ -20,7 +20,8 @@ from mlmon.bench.workloads.pipeline import (
 )
 
 
-@pytest.mark.parametrize("source", ["pandas", "polars", "arrow"])
+# polars in the slow tier of make test (9 s once); pandas and Arrow cover the engine paths it takes.
+@pytest.mark.parametrize("source", ["pandas", pytest.param("polars", marks=pytest.mark.slow), "arrow"])
 def test_mlmon_pipeline(benchmark: Any, request: pytest.FixtureRequest, source: str) -> None:
     ref, cur = request.getfixturevalue(f"workload_{source}")
     report = benchmark(mlmon_pipeline, ref, cur)

@@ -293,7 +293,12 @@ def test_command_line(workdir: Path) -> None:
     assert (workdir / "report.html").exists() and (workdir / "report.json").exists()
     _run(_command(section, "mlmon db upgrade"), workdir)
     assert (workdir / "mlmon.db").exists()
-    _run(_command(section, "mlmon demo"), workdir)
+
+
+# Slow tier (20 s); make test runs the same demo through e2e/test_demo_loop.
+@pytest.mark.slow
+def test_command_line_demo(tmp_path: Path) -> None:
+    _run(_command("Command line", "mlmon demo"), tmp_path)
 
 
 def test_command_line_serve(tmp_path: Path) -> None:

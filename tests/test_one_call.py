@@ -57,11 +57,17 @@ def _column(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(size=n).astype(np.float16)
     if kind == "datetime":
         return np.arange(n).astype("datetime64[s]")
+    if kind == "list":  # not an array: the engine leaves the whole dict to the general path
+        return rng.normal(size=n).tolist()  # type: ignore[no-any-return]
+    if kind == "short":  # one value fewer than the other columns
+        return rng.normal(size=max(n - 1, 0))
+    if kind == "matrix":
+        return rng.normal(size=(n, 2))
     raise AssertionError(kind)
 
 
 KINDS = ["float", "float_strided", "int32", "bool", "objects", "object_floats", "object_surrogates"]
-KINDS += ["unicode", "float16", "datetime"]
+KINDS += ["unicode", "float16", "datetime", "list", "short", "matrix"]
 
 
 def _outcome(mon: mlmon.Monitor, batch: Any, when: datetime) -> str:
@@ -122,6 +128,36 @@ def test_the_one_call_path_equals_the_general_path(
         for wa, wb in zip(a, b, strict=True):
             for i, (x, y) in enumerate(zip(wa, wb, strict=True)):
                 assert x == y, (i, plan, window, policy, seed)
+
+
+def test_update_dict_leaves_every_unusual_dict_untouched(baseline: mlmon.Baseline) -> None:
+    rng = np.random.default_rng(3)
+    kinds = [("x", "float"), ("n", "int32"), ("s", "objects")]
+    plain = {name: _column(kind, 10, rng) for name, kind in kinds}
+    counts = mlmon.Monitor(baseline)._open.counts
+    before = counts.to_bytes()
+
+    class Sub(dict):  # type: ignore[type-arg]
+        pass
+
+    class Array(np.ndarray):
+        pass
+
+    for odd in (
+        Sub(plain),
+        {**plain, 1: plain["x"]},
+        {**plain, "x": plain["x"].tolist()},
+        {**plain, "x": plain["x"][:5]},
+        {**plain, "x": np.stack([plain["x"]] * 2)},
+        {**plain, "x": plain["x"].view(Array)},
+        {**plain, "x": plain["x"].astype(np.float16)},
+    ):
+        assert counts.update_dict(odd) is None
+    assert counts.update_dict(plain, strict=True) is None  # "u" and "k" are absent
+    assert counts.to_bytes() == before
+    rows, invalid, unexpected, absent = counts.update_dict({**plain, "zz": plain["x"]})
+    assert (rows, invalid, unexpected, sorted(absent)) == (10, [], ["zz"], ["k", "u"])
+    assert counts.to_bytes() != before
 
 
 def test_a_refused_batch_changes_nothing_even_when_its_window_is_new(baseline: mlmon.Baseline) -> None:

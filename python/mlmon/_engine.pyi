@@ -516,6 +516,23 @@ class Profile:
     def features(self) -> list[tuple[str, NumericHistogram | CategoryCounts]]:
         """``(name, counts object)`` pairs, in order (the shared objects)."""
     def __len__(self) -> int: ...
+    def update_dict(
+        self, columns: Any, strict: bool = False
+    ) -> tuple[int, list[tuple[str, int, int]], list[str], list[str]] | None:
+        """Counts a plain ``dict`` of ``str`` to 1-D ``numpy.ndarray`` columns of one length in one call
+        that releases the GIL once, as :meth:`update` counts them.
+
+        Returns:
+            ``(rows, invalid columns as (name, values, missing), names that are no feature, features
+            absent)``, or ``None`` with nothing counted when ``columns`` is another kind of mapping or
+            holds anything else (lists, 2-D arrays, subclasses, columns of unequal length, a column
+            :meth:`update` leaves to the caller) or, with ``strict``, lacks a feature or holds a column
+            of the wrong kind.
+
+        Raises:
+            InputError: codes out of range and other malformed columns.
+            DtypeError: a column no feature can read (complex numbers, datetimes, records).
+        """
     def update_arrow(
         self, data: Any, threads: int | None = None, strict: bool = False
     ) -> tuple[int, list[str], list[tuple[str, int, int]]] | None:

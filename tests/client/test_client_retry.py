@@ -62,6 +62,8 @@ def test_outage_drops_exactly_the_oldest_excess_and_delivers_the_rest(
         stop(proc)
 
 
+# Slow tier (13 s of steady load); make test keeps the outage that drops exactly the oldest excess.
+@pytest.mark.slow
 def test_outage_under_steady_load_stays_within_the_cap(tmp_path: Path, baseline: mlmon.Baseline) -> None:
     """R13, scaled down: the service is down for 4 s while the app records about 10,000 rows/s; the
     buffer never holds more than its cap and every recorded row is either counted once or dropped."""

@@ -10,9 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Slow tier (13 s); make test runs the same train + dry-run commands from the README (test_docs).
+@pytest.mark.slow
 def test_ci_entry_trains_and_dry_runs(tmp_path: Path) -> None:
     copy = tmp_path / "deploy"
     copy.mkdir()

@@ -204,6 +204,8 @@ def test_deploy_noop_and_archive(
     assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == result2.sha256
 
 
+# Slow tier (15 s: two deploys); make test keeps the rollback after a failed baseline upload.
+@pytest.mark.slow
 def test_rollback_pushes_the_previous_model_back(
     tmp_path: Path, trained: dict[str, ExampleFiles], stack: Stack
 ) -> None:

@@ -32,7 +32,7 @@ def _fuzz(seconds: int, tmp_path: Path) -> int:
 
 
 def test_r10_atheris_smoke(tmp_path: Path) -> None:
-    assert _fuzz(10, tmp_path) > 1000
+    assert _fuzz(5, tmp_path) > 500  # 5 s in make test; the slow tier fuzzes for 10 minutes
 
 
 @pytest.mark.slow

@@ -101,10 +101,12 @@ def _replicas(db_url: str, log: Path) -> list[tuple[subprocess.Popen[bytes], str
     return started
 
 
-# Both backends in make test-slow; the PostgreSQL replicas (the deployment that has them) in make test.
+# Both backends in make test-slow (20 s each); make test keeps test_replicas' two PostgreSQL replicas
+# counting exactly once and test_crash's kill -9 after the acknowledgement, the two halves of this one.
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "backend",
-    [pytest.param("sqlite", marks=pytest.mark.slow), pytest.param("postgres", marks=pytest.mark.postgres)],
+    [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)],
 )
 def test_replicas_killed_under_load_count_every_acknowledged_batch_once(
     tmp_path: Path, baseline: mlmon.Baseline, backend: str

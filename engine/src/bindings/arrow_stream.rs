@@ -12,7 +12,8 @@
 //! is read, so the caller can take its general path over the same object.
 
 use super::errors::{dtype_error, input_error};
-use super::profile::{bool_dictionary, PyProfile};
+use super::held::bool_dictionary;
+use super::profile::PyProfile;
 use crate::counting::{count_ints, ArrowStrings, ArrowViews};
 use crate::profile::{Codes, Column, Numbers, StrChunk};
 use crate::sketch::Key;

@@ -5,26 +5,22 @@
 //! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
-use super::arrays::{numeric1_of, Numeric1};
 use super::arrow_chunks::{arrow_chunks, borrow_chunk, ArrowChunk};
 use super::categorical::PyCategoryCounts;
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
+use super::held::{column, hold, refuse_unreadable, Held};
 use super::histogram::PyNumericHistogram;
-use super::object_cache::Slotted;
-use super::values::ucs4_rows;
 use crate::categorical::CategoryCounts;
 use crate::codec::Feature;
 use crate::histogram::NumericHistogram;
-use crate::profile::{self, Codes, Column, FeatureMut, Outcome, StrChunk};
-use crate::sketch::Key;
+use crate::profile::{self, Column, FeatureMut, Outcome, StrChunk};
 use hashbrown::HashMap;
-use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use std::sync::MutexGuard;
 
-enum Slot {
+pub(super) enum Slot {
     Numeric(Py<PyNumericHistogram>),
     Categorical(Py<PyCategoryCounts>),
 }
@@ -55,103 +51,14 @@ enum Guard<'a> {
     Categorical(MutexGuard<'a, CategoryCounts>),
 }
 
-/// One column borrowed for the detached count.
-enum Held<'py> {
-    Numbers(Numeric1<'py>),
-    Bool(PyReadonlyArray1<'py, bool>),
-    Ucs4(PyReadonlyArray2<'py, u32>),
-    Slotted(Slotted, u64),
-    Invalid(u64),
-}
-
-/// Borrows `obj` for a numerical (`numeric`) or categorical feature; `None` leaves it to the caller.
-fn hold<'py>(obj: &Bound<'py, PyAny>, slot: &Slot) -> PyResult<Option<(Held<'py>, usize)>> {
-    let numeric = matches!(slot, Slot::Numeric(_));
-    let Ok(arr) = obj.cast::<PyUntypedArray>() else {
-        return Ok(None);
-    };
-    if arr.ndim() != 1 || !arr.dtype().is_native_byteorder().unwrap_or(true) {
-        return Ok(None);
-    }
-    let n = PyUntypedArrayMethods::len(arr);
-    let dtype = arr.dtype();
-    let (kind, size) = (char::from(dtype.kind()), dtype.itemsize());
-    let held = match (kind, numeric) {
-        ('f', true) | ('i' | 'u', _) => numeric1_of(obj, kind, size)?.map(Held::Numbers),
-        ('b', true) | ('U', true) => Some(Held::Invalid(n as u64)),
-        ('b', false) => Some(Held::Bool(obj.extract()?)),
-        ('U', false) => Some(Held::Ucs4(ucs4_rows(obj, arr, size)?)),
-        // A failure (values no category can be) is the caller's to account as invalid values.
-        ('O', false) => match slot {
-            Slot::Categorical(c) => cached(obj, c.get()).map(|s| Held::Slotted(s, n as u64)),
-            Slot::Numeric(_) => None,
-        },
-        _ => None,
-    };
-    Ok(held.map(|h| (h, n)))
-}
-
-/// An object array reduced to its feature's slots through the feature's object cache; `None` if a
-/// value is no category.
-fn cached(obj: &Bound<'_, PyAny>, counts: &PyCategoryCounts) -> Option<Slotted> {
-    let arr: PyReadonlyArray1<'_, Py<PyAny>> = obj.extract().ok()?;
-    let mut cache = counts.cache.lock().unwrap_or_else(|e| e.into_inner());
-    let inner = counts.lock();
-    cache.count(obj.py(), arr.as_array(), &inner, "values").ok()
-}
-
-/// The error the per-feature path raises for an array no feature can read (complex numbers,
-/// datetimes, records), raised before anything is counted.
-fn refuse_unreadable(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<()> {
-    let Ok(arr) = obj.cast::<PyUntypedArray>() else {
-        return Ok(());
-    };
-    let kind = char::from(arr.dtype().kind());
-    if arr.ndim() != 1 || "biufOUS".contains(kind) {
-        return Ok(());
-    }
-    Err(dtype_error(format!(
-        "feature {}: unsupported dtype {} (expected numbers, strings or bools)",
-        repr(obj.py(), name),
-        arr.dtype().str()?
-    )))
-}
-
-/// The dictionary of a boolean column's codes (the labels the per-feature path gives booleans).
-pub(super) fn bool_dictionary() -> Vec<Option<Key>> {
-    vec![Some(Key::Str("False".into())), Some(Key::Str("True".into()))]
-}
-
-fn column<'a>(held: &'a Held<'_>) -> Column<'a> {
-    match held {
-        Held::Numbers(a) => Column::Numbers(a.numbers()),
-        Held::Bool(a) => Column::Codes {
-            codes: Codes::Bool(a.as_array()),
-            dictionary: bool_dictionary(),
-        },
-        Held::Ucs4(a) => Column::Ucs4(a.as_array()),
-        Held::Slotted(s, rows) => Column::Slotted {
-            delta: &s.delta,
-            unseen: &s.unseen,
-            rows: *rows,
-        },
-        // Strings or booleans for a numerical feature: empty codes make the engine report them invalid.
-        Held::Invalid(rows) => Column::Counted {
-            values: &[],
-            missing: 0,
-            rows: *rows,
-        },
-    }
-}
-
-fn repr(py: Python<'_>, name: &str) -> String {
+pub(super) fn repr(py: Python<'_>, name: &str) -> String {
     PyString::new(py, name)
         .repr()
         .map_or_else(|_| format!("{name:?}"), |r| r.to_string())
 }
 
 /// The borrowed columns with their feature index, and the names of the columns left to the caller.
-type HeldColumns<'py> = (Vec<(usize, Held<'py>)>, Vec<String>);
+pub(super) type HeldColumns<'py> = (Vec<(usize, Held<'py>)>, Vec<String>);
 
 /// What `update` returns: `(feature, values, missing)` per invalid column, and the names left over.
 type Updated = (Vec<(String, u64, u64)>, Vec<String>);
@@ -202,14 +109,14 @@ impl PyProfile {
             .collect()
     }
 
-    fn slot(&self, i: usize) -> PyResult<&Slot> {
+    pub(super) fn slot(&self, i: usize) -> PyResult<&Slot> {
         self.slots
             .get(i)
             .ok_or_else(|| input_error(format!("feature index {i} out of range")))
     }
 
     /// Borrows the columns of `dict` that are features, with the GIL held; the rest are skipped.
-    fn hold_all<'py>(&self, dict: &Bound<'py, PyDict>) -> PyResult<HeldColumns<'py>> {
+    pub(super) fn hold_all<'py>(&self, dict: &Bound<'py, PyDict>) -> PyResult<HeldColumns<'py>> {
         let py = dict.py();
         let mut held = Vec::with_capacity(dict.len());
         let mut skipped = Vec::new();
@@ -321,6 +228,11 @@ impl PyProfile {
             }
         }
         Ok(invalid)
+    }
+
+    /// The features' names, in order.
+    pub(super) fn feature_names(&self) -> &[String] {
+        &self.names
     }
 
     /// How many features the profile has.
@@ -453,6 +365,16 @@ impl PyProfile {
         strict: bool,
     ) -> PyResult<super::arrow_stream::ArrowUpdated> {
         super::arrow_stream::update(self, data, threads, strict)
+    }
+
+    /// A user's own dict of 1-D numpy arrays, checked, counted and booked in one call.
+    #[pyo3(signature = (columns, strict = false))]
+    fn update_dict(
+        &self,
+        columns: &Bound<'_, PyAny>,
+        strict: bool,
+    ) -> PyResult<Option<super::profile_dict::DictUpdated>> {
+        super::profile_dict::update(self, columns, strict)
     }
 
     #[pyo3(signature = (columns, strings = None, threads = None, strict = false))]

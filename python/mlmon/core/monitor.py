@@ -149,7 +149,10 @@ class Monitor:
         """
         when = datetime.now(timezone.utc) if timestamp is None else to_datetime(timestamp)
         strict = _checks.check_on_error(self.on_error if on_error is None else on_error) == "raise"
-        if _arrow_producer(data) and self._count_at_once(data, when, strict):
+        if type(data) is dict:
+            if self._count_at_once(data, when, strict):
+                return
+        elif _arrow_producer(data) and self._count_at_once(data, when, strict):
             return
         batch = self._to_batch(data, feature_names)
         if isinstance(batch, Arrays) and self._count_at_once(batch, when, strict):
@@ -182,11 +185,11 @@ class Monitor:
             fast = _arrays.from_batch(to_batch(data, wanted=set(wanted)))
         return fast if fast is not None else self._general_batch(data, feature_names)
 
-    def _count_at_once(self, batch: Arrays | Any, when: datetime, strict: bool) -> bool:
-        """Counts ``batch`` (numpy columns, or an Arrow producer) by one engine call
-        (:mod:`mlmon.core._one_call`) when it goes whole into one window; ``False``, with nothing changed,
-        leaves it to the general path. A batch for a later time window is counted into that window
-        before the open one closes."""
+    def _count_at_once(self, batch: Arrays | dict[Any, Any] | Any, when: datetime, strict: bool) -> bool:
+        """Counts ``batch`` (numpy columns, a user's dict of arrays, or an Arrow producer) by one engine
+        call (:mod:`mlmon.core._one_call`) when it goes whole into one window; ``False``, with nothing
+        changed, leaves it to the general path. A batch for a later time window is counted into that
+        window before the open one closes."""
         state = self._open
         key = state.key
         if self._window_kind == "time":
@@ -204,6 +207,9 @@ class Monitor:
             if skipped is None:
                 return False
             self._count_skipped(state, batch, skipped)
+        elif type(batch) is dict:
+            if not _one_call.count_dict(state, batch, strict):
+                return False
         elif not _one_call.count_arrow(state, batch, strict, features):
             return False
         if fresh and self._window_kind == "time":
