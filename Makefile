@@ -71,6 +71,7 @@ lint: build
 	$(BIN)/ruff check python tests benches
 	$(BIN)/ruff format --check python tests benches
 	$(BIN)/mypy
+	PYTHONPATH=python $(BIN)/lint-imports --no-cache
 	$(BIN)/python -m mypy.stubtest mlmon._engine --allowlist .stubtest-allowlist
 	$(BIN)/yamllint --strict -c .yamllint .github k8s
 	$(BIN)/hadolint service/Dockerfile

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlmon
-from mlmon import monitor as monitor_module
+from mlmon.core import monitor as monitor_module
 
 
 class StreamOnly:

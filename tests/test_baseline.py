@@ -11,7 +11,7 @@ import pytest
 
 import mlmon
 from mlmon import _engine
-from mlmon.baseline import FORMAT_VERSION
+from mlmon.core.baseline import FORMAT_VERSION
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mlmon
-from mlmon.baseline import FORMAT_VERSION
+from mlmon.core.baseline import FORMAT_VERSION
 
 MASKS = (0x01, 0x80, 0xFF)
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 import system_tools
-from mlmon import baseline, functional, monitor
+from mlmon.core import baseline, functional, monitor
 
 # The service tests' helpers live beside them (as tests/client/conftest.py does).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "service"))

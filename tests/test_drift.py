@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 import mlmon
-from mlmon.drift import FeatureThresholds, chi2_ppf, classify, noise_floor, overall
+from mlmon.core.drift import FeatureThresholds, chi2_ppf, classify, noise_floor, overall
 
 EPS = 1e-4
 

@@ -60,7 +60,7 @@ def test_overload_error_is_caught_as_mlmon_error() -> None:
     [
         ("mlmon.exceptions.InputError", ValueError),
         ("mlmon.exceptions.DtypeError", TypeError),
-        ("mlmon.artifacts.ArtifactError", ValueError),
+        ("mlmon.core.artifacts.ArtifactError", ValueError),
         ("mlmon.store.ConflictError", ValueError),
         ("mlmon.store.NotFoundError", LookupError),
         ("mlmon.store.StoreUnavailableError", ConnectionError),

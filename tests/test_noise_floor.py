@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlmon import _engine
-from mlmon.drift import noise_floor
+from mlmon.core.drift import noise_floor
 
 
 @pytest.mark.parametrize(("n_ref", "n_cur", "bins"), [(2000, 2000, 10), (5000, 1000, 5), (1000, 3000, 20)])

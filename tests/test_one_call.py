@@ -1,4 +1,4 @@
-"""The one-call path of ``Monitor.update`` (``mlmon._one_call``) against the general path, on random and
+"""The one-call path of ``Monitor.update`` (``mlmon.core._one_call``) against the general path, on random and
 adversarial dict batches: the same counts, the same bookkeeping (invalid values, missing and unexpected
 columns, windows) and the same errors, with nothing counted by a refused batch."""
 
@@ -242,7 +242,7 @@ def test_pandas_frames_read_from_their_blocks_count_as_the_pandas_adapter(
 ) -> None:
     import pandas as pd
 
-    from mlmon import _arrays
+    from mlmon.core import _arrays
 
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({name: _pandas_column(kind, n, rng) for name, kind in kinds.items()}, index=range(n))

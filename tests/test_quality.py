@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlmon
-from mlmon.quality import QualityThresholds, assess
+from mlmon.core.quality import QualityThresholds, assess
 
 LIMITS = QualityThresholds()
 

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 import mlmon
-from mlmon.drift import FeatureThresholds, explain
+from mlmon.core.drift import FeatureThresholds, explain
 
 CUTS = ["Fair", "Good", "Very Good", "Premium", "Ideal"]
 

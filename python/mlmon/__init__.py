@@ -4,14 +4,14 @@ Fit a :class:`Baseline` on training data, feed production batches to a :class:`M
 :class:`DriftReport`. The counting and statistics run in the Rust engine (``mlmon._engine``).
 """
 
-from mlmon._engine import __version__
-from mlmon.baseline import Baseline
-from mlmon.drift import DriftReport, FeatureDrift, FeatureThresholds, Severity, Thresholds
+from mlmon.core._native import __version__
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport, FeatureDrift, FeatureThresholds, Severity, Thresholds
+from mlmon.core.functional import chi_square, psi
+from mlmon.core.monitor import Monitor
+from mlmon.core.quality import QualityThresholds
+from mlmon.core.schema import FeatureKind, FeatureSpec
 from mlmon.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
-from mlmon.functional import chi_square, psi
-from mlmon.monitor import Monitor
-from mlmon.quality import QualityThresholds
-from mlmon.schema import FeatureKind, FeatureSpec
 
 __all__ = [
     "Baseline",

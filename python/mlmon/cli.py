@@ -21,12 +21,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mlmon import _engine, demo
-from mlmon.baseline import Baseline
-from mlmon.drift import SEVERITY_ORDER, DriftReport, Thresholds
+from mlmon import demo
+from mlmon.core import _native
+from mlmon.core._compat import require
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import SEVERITY_ORDER, DriftReport, Thresholds
+from mlmon.core.monitor import Monitor
+from mlmon.core.schema import FeatureSpec
 from mlmon.exceptions import MlmonError
-from mlmon.monitor import Monitor
-from mlmon.schema import FeatureSpec
 from mlmon.store import cli as store_cli
 
 __all__ = ["main"]
@@ -40,9 +42,9 @@ class CliError(MlmonError):
 
 def _arrow() -> tuple[Any, Any, Any]:
     try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
+        pa = require("pyarrow", "arrow")
+        pacsv = require("pyarrow.csv", "arrow")
+        pq = require("pyarrow.parquet", "arrow")
     except ImportError as exc:  # pragma: no cover - pyarrow is installed in the test environment
         raise CliError("reading files needs pyarrow: pip install 'mlmon[io]'") from exc
     return pa, pacsv, pq
@@ -124,10 +126,15 @@ def iter_batches(
 
 def _progress(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True, disable=quiet or not sys.stderr.isatty(),
-    )  # fmt: skip
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    )
 
 
 def _monitor_file(baseline: Baseline, path: Path, thresholds: Thresholds, quiet: bool) -> Monitor:
@@ -174,10 +181,14 @@ def cmd_baseline_fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     table = read_table(path)
     baseline = Baseline.fit(
-        table, categorical=None if args.categorical is None else _split(args.categorical),
+        table,
+        categorical=None if args.categorical is None else _split(args.categorical),
         numerical=_split(args.numerical),
-        exclude=_split(args.exclude), bins=args.bins, model=args.model, version=args.version,
-    )  # fmt: skip
+        exclude=_split(args.exclude),
+        bins=args.bins,
+        model=args.model,
+        version=args.version,
+    )
     out = Path(args.output)
     baseline.save(out)
     if not args.quiet:
@@ -240,7 +251,7 @@ def _print_table(report: DriftReport) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mlmon`` command."""
     parser = argparse.ArgumentParser(prog="mlmon", description="Exact, fast drift monitoring for ML models.")
-    parser.add_argument("--version", action="version", version=f"mlmon {_engine.__version__}")
+    parser.add_argument("--version", action="version", version=f"mlmon {_native.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     base = sub.add_parser("baseline", help="fit and inspect baselines").add_subparsers(
         dest="action", required=True
@@ -248,8 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit = base.add_parser("fit", help="fit a baseline on a CSV or Parquet file")
     fit.add_argument("data", help="training data (.csv or .parquet)")
     fit.add_argument("-o", "--output", required=True, help="baseline file to write (e.g. churn-3.mlmon)")
-    fit.add_argument("--categorical", help="comma-separated features to treat as categorical (default: "
-                     "typed by dtype; --categorical '' declares none, refusing string columns)")  # fmt: skip
+    fit.add_argument(
+        "--categorical",
+        help="comma-separated features to treat as categorical (default: "
+        "typed by dtype; --categorical '' declares none, refusing string columns)",
+    )
     fit.add_argument("--numerical", help="comma-separated features to treat as numerical")
     fit.add_argument("--exclude", help="comma-separated columns to leave out (ids, target...)")
     fit.add_argument("--bins", type=int, default=10, help="quantile bins per numerical feature (default 10)")
@@ -262,17 +276,27 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("current", help="current data (.csv or .parquet), read in chunks")
     drift.add_argument("--json", help="write the report as JSON here")
     drift.add_argument("--html", help="write the self-contained HTML report here")
-    drift.add_argument("--fail-on", choices=["warning", "critical", "never"], default="critical",
-                       help="exit 1 when the overall severity reaches this (default critical)")  # fmt: skip
+    drift.add_argument(
+        "--fail-on",
+        choices=["warning", "critical", "never"],
+        default="critical",
+        help="exit 1 when the overall severity reaches this (default critical)",
+    )
     drift.add_argument("--warning", type=float, default=0.2, help="PSI warning threshold (default 0.2)")
     drift.add_argument("--critical", type=float, default=0.5, help="PSI critical threshold (default 0.5)")
     drift.add_argument("--min-count", type=int, default=100, help="fewest values for a verdict (default 100)")
-    drift.add_argument("--format", choices=["table", "json", "csv", "markdown"],
-                       help="what to print: table (default; every column when not a terminal), json, csv "
-                       "(one row per feature) or markdown")  # fmt: skip
+    drift.add_argument(
+        "--format",
+        choices=["table", "json", "csv", "markdown"],
+        help="what to print: table (default; every column when not a terminal), json, csv "
+        "(one row per feature) or markdown",
+    )
     drift.add_argument("-q", "--quiet", action="store_true", help="no table, no progress bar")
-    drift.add_argument("--by", help="report drift per period of this length (1d, 6h...) instead of once; "
-                       "CURRENT may then be a glob or a directory")  # fmt: skip
+    drift.add_argument(
+        "--by",
+        help="report drift per period of this length (1d, 6h...) instead of once; "
+        "CURRENT may then be a glob or a directory",
+    )
     drift.add_argument("--timestamp", default="ts", help="time column for --by (default ts)")
     drift.add_argument("--table", help="with --by: write the per-period table here (.parquet or .csv)")
     drift.set_defaults(func=cmd_drift)

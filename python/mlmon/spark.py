@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from mlmon.baseline import Baseline
 from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._fold import PeriodFold
 from mlmon.batch._profile import ProfileOptions, finish_profile, read_columns, start_profile
 from mlmon.batch.history import DriftHistory
-from mlmon.schema import FeatureSpec
+from mlmon.core._compat import require
+from mlmon.core.baseline import Baseline
+from mlmon.core.schema import FeatureSpec
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
     from typing_extensions import Unpack
@@ -103,10 +104,10 @@ def profile(
 
 
 def _arrow_schema(df: Any) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
-
+    types = require("pyspark.sql.pandas.types", "spark")
     with _no_pandas_warning():
-        return to_arrow_schema(df.schema)
+        schema: pa.Schema = types.to_arrow_schema(df.schema)
+    return schema
 
 
 def _sketch_pass(df: Any, specs: list[FeatureSpec], k: int) -> SketchPass:

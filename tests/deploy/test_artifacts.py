@@ -1,4 +1,4 @@
-"""mlmon.artifacts: digests checked before any deserializer, skops with a trusted-type list, pickle and
+"""mlmon.core.artifacts: digests checked before any deserializer, skops with a trusted-type list, pickle and
 joblib refused without a matching sha256, and a tampered artifact never runs its payload."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.preprocessing import FunctionTransformer
 
-from mlmon.artifacts import (
+from mlmon.core.artifacts import (
     ArtifactError,
     detect_format,
     load_model,

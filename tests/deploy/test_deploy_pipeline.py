@@ -15,7 +15,7 @@ import joblib
 import pytest
 from deploy_helpers import write_config
 
-from mlmon.artifacts import sha256_file
+from mlmon.core.artifacts import sha256_file
 from mlmon.demo.processes import WebhookReceiver, free_port
 from mlmon.demo.stack import Stack
 from mlmon.deploy import DeployResult, Secrets, load_config, run_deploy

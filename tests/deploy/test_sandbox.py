@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from deploy_helpers import write_config
 
-from mlmon.artifacts import sha256_file
+from mlmon.core.artifacts import sha256_file
 from mlmon.deploy import Secrets, load_config, run_deploy
 from mlmon.deploy.example import ExampleFiles
 from mlmon.deploy.sandbox import child_env, evaluate_isolated

@@ -22,7 +22,7 @@ import skops.io as sio
 from deploy_helpers import write_config
 from sklearn.preprocessing import FunctionTransformer
 
-from mlmon.artifacts import sha256_file
+from mlmon.core.artifacts import sha256_file
 from mlmon.demo.processes import WebhookReceiver
 from mlmon.demo.stack import Stack, start_stack, wait_rows
 from mlmon.demo.traffic import clean_rows, drifted_rows, send_rows

@@ -297,7 +297,7 @@ def frame_with_every_kind(rng: np.random.Generator, n: int) -> Any:
 def test_monitor_counts_dataframes_exactly_as_the_per_feature_path(
     monkeypatch: pytest.MonkeyPatch, window: Any
 ) -> None:
-    from mlmon import _arrays
+    from mlmon.core import _arrays
 
     rng = np.random.default_rng(5)
     frames = [frame_with_every_kind(rng, n) for n in (0, 1, 40, 33)]
@@ -364,7 +364,7 @@ def arrow_and_polars_frames(rng: np.random.Generator) -> list[Any]:
 def test_monitor_counts_arrow_and_polars_exactly_as_the_per_feature_path(
     monkeypatch: pytest.MonkeyPatch, window: Any
 ) -> None:
-    from mlmon import _arrays
+    from mlmon.core import _arrays
 
     frames = arrow_and_polars_frames(np.random.default_rng(9))
     fast = mlmon.Monitor(BASELINE, window=window, on_error="count")

@@ -2,10 +2,11 @@
 //! codes as views, object strings reduced to their feature's slots (reading a `str` needs the GIL).
 
 use super::arrays::{numeric1_of, Numeric1};
-use super::categorical::{ucs4_rows, PyCategoryCounts};
+use super::categorical::PyCategoryCounts;
 use super::errors::dtype_error;
 use super::object_cache::Slotted;
 use super::profile::{repr, Slot};
+use super::values::ucs4_rows;
 use crate::profile::{Codes, Column};
 use crate::sketch::Key;
 use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};

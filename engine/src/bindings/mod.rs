@@ -3,6 +3,7 @@
 //! `run_detached`, then builds its result.
 
 mod arrays;
+mod arrow_chunks;
 mod arrow_stream;
 mod categorical;
 mod codec;
@@ -15,6 +16,7 @@ mod profile;
 mod profile_dict;
 mod sketch;
 mod stats;
+mod values;
 mod wire;
 
 use pyo3::prelude::*;

@@ -9,7 +9,7 @@
 //! which never change. The cache is bounded ([`MAX_OBJECTS`]); objects beyond it are resolved each
 //! time, as values rather than objects.
 
-use super::categorical::{classify, key_of, Value};
+use super::values::{classify, key_of, Value};
 use crate::categorical::CategoryCounts;
 use crate::sketch::Key;
 use hashbrown::HashMap;

@@ -5,7 +5,8 @@
 //! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
-use super::categorical::{arrow_chunks, borrow_chunk, ArrowChunk, PyCategoryCounts};
+use super::arrow_chunks::{arrow_chunks, borrow_chunk, ArrowChunk};
+use super::categorical::PyCategoryCounts;
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
 use super::held::{column, hold, refuse_unreadable, Held};

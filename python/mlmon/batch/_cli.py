@@ -10,10 +10,11 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from mlmon.baseline import Baseline
 from mlmon.batch._profile import profile
 from mlmon.batch.history import DriftHistory
-from mlmon.drift import SEVERITY_ORDER, Thresholds
+from mlmon.core._compat import require
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import SEVERITY_ORDER, Thresholds
 from mlmon.exceptions import InputError
 
 __all__ = ["run", "table"]
@@ -24,8 +25,13 @@ _STYLE = {"ok": "green", "insufficient_data": "yellow", "warning": "dark_orange"
 def table(history: DriftHistory) -> Table:
     """One line per period: rows, severity, score and the drifted features."""
     out = Table(title=f"drift per {history.by}", title_justify="left")
-    for name, justify in (("period", "left"), ("rows", "right"), ("severity", "left"), ("score", "right"),
-                          ("drifted", "left")):  # fmt: skip
+    for name, justify in (
+        ("period", "left"),
+        ("rows", "right"),
+        ("severity", "left"),
+        ("score", "right"),
+        ("drifted", "left"),
+    ):
         out.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in history:
         start = "–" if r.window_start is None else f"{r.window_start:%Y-%m-%d %H:%M}"
@@ -38,11 +44,11 @@ def table(history: DriftHistory) -> Table:
 def _write_table(history: DriftHistory, path: str) -> None:
     arrow: Any = history.to_arrow()
     if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet", "arrow")
 
         pq.write_table(arrow, path)
     elif path.endswith(".csv"):
-        import pyarrow.csv as pacsv
+        pacsv = require("pyarrow.csv", "arrow")
 
         pacsv.write_csv(arrow, path)
     else:
@@ -53,8 +59,14 @@ def run(args: argparse.Namespace, baseline: Baseline, thresholds: Thresholds) ->
     """Profiles ``args.current`` per period, writes the outputs and returns the exit code."""
     if args.table and not (args.table.endswith((".parquet", ".csv"))):
         raise InputError(f"--table {args.table}: expected a .parquet or .csv file name")
-    history = profile(args.current, baseline, by=args.by, timestamp=args.timestamp, thresholds=thresholds,
-                      progress=None if not args.quiet else False)  # fmt: skip
+    history = profile(
+        args.current,
+        baseline,
+        by=args.by,
+        timestamp=args.timestamp,
+        thresholds=thresholds,
+        progress=None if not args.quiet else False,
+    )
     if args.json:
         Path(args.json).write_bytes(msgspec.json.encode(history.reports))
     if args.html:

@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlmon import _engine, _parallel
-from mlmon._frames import Numeric, as_numeric, count_numeric, feature_errors, to_batch
-from mlmon.baseline import Baseline
+from mlmon.core import _native, _parallel
+from mlmon.core.baseline import Baseline
+from mlmon.core.frames import Numeric, as_numeric, count_numeric, feature_errors, to_batch
+from mlmon.core.schema import FeatureKind, FeatureSpec
 from mlmon.exceptions import DtypeError, InputError, SchemaMismatchError
-from mlmon.schema import FeatureKind, FeatureSpec
 
 __all__ = ["CountPass", "FitOptions", "SketchPass", "build_baseline", "feature_kinds", "fit_two_passes"]
 
@@ -63,7 +63,7 @@ def feature_kinds(
     """The features to fit and their kinds, from an Arrow schema.
 
     Without ``features``, every numeric, string, bool or dictionary column not in ``exclude`` (timestamps
-    and nested columns are skipped). Kinds follow ``Baseline.fit``'s typing rule (``mlmon.schema``):
+    and nested columns are skipped). Kinds follow ``Baseline.fit``'s typing rule (``mlmon.core.schema``):
     ``categorical=None`` types by dtype, ``categorical=[]`` refuses string columns.
 
     Raises:
@@ -76,9 +76,11 @@ def feature_kinds(
     if both:
         raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
     types = {f.name: f.type for f in schema}
-    names = list(features) if features is not None else [
-        n for n in types if n not in exclude and _arrow_kind(types[n]) is not None
-    ]  # fmt: skip
+    names = (
+        list(features)
+        if features is not None
+        else [n for n in types if n not in exclude and _arrow_kind(types[n]) is not None]
+    )
     absent = [n for n in [*names, *declared, *numerical] if n not in types]
     if absent:
         raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
@@ -136,7 +138,7 @@ class SketchPass:
         """An empty pass over ``specs``."""
         self.specs = list(specs)
         self.rows = 0
-        self.sketches = {s.name: _engine.QuantileSketch(k) for s in specs if s.kind == "numerical"}
+        self.sketches = {s.name: _native.QuantileSketch(k) for s in specs if s.kind == "numerical"}
         self.counts: dict[str, dict[Any, int]] = {s.name: {} for s in specs if s.kind == "categorical"}
 
     def add(self, rb: Any) -> None:
@@ -173,8 +175,11 @@ class SketchPass:
 
     def to_bytes(self) -> bytes:
         """The pass as bytes (sketches in the engine codec)."""
-        wire = _Pass1Wire(self.rows, {n: s.to_bytes() for n, s in self.sketches.items()},
-                          {n: list(c.items()) for n, c in self.counts.items()})  # fmt: skip
+        wire = _Pass1Wire(
+            self.rows,
+            {n: s.to_bytes() for n, s in self.sketches.items()},
+            {n: list(c.items()) for n, c in self.counts.items()},
+        )
         return msgspec.msgpack.encode(wire)
 
     @classmethod
@@ -183,11 +188,11 @@ class SketchPass:
         wire = msgspec.msgpack.decode(data, type=_Pass1Wire)
         out = cls(specs, k)
         out.rows = wire.rows
-        out.sketches = {n: _engine.QuantileSketch.from_bytes(b) for n, b in wire.sketches.items()}
+        out.sketches = {n: _native.QuantileSketch.from_bytes(b) for n, b in wire.sketches.items()}
         out.counts = {n: dict(pairs) for n, pairs in wire.counts.items()}
         return out
 
-    def edges(self, bins: int) -> dict[str, _engine.BinEdges]:
+    def edges(self, bins: int) -> dict[str, _native.BinEdges]:
         """Bin edges per numerical feature from its sketch.
 
         Raises:
@@ -199,12 +204,12 @@ class SketchPass:
                 out[name] = sketch.edges(bins)
         return out
 
-    def categories(self, max_categories: int) -> dict[str, _engine.CategoryCounts]:
+    def categories(self, max_categories: int) -> dict[str, _native.CategoryCounts]:
         """Reference category counts per categorical feature."""
         out = {}
         for name, seen in self.counts.items():
             with feature_errors(name):
-                out[name] = _engine.CategoryCounts.fit_counts(
+                out[name] = _native.CategoryCounts.fit_counts(
                     list(seen), list(seen.values()), max_categories=max_categories
                 )
         return out
@@ -213,9 +218,9 @@ class SketchPass:
 class CountPass:
     """Pass 2: exact histograms of the numerical features on the fitted edges."""
 
-    def __init__(self, edges: Mapping[str, _engine.BinEdges]) -> None:
+    def __init__(self, edges: Mapping[str, _native.BinEdges]) -> None:
         """Empty histograms on ``edges``."""
-        self.hists = {name: _engine.NumericHistogram(e) for name, e in edges.items()}
+        self.hists = {name: _native.NumericHistogram(e) for name, e in edges.items()}
 
     def add(self, rb: Any) -> None:
         """Counts a record batch holding every numerical feature."""
@@ -234,23 +239,28 @@ class CountPass:
 
     def to_bytes(self) -> bytes:
         """The histograms as one engine profile."""
-        return _engine.encode_profile(list(self.hists.items()))
+        return _native.encode_profile(list(self.hists.items()))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CountPass:
         """Reads :meth:`to_bytes` output."""
         out = cls({})
-        for name, prof in _engine.decode_profile(data):
-            if not isinstance(prof, _engine.NumericHistogram):
+        for name, prof in _native.decode_profile(data):
+            if not isinstance(prof, _native.NumericHistogram):
                 raise SchemaMismatchError(f"feature {name!r}: expected a histogram")
             out.hists[name] = prof
         return out
 
 
 def build_baseline(
-    specs: Sequence[FeatureSpec], first: SketchPass, second: CountPass, *, bins: int, max_categories: int,
+    specs: Sequence[FeatureSpec],
+    first: SketchPass,
+    second: CountPass,
+    *,
+    bins: int,
+    max_categories: int,
     **meta: Any,
-) -> Baseline:  # fmt: skip
+) -> Baseline:
     """The baseline from both passes (``meta``: feature_importance, model, version)."""
     cats = first.categories(max_categories)
     profiles = {s.name: second.hists[s.name] if s.kind == "numerical" else cats[s.name] for s in specs}
@@ -289,12 +299,24 @@ def fit_two_passes(
         raise InputError(
             f"unknown fit_baseline arguments: {unknown} (known: {sorted(FitOptions.__annotations__)})"
         )
-    specs = feature_kinds(schema, features=o.get("features"), exclude=o.get("exclude", ()),
-                          categorical=o.get("categorical"), numerical=o.get("numerical", ()))  # fmt: skip
+    specs = feature_kinds(
+        schema,
+        features=o.get("features"),
+        exclude=o.get("exclude", ()),
+        categorical=o.get("categorical"),
+        numerical=o.get("numerical", ()),
+    )
     first = sketch(specs, o.get("k", 200))
     bins = o.get("bins", 10)
     edges = first.edges(bins)
     second = count(first, CountPass(edges)) if edges else CountPass({})
-    return build_baseline(specs, first, second, bins=bins, max_categories=o.get("max_categories", 10_000),
-                          feature_importance=o.get("feature_importance"), model=o.get("model"),
-                          version=o.get("version"))  # fmt: skip
+    return build_baseline(
+        specs,
+        first,
+        second,
+        bins=bins,
+        max_categories=o.get("max_categories", 10_000),
+        feature_importance=o.get("feature_importance"),
+        model=o.get("model"),
+        version=o.get("version"),
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlmon.baseline import Baseline
 from mlmon.batch._fit import CountPass, FitOptions, SketchPass, fit_two_passes
 from mlmon.batch._progress import rows_progress
 from mlmon.batch._source import BATCH_ROWS, Source, batches, open_dataset, total_rows
-from mlmon.schema import FeatureSpec
+from mlmon.core.baseline import Baseline
+from mlmon.core.schema import FeatureSpec
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time
     from typing_extensions import Unpack

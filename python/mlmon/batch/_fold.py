@@ -13,15 +13,15 @@ from typing import Any
 
 import msgspec
 
-from mlmon._evaluate import evaluate
-from mlmon._frames import to_batch
-from mlmon.baseline import Baseline
 from mlmon.batch._periods import period_keys, split_by_period
-from mlmon.drift import DriftReport, Thresholds
+from mlmon.core._evaluate import evaluate
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport, Thresholds
+from mlmon.core.frames import to_batch
+from mlmon.core.monitor import Monitor
+from mlmon.core.quality import QualityThresholds
+from mlmon.core.windows import StateWire, WindowState
 from mlmon.exceptions import CodecError, SchemaMismatchError
-from mlmon.monitor import Monitor
-from mlmon.quality import QualityThresholds
-from mlmon.windows import StateWire, WindowState
 
 __all__ = ["PeriodFold"]
 
@@ -93,9 +93,12 @@ class PeriodFold:
     def to_bytes(self) -> bytes:
         """The counts as bytes (msgpack of window states with engine profiles inside)."""
         wire = _Wire(
-            kind=_KIND, baseline=self.baseline.fingerprint, seconds=self.seconds, skipped=self.skipped,
+            kind=_KIND,
+            baseline=self.baseline.fingerprint,
+            seconds=self.seconds,
+            skipped=self.skipped,
             states=[self.states[k].to_wire() for k in sorted(self.states)],
-        )  # fmt: skip
+        )
         return msgspec.msgpack.encode(wire)
 
     @classmethod

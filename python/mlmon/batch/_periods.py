@@ -17,8 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlmon.core.windows import parse_window
 from mlmon.exceptions import DtypeError, InputError
-from mlmon.windows import parse_window
 
 __all__ = ["period_seconds", "split_by_period"]
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypedDict
 
-from mlmon.baseline import Baseline
 from mlmon.batch._fold import PeriodFold
 from mlmon.batch._periods import period_seconds
 from mlmon.batch._progress import rows_progress
 from mlmon.batch._source import BATCH_ROWS, Source, batches, open_dataset, total_rows
 from mlmon.batch._store import write_history
 from mlmon.batch.history import DriftHistory, history
-from mlmon.drift import Thresholds
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import Thresholds
+from mlmon.core.quality import QualityThresholds
 from mlmon.exceptions import InputError, SchemaMismatchError
-from mlmon.quality import QualityThresholds
 from mlmon.store import Store
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotation is never evaluated at run time

@@ -21,9 +21,13 @@ def rows_progress(label: str, total: int | None, show: bool | None) -> Iterator[
         yield lambda _rows: None
         return
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-        TimeElapsedColumn(), transient=False,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        transient=False,
+    )
     with bar:
         task = bar.add_task(label, total=total)
         yield lambda rows: bar.advance(task, rows)

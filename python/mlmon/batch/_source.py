@@ -120,9 +120,13 @@ def batches(dataset: ds.Dataset, columns: Sequence[str], batch_size: int = BATCH
         InputError: a file cannot be decoded (the message names it when pyarrow does).
     """
     scanner = ds.Scanner.from_dataset(
-        dataset, columns=list(columns), batch_size=batch_size, batch_readahead=1, fragment_readahead=1,
+        dataset,
+        columns=list(columns),
+        batch_size=batch_size,
+        batch_readahead=1,
+        fragment_readahead=1,
         use_threads=True,
-    )  # fmt: skip
+    )
     try:
         for rb in scanner.to_batches():
             if rb.num_rows:

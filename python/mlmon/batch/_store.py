@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from mlmon import _engine
-from mlmon.baseline import Baseline
 from mlmon.batch._fold import PeriodFold
-from mlmon.drift import DriftReport
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport
 from mlmon.exceptions import InputError
 from mlmon.store import (
     ConflictError,
@@ -43,7 +43,7 @@ def _batches(fold: PeriodFold, sha: str) -> list[IngestBatch]:
         state = fold.states[key]
         start = datetime.fromtimestamp(key * fold.seconds, timezone.utc)
         end = start + timedelta(seconds=fold.seconds)
-        profile = _engine.encode_profile(list(state.profiles.items()))
+        profile = _native.encode_profile(list(state.profiles.items()))
         digest = hashlib.sha256(profile + state.rows.to_bytes(8, "little")).hexdigest()[:32]
         batch_id = f"batch-{sha[:16]}-{int(fold.seconds)}-{key}"
         out.append(IngestBatch(batch_id, digest, [PartialWindow(start, end, profile, state.rows)]))
@@ -52,19 +52,33 @@ def _batches(fold: PeriodFold, sha: str) -> list[IngestBatch]:
 
 def _results(reports: list[DriftReport], sha: str) -> list[DriftResult]:
     return [
-        DriftResult(window_start=r.window_start, window_end=r.window_end, feature=name, score=f.score,  # type: ignore[arg-type]
-                    severity=f.severity, baseline_sha256=sha,
-                    details={"p_value": f.p_value, "count": f.count, "missing_rate": f.missing_rate,
-                             "source": WRITER_ID})
+        DriftResult(
+            window_start=r.window_start,  # type: ignore[arg-type]  # a period report has both ends
+            window_end=r.window_end,  # type: ignore[arg-type]
+            feature=name,
+            score=f.score,
+            severity=f.severity,
+            baseline_sha256=sha,
+            details={
+                "p_value": f.p_value,
+                "count": f.count,
+                "missing_rate": f.missing_rate,
+                "source": WRITER_ID,
+            },
+        )
         for r in reports
         for name, f in r.features.items()
-    ]  # fmt: skip
+    ]
 
 
 def write_history(
-    store: Store | str, fold: PeriodFold, reports: list[DriftReport], baseline: Baseline,
-    model: str | None, version: str | None,
-) -> None:  # fmt: skip
+    store: Store | str,
+    fold: PeriodFold,
+    reports: list[DriftReport],
+    baseline: Baseline,
+    model: str | None,
+    version: str | None,
+) -> None:
     """Stores the counts and drift results of every period.
 
     Args:
@@ -82,8 +96,10 @@ def write_history(
     model = model or baseline.model
     version = version or baseline.version
     if not model or not version:
-        raise InputError("writing to a store needs a model and version: fit the baseline with model= and "
-                         "version=, or pass model= and version=")  # fmt: skip
+        raise InputError(
+            "writing to a store needs a model and version: fit the baseline with model= and "
+            "version=, or pass model= and version="
+        )
     if isinstance(store, str):
         with open_store(store) as opened:
             write_history(opened, fold, reports, baseline, model, version)

@@ -6,15 +6,32 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlmon.drift import DriftReport
+from mlmon.batch._history_html import render_history
+from mlmon.core._compat import require
+from mlmon.core.drift import DriftReport
 
 __all__ = ["COLUMNS", "DriftHistory"]
 
 COLUMNS = (
-    "period_start", "period_end", "rows", "feature", "kind", "method", "score", "severity", "noise_floor",
-    "p_value", "js_distance", "count", "missing_rate", "out_of_range_rate", "unseen_rate", "drifted",
-    "overall_score", "overall_severity",
-)  # fmt: skip
+    "period_start",
+    "period_end",
+    "rows",
+    "feature",
+    "kind",
+    "method",
+    "score",
+    "severity",
+    "noise_floor",
+    "p_value",
+    "js_distance",
+    "count",
+    "missing_rate",
+    "out_of_range_rate",
+    "unseen_rate",
+    "drifted",
+    "overall_score",
+    "overall_severity",
+)
 """The table's columns: one row per period and feature."""
 
 
@@ -59,29 +76,56 @@ class DriftHistory:
         out = self._rows
         for r in self.reports:
             for f in r.features.values():
-                out.append({
-                    "period_start": r.window_start, "period_end": r.window_end, "rows": r.current_rows,
-                    "feature": f.name, "kind": f.kind, "method": f.method, "score": f.score,
-                    "severity": f.severity, "noise_floor": f.noise_floor, "p_value": f.p_value,
-                    "js_distance": f.js_distance, "count": f.count, "missing_rate": f.missing_rate,
-                    "out_of_range_rate": f.out_of_range_rate, "unseen_rate": f.unseen_rate,
-                    "drifted": f.drifted, "overall_score": r.score, "overall_severity": r.severity,
-                })  # fmt: skip
+                out.append(
+                    {
+                        "period_start": r.window_start,
+                        "period_end": r.window_end,
+                        "rows": r.current_rows,
+                        "feature": f.name,
+                        "kind": f.kind,
+                        "method": f.method,
+                        "score": f.score,
+                        "severity": f.severity,
+                        "noise_floor": f.noise_floor,
+                        "p_value": f.p_value,
+                        "js_distance": f.js_distance,
+                        "count": f.count,
+                        "missing_rate": f.missing_rate,
+                        "out_of_range_rate": f.out_of_range_rate,
+                        "unseen_rate": f.unseen_rate,
+                        "drifted": f.drifted,
+                        "overall_score": r.score,
+                        "overall_severity": r.severity,
+                    }
+                )
         return out
 
     def to_arrow(self) -> Any:
         """A ``pyarrow.Table`` with :data:`COLUMNS` (timestamps in UTC)."""
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
 
-        schema = pa.schema([
-            ("period_start", pa.timestamp("us", tz="UTC")), ("period_end", pa.timestamp("us", tz="UTC")),
-            ("rows", pa.int64()), ("feature", pa.string()), ("kind", pa.string()), ("method", pa.string()),
-            ("score", pa.float64()), ("severity", pa.string()), ("noise_floor", pa.float64()),
-            ("p_value", pa.float64()), ("js_distance", pa.float64()), ("count", pa.int64()),
-            ("missing_rate", pa.float64()), ("out_of_range_rate", pa.float64()),
-            ("unseen_rate", pa.float64()), ("drifted", pa.bool_()), ("overall_score", pa.float64()),
-            ("overall_severity", pa.string()),
-        ])  # fmt: skip
+        schema = pa.schema(
+            [
+                ("period_start", pa.timestamp("us", tz="UTC")),
+                ("period_end", pa.timestamp("us", tz="UTC")),
+                ("rows", pa.int64()),
+                ("feature", pa.string()),
+                ("kind", pa.string()),
+                ("method", pa.string()),
+                ("score", pa.float64()),
+                ("severity", pa.string()),
+                ("noise_floor", pa.float64()),
+                ("p_value", pa.float64()),
+                ("js_distance", pa.float64()),
+                ("count", pa.int64()),
+                ("missing_rate", pa.float64()),
+                ("out_of_range_rate", pa.float64()),
+                ("unseen_rate", pa.float64()),
+                ("drifted", pa.bool_()),
+                ("overall_score", pa.float64()),
+                ("overall_severity", pa.string()),
+            ]
+        )
         return pa.Table.from_pylist(self.records(), schema=schema)
 
     def to_pandas(self) -> Any:
@@ -90,7 +134,7 @@ class DriftHistory:
 
     def to_polars(self) -> Any:
         """A ``polars.DataFrame`` with :data:`COLUMNS`."""
-        import polars as pl
+        pl = require("polars", "polars")
 
         return pl.from_arrow(self.to_arrow())
 
@@ -113,8 +157,6 @@ class DriftHistory:
         Returns:
             The HTML text.
         """
-        from mlmon.report.history import render_history
-
         html = render_history(self, title=title)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:

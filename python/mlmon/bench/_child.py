@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mlmon.baseline import Baseline
 from mlmon.bench import kernels
 from mlmon.bench.measure import best_of, peak_extra_mib, rss_mib
 from mlmon.bench.workloads import curves as w
-from mlmon.monitor import Monitor
+from mlmon.core.baseline import Baseline
+from mlmon.core.monitor import Monitor
 
 Job = Callable[[], object]
 

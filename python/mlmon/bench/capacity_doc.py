@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlmon.bench import capacity as cap
-from mlmon.bench.report import SHARED_NOTE, _machine, agreement_table, curve_fits, peer_table, verdict_table
+from mlmon.bench._sections import SHARED_NOTE, agreement_table, curve_fits, machine, peer_table, verdict_table
 from mlmon.bench.tables import fmt_bytes, fmt_s, md_table
 
 __all__ = ["render"]
@@ -336,13 +336,13 @@ def _example(d: dict[str, Any]) -> str:
 
 def _provenance(results: dict[str, Any]) -> str:
     """When, how and where the figures were measured (a store run over a full one: both)."""
-    run = f"{results['started_at']} by `mlmon bench --{results['mode']}` on {_machine(results)}"
+    run = f"{results['started_at']} by `mlmon bench --{results['mode']}` on {machine(results)}"
     base = results.get("base")
     if not base:
         return f"Figures measured {run}."
     return (
         f"Figures of the store ({', '.join(base['replaced'])}) measured {run}; the others "
-        f"{base['started_at']} by `mlmon bench --{base['mode']}` on {_machine(base)} "
+        f"{base['started_at']} by `mlmon bench --{base['mode']}` on {machine(base)} "
         f"(`{base['file']}`)."
     )
 

@@ -158,6 +158,8 @@ def base_results(given: Path | None, directory: Path) -> tuple[Path, dict[str, A
 
 def run_bench(args: argparse.Namespace) -> int:
     """Runs the suite (or only the reports) and prints where the files went."""
+    # The suite imports every step's workloads (pandas, polars, the store, the service): loaded when it
+    # runs, so that `mlmon --help` and the other commands do not pay for them.
     from mlmon.bench.modes import MODES
     from mlmon.bench.report import write_reports
     from mlmon.bench.suite import Paths, overlay, run_suite, write_json

@@ -31,9 +31,9 @@ import httpx
 import msgspec
 import numpy as np
 
-from mlmon.baseline import Baseline
 from mlmon.bench.ingest import backend_url
 from mlmon.bench.load.service_load import _port
+from mlmon.core.baseline import Baseline
 from mlmon.store import Store, open_store
 
 __all__ = ["service_compaction"]
@@ -70,8 +70,17 @@ def _service(database_url: str, workers: int, interval: float) -> Iterator[str]:
         MLMON_WINDOW_SECONDS="86400",
         MLMON_COMPACT_INTERVAL_SECONDS=str(interval),
     )
-    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
-           "--database-url", database_url]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlmon.service",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--database-url",
+        database_url,
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -141,9 +150,14 @@ def _max_interval_batches(samples: list[tuple[float, int, int]], interval: float
 
 
 def service_compaction(
-    backend: str = "sqlite", *, batches: int = 10_000, rows: int = 100, senders: int = 8, workers: int = 2,
+    backend: str = "sqlite",
+    *,
+    batches: int = 10_000,
+    rows: int = 100,
+    senders: int = 8,
+    workers: int = 2,
     interval: float = 5.0,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Sends ``batches`` batches (``rows`` x 25 features, msgpack-binary) from ``senders`` producers into
     one window of a live ``workers``-worker service and reports the window's rows.
 

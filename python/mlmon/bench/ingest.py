@@ -26,6 +26,7 @@ from typing import Any, Literal
 from mlmon.bench.workloads.store import T0, profiles
 from mlmon.store import IngestBatch, PartialWindow, Store, open_store
 from mlmon.store._windows import merge_profiles
+from mlmon.store.testing import TemporaryPostgres
 
 __all__ = ["Keys", "backend_url", "batches", "store_ingest"]
 
@@ -59,7 +60,6 @@ def backend_url(backend: str, name: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="mlmon-bench-ingest-") as tmp:
             yield f"sqlite:///{Path(tmp) / name}.db"
         return
-    from mlmon.store.testing import TemporaryPostgres
 
     with TemporaryPostgres(durable=True) as server:
         yield server.create_database(name)

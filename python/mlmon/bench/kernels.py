@@ -33,7 +33,10 @@ from typing import Any
 
 import numpy as np
 
+import mlmon
 from mlmon.bench import measure
+from mlmon.core import _native as e
+from mlmon.core._compat import require
 
 __all__ = ["SUITES", "run_kernels", "run_suite"]
 
@@ -74,7 +77,6 @@ def _pipeline(rows: int) -> Iterator[Case]:
 
 
 def _engine(n: int) -> Iterator[Case]:
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
 
     x = w.column(n)
@@ -116,7 +118,6 @@ def _engine(n: int) -> Iterator[Case]:
 
 
 def _engine_wide(n: int) -> Iterator[Case]:
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
 
     x, hs = w.wide(max(1_000, n // 10))
@@ -140,9 +141,8 @@ def _engine_wide(n: int) -> Iterator[Case]:
 
 
 def _engine_strings(n: int) -> Iterator[Case]:
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
-    from mlmon import _engine as e
     from mlmon.bench.workloads import engine as w
 
     values = w.strings(max(10_000, n // 10))
@@ -202,9 +202,8 @@ def _batch(rows: int) -> Iterator[Case]:
 
 
 def _monitor(rows: int) -> Iterator[Case]:
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
-    import mlmon
     from mlmon.bench.workloads import monitor_update as w
 
     batch = w.make(np.random.default_rng(1), rows)
@@ -217,7 +216,7 @@ def _monitor(rows: int) -> Iterator[Case]:
         "pandas": (full, frame, batch),
     }
     try:
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
     except ImportError:  # the arrow extra is not installed: no Arrow row
         pa = None
     table: Any = None if pa is None else pa.table(frame)

@@ -8,15 +8,17 @@ from typing import Any
 
 import numpy as np
 
+from mlmon.core._compat import require
+
 __all__ = ["plot_curves"]
 
 
 def plot_curves(curves: dict[str, Any], directory: Path, stamp: str) -> list[Path]:
     """Writes ``bench-<curve>.png`` for every curve with points; returns the paths."""
-    import matplotlib
+    matplotlib = require("matplotlib", "bench")
 
     matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", "bench")
 
     directory.mkdir(parents=True, exist_ok=True)
     written = []

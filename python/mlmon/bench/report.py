@@ -12,31 +12,49 @@ from pathlib import Path
 from typing import Any
 
 from mlmon.bench import capacity as cap
+from mlmon.bench._sections import (
+    SHARED_NOTE,
+    agreement_table,
+    curve_fits,
+    curve_points,
+    machine,
+    peer_table,
+    verdict_table,
+)
+from mlmon.bench.capacity_doc import render as render_capacity
+from mlmon.bench.plots import plot_curves
 from mlmon.bench.tables import fmt_bytes, fmt_s, md_table, num
 
 __all__ = ["capacity_markdown", "main", "summary_markdown"]
 
-SHARED_NOTE = (
-    "The machine was shared with other agents' builds and tests during the run, so absolute "
-    "times are noisy; ratios measured in the same run hold up better."
+_INGEST_KEYS = (
+    "backend",
+    "keys",
+    "group",
+    "batches_s",
+    "commit_median_s",
+    "merge_share",
+    "delta_rows",
+    "compact_s",
+    "rows_after_compaction",
+    "commits",
+    "error",
 )
-
-
-def _machine(results: dict[str, Any]) -> str:
-    h = results["host"]
-    return (
-        f"{h['host']}: {h['cpu']}, {h['cores']} cores, {h['memory_gib']} GiB, {h['machine']}, Linux "
-        f"{h['kernel']}; Python {h['python']}, numpy {h['numpy']}, mlmon {h['mlmon']} (kernels: "
-        f"{h.get('simd')}); load average {h['loadavg'][0]} at the start, "
-        f"{h.get('loadavg_end', ['?'])[0]} at the end"
-    )
-
-
-_INGEST_KEYS = ("backend", "keys", "group", "batches_s", "commit_median_s", "merge_share", "delta_rows",
-                "compact_s", "rows_after_compaction", "commits", "error")  # fmt: skip
-_COMPACTION_KEYS = ("backend", "batches", "rows_per_batch", "workers", "batches_s", "compact_interval_s",
-                    "max_rows", "max_interval_batches", "rows_at_end", "rows_after_compaction",
-                    "seconds_to_one_row", "counted_rows", "error")  # fmt: skip
+_COMPACTION_KEYS = (
+    "backend",
+    "batches",
+    "rows_per_batch",
+    "workers",
+    "batches_s",
+    "compact_interval_s",
+    "max_rows",
+    "max_interval_batches",
+    "rows_at_end",
+    "rows_after_compaction",
+    "seconds_to_one_row",
+    "counted_rows",
+    "error",
+)
 
 
 def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
@@ -44,8 +62,10 @@ def records(rows: list[dict[str, Any]] | None, keys: tuple[str, ...]) -> str:
     if not rows:
         return "(not measured)"
     present = [k for k in keys if any(k in r for r in rows)]
-    cells = [[num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
-             for r in rows]  # fmt: skip
+    cells = [
+        [num(round(r[k], 4)) if isinstance(r.get(k), float) else str(r.get(k, "")) for k in present]
+        for r in rows
+    ]
     return md_table(present, cells)
 
 
@@ -58,120 +78,19 @@ def _kernels(results: dict[str, Any]) -> str:
     kernels = results.get("kernels") or {}
     rows = [
         # "file": results written when the kernels were pytest-benchmark files (before the suites).
-        [k.get("suite", k.get("file", "")), k["name"], k.get("group") or "", fmt_s(k["min_s"]),
-         fmt_s(k["median_s"]), f"{k['ops']:,.1f}"]
+        [
+            k.get("suite", k.get("file", "")),
+            k["name"],
+            k.get("group") or "",
+            fmt_s(k["min_s"]),
+            fmt_s(k["median_s"]),
+            f"{k['ops']:,.1f}",
+        ]
         for k in kernels.get("benchmarks", [])
-    ]  # fmt: skip
+    ]
     table = md_table(["suite", "benchmark", "group", "min", "median", "ops/s"], rows) if rows else "(none)"
     failed = [f"* `{name}`: {error}" for name, error in (kernels.get("failed") or {}).items()]
     return "\n\n".join([table, *(["Without figures:\n\n" + "\n".join(failed)] if failed else [])])
-
-
-def curve_fits(results: dict[str, Any]) -> str:
-    """One row per curve: fixed cost, cost per unit, R^2, for time and memory."""
-    rows = []
-    for name, c in (results.get("curves") or {}).items():
-        t, m = c.get("fit_time"), c.get("fit_memory")
-        if not t or not m:
-            rows.append([name, c.get("unit", ""), c.get("error", "too few points"), "", "", "", ""])
-            continue
-        span = f"{c['points'][0]['x']:,} .. {c['points'][-1]['x']:,}"
-        rows.append(
-            [
-                name,
-                f"{c['unit']} ({span})",
-                fmt_s(t["fixed"]),
-                f"{t['per_unit']:.3g} s",
-                f"{t['r2']:.3f}",
-                f"{m['fixed']:.2f} MiB + {m['per_unit'] * 1024:.3g} KiB",
-                f"{m['r2']:.3f}",
-            ]
-        )
-    return md_table(
-        ["curve", "x", "time: fixed", "time per unit", "R²", "memory: fixed + per unit", "R²"], rows
-    )
-
-
-def _curve_points(results: dict[str, Any]) -> str:
-    parts = []
-    for name, c in (results.get("curves") or {}).items():
-        fixed = ", ".join(f"{k} {v:,}" for k, v in (c.get("fixed") or {}).items())
-        rows = [
-            [f"{p['x']:,}", fmt_s(p["seconds"]), f"{p['peak_extra_mib']:.2f}"] for p in c.get("points", [])
-        ]
-        skipped = c.get("skipped_over_budget") or []
-        note = (
-            f" Not measured (over the time budget): {', '.join(f'{x:,}' for x in skipped)}."
-            if skipped
-            else ""
-        )
-        parts.append(
-            f"**{name}** ({fixed or 'see the unit'}).{note}\n\n"
-            + md_table([c.get("unit", "x"), "time", "peak extra MiB"], rows)
-        )
-    return "\n\n".join(parts)
-
-
-def peer_table(results: dict[str, Any]) -> str:
-    """Time and memory of every peer, with the ratio to mlmon."""
-    peers = (results.get("peers") or {}).get("results") or {}
-    base = peers.get("mlmon", {})
-    rows = []
-    for name, p in peers.items():
-        if p.get("status") != "ok":
-            rows.append([name, "", p.get("status", "?"), "", "", "", ""])
-            continue
-        ratio = p["seconds"] / base["seconds"] if base.get("status") == "ok" and name != "mlmon" else None
-        rows.append(
-            [
-                name,
-                str(p.get("version", "")),
-                fmt_s(p["seconds"]),
-                f"{ratio:,.1f}x" if ratio else "",
-                f"{p['peak_extra_mib']:,.0f}",
-                f"{p['peak_rss_mib']:,.0f}" if p.get("peak_rss_mib") is not None else "",
-                str(p.get("pandas", "")),
-            ]
-        )
-    return md_table(
-        ["tool", "version", "time", "time / mlmon's", "peak extra MiB", "peak RSS MiB", "pandas"], rows
-    )
-
-
-def agreement_table(results: dict[str, Any]) -> str:
-    """Largest score difference per comparison where the methods coincide (and the one where not)."""
-    rows = [
-        [
-            a["tool"],
-            a["method"],
-            f"{a['max_difference']:.2g} ({a['measure']})",
-            a["worst_feature"],
-            str(a["features"]),
-        ]
-        for a in (results.get("peers") or {}).get("agreement") or []
-    ]
-    return md_table(
-        ["tool", "value compared with the numpy/scipy reference", "largest difference", "at", "features"],
-        rows,
-    )
-
-
-def verdict_table(results: dict[str, Any]) -> str:
-    """Each tool's own drift verdicts against the 13 features that drifted."""
-    rows = [
-        [
-            v["tool"],
-            str(v["judged"]),
-            str(v["true_alarms"]),
-            str(v["missed"]),
-            str(v["false_alarms"]),
-            ", ".join(v["false_alarm_features"][:6]) + (" ..." if len(v["false_alarm_features"]) > 6 else ""),
-        ]
-        for v in (results.get("peers") or {}).get("verdicts") or []
-    ]
-    return md_table(
-        ["tool", "features judged", "drifted, flagged", "drifted, missed", "false alarms", "which"], rows
-    )
 
 
 def _service(results: dict[str, Any]) -> str:
@@ -216,7 +135,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
         "\n\n".join(
             [
                 f"# mlmon bench --{results['mode']}: {results['started_at']}",
-                f"Machine: {_machine(results)}. {SHARED_NOTE} Duration {fmt_s(results['duration_s'])} "
+                f"Machine: {machine(results)}. {SHARED_NOTE} Duration {fmt_s(results['duration_s'])} "
                 f"(budget {results['budget_s']:.0f} s, peer installs excluded).",
                 "## Steps",
                 _steps(results),
@@ -224,7 +143,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
                 _kernels(results),
                 "## Scaling curves: cost model (least-squares line)",
                 curve_fits(results),
-                _curve_points(results),
+                curve_points(results),
                 "## Memory per model per feature",
                 md_table(
                     [
@@ -270,9 +189,7 @@ def summary_markdown(results: dict[str, Any]) -> str:
 
 def capacity_markdown(results: dict[str, Any], image_dir: str = "img") -> str:
     """``docs/capacity-planning.md``: prose and tables from the results (see ``capacity_doc``)."""
-    from mlmon.bench.capacity_doc import render
-
-    return render(results, cap.derive(results), image_dir)
+    return render_capacity(results, cap.derive(results), image_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,7 +205,6 @@ def main(argv: list[str] | None = None) -> int:
 def write_reports(results: dict[str, Any], json_path: Path, docs: Path | None) -> list[Path]:
     """Writes the summary beside ``json_path`` and the plots: with ``docs``, into ``docs/img`` beside the
     capacity report; without, into ``<stem>-plots/`` beside the summary. No matplotlib: no plots (said)."""
-    from mlmon.bench.plots import plot_curves
 
     written = [json_path.with_suffix(".md")]
     written[0].write_text(summary_markdown(results))

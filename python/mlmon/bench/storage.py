@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from mlmon.baseline import Baseline
 from mlmon.bench.workloads.curves import window_profile
+from mlmon.core._compat import require
+from mlmon.core.baseline import Baseline
 from mlmon.store import IngestBatch, PartialWindow, Store, WindowPartial, open_store
 from mlmon.store._windows import merge_profiles
+from mlmon.store.testing import TemporaryPostgres
 
 __all__ = ["AGGREGATE_BATCHES", "mixed_profile", "store_growth"]
 
@@ -109,9 +111,7 @@ def _sqlite(profile: bytes, aggregate: bytes, n: int) -> dict[str, float]:
 
 
 def _postgres(profile: bytes, aggregate: bytes, n: int) -> dict[str, float]:
-    import psycopg
-
-    from mlmon.store.testing import TemporaryPostgres
+    psycopg = require("psycopg", "store-postgres")
 
     with TemporaryPostgres() as server:
         url = server.create_database("growth")

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from mlmon.bench import agreement, compaction, ingest, kernels, measure, peers, service, storage
 from mlmon.bench.fit import line_fit
 from mlmon.bench.modes import STEPS, Mode
 from mlmon.bench.workloads.curves import INGEST_FEATURES
 from mlmon.bench.workloads.pipeline import DRIFTED
+from mlmon.core import _native
 
 __all__ = ["CURVE_UNITS", "Paths", "host_info", "overlay", "run_suite"]
 
@@ -58,9 +60,6 @@ class Paths(msgspec.Struct, frozen=True, kw_only=True):
 
 def host_info() -> dict[str, Any]:
     """The machine: host, CPU model, cores, memory, kernel and library versions, load average."""
-    import numpy as np
-
-    from mlmon import _engine
 
     cpu = next(
         (
@@ -84,8 +83,8 @@ def host_info() -> dict[str, Any]:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "mlmon": _engine.__version__,
-        "simd": getattr(_engine, "SIMD", None),
+        "mlmon": _native.__version__,
+        "simd": getattr(_native, "SIMD", None),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
 

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from mlmon.client._buffer import Batch, Buffer
 from mlmon.client._columns import Kind, columns_of_frame
+from mlmon.core._compat import require
 from mlmon.exceptions import InputError
 
 __all__ = ["ClientCore", "backoff", "retry_after"]
@@ -66,18 +67,26 @@ def _metrics(registry: Any) -> tuple[Any, Any] | None:
     """The rows and retries counters in ``registry`` (default: prometheus_client's), made once per
     registry so several clients share them; ``None`` without prometheus_client."""
     try:
-        from prometheus_client import REGISTRY, Counter
+        prometheus = require("prometheus_client", "service")
     except ImportError:  # pragma: no cover - prometheus_client is installed in the test environment
         return None
-    reg = REGISTRY if registry is None else registry
+    reg = prometheus.REGISTRY if registry is None else registry
     with _METRICS_LOCK:
         found = _METRICS.get(reg)
         if found is None:
-            rows = Counter("mlmon_client_rows", "Rows by outcome: sent, dropped (buffer full or closed "
-                           "before delivery) or rejected (a final 4xx or unencodable values).",
-                           ["model", "outcome"], registry=reg)  # fmt: skip
-            retries = Counter("mlmon_client_retries", "Batch sends retried (408, 429, 5xx, network).",
-                              ["model"], registry=reg)  # fmt: skip
+            rows = prometheus.Counter(
+                "mlmon_client_rows",
+                "Rows by outcome: sent, dropped (buffer full or closed "
+                "before delivery) or rejected (a final 4xx or unencodable values).",
+                ["model", "outcome"],
+                registry=reg,
+            )
+            retries = prometheus.Counter(
+                "mlmon_client_retries",
+                "Batch sends retried (408, 429, 5xx, network).",
+                ["model"],
+                registry=reg,
+            )
             found = _METRICS[reg] = (rows, retries)
     return found
 
@@ -91,10 +100,21 @@ class ClientCore:
     """
 
     def __init__(
-        self, url: str, model: str, *, version: str | None, token: str | None, batch_rows: int,
-        flush_interval: float, max_buffer_rows: int, kinds: Mapping[str, Kind] | None, timeout: float,
-        close_timeout: float, registry: Any, wake: Callable[[], None],
-    ) -> None:  # fmt: skip
+        self,
+        url: str,
+        model: str,
+        *,
+        version: str | None,
+        token: str | None,
+        batch_rows: int,
+        flush_interval: float,
+        max_buffer_rows: int,
+        kinds: Mapping[str, Kind] | None,
+        timeout: float,
+        close_timeout: float,
+        registry: Any,
+        wake: Callable[[], None],
+    ) -> None:
         for label, name in (("model", model), ("version", version)):
             if name is not None and not _NAME.match(name):
                 raise InputError(f"{label} {name!r} must match {_NAME.pattern}")
@@ -161,8 +181,11 @@ class ClientCore:
             self.dropped += batch.n
             self.dropped_batches += 1
         self._count("dropped", batch.n)
-        self._once("drop", "mlmon client: buffer full or service unreachable: dropping the oldest batches "
-                   "(see the dropped counter)")  # fmt: skip
+        self._once(
+            "drop",
+            "mlmon client: buffer full or service unreachable: dropping the oldest batches "
+            "(see the dropped counter)",
+        )
 
     def reject(self, batch: Batch, key: str, message: str, *args: object) -> None:
         """Counts a batch the service will never accept; logs the first of each kind."""
@@ -202,14 +225,24 @@ class ClientCore:
         # 408: the service cut a slow request before counting it (its header/body deadline).
         if status in (408, 429) or status >= 500:
             return self._retry(batch, retry_after(headers.get("retry-after")))
-        self.reject(batch, f"status:{status}", "mlmon client: the drift service refused a batch for model %s "
-                    "with HTTP %s (not retried): %s", self.model, status, text[:300])  # fmt: skip
+        self.reject(
+            batch,
+            f"status:{status}",
+            "mlmon client: the drift service refused a batch for model %s with HTTP %s (not retried): %s",
+            self.model,
+            status,
+            text[:300],
+        )
         return None
 
     def network_error(self, batch: Batch, exc: Exception) -> float:
         """The delay before retrying after a connection error or timeout."""
-        self._once(f"net:{type(exc).__name__}", "mlmon client: cannot reach the drift service (%s: %s); "
-                   "retrying", type(exc).__name__, exc)  # fmt: skip
+        self._once(
+            f"net:{type(exc).__name__}",
+            "mlmon client: cannot reach the drift service (%s: %s); retrying",
+            type(exc).__name__,
+            exc,
+        )
         return self._retry(batch, None)
 
     def _retry(self, batch: Batch, hinted: float | None) -> float:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from mlmon.baseline import Baseline
-from mlmon.drift import DriftReport, Thresholds
-from mlmon.monitor import Monitor
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport, Thresholds
+from mlmon.core.monitor import Monitor
 
 __all__ = ["STAGED_DRIFT", "caught", "make_data", "run"]
 

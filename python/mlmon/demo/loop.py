@@ -19,16 +19,18 @@ from types import FrameType
 from typing import Any
 
 import httpx
+import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from mlmon.core._compat import require
+from mlmon.core.drift import DriftReport
 from mlmon.demo.processes import WebhookReceiver
 from mlmon.demo.stack import Stack, launch_stack, wait_rows
 from mlmon.demo.traffic import SHIFTED, clean_rows, drifted_rows, send_rows
 from mlmon.deploy import DeployConfig, DeployResult, run_deploy
 from mlmon.deploy.config import DataConfig, GatesConfig, HttpConfig, ModelConfig, ServicesConfig
 from mlmon.deploy.example import TARGET, train_example
-from mlmon.drift import DriftReport
 
 __all__ = ["MODEL", "demo_config", "run_loop"]
 
@@ -116,7 +118,6 @@ def _traffic(console: Console, stack: Stack, training: Any, receiver: WebhookRec
 
 def msgspec_json(value: dict[str, Any]) -> bytes:
     """JSON bytes of a decoded JSON value (to read it back as a typed report)."""
-    import msgspec
 
     return msgspec.json.encode(value)
 
@@ -173,7 +174,7 @@ def run_loop(out: Path, *, keep_running: bool = False, console: Console | None =
                 console.print(f"[red]deploy failed[/] at {result.failed_step}: {result.error}")
                 console.print(stack.drift.tail(800) + stack.serving.tail(800), markup=False)
                 return 1
-            import pandas as pd
+            pd = require("pandas", "pandas")
 
             training = pd.read_parquet(files.training).drop(columns=[TARGET])
             quiet, caught = _traffic(console, stack, training, receiver)

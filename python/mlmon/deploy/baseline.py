@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlmon.baseline import Baseline
+from mlmon.core.baseline import Baseline
 from mlmon.deploy.errors import BadInputError, InfrastructureError
 from mlmon.deploy.http import RetryingClient
 from mlmon.deploy.load import Dataset

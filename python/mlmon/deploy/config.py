@@ -128,8 +128,13 @@ class Secrets(msgspec.Struct, frozen=True):
         )
 
     def _values(self) -> list[str]:
-        values = [self.database_url, self.admin_token, self.serving_token, self.webhook_url,
-                  self.artifact_hmac_key]  # fmt: skip
+        values = [
+            self.database_url,
+            self.admin_token,
+            self.serving_token,
+            self.webhook_url,
+            self.artifact_hmac_key,
+        ]
         if self.database_url:  # a driver error may quote the password alone
             values.append(urlsplit(self.database_url).password)
         # Longest first, so a URL is hidden whole before its password is looked for.

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mlmon.core._compat import require
+
 __all__ = ["TARGET", "ExampleFiles", "example_frame", "train_example"]
 
 TARGET = "malignant"
@@ -31,9 +33,7 @@ class ExampleFiles:
 def example_frame() -> Any:
     """The data set as a pandas DataFrame: ten ``mean_*`` features and the ``malignant`` target (1 when
     the tumour is malignant)."""
-    from sklearn.datasets import load_breast_cancer
-
-    bunch = load_breast_cancer(as_frame=True)
+    bunch = require("sklearn.datasets", "deploy").load_breast_cancer(as_frame=True)
     frame = bunch.frame
     columns = [c for c in frame.columns if str(c).startswith("mean ")]
     out = frame[columns].rename(columns=lambda c: str(c).replace(" ", "_"))
@@ -42,18 +42,16 @@ def example_frame() -> Any:
 
 
 def _estimator(kind: str, seed: int) -> Any:
-    from sklearn.dummy import DummyClassifier
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     if kind == "forest":
-        return RandomForestClassifier(n_estimators=60, max_depth=6, random_state=seed, n_jobs=1)
+        return require("sklearn.ensemble", "deploy").RandomForestClassifier(
+            n_estimators=60, max_depth=6, random_state=seed, n_jobs=1
+        )
     if kind == "logistic":
-        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+        scale = require("sklearn.preprocessing", "deploy").StandardScaler()
+        logistic = require("sklearn.linear_model", "deploy").LogisticRegression(max_iter=500)
+        return require("sklearn.pipeline", "deploy").make_pipeline(scale, logistic)
     if kind == "dummy":  # a model that must fail any sensible gate
-        return DummyClassifier(strategy="most_frequent")
+        return require("sklearn.dummy", "deploy").DummyClassifier(strategy="most_frequent")
     raise ValueError(f"unknown estimator kind {kind!r}: expected one of {', '.join(KINDS)}")
 
 
@@ -66,13 +64,15 @@ def train_example(out: str | Path, *, kind: str = "forest", seed: int = 0) -> Ex
         kind: ``forest`` (random forest), ``logistic`` (scaled logistic regression) or ``dummy``.
         seed: Seed of the estimator (the split is fixed, so validation sets are comparable).
     """
-    import skops.io as sio
-    from sklearn.model_selection import train_test_split
+    sio = require("skops.io", "deploy")
+    model_selection = require("sklearn.model_selection", "deploy")
 
     files = ExampleFiles(Path(out))
     Path(out).mkdir(parents=True, exist_ok=True)
     frame = example_frame()
-    train, valid = train_test_split(frame, test_size=0.3, random_state=42, stratify=frame[TARGET])
+    train, valid = model_selection.train_test_split(
+        frame, test_size=0.3, random_state=42, stratify=frame[TARGET]
+    )
     model = _estimator(kind, seed).fit(train.drop(columns=[TARGET]), train[TARGET])
     sio.dump(model, files.artifact)
     train.reset_index(drop=True).to_parquet(files.training, index=False)

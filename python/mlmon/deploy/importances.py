@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mlmon.core._compat import require
 from mlmon.deploy.load import Dataset
 
 __all__ = ["feature_importances"]
@@ -41,10 +42,9 @@ def _from_attributes(model: Any, n_features: int) -> tuple[np.ndarray, str] | No
 
 
 def _permutation(model: Any, data: Dataset) -> np.ndarray:
-    from sklearn.inspection import permutation_importance
-
+    inspection = require("sklearn.inspection", "deploy")
     n = min(len(data.features), _PERMUTATION_ROWS)
-    result = permutation_importance(
+    result = inspection.permutation_importance(
         model, data.features.iloc[:n], np.asarray(data.target)[:n], n_repeats=3, random_state=0
     )
     return np.clip(np.asarray(result.importances_mean, dtype=np.float64), 0.0, None)

@@ -1,5 +1,5 @@
 """Step 1, load: read the artifact and check it (:func:`read_artifact`, in the deploy process), deserialize
-it under the rules of :mod:`mlmon.artifacts` (:func:`load_artifact`, in the sandbox child), and read the
+it under the rules of :mod:`mlmon.core.artifacts` (:func:`load_artifact`, in the sandbox child), and read the
 training and validation tables."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlmon.artifacts import ArtifactError, check_loadable, detect_format, load_model, sha256_bytes
+from mlmon.core._compat import require
+from mlmon.core.artifacts import ArtifactError, check_loadable, detect_format, load_model, sha256_bytes
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError
 
@@ -84,8 +85,8 @@ def load_artifact(cfg: ModelConfig, expected_sha256: str | None) -> Artifact:
 
 
 def _read(path: Path) -> Any:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+    pacsv = require("pyarrow.csv", "arrow")
+    pq = require("pyarrow.parquet", "arrow")
 
     name = path.name.lower()
     try:

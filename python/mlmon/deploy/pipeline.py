@@ -16,7 +16,7 @@ from typing import Any, TextIO, TypeVar
 import httpx
 import msgspec
 
-from mlmon.artifacts import detect_format, sha256_bytes
+from mlmon.core.artifacts import detect_format, sha256_bytes
 from mlmon.deploy import baseline as baseline_step
 from mlmon.deploy import push as push_step
 from mlmon.deploy.config import DeployConfig, Secrets
@@ -171,8 +171,10 @@ class _Run:
     ) -> tuple[None, dict[str, Any]]:
         results = evaluate_gates(self.cfg.gates, metrics, production.metrics if production else None)
         self.result.gates = results
-        detail = {"against": production.version if production else None,
-                  "gates": [msgspec.to_builtins(r) for r in results]}  # fmt: skip
+        detail = {
+            "against": production.version if production else None,
+            "gates": [msgspec.to_builtins(r) for r in results],
+        }
         check_gates(results)
         return None, detail
 
@@ -184,17 +186,27 @@ class _Run:
         store, name, version = self.store, self.cfg.model.name, self.result.version
         importances, source = evaluation.importances, evaluation.importances_from
         stored, before = register(
-            store, name, version, artifact,
-            metrics=evaluation.metrics, params=evaluation.params,
-            schema=feature_schema(training, self.cfg.data.target), importances=importances,
-            artifact_uri=self.cfg.model.artifact_uri or artifact.uri, commit=git_sha(),
-        )  # fmt: skip
+            store,
+            name,
+            version,
+            artifact,
+            metrics=evaluation.metrics,
+            params=evaluation.params,
+            schema=feature_schema(training, self.cfg.data.target),
+            importances=importances,
+            artifact_uri=self.cfg.model.artifact_uri or artifact.uri,
+            commit=git_sha(),
+        )
         if before != stored.stage:
             self.undo.append(
                 (f"stage {stored.stage} -> {before}", lambda: _set_stage(store, name, version, before))
             )
-        detail = {"stage": stored.stage, "git_sha": stored.git_sha, "importances_from": source,
-                  "artifact_uri": stored.artifact_uri}  # fmt: skip
+        detail = {
+            "stage": stored.stage,
+            "git_sha": stored.git_sha,
+            "importances_from": source,
+            "artifact_uri": stored.artifact_uri,
+        }
         return importances, detail
 
     def baseline(self, training: Dataset, importances: dict[str, float]) -> tuple[None, dict[str, Any]]:
@@ -209,13 +221,20 @@ class _Run:
         if kept is not None:
             return None, {"baseline_sha256": kept, "kept": True}
         fitted = baseline_step.fit_baseline(
-            training, importances, model=self.cfg.model.name, version=self.result.version,
+            training,
+            importances,
+            model=self.cfg.model.name,
+            version=self.result.version,
             categorical=self.cfg.data.categorical,
-        )  # fmt: skip
+        )
         answer = baseline_step.upload_baseline(
-            self.http, self.cfg.services.drift_url, self.secrets.admin_token,
-            self.cfg.model.name, self.result.version, fitted,
-        )  # fmt: skip
+            self.http,
+            self.cfg.services.drift_url,
+            self.secrets.admin_token,
+            self.cfg.model.name,
+            self.result.version,
+            fitted,
+        )
         return None, {"baseline_sha256": answer.get("sha256"), "features": len(fitted.features)}
 
     def push(self, artifact: Artifact) -> tuple[None, dict[str, Any]]:
@@ -223,10 +242,16 @@ class _Run:
         assert url is not None and self.result.version is not None
         previous = push_step.live_version(self.http, url)
         answer = push_step.push_artifact(
-            self.http, url, self.secrets.serving_token, model=self.cfg.model.name,
-            version=self.result.version, sha256=artifact.sha256, fmt=artifact.fmt, data=artifact.data,
+            self.http,
+            url,
+            self.secrets.serving_token,
+            model=self.cfg.model.name,
+            version=self.result.version,
+            sha256=artifact.sha256,
+            fmt=artifact.fmt,
+            data=artifact.data,
             hmac_key=self.secrets.artifact_hmac_key,
-        )  # fmt: skip
+        )
         if previous is not None and previous.get("sha256") != artifact.sha256:
             self.undo.append(
                 (f"production API back to {previous.get('version')}", lambda: self._restore(previous))
@@ -246,10 +271,16 @@ class _Run:
         if sha256_bytes(data) != stored.artifact_sha256:
             raise InfrastructureError(f"the previous artifact {path.name} changed since it was registered")
         push_step.push_artifact(
-            self.http, self.cfg.services.serving_url, self.secrets.serving_token, model=stored.model,
-            version=stored.version, sha256=sha256_bytes(data), fmt=detect_format(path), data=data,
+            self.http,
+            self.cfg.services.serving_url,
+            self.secrets.serving_token,
+            model=stored.model,
+            version=stored.version,
+            sha256=sha256_bytes(data),
+            fmt=detect_format(path),
+            data=data,
             hmac_key=self.secrets.artifact_hmac_key,
-        )  # fmt: skip
+        )
 
     def promote(self) -> tuple[None, dict[str, Any]]:
         assert self.store is not None and self.result.version is not None
@@ -319,8 +350,11 @@ def _execute(run: _Run, sha256: str | None, dry_run: bool) -> None:
         assert production is not None
         run.result.version = production.version
         run.result.status, run.result.exit_code = "noop", 0
-        run.log.emit("noop", message=f"{artifact.sha256[:12]} is already {run.cfg.model.name} "
-                     f"{production.version} in production and live: nothing to do")  # fmt: skip
+        run.log.emit(
+            "noop",
+            message=f"{artifact.sha256[:12]} is already {run.cfg.model.name} "
+            f"{production.version} in production and live: nothing to do",
+        )
         return
     metrics = run.step("validate", lambda: run.validate(evaluation))
     run.step("gates", lambda: run.gates(metrics, production))

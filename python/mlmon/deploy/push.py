@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from mlmon.artifacts import artifact_signature
+from mlmon.core.artifacts import artifact_signature
 from mlmon.deploy.errors import BadInputError, InfrastructureError
 from mlmon.deploy.http import RetryingClient
 from mlmon.serving.trust import UNTRUSTED_REASON

@@ -3,7 +3,7 @@
 A deploy runs with the database URL and the service tokens in its environment. Whatever the artifact's
 checks (digest, skops allow-list), the process that deserializes it should have nothing worth
 stealing (RELIABILITY.md, model artifacts, defence 5). So the deploy process never deserializes the
-model: it reads the bytes, checks them (:func:`mlmon.artifacts.check_loadable`), and hands the path
+model: it reads the bytes, checks them (:func:`mlmon.core.artifacts.check_loadable`), and hands the path
 and the verified digest to ``python -m mlmon.deploy.sandbox``, started with an allow-listed
 environment. The child loads the model (checking the digest again, so a file swapped in between is
 refused), reads the validation set, and returns metrics, importances and parameters as JSON.
@@ -21,14 +21,35 @@ import msgspec
 
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError, DeployError, InfrastructureError
+from mlmon.deploy.importances import feature_importances
+from mlmon.deploy.load import load_artifact, load_dataset
+from mlmon.deploy.register import json_params
+from mlmon.deploy.validate import validation_metrics
 
 __all__ = ["Evaluation", "child_env", "evaluate", "evaluate_isolated"]
 
 _KEEP = frozenset(
-    {"PATH", "HOME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "PYTHONPATH",
-     "PYTHONHOME", "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "SYSTEMROOT",
-     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
-)  # fmt: skip
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "LANGUAGE",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONHASHSEED",
+        "PYTHONDONTWRITEBYTECODE",
+        "VIRTUAL_ENV",
+        "SYSTEMROOT",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    }
+)
 _TIMEOUT_SECONDS = 600.0
 
 
@@ -68,11 +89,6 @@ def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 def evaluate(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evaluation:
     """Loads the artifact (which must hash to ``sha256``) and scores the validation set, in this
     process: what the child runs."""
-    from mlmon.deploy.importances import feature_importances
-    from mlmon.deploy.load import load_artifact, load_dataset
-    from mlmon.deploy.register import json_params
-    from mlmon.deploy.validate import validation_metrics
-
     artifact = load_artifact(model_cfg, sha256)
     validation = load_dataset(data_cfg.validation, data_cfg, artifact.model)
     task, metrics = validation_metrics(artifact.model, validation)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mlmon.core._compat import require
 from mlmon.deploy.errors import BadInputError
 from mlmon.deploy.load import Dataset
 
@@ -25,11 +26,10 @@ def task_of(model: Any) -> str:
     Raises:
         BadInputError: the estimator is neither (a transformer, a clusterer...).
     """
-    from sklearn.base import is_classifier, is_regressor
-
-    if is_classifier(model):
+    base = require("sklearn.base", "deploy")
+    if base.is_classifier(model):
         return "classification"
-    if is_regressor(model):
+    if base.is_regressor(model):
         return "regression"
     raise BadInputError(
         f"cannot validate a {type(model).__name__}: it is neither a classifier nor a regressor"
@@ -37,7 +37,7 @@ def task_of(model: Any) -> str:
 
 
 def _classification(model: Any, data: Dataset) -> dict[str, float]:
-    from sklearn import metrics
+    metrics = require("sklearn.metrics", "deploy")
 
     y = np.asarray(data.target)
     predicted = model.predict(data.features)
@@ -62,7 +62,7 @@ def _classification(model: Any, data: Dataset) -> dict[str, float]:
 
 
 def _regression(model: Any, data: Dataset) -> dict[str, float]:
-    from sklearn import metrics
+    metrics = require("sklearn.metrics", "deploy")
 
     y = np.asarray(data.target, dtype=np.float64)
     predicted = np.asarray(model.predict(data.features), dtype=np.float64)

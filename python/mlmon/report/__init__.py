@@ -1,9 +1,11 @@
 """Report renderers: a rich terminal table and a self-contained HTML page, both from a DriftReport.
 
-Renderers only read ``mlmon.drift`` results; they never count or compute statistics.
+The public import path of the renderers in :mod:`mlmon.core.render` (where ``DriftReport.to_html`` and
+``to_table`` find them); a drift history's page is ``DriftHistory.to_html`` (:mod:`mlmon.batch`).
+Renderers only read results; they never count or compute statistics.
 """
 
-from mlmon.report.html import render_html
-from mlmon.report.table import render_table
+from mlmon.core.render.html import render_html
+from mlmon.core.render.table import render_table
 
 __all__ = ["render_html", "render_table"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
-from mlmon._engine import Profile
+from mlmon.core._native import Profile
 from mlmon.exceptions import InputError
 from mlmon.store._sequences import SequenceOps
 from mlmon.store._sql import Tx, chunks

@@ -3,7 +3,7 @@ tooling program against, whichever database is behind it.
 
 Records are frozen msgspec Structs. Baselines and profiles are opaque bytes here (the engine's codec);
 drift figures and alerts are plain values, so this module imports nothing from the library
-(``mlmon.baseline``, ``mlmon.drift``...), only the exception base class.
+(``mlmon.core.baseline``, ``mlmon.core.drift``...), only the exception base class.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from mlmon.core._compat import require
 from mlmon.exceptions import MlmonError
 
 __all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_postgres_bin"]
@@ -123,7 +124,7 @@ class TemporaryPostgres:
 
     def create_database(self, name: str) -> str:
         """Creates a database and returns its URL."""
-        import psycopg  # optional dependency, only needed here
+        psycopg = require("psycopg", "store-postgres")  # optional dependency, only needed here
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"'.encode())  # test-controlled name

@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlmon.core import _native
+from mlmon.core._compat import require
+
 DIR = Path(os.environ.get("MLMON_BENCH_DIR", "/tmp/mlmon-bench-batch"))
 SIZES = [int(s) for s in os.environ.get("MLMON_BENCH_SIZES", "1000000,10000000,30000000").split(",")]
 PANDAS_MAX = int(os.environ.get("MLMON_BENCH_PANDAS_MAX", "10000000"))
@@ -34,6 +37,7 @@ def _hwm_mib() -> float:
 
 def child(job: str, path: str) -> None:
     """Runs one job and prints ``{seconds, cpu_seconds, peak_mib, ...}`` as JSON."""
+    # The job's process imports what its job needs (pyarrow, pandas), so its peak memory is the job's.
     import mlmon.batch
     from mlmon.bench.workloads.batch import baseline, mlmon_job, pandas_job
 
@@ -57,23 +61,29 @@ def child(job: str, path: str) -> None:
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _hwm_mib(), "base_mib": base_mib,
-                      **extra}))  # fmt: skip
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu_seconds": cpu, "peak_mib": _hwm_mib(), "base_mib": base_mib, **extra}
+        )
+    )
 
 
 def _spark(path: str, ref: Any) -> dict[str, float]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
+    import mlmon.spark  # pyspark: the spark extra
 
-    import mlmon.spark
+    sql = require("pyspark.sql", "spark")
 
     t0 = time.perf_counter()
     spark = (
-        SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2").config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.memory", "2g").getOrCreate()
-    )  # fmt: skip
+        sql.SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     started = time.perf_counter() - t0
     df = spark.read.parquet(path)
@@ -82,27 +92,36 @@ def _spark(path: str, ref: Any) -> dict[str, float]:
     took = time.perf_counter() - t1
     partitions = df.rdd.getNumPartitions()
     spark.stop()
-    return {"profile_seconds": took, "session_seconds": started, "partitions": partitions,
-            "periods": len(history)}  # fmt: skip
+    return {
+        "profile_seconds": took,
+        "session_seconds": started,
+        "partitions": partitions,
+        "periods": len(history),
+    }
 
 
 def run(job: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", __spec__.name, "--child", job, str(path)], check=True,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", __spec__.name, "--child", job, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
-    import mlmon
-    from mlmon.bench.workloads.batch import write
+    from mlmon.bench.workloads.batch import write  # pyarrow: the arrow extra
 
     DIR.mkdir(parents=True, exist_ok=True)
     files = {}
     for n in SIZES:
         t0 = time.perf_counter()
         files[n] = write(DIR / f"history-{n}.parquet", n)
-        print(f"# {files[n]}: {files[n].stat().st_size / 2**20:.0f} MiB ({time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"# {files[n]}: {files[n].stat().st_size / 2**20:.0f} MiB ({time.perf_counter() - t0:.0f} s)",
+            file=sys.stderr,
+        )
     results: dict[tuple[str, int], dict[str, Any]] = {}
     for n in SIZES:
         for job in ("mlmon", "pandas", "fit"):
@@ -113,14 +132,16 @@ def main() -> None:
     spark_n = 10_000_000 if 10_000_000 in files else SIZES[0]
     results[("spark", spark_n)] = run("spark", files[spark_n])
     print(f"# spark {spark_n}: {results[('spark', spark_n)]}", file=sys.stderr)
-    print(render(results, mlmon._engine.SIMD))
+    print(render(results, _native.SIMD))
 
 
 def _row(label: str, n: int, r: dict[str, Any]) -> str:
     rate = n / r["seconds"] / 1e6
     cores = r["cpu_seconds"] / r["seconds"]
-    return (f"| {label} | {n:,} | {r['seconds']:.1f} s | {rate:.2f} M rows/s | {r['cpu_seconds']:.1f} s | "
-            f"{cores:.2f} | {r['peak_mib']:,.0f} MiB |")  # fmt: skip
+    return (
+        f"| {label} | {n:,} | {r['seconds']:.1f} s | {rate:.2f} M rows/s | {r['cpu_seconds']:.1f} s | "
+        f"{cores:.2f} | {r['peak_mib']:,.0f} MiB |"
+    )
 
 
 def render(results: dict[tuple[str, int], dict[str, Any]], simd: str) -> str:

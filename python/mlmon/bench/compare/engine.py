@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mlmon import _engine as e
 from mlmon.bench.measure import best_of, peak_extra_mib
+from mlmon.core import _native as e
 
 N = 10_000_000
 rows: list[tuple[str, str, str, str]] = []

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from mlmon import _engine
 from mlmon.bench.measure import best_of, peak_extra_mib
 from mlmon.bench.workloads.pipeline import (
     NUMERIC,
@@ -32,6 +31,7 @@ from mlmon.bench.workloads.pipeline import (
     to_pandas,
     to_polars,
 )
+from mlmon.core import _native
 
 
 def _memory_in_child(job: str, rows: int) -> float:
@@ -87,7 +87,7 @@ def main() -> None:
     worst = max(abs(report.features[n].score - ref_scores[n]["psi"]) / ref_scores[n]["psi"] for n in NUMERIC)
     print(
         f"Measured {date.today()} on {platform.machine()} ({platform.processor() or 'cpu'}), kernels "
-        f"{_engine.SIMD}, numpy {np.__version__}; {args.rows:,} rows x 25 features per set, input "
+        f"{_native.SIMD}, numpy {np.__version__}; {args.rows:,} rows x 25 features per set, input "
         f"{size_mib:,.0f} MiB for both sets; best of {args.repeat}.\n"
     )
     print("| job (fit + update + report) | time | vs numpy | peak extra memory | % of input |")

@@ -56,8 +56,17 @@ def _start(workers: int, db: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
     env.update(MLMON_ALERT_INTERVAL_SECONDS="0", MLMON_LOG_LEVEL="WARNING")
-    cmd = [sys.executable, "-m", "mlmon.service", "--port", str(port), "--workers", str(workers),
-           "--database-url", f"sqlite:///{db}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlmon.service",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--database-url",
+        f"sqlite:///{db}",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -90,8 +99,12 @@ def _run(url: str, bodies: list[tuple[bytes, str]], concurrency: int) -> dict[st
     for c in clients:
         c.close()
     lat = np.array(latencies) * 1000
-    return {"batches_s": len(bodies) / elapsed, "rows_s": len(bodies) * ROWS / elapsed,
-            "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99))}  # fmt: skip
+    return {
+        "batches_s": len(bodies) / elapsed,
+        "rows_s": len(bodies) * ROWS / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+    }
 
 
 def main() -> None:

@@ -44,8 +44,11 @@ HERE = Path(__file__).resolve().parent
 ROWS, FEATURES = 1000, 25
 PLACEHOLDER = "Q" * 16
 PATH = "/v1/models/load/ingest"
-MEDIA = {"msgpack-binary": "application/msgpack", "msgpack-lists": "application/msgpack",
-         "json-lists": "application/json"}  # fmt: skip
+MEDIA = {
+    "msgpack-binary": "application/msgpack",
+    "msgpack-lists": "application/msgpack",
+    "json-lists": "application/json",
+}
 
 
 @dataclass
@@ -99,8 +102,12 @@ def write_body(kind: str, directory: Path) -> Path:
 
 def _env(db: str, workers: int, prom: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLMON_", "PROMETHEUS_"))}
-    env.update(MLMON_ALERT_INTERVAL_SECONDS="0", MLMON_LOG_LEVEL="WARNING", MLMON_DRAIN_SECONDS="0",
-               MLMON_DATABASE_URL=db)  # fmt: skip
+    env.update(
+        MLMON_ALERT_INTERVAL_SECONDS="0",
+        MLMON_LOG_LEVEL="WARNING",
+        MLMON_DRAIN_SECONDS="0",
+        MLMON_DATABASE_URL=db,
+    )
     if workers > 1:
         env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
     return env
@@ -109,13 +116,13 @@ def _env(db: str, workers: int, prom: Path) -> dict[str, str]:
 def _command(server: str, workers: int, port: int) -> list[str]:
     py, w, p = sys.executable, str(workers), str(port)
     uvicorn = [py, "-m", "uvicorn", "--host", "127.0.0.1", "--port", p, "--workers", w, "--loop", "uvloop",
-               "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+               "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip  # argv pairs
     if server == "mlmon-uvicorn":
         return [py, "-m", "mlmon.service", "--port", p, "--workers", w]
     if server == "mlmon-granian":
         return [py, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", p,
                 "--workers", w, "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
-                "mlmon.service.app:app_from_env"]  # fmt: skip
+                "mlmon.service.app:app_from_env"]  # fmt: skip  # argv pairs
     if server == "bare-litestar":
         return [*uvicorn, "mlmon.bench.load.ref_apps:bare_app"]
     return [*uvicorn, "mlmon.bench.load.ref_fastapi:fastapi_app"]
@@ -137,9 +144,12 @@ def start(server: str, workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes]
     prom = Path(tempfile.mkdtemp(prefix=f"prom-{server}-{workers}-", dir=tmp))
     port = _port()
     proc = subprocess.Popen(
-        _command(server, workers, port), env=_env(db, workers, prom), stdout=subprocess.DEVNULL,
-        stderr=(tmp / f"{server}-{workers}.log").open("wb"), start_new_session=True,
-    )  # fmt: skip
+        _command(server, workers, port),
+        env=_env(db, workers, prom),
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / f"{server}-{workers}.log").open("wb"),
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -163,8 +173,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def wrk(url: str, body: Path, kind: str, seconds: int, tag: str, connections: int) -> dict[str, int]:
     """One bounded wrk run; returns the JSON ingest.lua's done() prints."""
-    env = {**os.environ, "BODY_FILE": str(body), "CONTENT_TYPE": MEDIA[kind], "INGEST_PATH": PATH,
-           "RUN_TAG": tag}  # fmt: skip
+    env = {
+        **os.environ,
+        "BODY_FILE": str(body),
+        "CONTENT_TYPE": MEDIA[kind],
+        "INGEST_PATH": PATH,
+        "RUN_TAG": tag,
+    }
     cmd = [
         "wrk",
         "-t1",
@@ -194,8 +209,15 @@ def _stored_rows(url: str) -> int:
     return int(r.json()["current_rows"])
 
 
-def measure(server: str, workers: int, kinds: list[str], bodies: dict[str, Path], args: argparse.Namespace,
-            tmp: Path, baseline: bytes) -> list[Result]:  # fmt: skip
+def measure(
+    server: str,
+    workers: int,
+    kinds: list[str],
+    bodies: dict[str, Path],
+    args: argparse.Namespace,
+    tmp: Path,
+    baseline: bytes,
+) -> list[Result]:
     """Warm-up then one measured wrk run per body kind on one server."""
     proc, url, _ = start(server, workers, tmp)
     results = []
@@ -207,10 +229,19 @@ def measure(server: str, workers: int, kinds: list[str], bodies: dict[str, Path]
         for i, kind in enumerate(kinds):
             wrk(url, bodies[kind], kind, 2, "abcdefgh"[i], args.connections)  # warm-up
             raw = wrk(url, bodies[kind], kind, args.seconds, "ABCDEFGH"[i], args.connections)
-            results.append(Result(
-                server, workers, kind, raw["requests"], raw["duration_us"] / 1e6, raw["non2xx"],
-                raw["socket_errors"], raw["p50_us"] / 1000, raw["p99_us"] / 1000,
-            ))  # fmt: skip
+            results.append(
+                Result(
+                    server,
+                    workers,
+                    kind,
+                    raw["requests"],
+                    raw["duration_us"] / 1e6,
+                    raw["non2xx"],
+                    raw["socket_errors"],
+                    raw["p50_us"] / 1000,
+                    raw["p99_us"] / 1000,
+                )
+            )
             print(_row(results[-1]), flush=True)
         if server.startswith("mlmon"):
             # Every acknowledged batch is stored (more may be: wrk drops answers still in flight at its end).
@@ -233,9 +264,20 @@ def profile(bodies: dict[str, Path], args: argparse.Namespace, tmp: Path, baseli
             f"{url}/v1/models/load/versions/v1/baseline", content=baseline, timeout=30
         ).raise_for_status()
         wrk(url, bodies["msgpack-binary"], "msgpack-binary", 2, "p", args.connections)
-        spy_cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
-                   "--subprocesses", "--duration", str(args.seconds - 2), "--format", "raw", "--nonblocking",
-                   "--output", str(out)]  # fmt: skip
+        spy_cmd = [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(proc.pid),
+            "--subprocesses",
+            "--duration",
+            str(args.seconds - 2),
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ]
         spy = subprocess.Popen(spy_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wrk(url, bodies["msgpack-binary"], "msgpack-binary", args.seconds, "P", args.connections)
         spy.wait(timeout=60)

@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 
 import mlmon
 import mlmon.batch
+from mlmon.core import _native
+from mlmon.core._compat import require
 
 NUMERIC = [f"n{i:02d}" for i in range(22)]
 CATEGORICAL = ["plan", "region", "device"]
@@ -74,22 +76,23 @@ def _psi(ref: np.ndarray, cur: np.ndarray, eps: float = 1e-4) -> float:
 def pandas_job(path: Path, ref: mlmon.Baseline) -> dict[tuple[Any, str], tuple[np.ndarray, float]]:
     """The straightforward pandas + numpy job: read the file, group rows by day, per feature
     searchsorted + bincount on the baseline's edges (value_counts for categories), then PSI."""
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
     df = pd.read_parquet(path)
     out: dict[tuple[Any, str], tuple[np.ndarray, float]] = {}
     for day, group in df.groupby(df["ts"].dt.floor("D")):
         for name in NUMERIC:
             prof = ref.profiles[name]
-            assert isinstance(prof, mlmon._engine.NumericHistogram)
+            assert isinstance(prof, _native.NumericHistogram)
             values = group[name].to_numpy()
             values = values[~np.isnan(values)]
-            counts = np.bincount(np.searchsorted(prof.edges.cuts, values, side="right"),
-                                 minlength=prof.edges.n_bins)  # fmt: skip
+            counts = np.bincount(
+                np.searchsorted(prof.edges.cuts, values, side="right"), minlength=prof.edges.n_bins
+            )
             out[(day, name)] = counts, _psi(prof.counts.astype(float), counts.astype(float))
         for name in CATEGORICAL:
             cats = ref.profiles[name]
-            assert isinstance(cats, mlmon._engine.CategoryCounts)
+            assert isinstance(cats, _native.CategoryCounts)
             known = group[name].value_counts().reindex(cats.categories, fill_value=0).to_numpy()
             unseen = int(group[name].notna().sum()) - int(known.sum())
             counts = np.concatenate([known, [0, unseen]])  # categories, other, unseen: mlmon's layout

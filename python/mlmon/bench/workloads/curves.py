@@ -11,10 +11,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from mlmon import _engine
-from mlmon.baseline import Baseline
-from mlmon.monitor import Monitor
-from mlmon.windows import WindowState
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline
+from mlmon.core.monitor import Monitor
+from mlmon.core.windows import WindowState
 
 __all__ = [
     "INGEST_FEATURES",
@@ -85,4 +85,4 @@ def window_profile(baseline: Baseline, batch: Columns) -> bytes:
     state = WindowState(baseline)
     for name, profile in state.profiles.items():
         profile.update(batch[name])
-    return bytes(_engine.encode_profile(list(state.profiles.items())))
+    return bytes(_native.encode_profile(list(state.profiles.items())))

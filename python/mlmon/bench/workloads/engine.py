@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlmon import _engine as e
+from mlmon.core import _native as e
 
 __all__ = ["N", "codes", "column", "stat_pairs", "strided", "strings", "wide", "with_nan"]
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import mlmon
+from mlmon.core import _native
 
 __all__ = ["LABELS", "NUMERIC", "REFERENCE_ROWS", "STRINGS", "baseline", "by_hand", "counted", "make"]
 
@@ -42,7 +43,7 @@ def by_hand(ref: mlmon.Baseline, batch: dict[str, np.ndarray]) -> dict[str, dict
     out: dict[str, dict[Any, int]] = {}
     for name, values in batch.items():
         prof = ref.profiles[name]
-        if isinstance(prof, mlmon._engine.NumericHistogram):
+        if isinstance(prof, _native.NumericHistogram):
             bins = np.bincount(
                 np.searchsorted(prof.edges.cuts, values, side="right"), minlength=prof.edges.n_bins
             )
@@ -57,7 +58,7 @@ def counted(monitor: mlmon.Monitor) -> dict[str, dict[Any, int]]:
     """The open window's counts in :func:`by_hand`'s shape (zero counts left out of label counts)."""
     out: dict[str, dict[Any, int]] = {}
     for name, prof in monitor._open.profiles.items():
-        if isinstance(prof, mlmon._engine.NumericHistogram):
+        if isinstance(prof, _native.NumericHistogram):
             out[name] = dict(enumerate(prof.counts.tolist()))
         else:
             out[name] = {k: n for k, n in zip(prof.categories, prof.counts.tolist(), strict=True) if n}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from mlmon._engine import BinEdges, CategoryCounts, NumericHistogram, encode_profile
+from mlmon.core._native import BinEdges, CategoryCounts, NumericHistogram, encode_profile
 from mlmon.store import WindowPartial
 
 __all__ = ["FEATURES", "MINUTE", "T0", "minute_partials", "profile", "profiles"]

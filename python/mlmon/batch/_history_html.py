@@ -8,12 +8,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from mlmon.drift import SEVERITY_ORDER
-from mlmon.report.html import _COLORS, _CSS, _badge
+from mlmon.core.drift import SEVERITY_ORDER
+from mlmon.core.render.style import COLORS, CSS, badge
 
 if TYPE_CHECKING:
     from mlmon.batch.history import DriftHistory
-    from mlmon.drift import DriftReport
+    from mlmon.core.drift import DriftReport
 
 __all__ = ["render_history"]
 
@@ -40,25 +40,33 @@ def _chart(history: DriftHistory, name: str) -> str:
         return _PAD_T + plot_h * (1 - min(v, peak) / peak)
 
     base = _PAD_T + plot_h
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" '
-           f'aria-label="drift of {escape(name)} over time">',
-           f'<line x1="{_PAD_L}" y1="{base}" x2="{_W - 10}" y2="{base}" stroke="#d0d7de"/>']  # fmt: skip
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" role="img" '
+        f'aria-label="drift of {escape(name)} over time">',
+        f'<line x1="{_PAD_L}" y1="{base}" x2="{_W - 10}" y2="{base}" stroke="#d0d7de"/>',
+    ]
     for level, value in (("warning", warn), ("critical", crit)):
-        out.append(f'<line x1="{_PAD_L}" y1="{y(value):.1f}" x2="{_W - 10}" y2="{y(value):.1f}" '
-                   f'stroke="{_COLORS[level]}" stroke-dasharray="4 3" stroke-opacity="0.7"/>'
-                   f'<text x="{_PAD_L - 4}" y="{y(value) + 3:.1f}" font-size="10" text-anchor="end" '
-                   f'fill="{_COLORS[level]}">{value:g}</text>')  # fmt: skip
+        out.append(
+            f'<line x1="{_PAD_L}" y1="{y(value):.1f}" x2="{_W - 10}" y2="{y(value):.1f}" '
+            f'stroke="{COLORS[level]}" stroke-dasharray="4 3" stroke-opacity="0.7"/>'
+            f'<text x="{_PAD_L - 4}" y="{y(value) + 3:.1f}" font-size="10" text-anchor="end" '
+            f'fill="{COLORS[level]}">{value:g}</text>'
+        )
     points = " ".join(f"{x(i):.1f},{y(f.score):.1f}" for i, f in enumerate(feats))
     out.append(f'<polyline points="{points}" fill="none" stroke="#0969da" stroke-width="1.5"/>')
     for i, (r, f) in enumerate(zip(reports, feats, strict=True)):
         tip = escape(f"{_period(r)}: PSI {f.score:.3f}, {f.severity.replace('_', ' ')}, {f.count:,} values")
-        out.append(f'<circle cx="{x(i):.1f}" cy="{y(f.score):.1f}" r="3" fill="{_COLORS[f.severity]}">'
-                   f"<title>{tip}</title></circle>")  # fmt: skip
+        out.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(f.score):.1f}" r="3" fill="{COLORS[f.severity]}">'
+            f"<title>{tip}</title></circle>"
+        )
     last = len(feats) - 1
     for i in sorted({0, last, *range(0, len(feats), max(1, len(feats) // 6))}):
         anchor = "start" if i == 0 and last else "end" if i == last and last else "middle"
-        out.append(f'<text x="{x(i):.1f}" y="{_H - 8}" font-size="10" text-anchor="{anchor}" fill="#656d76">'
-                   f"{escape(_period(reports[i])[:10])}</text>")  # fmt: skip
+        out.append(
+            f'<text x="{x(i):.1f}" y="{_H - 8}" font-size="10" text-anchor="{anchor}" fill="#656d76">'
+            f"{escape(_period(reports[i])[:10])}</text>"
+        )
     out.append(f'<text x="4" y="{_PAD_T + 8}" font-size="10" fill="#656d76">PSI</text>')
     out.append("</svg>")
     return "".join(out)
@@ -70,7 +78,7 @@ def _feature(history: DriftHistory, name: str) -> str:
     drifted = sum(f.drifted for f in feats)
     is_open = " open" if drifted else ""
     return (
-        f'<details id="f-{escape(name)}"{is_open}><summary>{escape(name)} {_badge(worst)} '
+        f'<details id="f-{escape(name)}"{is_open}><summary>{escape(name)} {badge(worst)} '
         f'<span class="muted">{escape(feats[0].kind)} · max PSI {max(f.score for f in feats):.3f} · '
         f"drifted in {drifted} of {len(feats)} periods</span></summary>{_chart(history, name)}</details>"
     )
@@ -79,7 +87,7 @@ def _feature(history: DriftHistory, name: str) -> str:
 def _periods(history: DriftHistory) -> str:
     rows = "".join(
         f'<tr><td class="l">{escape(_period(r))}</td><td>{r.current_rows:,}</td>'
-        f'<td class="l">{_badge(r.severity)}</td><td>{r.score:.3f}</td>'
+        f'<td class="l">{badge(r.severity)}</td><td>{r.score:.3f}</td>'
         f'<td class="l">{escape(", ".join(f.name for f in r.drifted()[:5]) or "–")}</td></tr>'
         for r in history.reports
     )
@@ -116,11 +124,14 @@ def render_history(history: DriftHistory, *, title: str | None = None) -> str:
         tiles = [
             ("periods", f"{len(reports)} × {escape(history.by)}"),
             ("rows", f"{history.rows:,}"),
-            ("worst period", _badge(worst)),
+            ("worst period", badge(worst)),
             ("periods drifted", f"{sum(r.severity in ('warning', 'critical') for r in reports)}"),
         ]
-        skipped = (f'<p class="issues">{history.skipped_rows:,} rows without a timestamp were left out</p>'
-                   if history.skipped_rows else "")  # fmt: skip
+        skipped = (
+            f'<p class="issues">{history.skipped_rows:,} rows without a timestamp were left out</p>'
+            if history.skipped_rows
+            else ""
+        )
         body = (
             '<div class="summary">'
             + "".join(f'<div class="tile">{k}<b>{v}</b></div>' for k, v in tiles)
@@ -133,6 +144,6 @@ def render_history(history: DriftHistory, *, title: str | None = None) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(heading)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{escape(heading)}</title><style>{CSS}</style></head><body>"
         f"<h1>{escape(heading)}</h1>{body}</body></html>"
     )

@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from mlmon import _engine
-from mlmon._frames import (
+from mlmon.core import _native
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.frames import (
     as_categorical,
     as_numeric,
     count_categories,
@@ -19,7 +20,6 @@ from mlmon._frames import (
     fit_categories,
     to_batch,
 )
-from mlmon.exceptions import DtypeError
 
 __all__ = ["ChiSquareResult", "chi_square", "psi"]
 
@@ -66,11 +66,11 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float:
     """
     ref, cur = _numbers(reference, "reference"), _numbers(current, "current")
     with feature_errors("reference"):
-        edges = _engine.BinEdges.quantile(ref, bins)
-    expected, actual = _engine.NumericHistogram(edges), _engine.NumericHistogram(edges)
+        edges = _native.BinEdges.quantile(ref, bins)
+    expected, actual = _native.NumericHistogram(edges), _native.NumericHistogram(edges)
     expected.update(ref)
     actual.update(cur)
-    return _engine.psi(expected.counts.astype(np.float64), actual.counts.astype(np.float64))
+    return _native.psi(expected.counts.astype(np.float64), actual.counts.astype(np.float64))
 
 
 def chi_square(reference: Any, current: Any) -> ChiSquareResult:
@@ -103,7 +103,7 @@ def chi_square(reference: Any, current: Any) -> ChiSquareResult:
     other = counts.empty_like()
     with feature_errors("current"):
         count_categories(other, cur)
-    stat, dof, p = _engine.chi_square_pooled(
+    stat, dof, p = _native.chi_square_pooled(
         counts.distribution.astype(np.float64), other.distribution.astype(np.float64)
     )
     return ChiSquareResult(stat, dof, p)

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlmon import _engine, _parallel
-from mlmon._frames import (
+from mlmon.core import _native, _parallel
+from mlmon.core.exceptions import DtypeError, InputError, SchemaMismatchError
+from mlmon.core.frames import (
     BOOL_CATEGORIES,
     Batch,
     Coded,
@@ -27,8 +28,7 @@ from mlmon._frames import (
     Values,
     as_numeric,
 )
-from mlmon.exceptions import DtypeError, InputError, SchemaMismatchError
-from mlmon.schema import FeatureSpec
+from mlmon.core.schema import FeatureSpec
 
 __all__ = ["ON_ERROR", "OnError", "check_batch", "check_on_error"]
 
@@ -116,7 +116,7 @@ def _category_problem(col: Column) -> str | None:
         return None
     try:
         # The engine reads the types at its own speed; only a failing column pays the Python scan.
-        _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
+        _native.CategoryCounts.fit(values, max_categories=1, top_k=1)
     except DtypeError as exc:
         bad = _first(values, _is_category)
         if bad:

@@ -14,10 +14,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from mlmon.report._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["SEVERITY_STYLE", "FittingTable", "render_table"]
 
@@ -28,8 +28,18 @@ SEVERITY_STYLE = {
     "critical": "bold red",
 }
 
-_WIDE = ["feature", "typed as", "severity", "PSI", "noise floor", "p (χ²)", "JS", "missing", "quality",
-         "note"]  # fmt: skip
+_WIDE = [
+    "feature",
+    "typed as",
+    "severity",
+    "PSI",
+    "noise floor",
+    "p (χ²)",
+    "JS",
+    "missing",
+    "quality",
+    "note",
+]
 _NARROW = ["feature", "kind", "severity", "PSI", "p (χ²)", "missing", "quality"]
 _LEFT = {"feature", "typed as", "kind", "severity", "quality"}
 _FEATURE_MIN = 8
@@ -62,9 +72,12 @@ def _stacked(f: FeatureDrift, note: str) -> Text:
     """Every value of a row as one wrappable line, for terminals too narrow for columns."""
     cells = _cells(f, note, narrow=True)
     return Text.assemble(
-        f"{cells['kind']} · ", cells["severity"], f" · PSI {cells['PSI']} · p {cells['p (χ²)']} · missing ",
-        f"{cells['missing']} · quality ", cells["quality"],
-    )  # fmt: skip
+        f"{cells['kind']} · ",
+        cells["severity"],
+        f" · PSI {cells['PSI']} · p {cells['p (χ²)']} · missing ",
+        f"{cells['missing']} · quality ",
+        cells["quality"],
+    )
 
 
 class FittingTable(Table):

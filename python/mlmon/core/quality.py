@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import msgspec
 
-from mlmon.drift import SEVERITY_ORDER, Severity
-from mlmon.exceptions import InputError
+from mlmon.core.drift import SEVERITY_ORDER, Severity
+from mlmon.core.exceptions import InputError
 
 __all__ = ["QualityThresholds", "assess"]
 
@@ -80,14 +80,14 @@ def assess(
          f"missing rate {missing_rate:.1%} (reference {reference_missing_rate:.1%})"),
         ("invalid", invalid_rate, limits.invalid_warning, limits.invalid_critical,
          f"{invalid_rate:.1%} invalid values (wrong type)"),
-    ]  # fmt: skip
+    ]  # fmt: skip  # a table: one check per row (name, value, warning, critical, message)
     if out_of_range_rate is not None:
         message = f"{out_of_range_rate:.1%} outside the reference range"
         checks.append(("out_of_range", out_of_range_rate, limits.out_of_range_warning,
-                       limits.out_of_range_critical, message))  # fmt: skip
+                       limits.out_of_range_critical, message))  # fmt: skip  # a row of the table above
     if unseen_rate is not None:
         checks.append(("unseen", unseen_rate, limits.unseen_warning, limits.unseen_critical,
-                       f"{unseen_rate:.1%} unseen categories"))  # fmt: skip
+                       f"{unseen_rate:.1%} unseen categories"))  # fmt: skip  # a row of the table above
     worst: Severity = "ok"
     issues: list[str] = []
     for _check, value, warn, crit, message in checks:

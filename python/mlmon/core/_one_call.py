@@ -1,6 +1,6 @@
 """A batch counted by one engine call, with nothing else between the user's call and the engine.
 
-The general path of :meth:`mlmon.Monitor.update` converts the input to a :class:`~mlmon._frames.Batch`,
+The general path of :meth:`mlmon.Monitor.update` converts the input to a :class:`~mlmon.core.frames.Batch`,
 checks it (the strict policy) and then counts it. For the common inputs, a dict of 1-D numpy arrays or a
 numpy-backed pandas frame whose columns the engine reads as they are, every one of those steps is done by
 ``Profile.update`` itself: with ``strict`` it refuses the whole batch, counting nothing, when any column
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from mlmon._arrays import Arrays
-from mlmon.exceptions import DtypeError
-from mlmon.windows import WindowState
+from mlmon.core._arrays import Arrays
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.windows import WindowState
 
 __all__ = ["count", "count_arrow", "count_dict"]
 

@@ -4,7 +4,7 @@
 pyarrow frame, to the engine in one ``Profile.update`` call; other inputs and columns go through the
 input adapters column by column (one ``update_2d`` call for the numeric block of a 2-D array). A batch
 with an absent baseline feature or wrongly-typed values is refused with an error naming the feature
-(``mlmon._checks``) unless ``on_error="count"``, which counts it as schema drift (missing and invalid
+(``mlmon.core._checks``) unless ``on_error="count"``, which counts it as schema drift (missing and invalid
 values) and goes on, as the service and the batch paths do; unexpected extra columns are listed, never
 refused. Windows tumble by rows or by time; ``snapshot`` / ``from_snapshot`` and ``merge`` move exact
 counts between workers.
@@ -19,10 +19,13 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _arrays, _checks, _engine, _one_call, _parallel
-from mlmon._arrays import Arrays
-from mlmon._evaluate import evaluate
-from mlmon._frames import (
+from mlmon.core import _arrays, _checks, _native, _one_call, _parallel
+from mlmon.core._arrays import Arrays
+from mlmon.core._evaluate import evaluate
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import DriftReport, Thresholds
+from mlmon.core.exceptions import CodecError, DtypeError, SchemaMismatchError
+from mlmon.core.frames import (
     Batch,
     as_categorical,
     count_categories,
@@ -33,11 +36,8 @@ from mlmon._frames import (
     speaks_arrow,
     to_batch,
 )
-from mlmon.baseline import Baseline
-from mlmon.drift import DriftReport, Thresholds
-from mlmon.exceptions import CodecError, DtypeError, SchemaMismatchError
-from mlmon.quality import QualityThresholds
-from mlmon.windows import StateWire, WindowState, parse_window, to_datetime
+from mlmon.core.quality import QualityThresholds
+from mlmon.core.windows import StateWire, WindowState, parse_window, to_datetime
 
 __all__ = ["Monitor"]
 
@@ -187,7 +187,7 @@ class Monitor:
 
     def _count_at_once(self, batch: Arrays | dict[Any, Any] | Any, when: datetime, strict: bool) -> bool:
         """Counts ``batch`` (numpy columns, a user's dict of arrays, or an Arrow producer) by one engine
-        call (:mod:`mlmon._one_call`) when it goes whole into one window; ``False``, with nothing
+        call (:mod:`mlmon.core._one_call`) when it goes whole into one window; ``False``, with nothing
         changed, leaves it to the general path. A batch for a later time window is counted into that
         window before the open one closes."""
         state = self._open
@@ -231,7 +231,7 @@ class Monitor:
         self, batch: Batch | Arrays, data: Any, feature_names: Sequence[str] | None
     ) -> Batch | Arrays:
         """The strict policy: a batch of columns the engine surely reads as their kinds goes on as it is;
-        any other gets the full checks (``mlmon._checks``) on the general path, which name the feature
+        any other gets the full checks (``mlmon.core._checks``) on the general path, which name the feature
         and raise, or pass and leave the converted batch to count."""
         features = self.baseline.features
         if isinstance(batch, Arrays) and _arrays.surely_valid(batch, features):
@@ -338,7 +338,7 @@ class Monitor:
         # Every batch given to _count is counted once (row windows count slices made by take()).
         col = batch.consume(name)
         prof = state.profiles[name]
-        if isinstance(prof, _engine.NumericHistogram):
+        if isinstance(prof, _native.NumericHistogram):
             with feature_errors(name):
                 counted = count_numeric(prof, col)
             if not counted:
@@ -358,7 +358,7 @@ class Monitor:
         state.invalid[name] += len(col) - missing
 
     def _count_categories(
-        self, state: WindowState, name: str, prof: _engine.CategoryCounts, cat: Any
+        self, state: WindowState, name: str, prof: _native.CategoryCounts, cat: Any
     ) -> None:
         try:
             with feature_errors(name):
@@ -373,9 +373,9 @@ class Monitor:
             return set()
         names, block = batch.block
         hists = [state.profiles.get(n) for n in names]
-        if len(set(names)) != len(names) or not all(isinstance(h, _engine.NumericHistogram) for h in hists):
+        if len(set(names)) != len(names) or not all(isinstance(h, _native.NumericHistogram) for h in hists):
             return set()
-        _engine.update_2d(hists, block)  # type: ignore[arg-type]
+        _native.update_2d(hists, block)  # type: ignore[arg-type]
         return set(names)
 
     def _window_seconds(self) -> float | None:
@@ -401,9 +401,11 @@ class Monitor:
 
     def _cumulative(self) -> WindowState:
         total = WindowState(self.baseline)
-        total.row_start = self._retired.row_start if self._retired else (
-            self._closed[0].row_start if self._closed else self._open.row_start
-        )  # fmt: skip
+        total.row_start = (
+            self._retired.row_start
+            if self._retired
+            else (self._closed[0].row_start if self._closed else self._open.row_start)
+        )
         for state in [*([self._retired] if self._retired else []), *self._closed, self._open]:
             total.merge(state)
         return total
@@ -439,11 +441,15 @@ class Monitor:
     def snapshot(self) -> bytes:
         """Every count of this monitor as bytes, for :meth:`from_snapshot` in another process."""
         snap = _Snapshot(
-            kind=_SNAPSHOT_KIND, format=_SNAPSHOT_FORMAT, baseline=self.baseline.fingerprint,
-            window=self._window_kind, window_size=self._window_size, open=self._open.to_wire(),
+            kind=_SNAPSHOT_KIND,
+            format=_SNAPSHOT_FORMAT,
+            baseline=self.baseline.fingerprint,
+            window=self._window_kind,
+            window_size=self._window_size,
+            open=self._open.to_wire(),
             closed=[w.to_wire() for w in self._closed],
             retired=None if self._retired is None else self._retired.to_wire(),
-        )  # fmt: skip
+        )
         return msgspec.msgpack.encode(snap)
 
     @classmethod
@@ -471,9 +477,11 @@ class Monitor:
             raise CodecError(f"unsupported monitor snapshot (kind {snap.kind!r}, format {snap.format})")
         if snap.baseline != baseline.fingerprint:
             raise SchemaMismatchError("the snapshot was taken against another baseline")
-        window: Any = None if snap.window == "none" else (
-            int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s"
-        )  # fmt: skip
+        window: Any = (
+            None
+            if snap.window == "none"
+            else (int(snap.window_size) if snap.window == "rows" else f"{snap.window_size}s")
+        )
         monitor = cls(
             baseline, thresholds, window, quality=quality, max_windows=max_windows, on_error=on_error
         )

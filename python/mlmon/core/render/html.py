@@ -10,37 +10,15 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from mlmon.report._text import score_legend, severity_legend
+from mlmon.core.render._text import score_legend, severity_legend
+from mlmon.core.render.style import CSS, badge
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["render_html"]
 
-_COLORS = {"ok": "#1a7f37", "insufficient_data": "#9a6700", "warning": "#bc4c00", "critical": "#cf222e"}
 _REF, _CUR = "#8c959f", "#0969da"
-
-_CSS = """
-*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
-margin:0;padding:24px 32px;color:#1f2328;background:#f6f8fa}h1{font-size:22px;margin:0 0 4px}
-h2{font-size:17px;margin:28px 0 8px}.muted{color:#656d76}.badge{display:inline-block;padding:1px 8px;
-border-radius:10px;color:#fff;font-weight:600;font-size:12px}.summary{display:flex;gap:12px;flex-wrap:wrap;
-margin:16px 0}.tile{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:10px 14px;
-min-width:150px}.tile b{display:block;font-size:20px}table{border-collapse:collapse;background:#fff;
-width:100%;border:1px solid #d0d7de}th,td{padding:4px 10px;border-bottom:1px solid #eaeef2;
-text-align:right;white-space:nowrap}th{background:#f6f8fa;font-weight:600}td.l,th.l{text-align:left}
-details{background:#fff;border:1px solid #d0d7de;border-radius:8px;margin:10px 0;padding:8px 14px}
-summary{cursor:pointer;font-weight:600}.card{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start;
-margin-top:8px}dl{display:grid;grid-template-columns:auto auto;gap:2px 14px;margin:0}dt{color:#656d76}
-dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}.legend span{display:inline-block;
-width:10px;height:10px;margin:0 4px 0 12px}.issues{color:#bc4c00;margin:6px 0 0}
-a{color:#0969da;text-decoration:none}
-"""
-
-
-def _badge(severity: str) -> str:
-    label = severity.replace("_", " ")
-    return f'<span class="badge" style="background:{_COLORS[severity]}">{escape(label)}</span>'
 
 
 def _num(x: float | None, fmt: str = ".3f") -> str:
@@ -53,8 +31,10 @@ def _bars(f: FeatureDrift, width: int = 560, height: int = 170) -> str:
     top, plot_h = 8, height - 48
     peak = max([*f.reference_shares, *f.current_shares, 1e-9])
     slot = (width - 10) / n
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="distribution of {escape(f.name)}">']  # fmt: skip
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="distribution of {escape(f.name)}">'
+    ]
     parts.append(f'<line x1="5" y1="{top + plot_h}" x2="{width - 5}" y2="{top + plot_h}" stroke="#d0d7de"/>')
     rotate = n > 8
     for i, (label, r, c) in enumerate(zip(f.labels, f.reference_shares, f.current_shares, strict=False)):
@@ -71,8 +51,10 @@ def _bars(f: FeatureDrift, width: int = 560, height: int = 170) -> str:
         lx, ly = x + slot / 2, top + plot_h + 12
         transform = f' transform="rotate(-30 {lx:.1f} {ly:.1f})"' if rotate else ""
         anchor = "end" if rotate else "middle"
-        parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
-                     f'fill="#656d76"{transform}>{short}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
+            f'fill="#656d76"{transform}>{short}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -106,7 +88,7 @@ def _card(f: FeatureDrift) -> str:
     notes = [*f.quality_issues, *([f.typing_hint] if f.typing_hint else [])]
     issues = "".join(f'<p class="issues">{escape(i)}</p>' for i in notes)
     return (
-        f'<details id="f-{escape(f.name)}"{is_open}><summary>{escape(f.name)} {_badge(f.severity)} '
+        f'<details id="f-{escape(f.name)}"{is_open}><summary>{escape(f.name)} {badge(f.severity)} '
         f'<span class="muted">{escape(f.typing or f.kind)} · {escape(f.reason)}</span></summary>'
         f'<div class="card"><div>{_bars(f)}<div class="legend muted"><span style="background:{_REF}"></span>'
         f'reference<span style="background:{_CUR}"></span>current</div></div>{_facts(f)}</div>'
@@ -118,10 +100,10 @@ def _row(f: FeatureDrift) -> str:
     return (
         f'<tr><td class="l"><a href="#f-{escape(f.name)}">{escape(f.name)}</a></td>'
         f'<td class="l">{escape(f.typing or f.kind)}</td>'
-        f'<td class="l">{_badge(f.severity)}</td><td class="l">{escape(f.reason)}</td>'
+        f'<td class="l">{badge(f.severity)}</td><td class="l">{escape(f.reason)}</td>'
         f"<td>{f.score:.3f}</td><td>{_num(f.noise_floor)}</td>"
         f"<td>{_num(f.p_value, '.3g')}{' *' if f.significant else ''}</td><td>{f.missing_rate:.1%}</td>"
-        f'<td class="l">{_badge(f.quality_severity)}</td></tr>'
+        f'<td class="l">{badge(f.quality_severity)}</td></tr>'
     )
 
 
@@ -132,14 +114,14 @@ def _summary(report: DriftReport) -> str:
     if report.window_start is not None and report.window_end is not None:
         window = f"{report.window_start:%Y-%m-%d %H:%M} – {report.window_end:%Y-%m-%d %H:%M} UTC · "
     tiles = [
-        ("overall", _badge(report.severity)),
+        ("overall", badge(report.severity)),
         (
             "mean PSI" + (" (by importance)" if report.score_weighting == "importance" else ""),
             f"{report.score:.3f}",
         ),
         ("drifted features", f"{len(drifted)} of {len(report.features)} ({report.drifted_share:.0%})"),
         ("rows", f"{report.current_rows:,} <span class='muted'>vs {report.reference_rows:,}</span>"),
-        ("data quality", _badge(report.quality_severity)),
+        ("data quality", badge(report.quality_severity)),
     ]
     html = "".join(f'<div class="tile">{k}<b>{v}</b></div>' for k, v in tiles)
     schema = ""
@@ -169,14 +151,15 @@ def render_html(report: DriftReport) -> str:
     model = " ".join(x for x in (report.model, report.version and f"v{report.version}") if x) or "model"
     head = "".join(
         f'<th class="{"l" if i < 4 or i == 8 else ""}">{h}</th>'
-        for i, h in enumerate(["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)",
-                               "missing", "quality"])
-    )  # fmt: skip
+        for i, h in enumerate(
+            ["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)", "missing", "quality"]
+        )
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>mlmon drift report: {escape(model)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Drift report: {escape(model)} {_badge(report.severity)}</h1>{_summary(report)}"
+        f"<title>mlmon drift report: {escape(model)}</title><style>{CSS}</style></head><body>"
+        f"<h1>Drift report: {escape(model)} {badge(report.severity)}</h1>{_summary(report)}"
         f"<h2>Features</h2><table><thead><tr>{head}</tr></thead><tbody>"
         f"{''.join(_row(f) for f in ranked)}</tbody></table>"
         f"<h2>Distributions</h2>{''.join(_card(f) for f in ranked)}</body></html>"

@@ -3,25 +3,41 @@
 Each adapter produces a :class:`Batch` of :data:`Column` values the engine reads without copying where
 the source allows it: numpy views of numeric buffers, dictionary codes plus categories for pandas
 Categorical / Arrow dictionary / Polars categorical and string columns. pandas, polars and pyarrow are
-optional: each is imported only inside the adapter for its own types, dispatched on
-``type(obj).__module__`` so ``import mlmon`` never imports them. Nothing here counts or computes
-statistics; that is the engine's job.
+optional: each is imported only by the adapter module for its own types (``arrow``, ``pandas``,
+``polars`` in this package), which this dispatch loads on first use, chosen by ``type(obj).__module__``,
+so ``import mlmon`` never imports them. The adapters build on the column types of ``_columns`` and never
+import this module, so the dependencies point one way. Nothing here counts or computes statistics; that
+is the engine's job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mlmon import _engine
-from mlmon.exceptions import DtypeError, InputError, MlmonError
+from mlmon.core import _native
+from mlmon.core._compat import require
+from mlmon.core.exceptions import DtypeError, InputError, MlmonError
+from mlmon.core.frames._columns import (
+    BOOL_CATEGORIES,
+    ArrowChunk,
+    Batch,
+    Categories,
+    Coded,
+    Column,
+    Numeric,
+    Strings,
+    Values,
+    numeric_array,
+)
 
 __all__ = [
+    "BOOL_CATEGORIES",
+    "ArrowChunk",
     "Batch",
     "Categories",
     "Coded",
@@ -37,196 +53,14 @@ __all__ = [
     "fit_categories",
     "from_arrow_capsule",
     "missing_count",
+    "numeric_array",
     "numeric_edges",
     "speaks_arrow",
     "to_batch",
 ]
 
-BOOL_CATEGORIES = ("False", "True")
-"""Booleans become codes 0/1 into these labels, the same labels the engine gives a bool array."""
-
-# The adapters for optional libraries live in _frames_{pandas,polars,arrow}; each imports its library at
-# module level and is itself imported only when an object of that library arrives.
-
-# dtypes the engine bins directly; anything else numeric is converted to float64 first.
-_ENGINE_NUMERIC = frozenset(
-    ["float64", "float32", "int64", "int32", "int16", "int8", "uint32", "uint16", "uint8"]
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Numeric:
-    """A numeric 1-D array in a dtype the engine bins (NaN is missing).
-
-    ``validity`` is an Arrow-style bitmap and the bit of element 0, for float columns whose nulls live
-    in a bitmap (polars, Arrow): the engine reads values and bitmap as they are, and the slots of
-    nulls hold arbitrary values that only :meth:`filled` replaces with NaN.
-    """
-
-    values: npt.NDArray[Any]
-    validity: tuple[npt.NDArray[np.uint8], int] | None = None
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def take(self, start: int, stop: int) -> Numeric:
-        valid = None if self.validity is None else (self.validity[0], self.validity[1] + start)
-        return Numeric(self.values[start:stop], valid)
-
-    def filled(self) -> npt.NDArray[Any]:
-        """The values with NaN at nulls (a copy when there is a bitmap)."""
-        if self.validity is None:
-            return self.values
-        bits, offset = self.validity
-        present = np.unpackbits(bits, bitorder="little", count=offset + len(self.values))[offset:]
-        return np.where(present.astype(bool), self.values, np.nan)
-
-
-@dataclass(frozen=True, slots=True)
-class Coded:
-    """Dictionary codes (negative means missing) into ``categories``."""
-
-    codes: npt.NDArray[np.integer[Any]]
-    categories: npt.NDArray[Any] | list[Any]
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def take(self, start: int, stop: int) -> Coded:
-        return Coded(self.codes[start:stop], self.categories)
-
-
-@dataclass(frozen=True, slots=True)
-class Values:
-    """Raw category values: an object array of str/int/None, a numpy ``U`` array or integers."""
-
-    values: npt.NDArray[Any]
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def take(self, start: int, stop: int) -> Values:
-        return Values(self.values[start:stop])
-
-
-ArrowChunk: TypeAlias = tuple[
-    npt.NDArray[Any], npt.NDArray[np.uint8] | list[npt.NDArray[np.uint8]], npt.NDArray[np.uint8] | None, int
-]
-"""One Arrow string array as numpy views of its buffers: either offsets (``n + 1``, sliced to the
-array) and the data bytes (``string``, ``large_string``), or the 16-byte views (``n * 16`` bytes,
-sliced) and the list of data buffers (``string_view``); then the validity bitmap or ``None``, and the
-bit of the first element in that bitmap."""
-
-
-def _chunk_len(chunk: ArrowChunk) -> int:
-    first, data, _, _ = chunk
-    return len(first) // 16 if isinstance(data, list) else len(first) - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Strings:
-    """Arrow string arrays, kept as their buffers so the engine counts them without building Python
-    strings or dictionary-encoding them."""
-
-    chunks: list[ArrowChunk]
-
-    def __len__(self) -> int:
-        return sum(_chunk_len(c) for c in self.chunks)
-
-    def take(self, start: int, stop: int) -> Strings:
-        out: list[ArrowChunk] = []
-        pos = 0
-        for chunk in self.chunks:
-            first, data, validity, bit = chunk
-            n = _chunk_len(chunk)
-            lo, hi = max(start - pos, 0), min(stop - pos, n)
-            if lo < hi:
-                # Offsets and views index the data buffers, so slicing them is enough; the bitmap keeps
-                # its buffer and moves its starting bit.
-                head = first[lo * 16 : hi * 16] if isinstance(data, list) else first[lo : hi + 1]
-                out.append((head, data, validity, bit + lo))
-            pos += n
-        return Strings(out)
-
-    def missing(self) -> int:
-        """Nulls, from the validity bitmaps."""
-        total = 0
-        for chunk in self.chunks:
-            _, _, validity, bit = chunk
-            if validity is not None:
-                n = _chunk_len(chunk)
-                bits = np.unpackbits(validity, bitorder="little")[bit : bit + n]
-                total += n - int(np.count_nonzero(bits))
-        return total
-
-
-Column: TypeAlias = Numeric | Coded | Values | Strings
-Categories: TypeAlias = Coded | Values | Strings
-
-
-@dataclass(slots=True)
-class Batch:
-    """The columns of one input batch, converted for the engine on first access.
-
-    Attributes:
-        names: Every column name in the input, in input order (converted or not).
-        n_rows: Row count.
-        columns: The columns converted so far.
-        sources: Conversions not run yet (dataframe columns convert lazily, so that callers can run
-            them on threads).
-        block: For a 2-D numpy input, its names and the array itself, for ``update_2d``.
-    """
-
-    names: list[str]
-    n_rows: int
-    columns: dict[str, Column] = field(default_factory=dict)
-    sources: dict[str, Callable[[], Column]] = field(default_factory=dict)
-    block: tuple[list[str], npt.NDArray[Any]] | None = None
-
-    def has(self, name: str) -> bool:
-        """Whether ``name`` was asked for and is in the batch."""
-        return name in self.columns or name in self.sources
-
-    def column(self, name: str) -> Column:
-        """The converted column (converting it now if needed)."""
-        col = self.columns.get(name)
-        if col is None:
-            col = self.sources.pop(name)()
-            self.columns[name] = col
-        return col
-
-    def consume(self, name: str) -> Column:
-        """The column converted now and not kept: for a caller that reads each column once, so that a
-        converted copy (a polars column with nulls, say) is freed as soon as it is counted instead of
-        living until every other column is done."""
-        col = self.columns.pop(name, None)
-        return col if col is not None else self.sources.pop(name)()
-
-    def take(self, start: int, stop: int) -> Batch:
-        """Rows ``[start, stop)`` as views of the same buffers."""
-        for name in list(self.sources):
-            self.column(name)
-        block = None if self.block is None else (self.block[0], self.block[1][start:stop])
-        cols = {name: col.take(start, stop) for name, col in self.columns.items()}
-        return Batch(self.names, max(0, min(stop, self.n_rows) - start), cols, {}, block)
-
-
-def numeric_array(values: npt.NDArray[Any], name: str) -> Column:
-    """Classifies a 1-D numpy array: numbers become :class:`Numeric`, bools codes, the rest values."""
-    if values.ndim != 1:
-        raise InputError(f"feature {name!r}: expected a 1-D column, got shape {values.shape}")
-    kind = values.dtype.kind
-    if kind == "b":
-        return Coded(values.view(np.int8), list(BOOL_CATEGORIES))
-    if kind in "iuf":
-        if values.dtype.name not in _ENGINE_NUMERIC:
-            values = values.astype(np.float64)
-        return Numeric(values)
-    if kind in "OUS":
-        return Values(values.astype(str) if kind == "S" else values)
-    raise DtypeError(
-        f"feature {name!r}: unsupported dtype {values.dtype} (expected numbers, strings or bools)"
-    )
+# The adapters for optional libraries (the arrow, pandas and polars modules of this package) each import
+# their library at module level, so each is imported here only when an object of that library arrives.
 
 
 def _from_sequence(values: Any, name: str) -> Column:
@@ -318,13 +152,13 @@ def to_batch(
 
 
 def _pandas(obj: Any, wanted: Collection[str] | None) -> Batch:
-    from mlmon import _frames_pandas
+    from mlmon.core.frames import pandas as _frames_pandas
 
     return _frames_pandas.frame(obj, wanted)
 
 
 def _polars(obj: Any, wanted: Collection[str] | None) -> Batch:
-    from mlmon import _frames_polars
+    from mlmon.core.frames import polars as _frames_polars
 
     return _frames_polars.frame(obj, wanted)
 
@@ -343,7 +177,7 @@ def from_arrow_capsule(obj: Any) -> Any:
         DtypeError: pyarrow is not installed, or the data is not a table (a struct array).
     """
     try:
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow")
     except ImportError as exc:
         raise DtypeError(
             f"{type(obj).__name__} speaks the Arrow PyCapsule interface; reading it needs pyarrow "
@@ -356,25 +190,25 @@ def from_arrow_capsule(obj: Any) -> Any:
 
 
 def _pyarrow(obj: Any, wanted: Collection[str] | None) -> Batch:
-    from mlmon import _frames_arrow
+    from mlmon.core.frames import arrow as _frames_arrow
 
     return _frames_arrow.table(obj, wanted)
 
 
 def _pandas_1d(obj: Any, name: str) -> Column:
-    from mlmon import _frames_pandas
+    from mlmon.core.frames import pandas as _frames_pandas
 
     return _frames_pandas.series(obj, name)
 
 
 def _polars_1d(obj: Any, name: str) -> Column:
-    from mlmon import _frames_polars
+    from mlmon.core.frames import polars as _frames_polars
 
     return _frames_polars.series(obj, name)
 
 
 def _pyarrow_1d(obj: Any, name: str) -> Column:
-    from mlmon import _frames_arrow
+    from mlmon.core.frames import arrow as _frames_arrow
 
     return _frames_arrow.column(obj, name)
 
@@ -434,15 +268,15 @@ def as_numeric(col: Column) -> npt.NDArray[Any] | None:
     return None
 
 
-def numeric_edges(col: Column, bins: int) -> _engine.BinEdges | None:
+def numeric_edges(col: Column, bins: int) -> _native.BinEdges | None:
     """Quantile edges of a numeric column (bitmap nulls read in place), or ``None`` for non-numbers."""
     if isinstance(col, Numeric) and col.validity is not None:
-        return _engine.BinEdges.quantile(col.values, bins, col.validity[0], col.validity[1])
+        return _native.BinEdges.quantile(col.values, bins, col.validity[0], col.validity[1])
     values = as_numeric(col)
-    return None if values is None else _engine.BinEdges.quantile(values, bins)
+    return None if values is None else _native.BinEdges.quantile(values, bins)
 
 
-def count_numeric(hist: _engine.NumericHistogram, col: Column) -> bool:
+def count_numeric(hist: _native.NumericHistogram, col: Column) -> bool:
     """Counts a numeric column into ``hist`` (bitmap nulls read in place); ``False`` for non-numbers."""
     if isinstance(col, Numeric) and col.validity is not None:
         hist.update(col.values, col.validity[0], col.validity[1])
@@ -454,16 +288,16 @@ def count_numeric(hist: _engine.NumericHistogram, col: Column) -> bool:
     return True
 
 
-def fit_categories(cat: Categories, max_categories: int = 10_000) -> _engine.CategoryCounts:
+def fit_categories(cat: Categories, max_categories: int = 10_000) -> _native.CategoryCounts:
     """Fits reference category counts on any categorical column, through its fastest engine path."""
     if isinstance(cat, Coded):
-        return _engine.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
+        return _native.CategoryCounts.fit_codes(cat.codes, cat.categories, max_categories=max_categories)
     if isinstance(cat, Strings):
-        return _engine.CategoryCounts.fit_arrow(cat.chunks, max_categories=max_categories)
-    return _engine.CategoryCounts.fit(cat.values, max_categories=max_categories)
+        return _native.CategoryCounts.fit_arrow(cat.chunks, max_categories=max_categories)
+    return _native.CategoryCounts.fit(cat.values, max_categories=max_categories)
 
 
-def count_categories(counts: _engine.CategoryCounts, cat: Categories) -> None:
+def count_categories(counts: _native.CategoryCounts, cat: Categories) -> None:
     """Counts a categorical column into ``counts``, through its fastest engine path."""
     if isinstance(cat, Coded):
         counts.update_codes(cat.codes, cat.categories)

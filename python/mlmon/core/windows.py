@@ -15,9 +15,9 @@ from typing import Any, TypeAlias
 import msgspec
 import numpy as np
 
-from mlmon import _engine
-from mlmon.baseline import Baseline, Profile
-from mlmon.exceptions import InputError, SchemaMismatchError
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline, Profile
+from mlmon.core.exceptions import InputError, SchemaMismatchError
 
 __all__ = ["WindowSpec", "WindowState", "parse_window", "to_datetime"]
 
@@ -113,7 +113,7 @@ class WindowState:
         self.key = key
         self.profiles: dict[str, Profile] = {name: _empty(p) for name, p in baseline.profiles.items()}
         # The same counts objects, updated by whole batches in one engine call.
-        self.counts = _engine.Profile(list(self.profiles.items()))
+        self.counts = _native.Profile(list(self.profiles.items()))
         self.invalid: dict[str, int] = dict.fromkeys(baseline.profiles, 0)
         self.extra_missing: dict[str, int] = dict.fromkeys(baseline.profiles, 0)
         self.rows = 0
@@ -131,7 +131,7 @@ class WindowState:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.counts = _engine.Profile(list(self.profiles.items()))
+        self.counts = _native.Profile(list(self.profiles.items()))
 
     def touch(self, when: datetime) -> None:
         """Widens the window's time bounds to include ``when``."""
@@ -157,10 +157,17 @@ class WindowState:
     def to_wire(self) -> StateWire:
         """The counts as a msgspec Struct (engine profile bytes inside)."""
         return StateWire(
-            key=self.key, profile=_engine.encode_profile(list(self.profiles.items())), invalid=self.invalid,
-            extra_missing=self.extra_missing, rows=self.rows, row_start=self.row_start, start=self.start,
-            end=self.end, unexpected=sorted(self.unexpected), missing_columns=sorted(self.missing_columns),
-        )  # fmt: skip
+            key=self.key,
+            profile=_native.encode_profile(list(self.profiles.items())),
+            invalid=self.invalid,
+            extra_missing=self.extra_missing,
+            rows=self.rows,
+            row_start=self.row_start,
+            start=self.start,
+            end=self.end,
+            unexpected=sorted(self.unexpected),
+            missing_columns=sorted(self.missing_columns),
+        )
 
     @classmethod
     def from_wire(cls, baseline: Baseline, wire: StateWire) -> WindowState:
@@ -170,7 +177,7 @@ class WindowState:
             SchemaMismatchError: the counts belong to another baseline.
         """
         state = cls(baseline, wire.key, wire.row_start)
-        for name, prof in _engine.decode_profile(wire.profile):
+        for name, prof in _native.decode_profile(wire.profile):
             if name not in state.profiles:
                 raise SchemaMismatchError(f"snapshot feature {name!r} is not in the baseline")
             state.profiles[name].merge(prof)  # type: ignore[arg-type]
@@ -182,6 +189,6 @@ class WindowState:
 
 
 def _empty(profile: Profile) -> Profile:
-    if isinstance(profile, _engine.NumericHistogram):
-        return _engine.NumericHistogram(profile.edges)
+    if isinstance(profile, _native.NumericHistogram):
+        return _native.NumericHistogram(profile.edges)
     return profile.empty_like()

@@ -16,8 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlmon._frames import BOOL_CATEGORIES, ArrowChunk, Batch, Coded, Column, Numeric, Strings, numeric_array
-from mlmon.exceptions import DtypeError
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.frames._columns import (
+    BOOL_CATEGORIES,
+    ArrowChunk,
+    Batch,
+    Coded,
+    Column,
+    Numeric,
+    Strings,
+    numeric_array,
+)
 
 __all__ = ["column", "table"]
 

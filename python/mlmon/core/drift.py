@@ -18,9 +18,11 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from mlmon import _engine
-from mlmon.exceptions import InputError
-from mlmon.schema import FeatureKind
+from mlmon.core import _native
+from mlmon.core.exceptions import InputError
+from mlmon.core.render.flat import to_csv, to_markdown
+from mlmon.core.render.html import render_html
+from mlmon.core.schema import FeatureKind
 
 __all__ = [
     "SEVERITY_ORDER",
@@ -120,7 +122,7 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
         out_of_range_rate: Share of current values outside the reference range (numerical).
         unseen_rate: Share of current values not among the reference categories (categorical).
         top_unseen: The most frequent unseen values with their (upper-bound) counts.
-        quality_severity: Severity of the data-quality checks (see ``mlmon.quality``).
+        quality_severity: Severity of the data-quality checks (see ``mlmon.core.quality``).
         quality_issues: Human-readable data-quality findings.
         warning_threshold: The warning threshold applied.
         critical_threshold: The critical threshold applied.
@@ -215,7 +217,7 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
     model: str | None = None
     version: str | None = None
     thresholds: Thresholds = Thresholds()
-    mlmon_version: str = _engine.__version__
+    mlmon_version: str = _native.__version__
 
     def drifted(self) -> list[FeatureDrift]:
         """Features at ``warning`` or ``critical``, worst first."""
@@ -249,8 +251,6 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
         Returns:
             The HTML text.
         """
-        from mlmon.report.html import render_html  # report imports drift; import here to avoid a cycle
-
         html = render_html(self)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
@@ -265,20 +265,18 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
             width: Columns available; a narrower width than every column needs gets the compact
                 layout (``None``: every column).
         """
-        from mlmon.report.table import render_table
+        # rich is the slowest import in reach (table + console) and only this method needs it: deferred so
+        # that ``import mlmon`` (service workers, batch jobs) never loads it.
+        from mlmon.core.render.table import render_table
 
         return render_table(self, limit, width)
 
     def to_markdown(self) -> str:
         """The report as a Markdown summary and table (every feature, full values)."""
-        from mlmon.report.flat import to_markdown
-
         return to_markdown(self)
 
     def to_csv(self) -> str:
         """One CSV row per feature with every field of :class:`FeatureDrift` but the display bins."""
-        from mlmon.report.flat import to_csv
-
         return to_csv(self)
 
 
@@ -300,11 +298,11 @@ def chi2_ppf(q: float, dof: int) -> float:
         raise InputError(f"chi2_ppf needs 0 < q < 1 and dof >= 1, got q={q}, dof={dof}")
     target = 1.0 - q
     lo, hi = 0.0, dof + 10.0 * math.sqrt(2.0 * dof) + 10.0
-    while _engine.chi2_sf(hi, dof) > target:
+    while _native.chi2_sf(hi, dof) > target:
         lo, hi = hi, 2.0 * hi
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        if _engine.chi2_sf(mid, dof) > target:
+        if _native.chi2_sf(mid, dof) > target:
             lo = mid
         else:
             hi = mid
@@ -389,8 +387,8 @@ def scores(reference: npt.NDArray[Any], current: npt.NDArray[Any]) -> Scores:
     floor = noise_floor(n_ref, n_cur, k)
     if n_ref == 0 or n_cur == 0:
         return Scores(0.0, floor, None, None, None, 0.0)
-    chi2, dof, p = _engine.chi_square_pooled(ref, cur)
-    return Scores(_engine.psi(ref, cur), floor, chi2, dof, p, _engine.js_distance(ref, cur))
+    chi2, dof, p = _native.chi_square_pooled(ref, cur)
+    return Scores(_native.psi(ref, cur), floor, chi2, dof, p, _native.js_distance(ref, cur))
 
 
 def overall(features: dict[str, FeatureDrift], importance: dict[str, float]) -> tuple[float, float, Severity]:

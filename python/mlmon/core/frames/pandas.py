@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlmon._frames import BOOL_CATEGORIES, Batch, Coded, Column, Values, numeric_array
-from mlmon.exceptions import DtypeError
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.frames._columns import BOOL_CATEGORIES, Batch, Coded, Column, Values, numeric_array
 
 __all__ = ["frame", "series"]
 
@@ -58,7 +58,7 @@ def series(s: Any, name: str) -> Column:
             categories = np.array(BOOL_CATEGORIES)[categories.astype(np.int8)]
         return Coded(s.cat.codes.to_numpy(), categories)
     if _arrow_backed(s):
-        from mlmon import _frames_arrow
+        from mlmon.core.frames import arrow as _frames_arrow  # pyarrow: only Arrow-backed columns need it
 
         return _frames_arrow.column(s.array.__arrow_array__(), name)
     if isinstance(dtype, pd.BooleanDtype):

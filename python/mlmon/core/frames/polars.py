@@ -14,9 +14,9 @@ from typing import Any
 
 import polars as pl
 
-from mlmon import _frames_arrow
-from mlmon._frames import Batch, Column, numeric_array
-from mlmon.exceptions import DtypeError
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.frames import arrow as _frames_arrow
+from mlmon.core.frames._columns import Batch, Column, numeric_array
 
 __all__ = ["frame", "series"]
 

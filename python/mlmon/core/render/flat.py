@@ -9,19 +9,42 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from mlmon.report._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["CSV_COLUMNS", "to_csv", "to_markdown"]
 
 CSV_COLUMNS = (
-    "feature", "kind", "typing", "severity", "reason", "method", "score", "noise_floor",
-    "warning_threshold", "critical_threshold", "test", "chi2", "dof", "p_value", "significant",
-    "js_distance", "count", "reference_count", "missing_rate", "reference_missing_rate", "invalid_rate",
-    "out_of_range_rate", "unseen_rate", "top_unseen", "quality_severity", "quality_issues", "typing_hint",
-)  # fmt: skip
+    "feature",
+    "kind",
+    "typing",
+    "severity",
+    "reason",
+    "method",
+    "score",
+    "noise_floor",
+    "warning_threshold",
+    "critical_threshold",
+    "test",
+    "chi2",
+    "dof",
+    "p_value",
+    "significant",
+    "js_distance",
+    "count",
+    "reference_count",
+    "missing_rate",
+    "reference_missing_rate",
+    "invalid_rate",
+    "out_of_range_rate",
+    "unseen_rate",
+    "top_unseen",
+    "quality_severity",
+    "quality_issues",
+    "typing_hint",
+)
 """The CSV header: FeatureDrift's fields in this order (``feature`` is its ``name``)."""
 
 
@@ -62,15 +85,32 @@ def to_markdown(report: DriftReport) -> str:
         lines += [f"Missing columns: {_md(', '.join(report.missing_columns))}", ""]
     if report.unexpected_columns:
         lines += [f"Unexpected columns: {_md(', '.join(report.unexpected_columns))}", ""]
-    header = ["feature", "typed as", "severity", "PSI", "noise floor", "p (χ²)", "JS", "missing", "quality",
-              "notes"]  # fmt: skip
+    header = [
+        "feature",
+        "typed as",
+        "severity",
+        "PSI",
+        "noise floor",
+        "p (χ²)",
+        "JS",
+        "missing",
+        "quality",
+        "notes",
+    ]
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     for f in report.ranked():
         row = [
-            _md(f.name), _md(f.typing or f.kind), f.severity, _num(f.score), _num(f.noise_floor),
-            _num(f.p_value, ".3g") + ("\\*" if f.significant else ""), _num(f.js_distance),
-            f"{f.missing_rate:.1%}", f.quality_severity, _md("; ".join(feature_notes(f))),
-        ]  # fmt: skip
+            _md(f.name),
+            _md(f.typing or f.kind),
+            f.severity,
+            _num(f.score),
+            _num(f.noise_floor),
+            _num(f.p_value, ".3g") + ("\\*" if f.significant else ""),
+            _num(f.js_distance),
+            f"{f.missing_rate:.1%}",
+            f.quality_severity,
+            _md("; ".join(feature_notes(f))),
+        ]
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", _md(severity_legend(report)).replace("*", "\\*"), "", _md(score_legend(report)), ""]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Batches of numpy columns and Arrow strings, counted by one engine call (``Profile.update``) per batch.
 
 A dict whose values are all 1-D numpy arrays of one length, or the numpy-backed columns of a pandas
-DataFrame, become an :class:`Arrays` batch without the per-column conversions of :mod:`mlmon._frames`:
+DataFrame, become an :class:`Arrays` batch without the per-column conversions of :mod:`mlmon.core.frames`:
 the engine reads dtypes itself. Any other input returns ``None`` and takes the general path, which also
 raises the errors for malformed input. A DataFrame's Arrow string columns are passed as their buffers,
 counted in the same engine call; its other columns (Categoricals, nullable dtypes) stay in ``rest``,
@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlmon import _engine
-from mlmon._frames import Batch, Column, Numeric, Strings
-from mlmon.exceptions import DtypeError
-from mlmon.schema import FeatureSpec
+from mlmon.core import _native
+from mlmon.core._compat import require
+from mlmon.core.exceptions import DtypeError
+from mlmon.core.frames import Batch, Column, Numeric, Strings
+from mlmon.core.schema import FeatureSpec
 
 __all__ = ["Arrays", "from_batch", "from_dict", "from_pandas", "surely_valid"]
 
@@ -85,7 +86,7 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     itself uses to iterate its blocks; about 20x cheaper than ``iloc``); a pandas with neither takes the
     general path. Reading 25 columns one by one cost a fifth of a 1,000-row update.
     """
-    import pandas as pd
+    pd = require("pandas", "pandas")
 
     if type(obj) is not pd.DataFrame:
         return None
@@ -146,7 +147,7 @@ def _columns(frame: Any, n: int) -> list[Any] | None:
 def _arrow_column(values: Any, name: str, strings: dict[str, Strings], converted: dict[str, Column]) -> None:
     """What the pandas adapter does with an Arrow-backed Series, without building the Series; string
     buffers go to the engine call with the numpy columns."""
-    from mlmon import _frames_arrow
+    from mlmon.core.frames import arrow as _frames_arrow  # imports pyarrow, which such a column implies
 
     col = _frames_arrow.column(values.__arrow_array__(), name)
     if isinstance(col, Strings):
@@ -174,7 +175,7 @@ def from_batch(batch: Batch) -> Arrays:
 
 
 def _series(frame: Any, i: int, name: str) -> Column:
-    from mlmon import _frames_pandas
+    from mlmon.core.frames import pandas as _frames_pandas  # imports pandas: only for a pandas frame
 
     return _frames_pandas.series(frame.iloc[:, i], name)
 
@@ -202,7 +203,7 @@ def surely_valid(batch: Arrays, features: Mapping[str, FeatureSpec]) -> bool:
             if not values.size:
                 continue  # an empty column holds nothing of the wrong type (and fit refuses empty input)
             try:
-                _engine.CategoryCounts.fit(values, max_categories=1, top_k=1)
+                _native.CategoryCounts.fit(values, max_categories=1, top_k=1)
             except DtypeError:
                 return False
         elif kind not in "iubU":

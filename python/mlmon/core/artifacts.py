@@ -26,7 +26,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mlmon.exceptions import MlmonError
+import numpy as np
+
+from mlmon.core._compat import require
+from mlmon.core.exceptions import MlmonError
 
 __all__ = [
     "FORMATS",
@@ -133,7 +136,6 @@ def _resolve(name: str) -> Any:
 
 def _is_trusted(name: str) -> bool:
     """True when ``name`` is a class of scikit-learn, numpy or scipy, or a numpy ufunc."""
-    import numpy as np
 
     obj = _resolve(name)
     if isinstance(obj, np.ufunc):
@@ -147,7 +149,7 @@ def trusted_skops_types(data: bytes) -> list[str]:
     """The types ``data`` names beyond skops' defaults, all checked against the trusted list.
 
     Raises :class:`ArtifactError` listing every type that is not trusted."""
-    import skops.io as sio
+    sio = require("skops.io", "deploy")
 
     try:
         named = sio.get_untrusted_types(data=data)
@@ -163,7 +165,7 @@ def trusted_skops_types(data: bytes) -> list[str]:
 
 
 def _load_skops(data: bytes) -> Any:
-    import skops.io as sio
+    sio = require("skops.io", "deploy")
 
     trusted = trusted_skops_types(data)
     try:
@@ -208,7 +210,7 @@ def load_model(data: bytes, *, fmt: str, expected_sha256: str | None) -> Any:
         return _load_skops(data)
     try:
         if fmt == "joblib":
-            import joblib
+            joblib = require("joblib", "deploy")
 
             return joblib.load(io.BytesIO(data))
         return pickle.loads(data)  # digest verified above: the caller vouched for these bytes

@@ -22,8 +22,9 @@ from typing import Any, TypeAlias
 import msgspec
 import numpy as np
 
-from mlmon import _engine, _parallel
-from mlmon._frames import (
+from mlmon.core import _native, _parallel
+from mlmon.core.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
+from mlmon.core.frames import (
     BOOL_CATEGORIES,
     Batch,
     Coded,
@@ -37,8 +38,7 @@ from mlmon._frames import (
     numeric_edges,
     to_batch,
 )
-from mlmon.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
-from mlmon.schema import FeatureKind, FeatureSpec
+from mlmon.core.schema import FeatureKind, FeatureSpec
 
 __all__ = ["FORMAT_VERSION", "Baseline", "Profile"]
 
@@ -55,7 +55,7 @@ _KIND = "mlmon-baseline"
 # asks more still (mlmon.store.names), but spaces and slashes are common in real data sets.
 _UNUSABLE = re.compile(r'["\\\x00-\x1f\x7f]')
 
-Profile: TypeAlias = _engine.NumericHistogram | _engine.CategoryCounts
+Profile: TypeAlias = _native.NumericHistogram | _native.CategoryCounts
 
 
 class _Header(msgspec.Struct):
@@ -118,17 +118,17 @@ def _dtype_name(col: Column) -> str:
     return "string" if dtype.kind in "OU" and not isinstance(col, Numeric) else dtype.name
 
 
-def _fit_numeric(name: str, col: Column, bins: int) -> _engine.NumericHistogram:
+def _fit_numeric(name: str, col: Column, bins: int) -> _native.NumericHistogram:
     with feature_errors(name):
         edges = numeric_edges(col, bins)
         if edges is None:
             raise DtypeError(f"feature {name!r}: declared numerical but holds {_dtype_name(col)} values")
-        hist = _engine.NumericHistogram(edges)
+        hist = _native.NumericHistogram(edges)
         count_numeric(hist, col)
     return hist
 
 
-def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.CategoryCounts:
+def _fit_categorical(name: str, col: Column, max_categories: int) -> _native.CategoryCounts:
     cat = as_categorical(col, name)
     with feature_errors(name):
         return fit_categories(cat, max_categories)
@@ -137,7 +137,7 @@ def _fit_categorical(name: str, col: Column, max_categories: int) -> _engine.Cat
 def _kind(
     name: str, col: Column, categorical: Collection[str] | None, numerical: Collection[str]
 ) -> FeatureKind:
-    """The typing rule (see ``mlmon.schema``): declared kinds first, then the dtype's."""
+    """The typing rule (see ``mlmon.core.schema``): declared kinds first, then the dtype's."""
     if categorical is not None and name in categorical:
         return "categorical"
     if name in numerical:
@@ -180,7 +180,7 @@ def _fit_numeric_block(names: list[str], cols: list[Numeric], bins: int) -> list
     the engine's pool); on an error, the columns again one by one, so it names its feature."""
     refs = [(c.values, *c.validity) if c.validity is not None else (c.values, None, 0) for c in cols]
     try:
-        return list(_engine.fit_numeric(refs, bins))
+        return list(_native.fit_numeric(refs, bins))
     except MlmonError:
         return [_fit_numeric(name, col, bins) for name, col in zip(names, cols, strict=True)]
 
@@ -193,8 +193,8 @@ def _fit_all(
     bins: int,
     max_categories: int,
 ) -> list[tuple[FeatureSpec, Profile]]:
-    """Fits every feature: below :data:`mlmon._parallel.PARALLEL_MIN_VALUES` one column at a time on
-    this thread; above it, the numeric arrays in one :func:`_engine.fit_numeric` call beside the other
+    """Fits every feature: below :data:`mlmon.core._parallel.PARALLEL_MIN_VALUES` one column at a time on
+    this thread; above it, the numeric arrays in one :func:`_native.fit_numeric` call beside the other
     columns on threads (the engine releases the GIL in both)."""
     values = batch.n_rows * len(names)
     if values < _parallel.PARALLEL_MIN_VALUES:
@@ -264,7 +264,7 @@ class Baseline:
         model: str | None = None,
         version: str | None = None,
         created_at: datetime | None = None,
-        mlmon_version: str = _engine.__version__,
+        mlmon_version: str = _native.__version__,
     ) -> None:
         """Assembles a baseline from fitted profiles (use :meth:`fit` to build one from data)."""
         self.features: dict[str, FeatureSpec] = {f.name: f for f in features}
@@ -281,7 +281,7 @@ class Baseline:
         self.version = version
         self.created_at = created_at or datetime.now(timezone.utc)
         self.mlmon_version = mlmon_version
-        self._profile_bytes = _engine.encode_profile(list(self.profiles.items()))
+        self._profile_bytes = _native.encode_profile(list(self.profiles.items()))
         self.fingerprint = hashlib.sha256(self._profile_bytes).hexdigest()[:16]
 
     @classmethod
@@ -302,7 +302,7 @@ class Baseline:
     ) -> Baseline:
         """Fits reference distributions on training data.
 
-        Typing rule (``mlmon.schema``): with ``categorical=None`` numeric columns are numerical
+        Typing rule (``mlmon.core.schema``): with ``categorical=None`` numeric columns are numerical
         (quantile bins), strings, bools and dictionary-encoded columns categorical. ``categorical`` and
         ``numerical`` lists override that per feature; ``categorical=[]`` declares that no feature is
         categorical, so a string column is then refused. Each report shows how a feature was typed
@@ -347,14 +347,21 @@ class Baseline:
         fitted = _fit_all(batch, names, categorical, numerical, bins, max_categories)
         specs = [spec for spec, _ in fitted]
         profiles = {spec.name: prof for spec, prof in fitted}
-        return cls(specs, profiles, n_rows=batch.n_rows, bins=bins, feature_importance=feature_importance,
-                   model=model, version=version)  # fmt: skip
+        return cls(
+            specs,
+            profiles,
+            n_rows=batch.n_rows,
+            bins=bins,
+            feature_importance=feature_importance,
+            model=model,
+            version=version,
+        )
 
     def reference_counts(self, name: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
         """Reference counts of ``name`` aligned as the statistics compare them (bins, or categories
         then ``other`` then ``unseen``)."""
         prof = self.profiles[name]
-        return prof.counts if isinstance(prof, _engine.NumericHistogram) else prof.distribution
+        return prof.counts if isinstance(prof, _native.NumericHistogram) else prof.distribution
 
     @functools.cached_property
     def int_label_features(self) -> frozenset[str]:
@@ -381,11 +388,19 @@ class Baseline:
     def to_bytes(self) -> bytes:
         """The baseline file's bytes (see :meth:`save`)."""
         envelope = _BaselineFile(
-            kind=_KIND, format=FORMAT_VERSION, mlmon_version=self.mlmon_version, created_at=self.created_at,
-            model=self.model, version=self.version, n_rows=self.n_rows, bins=self.bins,
-            features=list(self.features.values()), feature_importance=self.feature_importance,
-            profile=self._profile_bytes, checksum=bytes(_CHECKSUM_BYTES),
-        )  # fmt: skip
+            kind=_KIND,
+            format=FORMAT_VERSION,
+            mlmon_version=self.mlmon_version,
+            created_at=self.created_at,
+            model=self.model,
+            version=self.version,
+            n_rows=self.n_rows,
+            bins=self.bins,
+            features=list(self.features.values()),
+            feature_importance=self.feature_importance,
+            profile=self._profile_bytes,
+            checksum=bytes(_CHECKSUM_BYTES),
+        )
         data = msgspec.msgpack.encode(envelope)
         body = data[:-_CHECKSUM_BYTES]
         return body + hashlib.sha256(body).digest()
@@ -406,17 +421,25 @@ class Baseline:
         if header.format > FORMAT_VERSION:
             raise CodecError(
                 f"baseline file format version {header.format} (written by mlmon {header.mlmon_version}) is "
-                f"newer than this mlmon {_engine.__version__} reads (format {FORMAT_VERSION}); upgrade mlmon"
+                f"newer than this mlmon {_native.__version__} reads (format {FORMAT_VERSION}); upgrade mlmon"
             )
         _verify_checksum(data, header)
         try:
             env = msgspec.msgpack.decode(data, type=_BaselineFile)
         except msgspec.DecodeError as exc:
             raise CodecError(f"corrupted mlmon baseline file ({exc})") from exc
-        profiles = dict(_engine.decode_profile(env.profile))
-        return cls(env.features, profiles, n_rows=env.n_rows, bins=env.bins,
-                   feature_importance=env.feature_importance, model=env.model, version=env.version,
-                   created_at=env.created_at, mlmon_version=env.mlmon_version)  # fmt: skip
+        profiles = dict(_native.decode_profile(env.profile))
+        return cls(
+            env.features,
+            profiles,
+            n_rows=env.n_rows,
+            bins=env.bins,
+            feature_importance=env.feature_importance,
+            model=env.model,
+            version=env.version,
+            created_at=env.created_at,
+            mlmon_version=env.mlmon_version,
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the baseline to ``path`` (conventionally ``<model>-<version>.mlmon``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mlmon.drift import DriftReport, FeatureDrift
+    from mlmon.core.drift import DriftReport, FeatureDrift
 
 __all__ = ["feature_notes", "headline", "score_legend", "severity_legend"]
 

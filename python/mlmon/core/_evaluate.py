@@ -1,7 +1,7 @@
 """Turns a window's counts into a DriftReport: per-feature statistics, quality checks, display bins.
 
 The bridge between ``windows`` (counts) and ``drift`` (results and policy). Statistics come from the
-engine through :func:`mlmon.drift.scores`; nothing here loops over rows.
+engine through :func:`mlmon.core.drift.scores`; nothing here loops over rows.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlmon import _engine
-from mlmon.baseline import Baseline
-from mlmon.drift import (
+from mlmon.core import _native
+from mlmon.core.baseline import Baseline
+from mlmon.core.drift import (
     SEVERITY_ORDER,
     DriftReport,
     FeatureDrift,
@@ -26,9 +26,9 @@ from mlmon.drift import (
     overall,
     scores,
 )
-from mlmon.quality import QualityThresholds, assess
-from mlmon.schema import describe_typing, integer_hint
-from mlmon.windows import WindowState
+from mlmon.core.quality import QualityThresholds, assess
+from mlmon.core.schema import describe_typing, integer_hint
+from mlmon.core.windows import WindowState
 
 __all__ = ["DISPLAY_CATEGORIES", "evaluate"]
 
@@ -40,7 +40,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _numeric_labels(edges: _engine.BinEdges) -> list[str]:
+def _numeric_labels(edges: _native.BinEdges) -> list[str]:
     cuts = [_fmt(c) for c in edges.cuts]
     if not cuts:
         return ["all"]
@@ -59,7 +59,7 @@ def display_bins(
     """Labels and reference/current shares to draw: every bin of a numerical feature; for a categorical
     one the most frequent reference categories, the rest pooled as ``(other)``, then ``(unseen)``."""
     prof = baseline.profiles[name]
-    if isinstance(prof, _engine.NumericHistogram):
+    if isinstance(prof, _native.NumericHistogram):
         return _numeric_labels(prof.edges), _shares(ref), _shares(cur)
     cats = [str(c) for c in prof.categories]
     top = min(len(cats), DISPLAY_CATEGORIES)
@@ -81,7 +81,7 @@ def feature_drift(
     invalid, extra = state.invalid[name], state.extra_missing[name]
     count = prof.total + invalid + extra
     top_unseen: list[tuple[str | int, int]] = []
-    if isinstance(prof, _engine.NumericHistogram):
+    if isinstance(prof, _native.NumericHistogram):
         cur, out_of_range, unseen = prof.counts, _rate(prof.out_of_range, count), None
     else:
         cur, out_of_range, unseen = prof.distribution, None, _rate(prof.unseen, count)
@@ -100,21 +100,40 @@ def feature_drift(
     labels, ref_shares, cur_shares = display_bins(baseline, name, ref, cur)
     n_valid = int(cur.sum())
     severity = classify(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
-    reason = _empty_reason(state, name, count) if n_valid == 0 else (
-        explain(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count)
-    )  # fmt: skip
+    reason = (
+        _empty_reason(state, name, count)
+        if n_valid == 0
+        else (explain(stats.score, stats.noise_floor, n_valid, limits, thresholds.min_count))
+    )
     spec = baseline.features[name]
     hint = integer_hint(spec, len(cur), baseline.bins) if unseen is None else None
     return FeatureDrift(
-        name=name, kind=spec.kind, method="psi", score=stats.score, severity=severity, reason=reason,
-        typing=describe_typing(spec), typing_hint=hint,
+        name=name,
+        kind=spec.kind,
+        method="psi",
+        score=stats.score,
+        severity=severity,
+        reason=reason,
+        typing=describe_typing(spec),
+        typing_hint=hint,
         noise_floor=stats.noise_floor if np.isfinite(stats.noise_floor) else None,
         significant=stats.p_value is not None and stats.p_value < thresholds.significance,
-        chi2=stats.chi2, dof=stats.dof, p_value=stats.p_value, js_distance=stats.js_distance, count=count,
-        reference_count=ref_prof.total, top_unseen=top_unseen, quality_severity=q_severity,
-        quality_issues=issues, warning_threshold=limits.warning, critical_threshold=limits.critical,
-        labels=labels, reference_shares=ref_shares, current_shares=cur_shares, **rates,
-    )  # fmt: skip
+        chi2=stats.chi2,
+        dof=stats.dof,
+        p_value=stats.p_value,
+        js_distance=stats.js_distance,
+        count=count,
+        reference_count=ref_prof.total,
+        top_unseen=top_unseen,
+        quality_severity=q_severity,
+        quality_issues=issues,
+        warning_threshold=limits.warning,
+        critical_threshold=limits.critical,
+        labels=labels,
+        reference_shares=ref_shares,
+        current_shares=cur_shares,
+        **rates,
+    )
 
 
 def _empty_reason(state: WindowState, name: str, count: int) -> str:
@@ -150,11 +169,22 @@ def evaluate(
     )
     weighted = any(baseline.feature_importance.get(n, 0.0) > 0 for n in features)
     return DriftReport(
-        severity=worst, score=score, drifted_share=share, features=features,
+        severity=worst,
+        score=score,
+        drifted_share=share,
+        features=features,
         drifted_count=sum(f.drifted for f in features.values()),
-        score_weighting="importance" if weighted else "equal", reference_rows=baseline.n_rows,
-        current_rows=state.rows, row_start=state.row_start, row_end=state.row_start + state.rows,
-        window_start=start, window_end=end, missing_columns=sorted(state.missing_columns),
-        unexpected_columns=sorted(state.unexpected), quality_severity=q_worst, model=baseline.model,
-        version=baseline.version, thresholds=thresholds,
-    )  # fmt: skip
+        score_weighting="importance" if weighted else "equal",
+        reference_rows=baseline.n_rows,
+        current_rows=state.rows,
+        row_start=state.row_start,
+        row_end=state.row_start + state.rows,
+        window_start=start,
+        window_end=end,
+        missing_columns=sorted(state.missing_columns),
+        unexpected_columns=sorted(state.unexpected),
+        quality_severity=q_worst,
+        model=baseline.model,
+        version=baseline.version,
+        thresholds=thresholds,
+    )

@@ -1,7 +1,7 @@
 """Feature schema: the two feature kinds, one feature's spec, and the typing rule.
 
 Owns the vocabulary shared by baselines, monitors and reports. It imports only numpy and msgspec, never
-pandas, polars or pyarrow (the adapters in ``mlmon._frames`` turn those into plain columns first).
+pandas, polars or pyarrow (the adapters in ``mlmon.core.frames`` turn those into plain columns first).
 
 The typing rule of ``Baseline.fit``: with ``categorical=None`` (the default) a feature's kind follows
 its dtype: numbers (ints and floats) are numerical, strings, bools and dictionary-encoded columns

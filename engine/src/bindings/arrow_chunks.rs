@@ -1,0 +1,142 @@
+//! Arrow string arrays handed over as numpy views of their buffers (`string`, `large_string`,
+//! `string_view`): borrowed with the GIL held, counted from the bytes with it released.
+
+use super::detach::run_detached;
+use super::errors::{dtype_error, input_error};
+use super::values::Counted;
+use crate::counting::{count_arrow_strings, count_arrow_views, ArrowStrings, ArrowViews, ByteCounts};
+use crate::profile::StrChunk;
+use crate::sketch::Key;
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+/// One Arrow string chunk as numpy views of its buffers: `offsets` + one data buffer (`string`,
+/// `large_string`), or 16-byte `views` + the variadic data buffers (`string_view`).
+pub(super) struct ArrowChunk<'py> {
+    layout: Layout<'py>,
+    validity: Option<PyReadonlyArray1<'py, u8>>,
+    bit: usize,
+}
+
+enum Layout<'py> {
+    Offsets32(PyReadonlyArray1<'py, i32>, PyReadonlyArray1<'py, u8>),
+    Offsets64(PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, u8>),
+    Views(PyReadonlyArray1<'py, u8>, Vec<PyReadonlyArray1<'py, u8>>),
+}
+
+type ChunkTuple<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Option<PyReadonlyArray1<'py, u8>>,
+    usize,
+);
+
+pub(super) fn arrow_chunks<'py>(chunks: &Bound<'py, PyAny>) -> PyResult<Vec<ArrowChunk<'py>>> {
+    let shape =
+        || dtype_error("arrow chunks: expected (offsets | views, data | [buffers], validity | None, bit offset)");
+    let mut out = Vec::new();
+    for item in chunks.try_iter()? {
+        let (first, second, validity, bit): ChunkTuple<'py> = item?.extract().map_err(|_| shape())?;
+        // A list of buffers means views; test the type, since a numpy array is a sequence too.
+        let layout = if second.is_instance_of::<PyList>() || second.is_instance_of::<PyTuple>() {
+            let buffers: Vec<PyReadonlyArray1<'py, u8>> = second.extract().map_err(|_| shape())?;
+            Layout::Views(first.extract().map_err(|_| shape())?, buffers)
+        } else {
+            let data: PyReadonlyArray1<'py, u8> = second.extract().map_err(|_| shape())?;
+            match first.extract::<PyReadonlyArray1<'py, i32>>() {
+                Ok(o) => Layout::Offsets32(o, data),
+                Err(_) => Layout::Offsets64(
+                    first
+                        .extract()
+                        .map_err(|_| dtype_error("arrow offsets must be int32 or int64"))?,
+                    data,
+                ),
+            }
+        };
+        out.push(ArrowChunk { layout, validity, bit });
+    }
+    Ok(out)
+}
+
+fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, what: &str) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| dtype_error(format!("arrow {what} buffer must be contiguous")))
+}
+
+pub(super) fn borrow_chunk<'a>(c: &'a ArrowChunk<'_>) -> PyResult<(StrChunk<'a>, usize)> {
+    let validity = match &c.validity {
+        Some(v) => Some((contiguous(v, "validity")?, c.bit)),
+        None => None,
+    };
+    Ok(match &c.layout {
+        Layout::Offsets32(o, d) => {
+            let offsets = contiguous(o, "offsets")?;
+            (
+                StrChunk::Offsets32(ArrowStrings {
+                    offsets,
+                    data: contiguous(d, "data")?,
+                    validity,
+                }),
+                offsets.len(),
+            )
+        }
+        Layout::Offsets64(o, d) => {
+            let offsets = contiguous(o, "offsets")?;
+            (
+                StrChunk::Offsets64(ArrowStrings {
+                    offsets,
+                    data: contiguous(d, "data")?,
+                    validity,
+                }),
+                offsets.len(),
+            )
+        }
+        Layout::Views(v, bufs) => {
+            let views = contiguous(v, "views")?;
+            let buffers = bufs
+                .iter()
+                .map(|b| contiguous(b, "data"))
+                .collect::<PyResult<Vec<_>>>()?;
+            (
+                StrChunk::Views(ArrowViews {
+                    views,
+                    buffers,
+                    validity,
+                }),
+                views.len() / 16,
+            )
+        }
+    })
+}
+
+/// Value counts of Arrow string arrays straight from their buffers: no Python string objects and no
+/// dictionary encoding; the GIL is released while hashing.
+pub(super) fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult<Counted> {
+    let chunks = arrow_chunks(chunks)?;
+    let mut views = Vec::with_capacity(chunks.len());
+    let mut rows = 0usize;
+    for c in &chunks {
+        let (view, n) = borrow_chunk(c)?;
+        rows += n;
+        views.push(view);
+    }
+    let (map, missing) = run_detached(py, rows, || {
+        let mut map = ByteCounts::default();
+        let mut missing = 0u64;
+        for view in &views {
+            missing += match view {
+                StrChunk::Offsets32(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Offsets64(a) => count_arrow_strings(a, &mut map)?,
+                StrChunk::Views(a) => count_arrow_views(a, &mut map)?,
+            };
+        }
+        Ok::<_, crate::error::EngineError>((map, missing))
+    })?;
+    let mut values = Vec::new();
+    for (bytes, n) in map.into_counts() {
+        let s = std::str::from_utf8(bytes).map_err(|_| input_error("arrow string data is not valid UTF-8"))?;
+        values.push((Key::Str(s.into()), n));
+    }
+    Ok(Counted { values, missing })
+}
