@@ -7,6 +7,7 @@ kept on ``app.state.worker``) as its own injected parameter, so a handler names 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from litestar import Request
@@ -77,7 +78,7 @@ def _read_scope(request: Request[Any, Any, Any], state: State) -> frozenset[str]
 def dependencies() -> dict[str, Provide]:
     """The mapping given to ``Litestar(dependencies=...)``: every provider is a plain attribute read,
     so none runs in a thread."""
-    providers = {
+    providers: dict[str, Callable[..., Any]] = {
         "settings": _settings,
         "store": _store,
         "metrics": _metrics,
