@@ -21,6 +21,7 @@ from mlmon import __version__
 from mlmon._http.errors import exception_handlers
 from mlmon.artifacts import ArtifactError
 from mlmon.serving.deps import dependencies
+from mlmon.serving.guards import admin_digest
 from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, NoModelError
 from mlmon.serving.routes import ModelAdminController, OpsController, PredictController
@@ -64,7 +65,9 @@ def create_app(settings: ServingSettings, registry: CollectorRegistry | None = N
     return Litestar(
         route_handlers=[predict, admin, OpsController],
         dependencies=dependencies(),
-        state=State({"settings": settings, "metrics": metrics}),
+        state=State(
+            {"settings": settings, "metrics": metrics, "admin_digest": admin_digest(settings.admin_token)}
+        ),
         on_startup=[startup],
         on_shutdown=[shutdown],
         after_exception=[deploy_refusals_hook(metrics)],

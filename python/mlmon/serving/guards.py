@@ -12,7 +12,6 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from mlmon._http.tokens import presented_digest, token_digest
-from mlmon.serving.settings import ServingSettings
 
 __all__ = ["admin_digest", "admin_only"]
 
@@ -29,8 +28,7 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
         NotAuthorizedException: no bearer token (401).
         PermissionDeniedException: another token (403).
     """
-    settings: ServingSettings = connection.app.state.settings
-    digest = admin_digest(settings.admin_token)
+    digest: bytes | None = connection.app.state.admin_digest  # computed once, by create_app
     if digest is None:
         return
     if not hmac.compare_digest(presented_digest(connection.headers.get("authorization")), digest):
