@@ -77,6 +77,8 @@ class Worker:
     reports: Reports
     alerts: AlertManager
     compactor: Compactor
+    write_path: WritePath
+    """The parts the ingest route hands to :func:`mlmon.service.ingest.ingest` (built once)."""
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @classmethod
@@ -94,16 +96,13 @@ class Worker:
         compactor = Compactor(
             store, s.compact_interval_seconds, lambda removed, _: metrics.compacted_rows.inc(removed)
         )
+        budget = InflightBudget(s.inflight_bytes)
         return cls(
             settings=s, store=store, metrics=metrics, auth=Auth(s.admin_token, s.ingest_tokens),
-            committer=committer, budget=InflightBudget(s.inflight_bytes), baselines=baselines,
-            reports=reports, alerts=AlertManager(s, store, metrics, reports, baselines), compactor=compactor,
+            committer=committer, budget=budget, baselines=baselines, reports=reports,
+            alerts=AlertManager(s, store, metrics, reports, baselines), compactor=compactor,
+            write_path=WritePath(s, budget, baselines, committer, metrics),
         )  # fmt: skip
-
-    @property
-    def write_path(self) -> WritePath:
-        """The parts the ingest route hands to :func:`mlmon.service.ingest.ingest`."""
-        return WritePath(self.settings, self.budget, self.baselines, self.committer, self.metrics)
 
     def start(self) -> None:
         """Starts the group committer, the alert loop and the compactor on the running loop."""
