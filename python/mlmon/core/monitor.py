@@ -39,7 +39,7 @@ from mlmon.core.frames import (
 from mlmon.core.quality import QualityThresholds
 from mlmon.core.windows import StateWire, WindowState, parse_window, to_datetime
 
-__all__ = ["Monitor"]
+__all__ = ["Monitor", "report_from_profile"]
 
 _SNAPSHOT_KIND = "mlmon-monitor"
 _SNAPSHOT_FORMAT = 1
@@ -493,3 +493,44 @@ class Monitor:
 
     def __repr__(self) -> str:
         return f"Monitor(baseline={self.baseline!r}, rows={self.rows}, closed_windows={len(self._closed)})"
+
+
+def report_from_profile(
+    baseline: Baseline,
+    profile: bytes | None,
+    rows: int,
+    start: datetime,
+    end: datetime,
+    thresholds: Thresholds,
+    quality: QualityThresholds | None = None,
+) -> DriftReport:
+    """The drift report of counts kept outside a :class:`Monitor`: one encoded profile over a window.
+
+    The drift service reads this way: its store merges every worker's partial counts of ``[start, end)``
+    exactly into one profile (the engine codec's bytes), reported here as a monitor reports its window.
+
+    Args:
+        baseline: The baseline the counts are aligned to.
+        profile: The encoded counts (``None``: no row was counted; every feature has insufficient data).
+        rows: The rows the counts hold.
+        start: The window's start.
+        end: The window's end.
+        thresholds: The drift thresholds.
+        quality: The data-quality thresholds (default ``QualityThresholds()``).
+
+    Returns:
+        The report, with ``window_start``/``window_end`` set to ``start``/``end``.
+
+    Raises:
+        CodecError: ``profile`` is not an encoded profile.
+        SchemaMismatchError: it counts a feature the baseline lacks.
+    """
+    state = WindowState(baseline)
+    if profile is not None:
+        wire = StateWire(
+            key=0, profile=profile, invalid={}, extra_missing={}, rows=rows, row_start=0, start=start,
+            end=end, unexpected=[], missing_columns=[],
+        )  # fmt: skip
+        state = WindowState.from_wire(baseline, wire)
+    state.start, state.end = start, end
+    return evaluate(baseline, state, thresholds, quality or QualityThresholds())

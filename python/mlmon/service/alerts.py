@@ -17,18 +17,18 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import anyio.to_thread
 import httpx
 
 from mlmon.drift import DriftReport
 from mlmon.exceptions import CodecError, InputError
+from mlmon.service.baselines import BaselineCache
+from mlmon.service.metrics import Metrics
+from mlmon.service.reports import Reports
+from mlmon.service.settings import Settings
 from mlmon.service.sinks import DeliveryError, generic_payload, post_json, send_email, slack_payload
-from mlmon.store import Alert, DriftResult, NotFoundError
-
-if TYPE_CHECKING:
-    from mlmon.service.core import ServiceCore
+from mlmon.store import Alert, DriftResult, NotFoundError, Store
 
 __all__ = ["AlertManager", "slack_payload"]
 
@@ -41,12 +41,21 @@ class AlertManager:
     """Evaluates the model versions with data and delivers their alerts.
 
     Args:
-        core: The worker's service state (store, settings, metrics).
+        settings: The service settings (interval, window, cooldown, sinks).
+        store: The store (results, alert claims, the delivery log).
+        metrics: Where drift scores and deliveries are exported.
+        reports: The reports of stored windows.
+        baselines: The baseline cache (each result names its baseline's sha256).
     """
 
-    def __init__(self, core: ServiceCore) -> None:
-        self.core = core
-        self.settings = core.settings
+    def __init__(
+        self, settings: Settings, store: Store, metrics: Metrics, reports: Reports, baselines: BaselineCache
+    ) -> None:
+        self.settings = settings
+        self._store = store
+        self._metrics = metrics
+        self._reports = reports
+        self._baselines = baselines
         self._done_windows: dict[tuple[str, str], datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -80,7 +89,7 @@ class AlertManager:
                 _log.warning("alert check failed", exc_info=True)
 
     def _target(self, key: tuple[str, str]) -> tuple[datetime, datetime] | None:
-        start, end = self.core.current_window()
+        start, end = self._reports.current_window()
         if self.settings.alert_window == "current":
             return start, end
         closed = (start - timedelta(seconds=self.settings.window_seconds), start)
@@ -88,7 +97,7 @@ class AlertManager:
         return None if self._done_windows.get(key) == closed[0] else closed
 
     def _versions(self) -> list[tuple[str, str]]:
-        store = self.core.store
+        store = self._store
         return [(m.name, v.version) for m in store.list_models() for v in store.list_versions(m.name)]
 
     async def check(self) -> list[Alert]:
@@ -113,8 +122,8 @@ class AlertManager:
             The alerts raised (each is being delivered in the background); none without data or baseline.
         """
         try:
-            report = await self.core.report_if_data(model, version, start, end)
-            sha = (await self.core.entry(model, version)).sha256
+            report = await self._reports.report_if_data(model, version, start, end)
+            sha = (await self._baselines.entry(model, version)).sha256
         except NotFoundError:  # a version registered without a baseline has nothing to evaluate
             return []
         except (CodecError, InputError) as exc:
@@ -129,9 +138,9 @@ class AlertManager:
                                                       "missing_rate": f.missing_rate})
             for name, f in report.features.items()
         ]  # fmt: skip
-        await anyio.to_thread.run_sync(self.core.store.put_drift_results, model, version, results)
+        await anyio.to_thread.run_sync(self._store.put_drift_results, model, version, results)
         for r in results:
-            self.core.metrics.set_drift(model, version, r.feature, r.score, r.severity)
+            self._metrics.set_drift(model, version, r.feature, r.score, r.severity)
         return await self._raise(model, version, report, start, end, sha)
 
     async def _raise(
@@ -143,7 +152,7 @@ class AlertManager:
             if f.severity not in ("warning", "critical"):
                 continue
             claim = functools.partial(
-                self.core.store.claim_alert, model, version, window_start=start, window_end=end, feature=name,
+                self._store.claim_alert, model, version, window_start=start, window_end=end, feature=name,
                 severity=f.severity, score=f.score, baseline_sha256=sha, cooldown=cooldown,
             )  # fmt: skip
             alert = await anyio.to_thread.run_sync(claim)
@@ -192,13 +201,13 @@ class AlertManager:
             except DeliveryError as exc:
                 error = str(exc)
             record = functools.partial(
-                self.core.store.record_delivery, alert.id, ok=error is None, error=error, sink=sink
+                self._store.record_delivery, alert.id, ok=error is None, error=error, sink=sink
             )
             await anyio.to_thread.run_sync(record)
             if error is None:
-                self.core.metrics.alerts_sent.labels(alert.severity, sink).inc()
+                self._metrics.alerts_sent.labels(alert.severity, sink).inc()
                 return
             if n + 1 < retries:
                 await asyncio.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2**n))
-        self.core.metrics.alerts_failed.labels(alert.severity, sink).inc()
+        self._metrics.alerts_failed.labels(alert.severity, sink).inc()
         _log.warning("alert %d to %s failed after %d attempts", alert.id, sink, retries)

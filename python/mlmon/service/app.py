@@ -1,5 +1,12 @@
 """The application factory: ``create_app(settings)`` builds the Litestar app, with the store opened (and
-migrated) at startup and drained at shutdown. Nothing is read from the environment here."""
+migrated) and the worker's parts built at startup, and everything drained at shutdown. Nothing is read
+from the environment here.
+
+The skeleton both apps share (:mod:`mlmon.serving.app` is the other): an app factory, one controller
+per file (:mod:`mlmon.service.routes`), guards for who may call what (:mod:`mlmon.service.guards`),
+the worker's parts as dependencies (:mod:`mlmon.service.deps`) and the shared HTTP errors
+(:mod:`mlmon._http.errors`).
+"""
 
 from __future__ import annotations
 
@@ -7,31 +14,24 @@ import os
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
-from mlmon.service.alerts import AlertManager
-from mlmon.service.compactor import Compactor
-from mlmon.service.core import ServiceCore
+from mlmon.service.deps import dependencies, worker_of
 from mlmon.service.drain import install_drain
 from mlmon.service.errors import exception_handlers
+from mlmon.service.ingest.rejects import rejects_hook
 from mlmon.service.logging import RequestLogMiddleware, configure_logging
 from mlmon.service.metrics import build_metrics, mark_worker_dead
 from mlmon.service.openapi import document_bodies
 from mlmon.service.routes import CONTROLLERS
 from mlmon.service.settings import Settings
+from mlmon.service.worker import Worker
 from mlmon.store import open_store
 
 __all__ = ["app_from_env", "create_app"]
-
-
-def _core(state: State) -> ServiceCore:
-    core: ServiceCore = state.core
-    return core
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Litestar:
@@ -49,31 +49,24 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     async def startup(app: Litestar) -> None:
         document_bodies(app)
-        store = open_store(settings.database_url)
-        core = ServiceCore(settings, store, metrics)
-        await core.start()
-        app.state.core = core
-        app.state.alerts = AlertManager(core)
-        app.state.alerts.start()
-        app.state.compactor = Compactor(
-            store, settings.compact_interval_seconds, lambda removed, _: metrics.compacted_rows.inc(removed)
-        )
-        app.state.compactor.start()
-        install_drain(settings.drain_seconds, core.mark_unready)
+        worker = Worker.open(settings, open_store(settings.database_url), metrics)
+        worker.start()
+        app.state.worker = worker
+        # Also under the name the tests and tools have always reached (app.state.core.store...).
+        app.state.core = worker
+        app.state.alerts = worker.alerts
+        install_drain(settings.drain_seconds, worker.lifecycle.mark_unready)
 
     async def shutdown(app: Litestar) -> None:
-        # Order matters: stop raising alerts and compacting, then commit what was queued, then close the
-        # store.
-        await app.state.alerts.stop()
-        await app.state.compactor.stop()
-        await app.state.core.stop()
+        await worker_of(app.state).stop()
         mark_worker_dead()
 
     return Litestar(
         route_handlers=CONTROLLERS,
-        dependencies={"core": Provide(_core, sync_to_thread=False)},
+        dependencies=dependencies(),
         on_startup=[startup],
         on_shutdown=[shutdown],
+        after_exception=[rejects_hook(metrics)],
         exception_handlers=exception_handlers(),
         middleware=[DefineMiddleware(RequestLogMiddleware, metrics=metrics)],
         request_max_body_size=settings.max_body_bytes,

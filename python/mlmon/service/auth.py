@@ -1,28 +1,26 @@
 """Bearer-token auth: per-model ingest tokens and one admin token, kept only as SHA-256 digests and
 compared with ``hmac.compare_digest``. The ``Authorization`` header is never logged.
 
-With no token configured, auth is off (allowed only on loopback or with ``--insecure``; see
+The routes do not call it: the guards of :mod:`mlmon.service.guards` do, and the listing scope comes
+from the ``scope`` dependency (:mod:`mlmon.service.deps`). With no token configured, auth is off
+(allowed only on loopback or with ``--insecure``; see
 :meth:`mlmon.service.settings.Settings.check_startup`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
+from mlmon._http.tokens import presented_digest, token_digest
+
 __all__ = ["Auth"]
 
-_PREFIX = "sha256:"
 
-
-def _digest(token: str) -> bytes:
-    # A configured value "sha256:<hex>" is already a digest: the plaintext need not sit in the environment.
-    if token.startswith(_PREFIX):
-        return bytes.fromhex(token[len(_PREFIX) :])
-    return hashlib.sha256(token.encode()).digest()
+def _invalid() -> NotAuthorizedException:
+    return NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
 
 
 class Auth:
@@ -34,16 +32,9 @@ class Auth:
     """
 
     def __init__(self, admin_token: str | None, ingest_tokens: Mapping[str, str]) -> None:
-        self._admin = _digest(admin_token) if admin_token else None
-        self._models = {model: _digest(token) for model, token in ingest_tokens.items()}
+        self._admin = token_digest(admin_token) if admin_token else None
+        self._models = {model: token_digest(token) for model, token in ingest_tokens.items()}
         self.enabled = self._admin is not None or bool(self._models)
-
-    @staticmethod
-    def _presented(authorization: str | None) -> bytes:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-        return hashlib.sha256(token.strip().encode()).digest()
 
     def _is_admin(self, digest: bytes) -> bool:
         return self._admin is not None and hmac.compare_digest(digest, self._admin)
@@ -61,12 +52,12 @@ class Auth:
         """
         if not self.enabled:
             return
-        digest = self._presented(authorization)
+        digest = presented_digest(authorization)
         if self._is_admin(digest):
             return
         if self._models_of(digest):
             raise PermissionDeniedException("this endpoint needs the admin token")
-        raise NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise _invalid()
 
     def require_model(self, authorization: str | None, model: str) -> None:
         """Passes for the admin token or the model's own ingest token.
@@ -77,7 +68,7 @@ class Auth:
         """
         if not self.enabled:
             return
-        digest = self._presented(authorization)
+        digest = presented_digest(authorization)
         if self._is_admin(digest):
             return
         models = self._models_of(digest)
@@ -85,7 +76,7 @@ class Auth:
             return
         if models:
             raise PermissionDeniedException(f"this token may not access model {model!r}")
-        raise NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
+        raise _invalid()
 
     def readable(self, authorization: str | None) -> frozenset[str] | None:
         """The models a token may read, for the listings across models.
@@ -98,10 +89,10 @@ class Auth:
         """
         if not self.enabled:
             return None
-        digest = self._presented(authorization)
+        digest = presented_digest(authorization)
         if self._is_admin(digest):
             return None
         models = self._models_of(digest)
         if not models:
-            raise NotAuthorizedException("invalid token", headers={"WWW-Authenticate": "Bearer"})
+            raise _invalid()
         return frozenset(models)

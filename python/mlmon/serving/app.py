@@ -1,58 +1,38 @@
 """The application factory of the reference production API: ``create_app(settings)``. Nothing is read
 from the environment here; the model is restored from ``model_dir`` at startup and every drift client
-is flushed at shutdown."""
+is flushed at shutdown.
+
+The same skeleton as the drift service (:mod:`mlmon.service.app`): a factory, one controller per file
+(:mod:`mlmon.serving.routes`), a guard (:mod:`mlmon.serving.guards`), dependencies
+(:mod:`mlmon.serving.deps`) and the shared HTTP errors of :mod:`mlmon._http.errors`, plus this API's
+own three.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response
+from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
+from mlmon._http.errors import exception_handlers
 from mlmon.artifacts import ArtifactError
-from mlmon.service.errors import exception_handlers
+from mlmon.serving.deps import dependencies
+from mlmon.serving.guards import admin_digest
 from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder, NoModelError
-from mlmon.serving.routes import ShaMismatchError, build_routes
+from mlmon.serving.routes import ModelAdminController, OpsController, PredictController
+from mlmon.serving.routes.admin import deploy_refusals_hook
 from mlmon.serving.settings import ServingSettings
-from mlmon.serving.trust import UNTRUSTED_REASON, UntrustedArtifactError
+from mlmon.serving.trust import UntrustedArtifactError
 
 __all__ = ["create_app"]
 
-
-def _body(status: int, detail: str, **extra: Any) -> Response[Any]:
-    headers = {"Retry-After": "1"} if status == 503 else None
-    return Response(
-        {"status_code": status, "detail": detail, **extra},
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers=headers,
-    )
-
-
-def _handlers() -> dict[type[Exception] | int, Any]:
-    def status(code: int) -> Any:
-        return lambda request, exc: _body(code, str(exc) or type(exc).__name__)
-
-    def sha(request: Request[Any, Any, Any], exc: ShaMismatchError) -> Response[Any]:
-        return _body(422, str(exc), expected=exc.expected, actual=exc.actual)
-
-    def untrusted(request: Request[Any, Any, Any], exc: UntrustedArtifactError) -> Response[Any]:
-        # The reason tells a deploy step "this file" (bad input) from "your token" (both are 403).
-        return _body(403, str(exc), reason=UNTRUSTED_REASON)
-
-    # The drift service's mapping and HTTP error classes (4xx for bad input, 500 only for bugs, logged)
-    # plus this API's own errors.
-    return {
-        **exception_handlers(),
-        NoModelError: status(503),
-        ArtifactError: status(422),
-        UntrustedArtifactError: untrusted,
-        ShaMismatchError: sha,
-    }
+# This API's errors beyond the shared family (a digest mismatch is an InputError: 422 already).
+_STATUSES: dict[type[Exception], int] = {NoModelError: 503, ArtifactError: 422, UntrustedArtifactError: 403}
 
 
 def create_app(settings: ServingSettings, registry: CollectorRegistry | None = None) -> Litestar:
@@ -75,11 +55,23 @@ def create_app(settings: ServingSettings, registry: CollectorRegistry | None = N
     async def shutdown(app: Litestar) -> None:
         await app.state.holder.close()
 
+    # Each upload route has its own body limit, so each is mounted through its own router.
+    predict = Router(
+        "/", route_handlers=[PredictController], request_max_body_size=settings.max_predict_bytes
+    )
+    admin = Router(
+        "/", route_handlers=[ModelAdminController], request_max_body_size=settings.max_artifact_bytes
+    )
     return Litestar(
-        route_handlers=build_routes(settings, metrics),
+        route_handlers=[predict, admin, OpsController],
+        dependencies=dependencies(),
+        state=State(
+            {"settings": settings, "metrics": metrics, "admin_digest": admin_digest(settings.admin_token)}
+        ),
         on_startup=[startup],
         on_shutdown=[shutdown],
-        exception_handlers=_handlers(),
+        after_exception=[deploy_refusals_hook(metrics)],
+        exception_handlers=exception_handlers(_STATUSES),
         openapi_config=OpenAPIConfig(
             title="mlmon reference production API", version=__version__, path="/schema"
         ),

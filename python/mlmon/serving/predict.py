@@ -15,8 +15,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from mlmon._http.errors import BadRequestError, UnsupportedMediaError
 from mlmon.exceptions import InputError
-from mlmon.service.errors import BadRequestError, UnsupportedMediaError
 from mlmon.serving.models import LiveModel
 
 __all__ = ["PredictRequest", "PredictResponse", "decode", "score", "to_columns"]

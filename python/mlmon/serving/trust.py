@@ -28,6 +28,12 @@ UNTRUSTED_REASON = "untrusted_artifact"
 class UntrustedArtifactError(ArtifactError):
     """A pickle or joblib artifact the operator's configuration does not vouch for (403)."""
 
+    @property
+    def body_fields(self) -> dict[str, str]:
+        """The error body's ``reason``: it tells a deploy step "this file" (bad input) from "your
+        token" (both are 403)."""
+        return {"reason": UNTRUSTED_REASON}
+
 
 def precheck(settings: ServingSettings, fmt: str, sha256: str, signature: str | None) -> None:
     """What can be decided before the body is read: the format is allowed, and either the announced

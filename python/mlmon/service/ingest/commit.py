@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +24,16 @@ import anyio.to_thread
 from mlmon.service.errors import BatchConflictError, OverloadedError
 from mlmon.store import SEQUENCE_WINDOW, IngestBatch, IngestResult, Store, StoreUnavailableError
 
-__all__ = ["GroupCommitter", "Outcome"]
+__all__ = ["GroupCommitter", "Outcome", "writer_id"]
 
 Outcome = Literal["accepted", "duplicate"]
 _log = logging.getLogger("mlmon.service.commit")
+
+
+def writer_id() -> str:
+    """This process's partial-writer id: host and pid, in the store's name charset."""
+    host = re.sub(r"[^A-Za-z0-9_.:-]", "-", socket.gethostname())[:80] or "host"
+    return f"{host}-{os.getpid()}"
 
 
 @dataclass

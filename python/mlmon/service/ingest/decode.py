@@ -2,7 +2,8 @@
 
 Decoding is typed end to end: the envelope first (``columns`` kept raw), then the columns against a
 Struct built from the model's baseline, so an unknown column or a wrong value type fails inside msgspec
-and names the column. :class:`BaselineEntry` is built once per model version and cached by the core.
+and names the column. :class:`BaselineEntry` is built once per model version and cached by
+:class:`mlmon.service.baselines.BaselineCache`.
 """
 
 from __future__ import annotations

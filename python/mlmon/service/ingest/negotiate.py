@@ -1,8 +1,9 @@
 """Stage 1 of ingest, before the body is read: who may send, in which format, and how many bytes.
 
-Everything here looks at headers only, so a refused request costs no body read: a wrong token is a
-401/403, a compressed body or another media type a 415, and a body that does not fit the worker's
-in-flight byte budget a 429 (the budget itself is held by ``ServiceCore.reserve``).
+Everything here looks at headers only, so a refused request costs no body read (the route's guard
+has already refused a wrong token, 401/403): a compressed body or another media type is a 415, and a
+body that does not fit the worker's in-flight byte budget a 429 (the budget itself is held by
+:meth:`mlmon.service.ingest.budget.InflightBudget.reserve`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The ingest entry point the route calls: the four stages in order, each one function.
 
-1. :func:`~mlmon.service.ingest.negotiate.negotiate`: auth, media type, byte budget (headers only);
+1. :func:`~mlmon.service.ingest.negotiate.negotiate`: media type, byte budget (headers only; the
+   route's guard checked the token before);
 2. :func:`~mlmon.service.ingest.count.decode_and_count`: envelope, columns, counts;
 3. :func:`~mlmon.service.ingest.window.window_of` and ``partial``: the window and the digest;
 4. :func:`commit`: the group commit; the answer goes out only once the batch is durable.
+
+The worker's parts it uses come in as a :class:`mlmon.service.worker.WritePath` (an app dependency).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Awaitable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
+from mlmon.service.ingest.commit import GroupCommitter, Outcome
 from mlmon.service.ingest.count import Folded, decode_and_count
 from mlmon.service.ingest.decode import batch_key, decode_envelope
 from mlmon.service.ingest.negotiate import Format, negotiate
@@ -21,8 +25,7 @@ from mlmon.service.ingest.window import partial, window_of
 from mlmon.store import IngestBatch
 
 if TYPE_CHECKING:
-    from mlmon.service.core import ServiceCore
-    from mlmon.service.ingest.commit import Outcome
+    from mlmon.service.worker import WritePath
 
 __all__ = ["IngestRequest", "commit", "ingest"]
 
@@ -40,8 +43,8 @@ class IngestRequest(Protocol):
         ...
 
 
-async def ingest(core: ServiceCore, model: str, request: IngestRequest) -> IngestResponse:
-    """Authorizes, reads, decodes, checks and counts a batch, and returns once it is committed.
+async def ingest(path: WritePath, model: str, request: IngestRequest) -> IngestResponse:
+    """Reads, decodes, checks and counts a batch, and returns once it is committed.
 
     Raises:
         BadRequestError: malformed body (400).
@@ -50,38 +53,33 @@ async def ingest(core: ServiceCore, model: str, request: IngestRequest) -> Inges
         BatchConflictError: the batch id was used for other content (409).
         OverloadedError: the commit queue or byte budget is full (429).
         UnsupportedMediaError: compressed body or other media type (415).
-        HTTPException: no or wrong token (401/403), body over the limit (413).
+        HTTPException: body over the limit (413).
         StoreUnavailableError: the commit failed; retry (503).
     """
     started = time.perf_counter()
-    try:
-        core.auth.require_model(request.headers.get("authorization"), model)
-        terms = negotiate(request.headers, core.settings.max_body_bytes)
-        with core.reserve(terms.size):
-            envelope = decode_envelope(await request.body(), terms.fmt)
-            return await _count(core, model, envelope, terms.fmt, started)
-    except Exception as exc:
-        core.reject(exc)
-        raise
+    terms = negotiate(request.headers, path.settings.max_body_bytes)
+    with path.budget.reserve(terms.size):
+        envelope = decode_envelope(await request.body(), terms.fmt)
+        return await _count(path, model, envelope, terms.fmt, started)
 
 
 async def _count(
-    core: ServiceCore, model: str, envelope: IngestEnvelope, fmt: Format, started: float
+    path: WritePath, model: str, envelope: IngestEnvelope, fmt: Format, started: float
 ) -> IngestResponse:
     key = batch_key(envelope)  # a body without one is malformed: 400 before any work
-    version = envelope.version or await core.default_version(model)
-    entry = await core.entry(model, version)
-    folded = decode_and_count(entry, envelope, fmt, core.settings.max_rows)
-    window = window_of(envelope.sent_at, datetime.now(timezone.utc), core.settings.window_seconds)
+    version = envelope.version or await path.baselines.default_version(model)
+    entry = await path.baselines.entry(model, version)
+    folded = decode_and_count(entry, envelope, fmt, path.settings.max_rows)
+    window = window_of(envelope.sent_at, datetime.now(timezone.utc), path.settings.window_seconds)
     digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
     batch = IngestBatch(batch_id=key, digest=digest, partials=[part], producer_id=envelope.producer_id,
                         sequence=envelope.sequence)  # fmt: skip
-    status = await commit(core, model, version, batch)
-    core.metrics.ingest_duration.observe(time.perf_counter() - started)
+    status = await commit(path.committer, model, version, batch)
+    path.metrics.ingest_duration.observe(time.perf_counter() - started)
     return _answer(envelope, status, model, version, folded, window[0])
 
 
-async def commit(core: ServiceCore, model: str, version: str, batch: IngestBatch) -> Outcome:
+async def commit(committer: GroupCommitter, model: str, version: str, batch: IngestBatch) -> Outcome:
     """The commit stage: queues the batch for the worker's next group commit and waits for it.
 
     Raises:
@@ -89,7 +87,7 @@ async def commit(core: ServiceCore, model: str, version: str, batch: IngestBatch
         BatchConflictError: the id was counted before with other content (409).
         StoreUnavailableError: the commit failed or its outcome is unknown (503).
     """
-    return await core.committer.submit(model, version, batch)
+    return await committer.submit(model, version, batch)
 
 
 def _answer(envelope: IngestEnvelope, status: Outcome, model: str, version: str, folded: Folded,

@@ -1,11 +1,19 @@
-"""The service's controllers, one per area; :data:`CONTROLLERS` is what ``create_app`` mounts."""
+"""The service's controllers, one per job; :data:`CONTROLLERS` is what ``create_app`` mounts."""
 
+from mlmon.service.routes.alerts import AlertsController
+from mlmon.service.routes.baselines import BaselinesController
 from mlmon.service.routes.dashboard import DashboardController
-from mlmon.service.routes.drift import DriftController
 from mlmon.service.routes.health import HealthController
 from mlmon.service.routes.ingest import IngestController
-from mlmon.service.routes.models import ModelsController
+from mlmon.service.routes.reports import ReportsController
 
 __all__ = ["CONTROLLERS"]
 
-CONTROLLERS = [IngestController, DriftController, ModelsController, HealthController, DashboardController]
+CONTROLLERS = [
+    IngestController,
+    ReportsController,
+    BaselinesController,
+    AlertsController,
+    HealthController,
+    DashboardController,
+]

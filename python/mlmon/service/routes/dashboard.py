@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio.to_thread
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 
-from mlmon.service.core import ServiceCore
 from mlmon.service.dashboard import render_dashboard
+from mlmon.service.deps import InjectedStore
+from mlmon.service.settings import Settings
 
 __all__ = ["DashboardController"]
 
@@ -20,9 +19,12 @@ class DashboardController(Controller):
     tags = ("dashboard",)
 
     @get("/", operation_id="Dashboard", media_type=MediaType.HTML, include_in_schema=False)
-    async def dashboard(self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]) -> str:
-        """Models, versions, current severity and per-feature drift over time as inline SVG."""
-        scope = core.readable(request)  # an ingest token's page shows only its own models
-        return await anyio.to_thread.run_sync(
-            render_dashboard, core.store, core.settings.window_seconds, scope
-        )
+    async def dashboard(
+        self,
+        store: NamedDependency[InjectedStore],
+        settings: NamedDependency[Settings],
+        read_scope: NamedDependency[frozenset[str] | None],
+    ) -> str:
+        """Models, versions, current severity and per-feature drift over time as inline SVG (an ingest
+        token's page shows only its own models)."""
+        return await anyio.to_thread.run_sync(render_dashboard, store, settings.window_seconds, read_scope)

@@ -8,22 +8,25 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from mlmon.service.core import ServiceCore
+from mlmon.service.guards import model_writer
 from mlmon.service.ingest import ingest
+from mlmon.service.ingest.rejects import COUNT_REJECTS
 from mlmon.service.ingest.schemas import IngestResponse
+from mlmon.service.worker import WritePath
 
 __all__ = ["IngestController"]
 
 
 class IngestController(Controller):
-    """Batch ingestion."""
+    """Batch ingestion: the model's own token or the admin token; every refusal is counted."""
 
     path = "/v1/models/{model:str}"
     tags = ("ingest",)
+    guards = (model_writer,)
 
-    @post("/ingest", operation_id="IngestBatch", status_code=200)
+    @post("/ingest", operation_id="IngestBatch", status_code=200, opt={COUNT_REJECTS: True})
     async def ingest(
-        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore]
+        self, request: Request[Any, Any, Any], model: FromPath[str], write_path: NamedDependency[WritePath]
     ) -> IngestResponse:
         """Counts a batch of feature values exactly once; answers after the counts are committed.
 
@@ -37,9 +40,9 @@ class IngestController(Controller):
         Args:
             request: The request (its body is read here, within the size limit).
             model: The model name.
-            core: The worker's service state.
+            write_path: The worker's write path (budget, baselines, committer).
 
         Returns:
             What was counted.
         """
-        return await ingest(core, model, request)
+        return await ingest(write_path, model, request)

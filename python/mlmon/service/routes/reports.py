@@ -1,22 +1,26 @@
-"""Drift reads: the report of a window or range (JSON or HTML) and a feature's stored history."""
+"""Drift reads of one model: the report of a window or range (JSON or HTML) and a feature's stored
+history. The reports come from :class:`mlmon.service.reports.Reports` (the library's public report of
+stored counts)."""
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from mlmon.drift import DriftReport
 from mlmon.exceptions import InputError
-from mlmon.service.core import ServiceCore
+from mlmon.service.baselines import BaselineCache
+from mlmon.service.deps import InjectedStore
+from mlmon.service.guards import model_reader
+from mlmon.service.reports import Reports
 
-__all__ = ["DriftController", "parse_range"]
+__all__ = ["ReportsController", "parse_range"]
 
 _HISTORY_DAYS = 7
 
@@ -48,62 +52,77 @@ def parse_range(window: str, current: tuple[datetime, datetime], seconds: int) -
     return lo, hi
 
 
-class DriftController(Controller):
-    """Drift reports and history of one model."""
+async def _report(
+    reports: Reports,
+    baselines: BaselineCache,
+    model: str,
+    window: str,
+    version: str | None,
+) -> DriftReport:
+    span = parse_range(window, reports.current_window(), reports.window_seconds)
+    return await reports.report(model, version or await baselines.default_version(model), *span)
+
+
+class ReportsController(Controller):
+    """Drift reports and history of one model (open with ``public_read``, else its token or admin)."""
 
     path = "/v1/models/{model:str}"
     tags = ("drift",)
-
-    @staticmethod
-    async def _report(
-        request: Request[Any, Any, Any], core: ServiceCore, model: str, window: str, version: str | None
-    ) -> DriftReport:
-        core.require_read(request, model)
-        span = parse_range(window, core.current_window(), core.settings.window_seconds)
-        return await core.report(model, version or await core.default_version(model), *span)
+    guards = (model_reader,)
 
     # DriftReport and StoredDriftResult have dict defaults, which Litestar 2.25's OpenAPI generator cannot
     # hash (TypeError in plugins/struct.py); so these two return JSON bytes encoded here by msgspec.
     @get("/drift", operation_id="GetDrift", media_type=MediaType.JSON)
     async def drift(
-        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore],
-        window: FromQuery[str] = "current", version: FromQuery[str | None] = None,
-    ) -> Response[bytes]:  # fmt: skip
+        self,
+        model: FromPath[str],
+        reports: NamedDependency[Reports],
+        baselines: NamedDependency[BaselineCache],
+        window: FromQuery[str] = "current",
+        version: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         """The drift report of the exact merge of every worker's counts over the window.
 
         Args:
-            request: The request.
             model: The model.
-            core: Service state.
+            reports: The reports of stored windows.
+            baselines: The baseline cache (the default version).
             window: ``current`` (default), ``previous`` or ``<start>/<end>`` in ISO 8601.
             version: The version (default: production, else the only one with a baseline).
 
         Returns:
             The ``DriftReport`` as JSON.
         """
-        report = await DriftController._report(request, core, model, window, version)
+        report = await _report(reports, baselines, model, window, version)
         return Response(msgspec.json.encode(report), media_type=MediaType.JSON)
 
     @get("/report.html", operation_id="GetReportHtml", media_type=MediaType.HTML)
     async def report_html(
-        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore],
-        window: FromQuery[str] = "current", version: FromQuery[str | None] = None,
-    ) -> str:  # fmt: skip
+        self,
+        model: FromPath[str],
+        reports: NamedDependency[Reports],
+        baselines: NamedDependency[BaselineCache],
+        window: FromQuery[str] = "current",
+        version: FromQuery[str | None] = None,
+    ) -> str:
         """The same report as a self-contained HTML page."""
-        report = await DriftController._report(request, core, model, window, version)
+        report = await _report(reports, baselines, model, window, version)
         return await anyio.to_thread.run_sync(report.to_html)
 
     @get("/drift/history", operation_id="GetDriftHistory", media_type=MediaType.JSON)
     async def history(
-        self, request: Request[Any, Any, Any], model: FromPath[str], feature: FromQuery[str],
-        core: NamedDependency[ServiceCore],
-        days: FromQuery[int] = _HISTORY_DAYS, version: FromQuery[str | None] = None,
-    ) -> Response[bytes]:  # fmt: skip
+        self,
+        model: FromPath[str],
+        feature: FromQuery[str],
+        store: NamedDependency[InjectedStore],
+        reports: NamedDependency[Reports],
+        days: FromQuery[int] = _HISTORY_DAYS,
+        version: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         """Stored drift results (``StoredDriftResult`` JSON list) of one feature over the last ``days``."""
-        core.require_read(request, model)
-        end = datetime.now(timezone.utc) + timedelta(seconds=core.settings.window_seconds)
+        end = datetime.now(timezone.utc) + timedelta(seconds=reports.window_seconds)
         start = end - timedelta(days=max(1, min(days, 366)))
         results = await anyio.to_thread.run_sync(
-            functools.partial(core.store.drift_history, model, feature, start, end, version=version)
+            functools.partial(store.drift_history, model, feature, start, end, version=version)
         )
         return Response(msgspec.json.encode(results), media_type=MediaType.JSON)

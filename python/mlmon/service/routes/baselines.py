@@ -1,4 +1,4 @@
-"""The registry and baselines: list models and versions, upload and fetch baselines, list alerts."""
+"""The registry and its baselines: list models and versions, upload and fetch baselines."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath
 
 from mlmon.baseline import Baseline
-from mlmon.service.core import ServiceCore
+from mlmon.service.deps import InjectedStore
+from mlmon.service.guards import admin_only, model_reader
 from mlmon.service.ingest.decode import check_feature_names
 from mlmon.service.schemas import BaselineInfo, ModelSummary
-from mlmon.store import Alert, ConflictError, ModelVersion, NotFoundError, Store
+from mlmon.store import ConflictError, ModelVersion, NotFoundError, Store
 
-__all__ = ["ModelsController"]
+__all__ = ["BaselinesController"]
 
 _OCTET = "application/octet-stream"
 
@@ -44,85 +45,56 @@ def _put_baseline(store: Store, model: str, version: str, data: bytes) -> str:
     return sha
 
 
-def _alerts(store: Store, model: str | None, limit: int, scope: frozenset[str] | None) -> list[Alert]:
-    if model is not None:
-        models = [model]
-    else:
-        models = [m.name for m in store.list_models() if scope is None or m.name in scope]
-    alerts = [a for name in models for a in store.list_alerts(name, limit=limit)]
-    return sorted(alerts, key=lambda a: a.created_at, reverse=True)[:limit]
-
-
-class ModelsController(Controller):
-    """Models, versions, baselines and alerts."""
+class BaselinesController(Controller):
+    """Models, versions and baselines."""
 
     path = "/v1"
     tags = ("registry",)
 
     @get("/models", operation_id="ListModels")
     async def list_models(
-        self, request: Request[Any, Any, Any], core: NamedDependency[ServiceCore]
+        self, store: NamedDependency[InjectedStore], read_scope: NamedDependency[frozenset[str] | None]
     ) -> list[ModelSummary]:
         """The registered models with their versions and production version: every model for the admin
         token, only its own models for an ingest token."""
-        scope = core.readable(request)
-        return await anyio.to_thread.run_sync(_summaries, core.store, scope)
+        return await anyio.to_thread.run_sync(_summaries, store, read_scope)
 
-    @get("/models/{model:str}/versions", operation_id="ListVersions")
+    @get("/models/{model:str}/versions", operation_id="ListVersions", guards=[model_reader])
     async def list_versions(
-        self, request: Request[Any, Any, Any], model: FromPath[str], core: NamedDependency[ServiceCore]
+        self, model: FromPath[str], store: NamedDependency[InjectedStore]
     ) -> list[ModelVersion]:
         """The versions of a model, oldest first (404 for an unknown model)."""
-        core.require_read(request, model)
-        return await anyio.to_thread.run_sync(core.store.list_versions, model)
+        return await anyio.to_thread.run_sync(store.list_versions, model)
 
-    @put("/models/{model:str}/versions/{version:str}/baseline", operation_id="PutBaseline", status_code=200)
+    @put(
+        "/models/{model:str}/versions/{version:str}/baseline", operation_id="PutBaseline", status_code=200,
+        guards=[admin_only],
+    )  # fmt: skip
     async def put_baseline(
         self,
         request: Request[Any, Any, Any],
         model: FromPath[str],
         version: FromPath[str],
-        core: NamedDependency[ServiceCore],
+        store: NamedDependency[InjectedStore],
     ) -> BaselineInfo:
         """Stores a baseline (the bytes ``Baseline.save`` writes; admin token). Registers the model and
         version if needed. Invalid bytes or a feature name outside ``[A-Za-z0-9_.:-]`` are a 422
         naming the problem; another baseline for the same version a 409."""
-        core.auth.require_admin(request.headers.get("authorization"))
         data = await request.body()
         baseline = Baseline.from_bytes(data)  # CodecError → 422
         check_feature_names(baseline)  # InputError → 422, before anything is stored
-        await anyio.to_thread.run_sync(lambda: core.store.register_version(model, version))
-        sha = await anyio.to_thread.run_sync(_put_baseline, core.store, model, version, data)
+        await anyio.to_thread.run_sync(lambda: store.register_version(model, version))
+        sha = await anyio.to_thread.run_sync(_put_baseline, store, model, version, data)
         kinds = {name: spec.kind for name, spec in baseline.features.items()}
         return BaselineInfo(model, version, sha, kinds, baseline.n_rows)
 
-    @get("/models/{model:str}/versions/{version:str}/baseline", operation_id="GetBaseline", media_type=_OCTET)
+    @get(
+        "/models/{model:str}/versions/{version:str}/baseline", operation_id="GetBaseline", media_type=_OCTET,
+        guards=[model_reader],
+    )  # fmt: skip
     async def get_baseline(
-        self,
-        request: Request[Any, Any, Any],
-        model: FromPath[str],
-        version: FromPath[str],
-        core: NamedDependency[ServiceCore],
+        self, model: FromPath[str], version: FromPath[str], store: NamedDependency[InjectedStore]
     ) -> Response[bytes]:
         """The stored baseline bytes (header ``X-Baseline-SHA256``)."""
-        core.require_read(request, model)
-        sha, data = await anyio.to_thread.run_sync(core.store.get_baseline, model, version)
+        sha, data = await anyio.to_thread.run_sync(store.get_baseline, model, version)
         return Response(data, media_type=_OCTET, headers={"X-Baseline-SHA256": sha})
-
-    @get("/alerts", operation_id="ListAlerts")
-    async def list_alerts(
-        self,
-        request: Request[Any, Any, Any],
-        core: NamedDependency[ServiceCore],
-        model: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
-    ) -> list[Alert]:
-        """Alerts, newest first: of one model (``?model=``), or of every model the token may read (all
-        for the admin token, its own for an ingest token)."""
-        if model is not None:
-            core.require_read(request, model)
-            scope = None
-        else:
-            scope = core.readable(request)
-        limit = max(1, min(limit, 1000))
-        return await anyio.to_thread.run_sync(_alerts, core.store, model, limit, scope)
