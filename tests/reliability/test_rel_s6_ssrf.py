@@ -95,7 +95,7 @@ def test_a_webhook_that_never_answers_costs_one_timeout_per_attempt(
                 (alert,) = portal.call(app.state.alerts.check)
                 portal.call(app.state.alerts.idle)
             elapsed = time.monotonic() - started
-            log = app.state.core.store.list_deliveries(alert.id)
+            log = app.state.worker.store.list_deliveries(alert.id)
             # Ingest keeps working while (and after) the delivery waits.
             assert client.post(
                 "/v1/models/churn/ingest", content=mp(body("after", 5)), headers=MSGPACK

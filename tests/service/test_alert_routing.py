@@ -89,7 +89,7 @@ def test_routes_by_severity_with_email_and_feature_thresholds(
             assert mail.rcpt_tos == ["oncall@example.org"]
             assert b"drift on churn/v1" in mail.content and b"feature age" in mail.content
             critical = next(a for a in raised if a.severity == "critical")
-            log = app.state.core.store.list_deliveries(critical.id)
+            log = app.state.worker.store.list_deliveries(critical.id)
             assert sorted((d.sink, d.ok) for d in log) == [
                 ("email", True), ("retrain", True), ("slack", True), ("webhook", True)
             ]  # fmt: skip
@@ -110,7 +110,7 @@ def test_redirect_is_a_failed_delivery_not_followed(tmp_path: Path, baseline: ml
             with client.portal() as portal:
                 (alert,) = portal.call(app.state.alerts.check)
                 portal.call(app.state.alerts.idle)
-            log = app.state.core.store.list_deliveries(alert.id)
+            log = app.state.worker.store.list_deliveries(alert.id)
             assert [(d.sink, d.ok, d.error) for d in log] == [("webhook", False, "HTTP 302")] * 2
             assert [p for p, _ in received] == ["/redirect", "/redirect"]  # /followed never requested
             assert client.get("/v1/alerts").json()[0]["state"] == "failed"
@@ -166,7 +166,7 @@ def test_closed_window_is_evaluated_once_per_worker(tmp_path: Path, baseline: ml
         app = create_app(settings, CollectorRegistry())
         with TestClient(app) as client:
             client.put("/v1/models/churn/versions/v1/baseline", content=baseline.to_bytes())
-            start, _ = app.state.core.current_window()
+            start, _ = app.state.worker.reports.current_window()
             sent = (start - timedelta(minutes=30)).isoformat()
             batch = {**_batch("old"), "sent_at": sent}
             assert client.post("/v1/models/churn/ingest", content=mp(batch), headers=MSGPACK).is_success

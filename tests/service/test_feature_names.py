@@ -15,7 +15,7 @@ import pytest
 from service_helpers import ADMIN, start_service
 
 import mlmon
-from mlmon.schema import FeatureSpec
+from mlmon.core.schema import FeatureSpec
 from mlmon.store import open_store
 
 pytestmark = pytest.mark.e2e

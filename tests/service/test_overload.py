@@ -36,7 +36,7 @@ def test_byte_budget_answers_429_with_retry_after_and_counts_stay_exact(
         )
         acked = 0
         # another request holds most of the budget: only bodies that fit the rest are read
-        with app.state.core.reserve(budget - 2 * max(len(b) for b in small)):
+        with app.state.worker.budget.reserve(budget - 2 * max(len(b) for b in small)):
             for b in large:
                 r = client.post(URL, content=b, headers=MSGPACK)
                 assert r.status_code == 429, r.text

@@ -23,7 +23,7 @@ import pytest
 from service_helpers import free_port, service_env
 from serving_helpers import ADMIN, deploy_headers, put_model, start_serving
 
-from mlmon.artifacts import artifact_signature
+from mlmon.core.artifacts import artifact_signature
 from mlmon.deploy.config import HttpConfig
 from mlmon.deploy.errors import BadInputError
 from mlmon.deploy.http import RetryingClient

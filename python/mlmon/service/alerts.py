@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import anyio.to_thread
 import httpx
 
-from mlmon.drift import DriftReport
+from mlmon.core.drift import DriftReport
 from mlmon.exceptions import CodecError, InputError
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.metrics import Metrics

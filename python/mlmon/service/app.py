@@ -52,8 +52,6 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         worker = Worker.open(settings, open_store(settings.database_url), metrics)
         worker.start()
         app.state.worker = worker
-        # Also under the name the tests and tools have always reached (app.state.core.store...).
-        app.state.core = worker
         app.state.alerts = worker.alerts
         install_drain(settings.drain_seconds, worker.lifecycle.mark_unready)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote
 
-from mlmon.baseline import Baseline
+from mlmon.core.baseline import Baseline
 from mlmon.exceptions import CodecError, InputError
 from mlmon.store import NotFoundError, Store, StoredDriftResult
 from mlmon.store.names import validate_name

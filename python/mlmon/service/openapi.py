@@ -16,7 +16,7 @@ import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import Components, OpenAPIMediaType, RequestBody, Schema
 
-from mlmon.drift import DriftReport
+from mlmon.core.drift import DriftReport
 from mlmon.service.ingest.schemas import CodedColumn, RawNumbers
 from mlmon.store import StoredDriftResult
 

@@ -1,5 +1,5 @@
 """Drift reports of stored counts: the exact merge of every worker's partials over a window, reported
-through the library's public :func:`mlmon.monitor.report_from_profile` under the model's thresholds.
+through the library's public :func:`mlmon.core.monitor.report_from_profile` under the model's thresholds.
 
 Used by the report routes and the alert loop; the clock of the open tumbling window lives here too.
 """
@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 import anyio.to_thread
 
-from mlmon.drift import DriftReport, Thresholds
-from mlmon.monitor import report_from_profile
+from mlmon.core.drift import DriftReport, Thresholds
+from mlmon.core.monitor import report_from_profile
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.ingest.decode import BaselineEntry
 from mlmon.service.ingest.window import window_of

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from mlmon.schema import FeatureKind
+from mlmon.core.schema import FeatureKind
 
 __all__ = ["BaselineInfo", "ModelSummary"]
 

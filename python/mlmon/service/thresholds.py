@@ -10,7 +10,7 @@ within a model for some features::
     [models.churn.features.age]    # only churn's age
     critical = 0.2
 
-Any key of :class:`mlmon.drift.Thresholds` may appear in a model's table (``min_count``, ...). A bad file
+Any key of :class:`mlmon.core.drift.Thresholds` may appear in a model's table (``min_count``, ...). A bad file
 stops the service at start with an error naming the model.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from mlmon.drift import Thresholds
+from mlmon.core.drift import Thresholds
 from mlmon.exceptions import InputError
 
 __all__ = ["load_thresholds"]

@@ -10,11 +10,9 @@ queued, then close the store.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from mlmon.drift import Thresholds
+from mlmon.core.drift import Thresholds
 from mlmon.service.alerts import AlertManager
 from mlmon.service.auth import Auth
 from mlmon.service.baselines import BaselineCache
@@ -119,13 +117,3 @@ class Worker:
         self.budget.close()
         await self.committer.stop()
         self.store.close()
-
-    # Two handles kept for the tests and tools that reach ``app.state.core`` (the routes get the parts
-    # injected instead).
-    def reserve(self, size: int) -> AbstractContextManager[None]:
-        """Same as ``budget.reserve``: holds ``size`` bytes of the in-flight budget."""
-        return self.budget.reserve(size)
-
-    def current_window(self) -> tuple[datetime, datetime]:
-        """Same as ``reports.current_window``: the open tumbling window."""
-        return self.reports.current_window()

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
 from mlmon._http.errors import exception_handlers
-from mlmon.artifacts import ArtifactError
+from mlmon.core.artifacts import ArtifactError
 from mlmon.serving.deps import dependencies
 from mlmon.serving.guards import admin_digest
 from mlmon.serving.metrics import ServingMetrics

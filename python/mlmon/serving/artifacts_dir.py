@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlmon.artifacts import FORMATS, normalize_sha256
+from mlmon.core.artifacts import FORMATS, normalize_sha256
 from mlmon.exceptions import InputError
 
 __all__ = ["ArtifactDir"]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from mlmon.artifacts import FORMATS, load_model, normalize_sha256
 from mlmon.client import DriftClient
+from mlmon.core.artifacts import FORMATS, load_model, normalize_sha256
 from mlmon.exceptions import InputError, MlmonError
 from mlmon.serving.artifacts_dir import ArtifactDir
 from mlmon.serving.settings import ServingSettings

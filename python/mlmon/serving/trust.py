@@ -3,7 +3,7 @@
 A matching sha256 proves the bytes are the ones the uploader meant, not that anyone should run them
 (unpickling runs code). So, beyond the admin token and the digest check of every upload:
 
-* skops artifacts load with the trusted-type list (:mod:`mlmon.artifacts`) and need nothing more;
+* skops artifacts load with the trusted-type list (:mod:`mlmon.core.artifacts`) and need nothing more;
 * pickle and joblib are refused (403) unless the operator set ``MLMON_SERVING_ALLOW_PICKLE=1`` at
   start-up, and then each file must be vouched for by the configuration, not by the request: its
   sha256 is in ``MLMON_SERVING_PICKLE_SHA256`` (reviewed digests), or its ``X-Model-Signature`` is the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 
-from mlmon.artifacts import ArtifactError, artifact_signature
+from mlmon.core.artifacts import ArtifactError, artifact_signature
 from mlmon.serving.settings import ServingSettings
 
 __all__ = ["UNTRUSTED_REASON", "UntrustedArtifactError", "precheck", "verify"]

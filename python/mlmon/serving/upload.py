@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException
 
-from mlmon.artifacts import FORMATS, normalize_sha256
+from mlmon.core.artifacts import FORMATS, normalize_sha256
 from mlmon.exceptions import InputError
 from mlmon.serving.models import check_name
 from mlmon.serving.settings import ServingSettings

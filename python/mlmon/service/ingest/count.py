@@ -15,13 +15,13 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from mlmon import _engine
+from mlmon.core import _native as _engine
+from mlmon.core.windows import WindowState
 from mlmon.exceptions import CodecError, DtypeError, InputError
 from mlmon.service.errors import BadRequestError
 from mlmon.service.ingest.decode import BaselineEntry
 from mlmon.service.ingest.negotiate import Format
 from mlmon.service.ingest.schemas import CodedColumn, IngestEnvelope, RawCodes, RawNumbers
-from mlmon.windows import WindowState
 
 __all__ = ["Folded", "decode_and_count", "fold", "fold_msgpack"]
 

@@ -13,15 +13,15 @@ from typing import Any
 
 import msgspec
 
-from mlmon import _engine
-from mlmon.baseline import Baseline
+from mlmon.core import _native as _engine
+from mlmon.core.baseline import Baseline
+from mlmon.core.windows import WindowState
 from mlmon.exceptions import InputError
 from mlmon.service.errors import BadRequestError
 from mlmon.service.ingest.negotiate import Format
 from mlmon.service.ingest.schemas import IngestEnvelope, columns_type
 from mlmon.service.ingest.unique_keys import duplicate_columns
 from mlmon.store.names import validate_name
-from mlmon.windows import WindowState
 
 __all__ = ["BaselineEntry", "batch_key", "check_feature_names", "decode_envelope"]
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from mlmon.schema import FeatureKind
+from mlmon.core.schema import FeatureKind
 
 __all__ = [
     "CodedColumn",

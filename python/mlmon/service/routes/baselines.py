@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from mlmon.baseline import Baseline
+from mlmon.core.baseline import Baseline
 from mlmon.service.deps import InjectedStore
 from mlmon.service.guards import admin_only, model_reader
 from mlmon.service.ingest.decode import check_feature_names

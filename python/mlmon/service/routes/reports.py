@@ -13,7 +13,7 @@ from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from mlmon.drift import DriftReport
+from mlmon.core.drift import DriftReport
 from mlmon.exceptions import InputError
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.deps import InjectedStore
