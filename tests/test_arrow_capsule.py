@@ -136,6 +136,21 @@ def _state(mon: mlmon.Monitor) -> list[Any]:
     ]
 
 
+@pytest.mark.parametrize("kind", ["bool", "utf8", "dict"])
+def test_an_empty_table_with_a_column_of_the_wrong_kind_is_refused_as_the_general_path_refuses_it(
+    baseline: mlmon.Baseline, kind: str
+) -> None:
+    # Zero rows leave the engine no record batch to find the wrong kind in: the schema says it.
+    table = pa.table({"x": _array(kind, 0, np.random.default_rng(0))})
+    for policy in ("raise", "count"):
+        fast = mlmon.Monitor(baseline, on_error=policy)
+        general = mlmon.Monitor(baseline, on_error=policy)
+        got = _outcome(fast, StreamOnly(table), 0)
+        with mock.patch.object(monitor_module, "_arrow_producer", return_value=False):
+            want = _outcome(general, table, 0)
+        assert got == want and _state(fast) == _state(general), policy
+
+
 def _outcome(mon: mlmon.Monitor, data: Any, hours: int) -> str:
     try:
         mon.update(data, 1_800_000_000 + 3600 * hours)

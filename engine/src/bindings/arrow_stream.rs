@@ -341,6 +341,19 @@ pub(super) fn update(
     let columns: Vec<Vec<Column<'_>>> = pieces.iter().map(|ps| ps.iter().map(Piece::column).collect()).collect();
     let indices: Vec<usize> = features.iter().map(|&(_, i, _)| i).collect();
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let invalid = profile.count(obj.py(), &indices, &columns, threads, strict)?;
+    let mut invalid = profile.count(obj.py(), &indices, &columns, threads, strict)?;
+    if batches.is_empty() {
+        // No batch, so no piece said so: a column of the wrong kind is still one, as on the general path.
+        invalid = features
+            .iter()
+            .filter(|&&(col, _, numeric)| numeric && !is_number(schema.field(col).data_type()))
+            .map(|&(col, _, _)| (schema.field(col).name().clone(), 0, 0))
+            .collect();
+    }
     Ok(Some((rows, names, invalid)))
+}
+
+/// Whether a numerical feature counts a column of type `dt` (others are invalid values for it).
+fn is_number(dt: &DataType) -> bool {
+    dt.is_integer() || dt.is_floating()
 }
