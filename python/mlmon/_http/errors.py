@@ -49,8 +49,9 @@ class OverloadedError(MlmonError):
     """The worker's queue or in-flight byte budget is full, or it is draining (429 with ``Retry-After``)."""
 
 
-def error_response(status: int, detail: str, headers: Mapping[str, str] | None = None,
-                   **fields: Any) -> Response[Any]:  # fmt: skip
+def error_response(
+    status: int, detail: str, headers: Mapping[str, str] | None = None, **fields: Any
+) -> Response[Any]:
     """The error body every error of both apps gets: ``{status_code, detail, **fields}``.
 
     Args:

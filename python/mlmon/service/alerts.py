@@ -133,11 +133,17 @@ class AlertManager:
         if report is None:
             return []
         results = [
-            DriftResult(window_start=start, window_end=end, feature=name, score=f.score, severity=f.severity,
-                        baseline_sha256=sha, details={"p_value": f.p_value, "count": f.count,
-                                                      "missing_rate": f.missing_rate})
+            DriftResult(
+                window_start=start,
+                window_end=end,
+                feature=name,
+                score=f.score,
+                severity=f.severity,
+                baseline_sha256=sha,
+                details={"p_value": f.p_value, "count": f.count, "missing_rate": f.missing_rate},
+            )
             for name, f in report.features.items()
-        ]  # fmt: skip
+        ]
         await anyio.to_thread.run_sync(self._store.put_drift_results, model, version, results)
         for r in results:
             self._metrics.set_drift(model, version, r.feature, r.score, r.severity)
@@ -152,9 +158,17 @@ class AlertManager:
             if f.severity not in ("warning", "critical"):
                 continue
             claim = functools.partial(
-                self._store.claim_alert, model, version, window_start=start, window_end=end, feature=name,
-                severity=f.severity, score=f.score, baseline_sha256=sha, cooldown=cooldown,
-            )  # fmt: skip
+                self._store.claim_alert,
+                model,
+                version,
+                window_start=start,
+                window_end=end,
+                feature=name,
+                severity=f.severity,
+                score=f.score,
+                baseline_sha256=sha,
+                cooldown=cooldown,
+            )
             alert = await anyio.to_thread.run_sync(claim)
             if alert is None:  # raised within the cooldown, by this worker or another
                 continue

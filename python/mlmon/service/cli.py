@@ -25,9 +25,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--database-url", default=None, help="store URL (MLMON_DATABASE_URL)")
     parser.add_argument(
-        "--insecure", action="store_true", default=None,
+        "--insecure",
+        action="store_true",
+        default=None,
         help="allow serving a non-loopback address without tokens (MLMON_INSECURE)",
-    )  # fmt: skip
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -36,13 +38,16 @@ def run_serve(args: argparse.Namespace) -> int:
     Returns:
         The exit code: 0 after a clean stop, 2 for invalid settings (such as no auth on a public host).
     """
-    from mlmon.service.server import serve  # uvicorn is imported only when serving
+    from mlmon.service.server import serve  # uvicorn: the service extra, imported only to serve
 
     try:
         settings = Settings.from_env(
-            host=args.host, port=args.port, workers=args.workers, database_url=args.database_url,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            database_url=args.database_url,
             insecure=args.insecure,
-        )  # fmt: skip
+        )
         serve(settings)
     except InputError as exc:
         print(f"mlmon serve: {exc}", file=sys.stderr)

@@ -94,6 +94,12 @@ class RequestLogMiddleware:
             self.metrics.request_duration.labels(method, route, str(status)).observe(elapsed)
             _access.info(
                 "request",
-                extra={"request_id": request_id, "method": method, "path": scope["path"],
-                       "route": route, "status": status, "duration_ms": round(elapsed * 1000, 3)},
-            )  # fmt: skip
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )

@@ -66,30 +66,73 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
     labels = ("model", "version", "feature")
     metrics = Metrics(
         registry=registry,
-        drift_score=Gauge("mlmon_feature_drift_score", "Latest PSI drift score of a feature", labels,
-                          registry=registry, multiprocess_mode="mostrecent"),
-        drift_severity=Gauge("mlmon_feature_drift_severity", "Latest severity: 0 ok, 1 warning, 2 critical",
-                             labels, registry=registry, multiprocess_mode="mostrecent"),
-        batches=Counter("mlmon_batches_ingested_total", "Batches counted (duplicates excluded)",
-                        ("model", "version"), registry=registry),
+        drift_score=Gauge(
+            "mlmon_feature_drift_score",
+            "Latest PSI drift score of a feature",
+            labels,
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
+        drift_severity=Gauge(
+            "mlmon_feature_drift_severity",
+            "Latest severity: 0 ok, 1 warning, 2 critical",
+            labels,
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        ),
+        batches=Counter(
+            "mlmon_batches_ingested_total",
+            "Batches counted (duplicates excluded)",
+            ("model", "version"),
+            registry=registry,
+        ),
         rows=Counter("mlmon_rows_ingested_total", "Rows counted", ("model", "version"), registry=registry),
-        rejected=Counter("mlmon_batches_rejected_total", "Ingest requests refused, by reason",
-                         ("reason",), registry=registry),
-        ingest_duration=Histogram("mlmon_ingest_duration_seconds", "Ingest request time, decode to commit",
-                                  registry=registry, buckets=_LATENCY),
-        request_duration=Histogram("mlmon_http_request_duration_seconds", "HTTP request time",
-                                   ("method", "route", "status"), registry=registry, buckets=_LATENCY),
-        commit_duration=Histogram("mlmon_store_commit_duration_seconds", "Group commit time in the store",
-                                  registry=registry, buckets=_LATENCY),
-        compacted_rows=Counter("mlmon_window_rows_compacted_total",
-                               "Window delta rows merged into their window's one row", registry=registry),
-        alerts_sent=Counter("mlmon_alerts_sent_total", "Alert deliveries that succeeded",
-                            ("severity", "sink"), registry=registry),
-        alerts_failed=Counter("mlmon_alerts_failed_total", "Alert deliveries that failed after retries",
-                              ("severity", "sink"), registry=registry),
-        build_info=Gauge("mlmon_build_info", "mlmon build", ("version",), registry=registry,
-                         multiprocess_mode="max"),
-    )  # fmt: skip
+        rejected=Counter(
+            "mlmon_batches_rejected_total",
+            "Ingest requests refused, by reason",
+            ("reason",),
+            registry=registry,
+        ),
+        ingest_duration=Histogram(
+            "mlmon_ingest_duration_seconds",
+            "Ingest request time, decode to commit",
+            registry=registry,
+            buckets=_LATENCY,
+        ),
+        request_duration=Histogram(
+            "mlmon_http_request_duration_seconds",
+            "HTTP request time",
+            ("method", "route", "status"),
+            registry=registry,
+            buckets=_LATENCY,
+        ),
+        commit_duration=Histogram(
+            "mlmon_store_commit_duration_seconds",
+            "Group commit time in the store",
+            registry=registry,
+            buckets=_LATENCY,
+        ),
+        compacted_rows=Counter(
+            "mlmon_window_rows_compacted_total",
+            "Window delta rows merged into their window's one row",
+            registry=registry,
+        ),
+        alerts_sent=Counter(
+            "mlmon_alerts_sent_total",
+            "Alert deliveries that succeeded",
+            ("severity", "sink"),
+            registry=registry,
+        ),
+        alerts_failed=Counter(
+            "mlmon_alerts_failed_total",
+            "Alert deliveries that failed after retries",
+            ("severity", "sink"),
+            registry=registry,
+        ),
+        build_info=Gauge(
+            "mlmon_build_info", "mlmon build", ("version",), registry=registry, multiprocess_mode="max"
+        ),
+    )
     metrics.build_info.labels(__version__).set(1)
     return metrics
 

@@ -32,9 +32,13 @@ class Reports:
     """
 
     def __init__(
-        self, store: Store, baselines: BaselineCache, thresholds: Thresholds,
-        model_thresholds: dict[str, Thresholds], window_seconds: int,
-    ) -> None:  # fmt: skip
+        self,
+        store: Store,
+        baselines: BaselineCache,
+        thresholds: Thresholds,
+        model_thresholds: dict[str, Thresholds],
+        window_seconds: int,
+    ) -> None:
         self._store = store
         self._baselines = baselines
         self._thresholds = thresholds

@@ -114,8 +114,13 @@ def _protocol(settings: Settings) -> str | type[asyncio.Protocol]:
     return with_deadlines(settings.header_timeout_seconds, settings.body_timeout_seconds)
 
 
-def serve(settings: Settings, workers: int | None = None, host: str | None = None, port: int | None = None,
-          insecure: bool | None = None) -> None:  # fmt: skip
+def serve(
+    settings: Settings,
+    workers: int | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    insecure: bool | None = None,
+) -> None:
     """Serves until SIGINT/SIGTERM, then drains: ``/readyz`` 503 for ``drain_seconds`` while still
     serving (SIGTERM only), then stop accepting, finish requests, commit, exit.
 
@@ -142,12 +147,20 @@ def serve(settings: Settings, workers: int | None = None, host: str | None = Non
     signal.signal(signal.SIGTERM, _exit_zero)
     grace = max(1, int(_EXIT_BUDGET_SECONDS - settings.drain_seconds))
     config = uvicorn.Config(
-        "mlmon.service.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, loop="uvloop", http=_protocol(settings),
-        lifespan="on", log_level=settings.log_level.lower(), access_log=False,
-        timeout_graceful_shutdown=grace, timeout_keep_alive=settings.keep_alive_seconds,
+        "mlmon.service.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http=_protocol(settings),
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=grace,
+        timeout_keep_alive=settings.keep_alive_seconds,
         limit_concurrency=settings.max_connections,
-    )  # fmt: skip
+    )
     try:
         if settings.workers > 1:
             _supervise(config)

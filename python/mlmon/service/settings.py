@@ -53,6 +53,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from mlmon.exceptions import InputError
+from mlmon.service.thresholds import load_thresholds
 
 __all__ = ["Settings"]
 
@@ -150,8 +151,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             InputError: no token is configured, the host is not loopback and ``insecure`` is off; or the
                 thresholds file is bad.
         """
-        from mlmon.service.thresholds import load_thresholds  # a bad file stops the start
-
         load_thresholds(self.thresholds_file, self.warning_threshold, self.critical_threshold)
         if not self.auth_enabled and not self.loopback and not self.insecure:
             raise InputError(

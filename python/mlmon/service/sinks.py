@@ -48,10 +48,16 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
 def generic_payload(alert: Alert) -> dict[str, Any]:
     """The generic JSON webhook body (also the retraining hook's): the alert's fields."""
     return {
-        "id": alert.id, "model": alert.model, "version": alert.version, "feature": alert.feature,
-        "severity": alert.severity, "score": alert.score, "window_start": alert.window_start.isoformat(),
-        "window_end": alert.window_end.isoformat(), "baseline_sha256": alert.baseline_sha256,
-    }  # fmt: skip
+        "id": alert.id,
+        "model": alert.model,
+        "version": alert.version,
+        "feature": alert.feature,
+        "severity": alert.severity,
+        "score": alert.score,
+        "window_start": alert.window_start.isoformat(),
+        "window_end": alert.window_end.isoformat(),
+        "baseline_sha256": alert.baseline_sha256,
+    }
 
 
 async def post_json(http: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> None:

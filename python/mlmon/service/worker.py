@@ -84,9 +84,12 @@ class Worker:
         """Builds the parts around an open store (the worker closes it in :meth:`stop`)."""
         s = settings
         committer = GroupCommitter(
-            store, writer_id(), max_batches=s.commit_max_batches, max_queue=s.max_queue,
+            store,
+            writer_id(),
+            max_batches=s.commit_max_batches,
+            max_queue=s.max_queue,
             on_commit=_count_commits(metrics),
-        )  # fmt: skip
+        )
         baselines = BaselineCache(store, s.max_rows, s.max_categories)
         thresholds = Thresholds(warning=s.warning_threshold, critical=s.critical_threshold)
         per_model = load_thresholds(s.thresholds_file, s.warning_threshold, s.critical_threshold)
@@ -96,11 +99,18 @@ class Worker:
         )
         budget = InflightBudget(s.inflight_bytes)
         return cls(
-            settings=s, store=store, metrics=metrics, auth=Auth(s.admin_token, s.ingest_tokens),
-            committer=committer, budget=budget, baselines=baselines, reports=reports,
-            alerts=AlertManager(s, store, metrics, reports, baselines), compactor=compactor,
+            settings=s,
+            store=store,
+            metrics=metrics,
+            auth=Auth(s.admin_token, s.ingest_tokens),
+            committer=committer,
+            budget=budget,
+            baselines=baselines,
+            reports=reports,
+            alerts=AlertManager(s, store, metrics, reports, baselines),
+            compactor=compactor,
             write_path=WritePath(s, budget, baselines, committer, metrics),
-        )  # fmt: skip
+        )
 
     def start(self) -> None:
         """Starts the group committer, the alert loop and the compactor on the running loop."""

@@ -12,6 +12,7 @@ import argparse
 import signal
 import sys
 
+from mlmon.core._compat import require
 from mlmon.exceptions import InputError
 from mlmon.serving.settings import ServingSettings
 
@@ -47,9 +48,8 @@ def run_serve_model(args: argparse.Namespace) -> int:
     Returns:
         0 after a clean stop, 2 for invalid settings (such as no admin token on a public host).
     """
-    import uvicorn  # imported only when serving
-
-    from mlmon.serving.app import create_app
+    uvicorn = require("uvicorn", "serving")
+    from mlmon.serving.app import create_app  # litestar: the serving extra
 
     try:
         settings = ServingSettings.from_env(
@@ -59,7 +59,7 @@ def run_serve_model(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(f"mlmon serve-model: {exc}", file=sys.stderr)
         return 2
-    from mlmon.service.protocol import with_deadlines
+    from mlmon.service.protocol import with_deadlines  # uvicorn: the serving extra
 
     signal.signal(signal.SIGTERM, _exit_zero)
     uvicorn.run(

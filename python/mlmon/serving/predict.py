@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlmon._http.errors import BadRequestError, UnsupportedMediaError
+from mlmon.core._compat import require
 from mlmon.exceptions import InputError
 from mlmon.serving.models import LiveModel
 
@@ -116,8 +117,8 @@ def _array(values: list[Any]) -> npt.NDArray[Any]:
 
 def _frame(live: LiveModel, arrays: dict[str, npt.NDArray[Any]]) -> Any:
     if live.named:
-        import pandas as pd  # a model fitted on a DataFrame checks the column names it is given
-
+        # A model fitted on a DataFrame checks the column names it is given, so it gets one.
+        pd = require("pandas", "pandas")
         return pd.DataFrame(arrays, columns=list(live.features), copy=False)
     if all(a.dtype == np.float64 for a in arrays.values()):
         return np.column_stack(list(arrays.values()))

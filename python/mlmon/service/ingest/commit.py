@@ -144,9 +144,13 @@ class GroupCommitter:
             try:
                 with anyio.fail_after(self._commit_timeout):
                     result = await anyio.to_thread.run_sync(
-                        self._store.ingest, model, version, self._writer_id,
-                        [p.batch for p in primary.values()], abandon_on_cancel=True,
-                    )  # fmt: skip
+                        self._store.ingest,
+                        model,
+                        version,
+                        self._writer_id,
+                        [p.batch for p in primary.values()],
+                        abandon_on_cancel=True,
+                    )
             except TimeoutError:
                 _log.warning("group commit of %d batches timed out", len(items))
                 for p in items:

@@ -107,10 +107,16 @@ class BaselineEntry:
         empty = _engine.encode_profile(list(WindowState(baseline).profiles.items()))
         reader = _engine.IngestReader(empty, sorted(baseline.int_label_features), max_rows, max_categories)
         return cls(
-            model=model, version=version, sha256=sha256, baseline=baseline,
-            json=msgspec.json.Decoder(cols), msgpack=msgspec.msgpack.Decoder(cols), names=tuple(kinds),
-            reader=reader, max_categories=max_categories,
-        )  # fmt: skip
+            model=model,
+            version=version,
+            sha256=sha256,
+            baseline=baseline,
+            json=msgspec.json.Decoder(cols),
+            msgpack=msgspec.msgpack.Decoder(cols),
+            names=tuple(kinds),
+            reader=reader,
+            max_categories=max_categories,
+        )
 
     @property
     def int_labels(self) -> frozenset[str]:

@@ -72,8 +72,13 @@ async def _count(
     folded = decode_and_count(entry, envelope, fmt, path.settings.max_rows)
     window = window_of(envelope.sent_at, datetime.now(timezone.utc), path.settings.window_seconds)
     digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
-    batch = IngestBatch(batch_id=key, digest=digest, partials=[part], producer_id=envelope.producer_id,
-                        sequence=envelope.sequence)  # fmt: skip
+    batch = IngestBatch(
+        batch_id=key,
+        digest=digest,
+        partials=[part],
+        producer_id=envelope.producer_id,
+        sequence=envelope.sequence,
+    )
     status = await commit(path.committer, model, version, batch)
     path.metrics.ingest_duration.observe(time.perf_counter() - started)
     return _answer(envelope, status, model, version, folded, window[0])
@@ -90,9 +95,16 @@ async def commit(committer: GroupCommitter, model: str, version: str, batch: Ing
     return await committer.submit(model, version, batch)
 
 
-def _answer(envelope: IngestEnvelope, status: Outcome, model: str, version: str, folded: Folded,
-            start: datetime) -> IngestResponse:  # fmt: skip
+def _answer(
+    envelope: IngestEnvelope, status: Outcome, model: str, version: str, folded: Folded, start: datetime
+) -> IngestResponse:
     return IngestResponse(
-        batch_id=envelope.batch_id, status=status, model=model, version=version, rows=folded.rows,
-        window_start=start, producer_id=envelope.producer_id, sequence=envelope.sequence,
-    )  # fmt: skip
+        batch_id=envelope.batch_id,
+        status=status,
+        model=model,
+        version=version,
+        rows=folded.rows,
+        window_start=start,
+        producer_id=envelope.producer_id,
+        sequence=envelope.sequence,
+    )

@@ -67,9 +67,11 @@ class BaselinesController(Controller):
         return await anyio.to_thread.run_sync(store.list_versions, model)
 
     @put(
-        "/models/{model:str}/versions/{version:str}/baseline", operation_id="PutBaseline", status_code=200,
+        "/models/{model:str}/versions/{version:str}/baseline",
+        operation_id="PutBaseline",
+        status_code=200,
         guards=[admin_only],
-    )  # fmt: skip
+    )
     async def put_baseline(
         self,
         request: Request[Any, Any, Any],
@@ -89,9 +91,11 @@ class BaselinesController(Controller):
         return BaselineInfo(model, version, sha, kinds, baseline.n_rows)
 
     @get(
-        "/models/{model:str}/versions/{version:str}/baseline", operation_id="GetBaseline", media_type=_OCTET,
+        "/models/{model:str}/versions/{version:str}/baseline",
+        operation_id="GetBaseline",
+        media_type=_OCTET,
         guards=[model_reader],
-    )  # fmt: skip
+    )
     async def get_baseline(
         self, model: FromPath[str], version: FromPath[str], store: NamedDependency[InjectedStore]
     ) -> Response[bytes]:

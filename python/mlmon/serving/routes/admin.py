@@ -64,9 +64,13 @@ class ModelAdminController(Controller):
         data = await read_capped(request, settings.max_artifact_bytes)
         check_sha256(data, announced.sha256)
         live, unchanged = await holder.deploy(
-            data, name=announced.name, version=announced.version, sha256=announced.sha256,
-            fmt=announced.fmt, signature=announced.signature,
-        )  # fmt: skip
+            data,
+            name=announced.name,
+            version=announced.version,
+            sha256=announced.sha256,
+            fmt=announced.fmt,
+            signature=announced.signature,
+        )
         metrics.deploys.labels("unchanged" if unchanged else "live").inc()
         out: dict[str, Any] = {"model": live.name, "version": live.version, "sha256": live.sha256}
         if unchanged:
