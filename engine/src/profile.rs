@@ -211,11 +211,11 @@ pub fn update_batches(
                 .collect::<std::result::Result<_, _>>()?;
             nested.into_iter().flatten().collect()
         } else {
-            kinds
-                .iter()
-                .enumerate()
-                .flat_map(prepare_target)
-                .collect::<std::result::Result<_, _>>()?
+            let mut flat = Vec::with_capacity(kinds.len() * per_target);
+            for piece in kinds.iter().enumerate().flat_map(prepare_target) {
+                flat.push(piece?);
+            }
+            flat
         };
         if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
             return Ok(prepared.chunks(per_target).map(refused).collect());
