@@ -9,6 +9,7 @@ from mlmon.core.baseline import Baseline
 from mlmon.core.drift import DriftReport, FeatureDrift, FeatureThresholds, Severity, Thresholds
 from mlmon.core.functional import chi_square, psi
 from mlmon.core.monitor import Monitor
+from mlmon.core.outputs import model_outputs, output_columns
 from mlmon.core.quality import QualityThresholds
 from mlmon.core.schema import FeatureKind, FeatureSpec
 from mlmon.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
@@ -31,5 +32,7 @@ __all__ = [
     "Thresholds",
     "__version__",
     "chi_square",
+    "model_outputs",
+    "output_columns",
     "psi",
 ]

@@ -22,6 +22,7 @@ import skops.io as sio
 from deploy_helpers import write_config
 from sklearn.preprocessing import FunctionTransformer
 
+import mlmon
 from mlmon.core.artifacts import sha256_file
 from mlmon.demo.processes import WebhookReceiver
 from mlmon.demo.stack import Stack, start_stack, wait_rows
@@ -94,6 +95,12 @@ def test_deploy_passes_the_gates(stack: Stack, first: DeployResult) -> None:
     assert _versions(stack) == {first.version: "production"}
     assert all(g.passed for g in first.gates) and {g.gate for g in first.gates} >= {"minimum:accuracy"}
     assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == first.sha256
+    # The baseline records the model's outputs on the validation set beside the training features.
+    with open_store(stack.database_url) as store:
+        _, data = store.get_baseline(MODEL, first.version)
+    baseline = mlmon.Baseline.from_bytes(data)
+    assert baseline.outputs == ("prediction", "proba_0", "proba_1")
+    assert baseline.features["prediction"].kind == "categorical" and "mean_radius" in baseline.inputs
 
 
 def test_gate_failure_leaves_the_registry_unchanged(
@@ -182,7 +189,8 @@ def test_clean_then_drifted_traffic(
         for step in range(40):
             sent += send_rows(client, stack.serving.url, drifted_rows(training, 100, seed=100 + step))
             report = wait_rows(client, stack, sent)
-            severities = {f["severity"] for f in report["features"].values()}
+            inputs = [f for f in report["features"].values() if f["role"] == "input"]
+            severities = {f["severity"] for f in inputs}
             assert "critical" not in severities, f"jumped to critical at step {step}"
             if "warning" in severities:
                 break
@@ -194,10 +202,24 @@ def test_clean_then_drifted_traffic(
         sent += send_rows(client, stack.serving.url, drifted_rows(training, 4000, seed=999))
         report = wait_rows(client, stack, sent)
         assert report["severity"] == "critical"
+        # The model's outputs came with every row: the shifted inputs move its predictions too.
+        outputs = {n: f for n, f in report["features"].items() if f["role"] == "output"}
+        assert sorted(outputs) == ["prediction", "proba_0", "proba_1"]
+        assert all(f["count"] == report["current_rows"] for f in outputs.values())
+        assert report["prediction_severity"] in ("warning", "critical")
         critical = _wait_alert(receiver, "critical")
     alerts = _alerts(receiver)
     assert alerts.index(warning) < alerts.index(critical)
-    assert critical["feature"] in {"mean_radius", "mean_perimeter", "mean_area", "mean_texture"}
+    drivers = {
+        "mean_radius",
+        "mean_perimeter",
+        "mean_area",
+        "mean_texture",
+        "prediction",
+        "proba_0",
+        "proba_1",
+    }
+    assert critical["feature"] in drivers
     listed = httpx.get(f"{stack.drift.url}/v1/alerts", params={"model": MODEL}).json()
     assert {"warning", "critical"} <= {a["severity"] for a in listed}
 

@@ -25,6 +25,7 @@ from mlmon.core.drift import (
     explain,
     overall,
     scores,
+    worst_severity,
 )
 from mlmon.core.quality import QualityThresholds, assess
 from mlmon.core.schema import describe_typing, integer_hint
@@ -132,6 +133,7 @@ def feature_drift(
         labels=labels,
         reference_shares=ref_shares,
         current_shares=cur_shares,
+        role="output" if name in baseline.outputs else "input",
         **rates,
     )
 
@@ -159,7 +161,7 @@ def evaluate(
 ) -> DriftReport:
     """The drift report of one window (``window_seconds`` set for time windows: exact bounds)."""
     features = {name: feature_drift(baseline, state, name, thresholds, quality) for name in baseline.features}
-    score, share, worst = overall(features, baseline.feature_importance)
+    score, share, _ = overall(features, baseline.feature_importance)
     start, end = state.start, state.end
     if window_seconds:
         start = datetime.fromtimestamp(state.key * window_seconds, timezone.utc)
@@ -169,11 +171,12 @@ def evaluate(
     )
     weighted = any(baseline.feature_importance.get(n, 0.0) > 0 for n in features)
     return DriftReport(
-        severity=worst,
+        severity=worst_severity(features.values()),
+        prediction_severity=worst_severity(f for f in features.values() if f.role == "output"),
         score=score,
         drifted_share=share,
         features=features,
-        drifted_count=sum(f.drifted for f in features.values()),
+        drifted_count=sum(f.drifted for f in features.values() if f.role == "input"),
         score_weighting="importance" if weighted else "equal",
         reference_rows=baseline.n_rows,
         current_rows=state.rows,

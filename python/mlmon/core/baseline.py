@@ -2,11 +2,9 @@
 
 A baseline holds, per feature, the engine's reference profile (quantile bin edges and counts for a
 numerical feature, categories and counts for a categorical one) plus the schema, feature importances and
-model identity. The file is a versioned msgpack envelope (msgspec) that embeds the engine's profile
-bytes and ends with a SHA-256 of every byte before it (format 2; see docs/baseline-format.md), so a
-flipped byte anywhere is refused; a file from a newer incompatible format is refused with a message
-naming both versions. Counting and quantiles are the engine's; this module only decides kinds and wires
-columns to it.
+model identity, and which monitored columns are the model's outputs. The file format is
+:mod:`mlmon.core._baseline_file`'s. Counting and quantiles are the engine's; this module only decides
+kinds and wires columns to it.
 """
 
 from __future__ import annotations
@@ -19,11 +17,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
 
-import msgspec
 import numpy as np
 
+from mlmon.core import _baseline_file as _file
 from mlmon.core import _native, _parallel
-from mlmon.core.exceptions import CodecError, DtypeError, InputError, MlmonError, SchemaMismatchError
+from mlmon.core._baseline_file import FORMAT_VERSION
+from mlmon.core.exceptions import DtypeError, InputError, MlmonError, SchemaMismatchError
 from mlmon.core.frames import (
     BOOL_CATEGORIES,
     Batch,
@@ -42,67 +41,11 @@ from mlmon.core.schema import FeatureKind, FeatureSpec
 
 __all__ = ["FORMAT_VERSION", "Baseline", "Profile"]
 
-FORMAT_VERSION = 2
-"""Baseline file format written by this version; files with a larger number are refused. Format 2 adds
-the whole-file checksum; format 1 files (no checksum, only the engine's CRC of the profiles) still read."""
-
-_CHECKSUM_BYTES = 32
-# The msgpack header of a 32-byte bin: the checksum is always the file's last 34 bytes.
-_CHECKSUM_HEAD = b"\xc4\x20"
-
-_KIND = "mlmon-baseline"
 # No decoder can name a column holding these (msgspec refuses them as field names); the service
 # asks more still (mlmon.store.names), but spaces and slashes are common in real data sets.
 _UNUSABLE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 Profile: TypeAlias = _native.NumericHistogram | _native.CategoryCounts
-
-
-class _Header(msgspec.Struct):
-    """The fields every format version keeps, read first to refuse newer files cleanly."""
-
-    kind: str
-    format: int
-    mlmon_version: str = "unknown"
-    checksum: bytes | None = None
-
-
-class _BaselineFile(msgspec.Struct, kw_only=True):
-    kind: str
-    format: int
-    mlmon_version: str
-    created_at: datetime
-    model: str | None
-    version: str | None
-    n_rows: int
-    bins: int
-    features: list[FeatureSpec]
-    feature_importance: dict[str, float]
-    profile: bytes
-    # Last, so its bytes end the file: SHA-256 of everything before them (zeros while it is computed).
-    checksum: bytes | None = None
-
-
-def _verify_checksum(data: bytes, header: _Header) -> None:
-    """Checks the whole-file SHA-256 of a format 2 file (every byte but the digest's own 32).
-
-    A format 1 file has none; one that says format 1 but carries a checksum (a flipped format byte)
-    is refused, so a damaged file cannot dodge the check by downgrading itself.
-
-    Raises:
-        CodecError: an unknown format number, a missing or misplaced checksum, or a mismatch.
-    """
-    if header.format < 1:
-        raise CodecError(f"corrupted mlmon baseline file (format version {header.format})")
-    if header.format == 1:
-        if header.checksum is not None:
-            raise CodecError("corrupted mlmon baseline file (format 1 does not carry a checksum)")
-        return
-    body, digest = data[:-_CHECKSUM_BYTES], data[-_CHECKSUM_BYTES:]
-    if header.checksum != digest or not body.endswith(_CHECKSUM_HEAD):
-        raise CodecError("corrupted mlmon baseline file (its checksum is missing or not at the end)")
-    if hashlib.sha256(body).digest() != digest:
-        raise CodecError("corrupted mlmon baseline file (checksum mismatch: a byte was changed)")
 
 
 def _infer_kind(col: Column) -> FeatureKind:
@@ -213,11 +156,15 @@ def _fit_all(
     return [(specs[name], profiles[name]) for name in names]
 
 
-def _select(batch: Batch, features: Sequence[str] | None, exclude: Collection[str]) -> list[str]:
+def _select(
+    batch: Batch, features: Sequence[str] | None, exclude: Collection[str], outputs: Collection[str]
+) -> list[str]:
     names = list(features) if features is not None else [n for n in batch.names if n not in exclude]
+    names += [n for n in outputs if n not in names]
     absent = [n for n in names if n not in batch.names]
     if absent:
-        raise SchemaMismatchError(f"features not in the data: {', '.join(map(repr, absent))}")
+        what = "outputs" if set(absent) <= set(outputs) else "features"
+        raise SchemaMismatchError(f"{what} not in the data: {', '.join(map(repr, absent))}")
     if not names:
         raise InputError("no features to fit")
     for name in names:
@@ -265,11 +212,17 @@ class Baseline:
         version: str | None = None,
         created_at: datetime | None = None,
         mlmon_version: str = _native.__version__,
+        outputs: Collection[str] = (),
     ) -> None:
         """Assembles a baseline from fitted profiles (use :meth:`fit` to build one from data)."""
         self.features: dict[str, FeatureSpec] = {f.name: f for f in features}
         if set(profiles) != set(self.features):
             raise SchemaMismatchError("every feature needs exactly one profile")
+        if isinstance(outputs, str) or not set(outputs) <= set(self.features):
+            raise SchemaMismatchError(f"outputs must name monitored columns, got {outputs!r}")
+        #: The monitored columns that are the model's outputs (predicted class, probabilities, score
+        #: or value), in baseline order: scored like features, reported as prediction drift.
+        self.outputs: tuple[str, ...] = tuple(n for n in self.features if n in set(outputs))
         self.profiles: dict[str, Profile] = dict(profiles)
         self.n_rows = n_rows
         self.bins = bins
@@ -299,6 +252,7 @@ class Baseline:
         model: str | None = None,
         version: str | None = None,
         feature_names: Sequence[str] | None = None,
+        outputs: Collection[str] = (),
     ) -> Baseline:
         """Fits reference distributions on training data.
 
@@ -322,6 +276,10 @@ class Baseline:
             model: Model name.
             version: Model version.
             feature_names: Column names of a 2-D numpy array.
+            outputs: Columns of ``data`` that hold the model's outputs on these rows (its predicted
+                class, class probabilities, score or predicted value), monitored whatever ``features``
+                and ``exclude`` say: their drift is prediction drift, the first sign that the model
+                behaves differently, shown apart from the inputs'.
 
         Returns:
             The fitted baseline.
@@ -338,8 +296,10 @@ class Baseline:
         both = declared & set(numerical)
         if both:
             raise InputError(f"features declared both categorical and numerical: {sorted(both)}")
+        if isinstance(outputs, str):
+            raise InputError("outputs takes a list of column names, not a string")
         listed = to_batch(data, wanted=(), feature_names=feature_names)
-        names = _select(listed, features, exclude)
+        names = _select(listed, features, exclude, outputs)
         undeclared = (declared | set(numerical)) - set(names)
         if undeclared:
             raise SchemaMismatchError(f"declared features not in the data: {sorted(undeclared)}")
@@ -355,7 +315,50 @@ class Baseline:
             feature_importance=feature_importance,
             model=model,
             version=version,
+            outputs=outputs,
         )
+
+    def with_outputs(self, data: Any, *, categorical: Collection[str] | None = None) -> Baseline:
+        """This baseline with the model's outputs recorded too, fitted on ``data``: one column per
+        output, as :func:`mlmon.output_columns` names them. Fit them on a held-out set (the deploy step
+        uses its validation set): a model is overconfident on its own training rows, and production
+        looks like the held-out set.
+
+        Args:
+            data: The output columns (any input :meth:`fit` takes).
+            categorical: Outputs to treat as categorical, such as a classifier's ``prediction`` when
+                its classes are integers (default: typed by dtype).
+
+        Raises:
+            SchemaMismatchError: an output named like a feature of this baseline.
+
+        Example:
+            >>> import numpy as np, mlmon
+            >>> b = mlmon.Baseline.fit({"age": np.arange(100.0)})
+            >>> b.with_outputs({"prediction": np.array(["no", "yes"] * 50)}).outputs
+            ('prediction',)
+        """
+        fitted = Baseline.fit(data, categorical=categorical, bins=self.bins)
+        clash = sorted(set(fitted.features) & set(self.features))
+        if clash:
+            raise SchemaMismatchError(f"outputs named like features of the baseline: {clash}")
+        return Baseline(
+            [*self.features.values(), *fitted.features.values()],
+            {**self.profiles, **fitted.profiles},
+            n_rows=self.n_rows,
+            bins=self.bins,
+            feature_importance=self.feature_importance,
+            model=self.model,
+            version=self.version,
+            created_at=self.created_at,
+            mlmon_version=self.mlmon_version,
+            outputs=[*self.outputs, *fitted.features],
+        )
+
+    @property
+    def inputs(self) -> list[str]:
+        """The monitored columns that are the model's inputs (every feature but :attr:`outputs`)."""
+        return [n for n in self.features if n not in self.outputs]
 
     def reference_counts(self, name: str) -> np.ndarray[Any, np.dtype[np.uint64]]:
         """Reference counts of ``name`` aligned as the statistics compare them (bins, or categories
@@ -387,23 +390,23 @@ class Baseline:
 
     def to_bytes(self) -> bytes:
         """The baseline file's bytes (see :meth:`save`)."""
-        envelope = _BaselineFile(
-            kind=_KIND,
-            format=FORMAT_VERSION,
-            mlmon_version=self.mlmon_version,
-            created_at=self.created_at,
-            model=self.model,
-            version=self.version,
-            n_rows=self.n_rows,
-            bins=self.bins,
-            features=list(self.features.values()),
-            feature_importance=self.feature_importance,
-            profile=self._profile_bytes,
-            checksum=bytes(_CHECKSUM_BYTES),
+        return _file.encode(
+            _file.BaselineFile(
+                kind=_file.KIND,
+                format=FORMAT_VERSION,
+                mlmon_version=self.mlmon_version,
+                created_at=self.created_at,
+                model=self.model,
+                version=self.version,
+                n_rows=self.n_rows,
+                bins=self.bins,
+                features=list(self.features.values()),
+                feature_importance=self.feature_importance,
+                profile=self._profile_bytes,
+                outputs=list(self.outputs),
+                checksum=bytes(_file.CHECKSUM_BYTES),
+            )
         )
-        data = msgspec.msgpack.encode(envelope)
-        body = data[:-_CHECKSUM_BYTES]
-        return body + hashlib.sha256(body).digest()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Baseline:
@@ -412,22 +415,7 @@ class Baseline:
         Raises:
             CodecError: not a baseline, corrupted, or written by a newer incompatible format version.
         """
-        try:
-            header = msgspec.msgpack.decode(data, type=_Header)
-        except msgspec.DecodeError as exc:
-            raise CodecError(f"not an mlmon baseline file ({exc})") from exc
-        if header.kind != _KIND:
-            raise CodecError(f"not an mlmon baseline file (kind {header.kind!r})")
-        if header.format > FORMAT_VERSION:
-            raise CodecError(
-                f"baseline file format version {header.format} (written by mlmon {header.mlmon_version}) is "
-                f"newer than this mlmon {_native.__version__} reads (format {FORMAT_VERSION}); upgrade mlmon"
-            )
-        _verify_checksum(data, header)
-        try:
-            env = msgspec.msgpack.decode(data, type=_BaselineFile)
-        except msgspec.DecodeError as exc:
-            raise CodecError(f"corrupted mlmon baseline file ({exc})") from exc
+        env = _file.decode(data)
         profiles = dict(_native.decode_profile(env.profile))
         return cls(
             env.features,
@@ -439,6 +427,7 @@ class Baseline:
             version=env.version,
             created_at=env.created_at,
             mlmon_version=env.mlmon_version,
+            outputs=env.outputs,
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -459,7 +448,8 @@ class Baseline:
 
     def __repr__(self) -> str:
         kinds = [f.kind for f in self.features.values()]
+        outputs = f", outputs={len(self.outputs)}" if self.outputs else ""
         return (
             f"Baseline(model={self.model!r}, version={self.version!r}, rows={self.n_rows}, "
-            f"numerical={kinds.count('numerical')}, categorical={kinds.count('categorical')})"
+            f"numerical={kinds.count('numerical')}, categorical={kinds.count('categorical')}{outputs})"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -133,6 +134,8 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
         labels: Display bins (intervals or categories, sparse categories pooled).
         reference_shares: Reference proportion per display bin.
         current_shares: Current proportion per display bin.
+        role: ``input`` for a model input, ``output`` for one of the model's outputs (its drift is
+            prediction drift; see :attr:`mlmon.Baseline.outputs`).
     """
 
     name: str
@@ -165,6 +168,7 @@ class FeatureDrift(msgspec.Struct, frozen=True, kw_only=True):
     labels: list[str] = []
     reference_shares: list[float] = []
     current_shares: list[float] = []
+    role: Literal["input", "output"] = "input"
 
     @property
     def drifted(self) -> bool:
@@ -176,14 +180,18 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
     """Drift of every feature over one window, and the model-level summary.
 
     Attributes:
-        severity: The worst feature severity (``ok`` < ``insufficient_data`` < ``warning`` < ``critical``).
-        score: Mean PSI over the features, weighted by the baseline's feature importance when it has
+        severity: The worst severity of any monitored column, inputs and outputs (``ok`` <
+            ``insufficient_data`` < ``warning`` < ``critical``).
+        score: Mean PSI over the input features, weighted by the baseline's feature importance when it has
             one (features without an importance weigh 0), else equally: a one-number trend for
             dashboards. It decides nothing; ``severity`` is the worst feature's.
         score_weighting: ``importance`` or ``equal``: how ``score`` weighed the features.
-        drifted_count: Features at ``warning`` or ``critical``.
-        drifted_share: ``drifted_count`` over the number of features.
-        features: Per-feature results, in baseline order.
+        drifted_count: Input features at ``warning`` or ``critical``.
+        drifted_share: ``drifted_count`` over the number of input features.
+        features: Per-column results, in baseline order: the inputs and the model's outputs (their
+            ``role`` says which; :meth:`inputs` and :meth:`outputs` split them).
+        prediction_severity: The worst severity of the model's outputs (``ok`` when the baseline
+            records none): prediction drift.
         reference_rows: Rows in the baseline.
         current_rows: Rows in this window.
         row_start: Stream offset of the window's first row.
@@ -218,6 +226,15 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
     version: str | None = None
     thresholds: Thresholds = Thresholds()
     mlmon_version: str = _native.__version__
+    prediction_severity: Severity = "ok"
+
+    def inputs(self) -> list[FeatureDrift]:
+        """The model inputs' results, in baseline order."""
+        return [f for f in self.features.values() if f.role == "input"]
+
+    def outputs(self) -> list[FeatureDrift]:
+        """The model outputs' results (prediction drift), in baseline order."""
+        return [f for f in self.features.values() if f.role == "output"]
 
     def drifted(self) -> list[FeatureDrift]:
         """Features at ``warning`` or ``critical``, worst first."""
@@ -392,14 +409,18 @@ def scores(reference: npt.NDArray[Any], current: npt.NDArray[Any]) -> Scores:
 
 
 def overall(features: dict[str, FeatureDrift], importance: dict[str, float]) -> tuple[float, float, Severity]:
-    """Model-level ``(score, drifted_share, severity)``: importance-weighted mean score when the
-    baseline has importances (features without one weigh 0), else the plain mean."""
-    if not features:
+    """Model-level ``(score, drifted_share, severity)`` of the input features: importance-weighted mean
+    score when the baseline has importances (features without one weigh 0), else the plain mean."""
+    values = [f for f in features.values() if f.role == "input"]
+    if not values:
         return 0.0, 0.0, "ok"
-    values = list(features.values())
     score_arr = np.array([f.score for f in values])
     weights = np.array([max(importance.get(f.name, 0.0), 0.0) for f in values])
     score = float(score_arr @ weights / weights.sum()) if weights.sum() > 0 else float(score_arr.mean())
     share = sum(f.drifted for f in values) / len(values)
-    worst = max((f.severity for f in values), key=SEVERITY_ORDER.__getitem__)
-    return score, share, worst
+    return score, share, worst_severity(values)
+
+
+def worst_severity(features: Iterable[FeatureDrift]) -> Severity:
+    """The worst severity among ``features`` (``ok`` for none)."""
+    return max((f.severity for f in features), key=SEVERITY_ORDER.__getitem__, default="ok")

@@ -1,30 +1,43 @@
-"""Step 4, baseline: fit the drift baseline on the training data with the model's feature importances
-and upload it to the drift service (``PUT /v1/models/{m}/versions/{v}/baseline``, admin token)."""
+"""Step 4, baseline: fit the drift baseline on the training data with the model's feature importances,
+and on the model's outputs for the validation set (prediction drift), then upload it to the drift
+service (``PUT /v1/models/{m}/versions/{v}/baseline``, admin token)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from mlmon.core.baseline import Baseline
+from mlmon.core.outputs import PREDICTION
 from mlmon.deploy.errors import BadInputError, InfrastructureError
 from mlmon.deploy.http import RetryingClient
 from mlmon.deploy.load import Dataset
+from mlmon.deploy.sandbox import Evaluation
 from mlmon.exceptions import MlmonError
 
 __all__ = ["fit_baseline", "stored_baseline", "upload_baseline"]
 
 
 def fit_baseline(
-    training: Dataset, importances: dict[str, float], *, model: str, version: str, categorical: list[str]
+    training: Dataset,
+    importances: dict[str, float],
+    evaluation: Evaluation,
+    *,
+    model: str,
+    version: str,
+    categorical: list[str],
 ) -> Baseline:
-    """The baseline of the model's input features.
+    """The baseline of the model's input features, fitted on the training set, and of its outputs,
+    fitted on what it answered for the validation set.
 
     Raises:
-        BadInputError: a column mlmon cannot profile (named by the library's error).
+        BadInputError: a column mlmon cannot profile, or an input named like an output (named by the
+            library's error).
     """
     data = {name: training.features[name].to_numpy() for name in training.columns}
     try:
-        return Baseline.fit(
+        inputs = Baseline.fit(
             data,
             # An empty config list means "not given" here: type features by dtype.
             categorical=[c for c in categorical if c in data] or None,
@@ -34,6 +47,15 @@ def fit_baseline(
         )
     except MlmonError as exc:
         raise BadInputError(f"cannot fit the baseline on the training data: {exc}") from exc
+    if not evaluation.outputs:
+        return inputs
+    outputs = {name: np.asarray(values) for name, values in evaluation.outputs.items()}
+    # A classifier's prediction is its class whatever the labels' type (integers too).
+    labels = [PREDICTION] if evaluation.task == "classification" else None
+    try:
+        return inputs.with_outputs(outputs, categorical=labels)
+    except MlmonError as exc:
+        raise BadInputError(f"cannot fit the model's outputs on the validation set: {exc}") from exc
 
 
 def _headers(token: str | None) -> dict[str, str]:
@@ -46,9 +68,10 @@ def _url(drift_url: str, model: str, version: str) -> str:
 
 def stored_baseline(
     http: RetryingClient, drift_url: str, token: str | None, model: str, version: str
-) -> str | None:
-    """The sha256 of the baseline the service already holds for this version, if any: a version keeps
-    its first baseline (its counts are binned on it), so a re-run of the same deploy keeps it too.
+) -> tuple[str | None, tuple[str, ...]] | None:
+    """The sha256 and output columns of the baseline the service already holds for this version, if
+    any: a version keeps its first baseline (its counts are binned on it), so a re-run of the same
+    deploy keeps it too.
 
     Raises:
         InfrastructureError: unreachable, or the token refused.
@@ -62,7 +85,11 @@ def stored_baseline(
             f"baseline lookup answered HTTP {response.status_code}: {response.text[:300]}"
         )
     sha: str | None = response.headers.get("x-baseline-sha256")
-    return sha
+    try:
+        outputs = Baseline.from_bytes(response.content).outputs
+    except MlmonError:  # not a baseline this mlmon reads: its outputs are unknown, so none are sent
+        outputs = ()
+    return sha, outputs
 
 
 def upload_baseline(

@@ -85,6 +85,8 @@ class _Run:
         self.store: Store | None = None
         self.undo: list[tuple[str, Callable[[], None]]] = []
         self.result = DeployResult(status="failed", exit_code=1, model=cfg.model.name)
+        # The output columns of the version's baseline, which the production API then records.
+        self.outputs: tuple[str, ...] = ()
 
     def step(self, name: str, fn: Callable[[], tuple[_T, dict[str, Any]]]) -> _T:
         started = time.monotonic()
@@ -209,7 +211,9 @@ class _Run:
         }
         return importances, detail
 
-    def baseline(self, training: Dataset, importances: dict[str, float]) -> tuple[None, dict[str, Any]]:
+    def baseline(
+        self, training: Dataset, importances: dict[str, float], evaluation: Evaluation
+    ) -> tuple[None, dict[str, Any]]:
         assert self.result.version is not None and self.cfg.services.drift_url is not None
         kept = baseline_step.stored_baseline(
             self.http,
@@ -219,10 +223,12 @@ class _Run:
             self.result.version,
         )
         if kept is not None:
-            return None, {"baseline_sha256": kept, "kept": True}
+            self.outputs = kept[1]
+            return None, {"baseline_sha256": kept[0], "kept": True, "outputs": list(self.outputs)}
         fitted = baseline_step.fit_baseline(
             training,
             importances,
+            evaluation,
             model=self.cfg.model.name,
             version=self.result.version,
             categorical=self.cfg.data.categorical,
@@ -235,7 +241,9 @@ class _Run:
             self.result.version,
             fitted,
         )
-        return None, {"baseline_sha256": answer.get("sha256"), "features": len(fitted.features)}
+        self.outputs = fitted.outputs
+        detail = {"baseline_sha256": answer.get("sha256"), "features": len(fitted.inputs)}
+        return None, {**detail, "outputs": list(fitted.outputs)}
 
     def push(self, artifact: Artifact) -> tuple[None, dict[str, Any]]:
         url = self.cfg.services.serving_url
@@ -251,6 +259,7 @@ class _Run:
             fmt=artifact.fmt,
             data=artifact.data,
             hmac_key=self.secrets.artifact_hmac_key,
+            outputs=self.outputs,
         )
         if previous is not None and previous.get("sha256") != artifact.sha256:
             self.undo.append(
@@ -364,7 +373,7 @@ def _execute(run: _Run, sha256: str | None, dry_run: bool) -> None:
         return
     importances = run.step("register", lambda: run.register(artifact, training, evaluation))
     if run.cfg.services.drift_url:
-        run.step("baseline", lambda: run.baseline(training, importances))
+        run.step("baseline", lambda: run.baseline(training, importances, evaluation))
     else:
         run.skip("baseline", "no drift_url configured")
     if run.cfg.services.serving_url:

@@ -3,7 +3,9 @@ checked by the receiver) and wait until ``GET /version`` reports it live."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -29,8 +31,12 @@ def push_artifact(
     fmt: str,
     data: bytes,
     hmac_key: str | None = None,
+    outputs: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Sends the artifact; returns the API's answer (``unchanged: true`` when it was already live).
+
+    ``outputs`` (``X-Model-Outputs``): the output columns the version's baseline records, which the API
+    then sends to the drift service with the features; none when the baseline records none.
 
     With ``hmac_key`` (``MLMON_SERVING_ARTIFACT_HMAC_KEY``) the artifact is signed
     (``X-Model-Signature``): how the production API knows a pickle or joblib file came from this step.
@@ -50,6 +56,8 @@ def push_artifact(
         headers["authorization"] = f"Bearer {token}"
     if hmac_key:
         headers["x-model-signature"] = artifact_signature(hmac_key, data)
+    if outputs:
+        headers["x-model-outputs"] = json.dumps(list(outputs))  # ASCII: non-ASCII names are escaped
     url = f"{serving_url.rstrip('/')}/admin/model"
     response = http.request("PUT", url, what="model push", content=data, headers=headers)
     if response.status_code == 403 and _reason(response) == UNTRUSTED_REASON:

@@ -61,6 +61,8 @@ class LiveModel:
     features: tuple[str, ...]
     named: bool
     drift: DriftClient | None
+    #: The output columns its baseline records (sent with the features); none unless the deploy said.
+    outputs: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, str]:
         """``{model, version, sha256, loaded_at}`` as ``GET /version`` shows it."""
@@ -145,7 +147,15 @@ class ModelHolder:
         )
 
     async def deploy(
-        self, data: bytes, *, name: str, version: str, sha256: str, fmt: str, signature: str | None = None
+        self,
+        data: bytes,
+        *,
+        name: str,
+        version: str,
+        sha256: str,
+        fmt: str,
+        signature: str | None = None,
+        outputs: tuple[str, ...] = (),
     ) -> tuple[LiveModel, bool]:
         """Loads an artifact whose digest was already checked, stores it, and swaps it in.
 
@@ -167,7 +177,8 @@ class ModelHolder:
         verify(self.settings, fmt, sha256, data, signature)  # before any deserializer sees a byte
         async with self._lock:
             old = self.live
-            if old is not None and old.sha256 == sha256 and (old.name, old.version) == (name, version):
+            same = old is not None and (old.sha256, old.name, old.version) == (sha256, name, version)
+            if old is not None and same and old.outputs == outputs:
                 return old, True
             if old is not None and old.sha256 == sha256:
                 estimator = old.estimator  # same bytes under a new name or version: no reload
@@ -175,7 +186,7 @@ class ModelHolder:
                 estimator = await asyncio.to_thread(load_model, data, fmt=fmt, expected_sha256=sha256)
             features, named = features_of(estimator)
             if self.artifacts is not None:
-                meta = {"name": name, "version": version, "signature": signature}
+                meta = {"name": name, "version": version, "signature": signature, "outputs": list(outputs)}
                 await asyncio.to_thread(self.artifacts.save, data, sha256, fmt, meta)
             new = LiveModel(
                 estimator,
@@ -187,6 +198,7 @@ class ModelHolder:
                 features,
                 named,
                 self._drift(name, version),
+                outputs,
             )
             self.live = new  # the swap: requests that already read self.live keep their object
         _log.info("model %s version %s (sha256 %s) is live", name, version, sha256[:12])
@@ -208,6 +220,7 @@ class ModelHolder:
                 sha256=str(meta["sha256"]),
                 fmt=str(meta["format"]),
                 signature=meta.get("signature"),
+                outputs=tuple(str(n) for n in meta.get("outputs") or ()),
             )
         except Exception as exc:  # a stale or damaged directory must not stop the API from starting
             _log.warning("the stored model could not be restored: %s", exc)

@@ -9,6 +9,7 @@ forwarding run in a worker thread; the drift client only buffers, so forwarding 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import msgspec
@@ -17,6 +18,7 @@ import numpy.typing as npt
 
 from mlmon._http.errors import BadRequestError, UnsupportedMediaError
 from mlmon.core._compat import require
+from mlmon.core.outputs import MAX_PROBA_CLASSES, PREDICTION, output_columns
 from mlmon.exceptions import InputError
 from mlmon.serving.models import LiveModel
 
@@ -132,8 +134,9 @@ def score(live: LiveModel, cols: dict[str, list[Any]]) -> PredictResponse:
         InputError: the model refuses the values (422, naming the features with text or missing values).
     """
     arrays = {name: _array(values) for name, values in cols.items()}
+    frame = _frame(live, arrays)
     try:
-        predictions = live.estimator.predict(_frame(live, arrays))
+        predictions = live.estimator.predict(frame)
     except (ValueError, TypeError) as exc:
         text = [n for n, a in arrays.items() if a.dtype == object]
         missing = [n for n, a in arrays.items() if a.dtype == np.float64 and np.isnan(a).any()]
@@ -145,5 +148,28 @@ def score(live: LiveModel, cols: dict[str, list[Any]]) -> PredictResponse:
         )
         raise InputError(f"the model could not score these rows: {str(exc).splitlines()[0]}{hint}") from exc
     if live.drift is not None:
-        live.drift.record_batch(arrays)
+        live.drift.record_batch({**_outputs(live, frame, predictions), **arrays})
     return PredictResponse(np.asarray(predictions).tolist(), live.name, live.version)
+
+
+def _outputs(live: LiveModel, frame: Any, predictions: Any) -> dict[str, npt.NDArray[Any]]:
+    """The model's outputs its baseline records (:func:`mlmon.output_columns`: its prediction and, for
+    a classifier, each class's probability), for the drift service to watch prediction drift. Scoring
+    the probabilities costs a second pass of the model, on the worker thread, only when the baseline
+    records them; a model whose ``predict_proba`` fails still has its prediction recorded."""
+    if not live.outputs:
+        return {}
+    classes = getattr(live.estimator, "classes_", None)
+    proba_of = getattr(live.estimator, "predict_proba", None)
+    proba = None
+    wants_proba = any(n != PREDICTION for n in live.outputs)
+    if wants_proba and callable(proba_of) and classes is not None and len(classes) <= MAX_PROBA_CLASSES:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            proba = proba_of(frame)
+    labels = None if proba is None else np.asarray(classes).tolist()
+    try:
+        columns = output_columns(predictions, proba, labels)
+    except InputError:  # an estimator whose answers are not one per row: its inputs still count
+        return {}
+    # Only what the baseline records, so the drift service never sees a column it does not know.
+    return {n: c for n, c in columns.items() if n in live.outputs}

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException
 
@@ -45,6 +46,31 @@ class DeployHeaders:
     sha256: str
     fmt: str
     signature: str | None
+    outputs: tuple[str, ...] = ()
+
+
+#: Output columns a deploy may announce at most, and their longest name.
+MAX_OUTPUTS, MAX_OUTPUT_NAME = 64, 256
+
+
+def announced_outputs(value: str | None) -> tuple[str, ...]:
+    """The ``X-Model-Outputs`` header: a JSON list of the output columns (:func:`mlmon.output_columns`)
+    the version's baseline records, which the API then sends to the drift service with the features.
+
+    Raises:
+        InputError: not a JSON list of at most ``MAX_OUTPUTS`` distinct, non-empty names (422).
+    """
+    if value is None or not value.strip():
+        return ()
+    try:
+        names = msgspec.json.decode(value, type=list[str])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise InputError("X-Model-Outputs must be a JSON list of column names") from None
+    if len(names) > MAX_OUTPUTS or len(set(names)) != len(names):
+        raise InputError(f"X-Model-Outputs: at most {MAX_OUTPUTS} distinct names")
+    if any(not n or len(n) > MAX_OUTPUT_NAME for n in names):
+        raise InputError(f"X-Model-Outputs: each name must have 1 to {MAX_OUTPUT_NAME} characters")
+    return tuple(names)
 
 
 def deploy_headers(headers: Mapping[str, str], settings: ServingSettings) -> DeployHeaders:
@@ -63,7 +89,8 @@ def deploy_headers(headers: Mapping[str, str], settings: ServingSettings) -> Dep
         raise InputError(f"X-Model-Format must be one of {', '.join(FORMATS)}")
     signature = headers.get("x-model-signature")
     precheck(settings, fmt, expected, signature)
-    return DeployHeaders(name, version, expected, fmt, signature)
+    outputs = announced_outputs(headers.get("x-model-outputs"))
+    return DeployHeaders(name, version, expected, fmt, signature, outputs)
 
 
 async def read_capped(request: Request[Any, Any, Any], cap: int) -> bytes:

@@ -11,18 +11,25 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mlmon.core.drift import DriftReport, FeatureDrift
 
-__all__ = ["feature_notes", "headline", "score_legend", "severity_legend"]
+__all__ = ["display_name", "feature_notes", "headline", "score_legend", "severity_legend"]
 
 
 def headline(report: DriftReport) -> str:
-    """``critical · 3 of 10 features drifted · mean PSI 0.412 · 53,940 rows (reference 43,152)``."""
-    n = len(report.features)
+    """``critical · 3 of 10 features drifted · mean PSI 0.412 · 53,940 rows (reference 43,152)``, and
+    ``· prediction drift warning`` when the baseline records the model's outputs."""
+    n = len(report.inputs())
     weighting = ", importance-weighted" if report.score_weighting == "importance" else ""
+    prediction = f" · prediction drift {report.prediction_severity}" if report.outputs() else ""
     return (
-        f"{report.severity} · {report.drifted_count} of {n} feature{'s' if n != 1 else ''} drifted · "
-        f"mean PSI {report.score:.3f}{weighting} · {report.current_rows:,} rows "
+        f"{report.severity} · {report.drifted_count} of {n} feature{'s' if n != 1 else ''} drifted"
+        f"{prediction} · mean PSI {report.score:.3f}{weighting} · {report.current_rows:,} rows "
         f"(reference {report.reference_rows:,})"
     )
+
+
+def display_name(f: FeatureDrift) -> str:
+    """The column's name, marked when it is one of the model's outputs."""
+    return f"{f.name} (model output)" if f.role == "output" else f.name
 
 
 def severity_legend(report: DriftReport) -> str:

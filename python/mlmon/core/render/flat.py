@@ -9,7 +9,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import display_name, feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
     from mlmon.core.drift import DriftReport, FeatureDrift
@@ -44,6 +44,7 @@ CSV_COLUMNS = (
     "quality_severity",
     "quality_issues",
     "typing_hint",
+    "role",
 )
 """The CSV header: FeatureDrift's fields in this order (``feature`` is its ``name``)."""
 
@@ -100,7 +101,7 @@ def to_markdown(report: DriftReport) -> str:
     lines += ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     for f in report.ranked():
         row = [
-            _md(f.name),
+            _md(display_name(f)),
             _md(f.typing or f.kind),
             f.severity,
             _num(f.score),

@@ -1,7 +1,8 @@
 """Self-contained HTML drift report: inline CSS and SVG, no scripts, no network.
 
-Summary first (overall severity, score, drifted share, schema drift), then a table of every feature,
-worst first, then one card per feature with reference and current distributions drawn as overlaid bars.
+Summary first (overall severity, score, drifted share, schema drift), then the model's outputs
+(prediction drift) when the baseline records them, then a table of every input feature, worst first,
+then one card per column with reference and current distributions drawn as overlaid bars.
 Drifted features' cards are open, the others collapsed, which keeps a 200-feature page short and light.
 """
 
@@ -110,6 +111,7 @@ def _row(f: FeatureDrift) -> str:
 def _summary(report: DriftReport) -> str:
     drifted = report.drifted()
     names = ", ".join(escape(f.name) for f in drifted[:10]) or "none"
+    inputs = [f for f in drifted if f.role == "input"]
     window = ""
     if report.window_start is not None and report.window_end is not None:
         window = f"{report.window_start:%Y-%m-%d %H:%M} – {report.window_end:%Y-%m-%d %H:%M} UTC · "
@@ -119,10 +121,12 @@ def _summary(report: DriftReport) -> str:
             "mean PSI" + (" (by importance)" if report.score_weighting == "importance" else ""),
             f"{report.score:.3f}",
         ),
-        ("drifted features", f"{len(drifted)} of {len(report.features)} ({report.drifted_share:.0%})"),
+        ("drifted features", f"{len(inputs)} of {len(report.inputs())} ({report.drifted_share:.0%})"),
         ("rows", f"{report.current_rows:,} <span class='muted'>vs {report.reference_rows:,}</span>"),
         ("data quality", badge(report.quality_severity)),
     ]
+    if report.outputs():
+        tiles.insert(1, ("prediction drift", badge(report.prediction_severity)))
     html = "".join(f'<div class="tile">{k}<b>{v}</b></div>' for k, v in tiles)
     schema = ""
     if report.missing_columns or report.unexpected_columns:
@@ -149,18 +153,20 @@ def render_html(report: DriftReport) -> str:
     """
     ranked = report.ranked()
     model = " ".join(x for x in (report.model, report.version and f"v{report.version}") if x) or "model"
-    head = "".join(
-        f'<th class="{"l" if i < 4 or i == 8 else ""}">{h}</th>'
-        for i, h in enumerate(
-            ["feature", "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)", "missing", "quality"]
-        )
-    )
+    outputs = [f for f in ranked if f.role == "output"]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>mlmon drift report: {escape(model)}</title><style>{CSS}</style></head><body>"
         f"<h1>Drift report: {escape(model)} {badge(report.severity)}</h1>{_summary(report)}"
-        f"<h2>Features</h2><table><thead><tr>{head}</tr></thead><tbody>"
-        f"{''.join(_row(f) for f in ranked)}</tbody></table>"
+        f"{_table('Prediction drift', 'output', outputs) if outputs else ''}"
+        f"{_table('Features', 'feature', [f for f in ranked if f.role == 'input'])}"
         f"<h2>Distributions</h2>{''.join(_card(f) for f in ranked)}</body></html>"
     )
+
+
+def _table(title: str, first: str, rows: list[FeatureDrift]) -> str:
+    names = [first, "typed as", "severity", "why", "PSI", "noise floor", "p (χ²)", "missing", "quality"]
+    head = "".join(f'<th class="{"l" if i < 4 or i == 8 else ""}">{h}</th>' for i, h in enumerate(names))
+    body = "".join(_row(f) for f in rows)
+    return f"<h2>{title}</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

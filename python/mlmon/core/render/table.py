@@ -14,7 +14,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from mlmon.core.render._text import feature_notes, headline, score_legend, severity_legend
+from mlmon.core.render._text import display_name, feature_notes, headline, score_legend, severity_legend
 
 if TYPE_CHECKING:
     from mlmon.core.drift import DriftReport, FeatureDrift
@@ -54,7 +54,7 @@ def _cells(f: FeatureDrift, note: str, narrow: bool) -> dict[str, str | Text]:
     p = _num(f.p_value, ".2g" if narrow else ".3g") + ("*" if f.significant else "")
     quality = f.quality_severity + (f" [{note}]" if narrow and note else "")
     return {
-        "feature": f.name,
+        "feature": display_name(f),
         "typed as": f.typing or f.kind,
         "kind": "num" if f.kind == "numerical" else "cat",
         "severity": Text(f.severity, style=SEVERITY_STYLE[f.severity]),

@@ -59,7 +59,9 @@ class ModelAdminController(Controller):
         """Receives a deployed artifact (raw bytes) with ``X-Model-Name``, ``X-Model-Version``,
         ``X-Model-SHA256`` and ``X-Model-Format`` (skops, joblib or pickle; the last two only as
         :mod:`mlmon.serving.trust` allows, with ``X-Model-Signature`` where an HMAC key is configured),
-        checks it and swaps it in. The same digest already live answers ``"unchanged": true``."""
+        and optionally ``X-Model-Outputs`` (the output columns its baseline records, sent to the drift
+        service with the features), checks it and swaps it in. The same digest already live answers
+        ``"unchanged": true``."""
         announced = deploy_headers(request.headers, settings)
         data = await read_capped(request, settings.max_artifact_bytes)
         check_sha256(data, announced.sha256)
@@ -70,6 +72,7 @@ class ModelAdminController(Controller):
             sha256=announced.sha256,
             fmt=announced.fmt,
             signature=announced.signature,
+            outputs=announced.outputs,
         )
         metrics.deploys.labels("unchanged" if unchanged else "live").inc()
         out: dict[str, Any] = {"model": live.name, "version": live.version, "sha256": live.sha256}
