@@ -171,23 +171,25 @@ def test_tampered_artifact_refused_before_loading(
     assert httpx.get(f"{stack.serving.url}/version").json() == live  # the old model is still served
 
 
-def _training(files: ExampleFiles) -> pd.DataFrame:
-    return pd.read_parquet(files.training).drop(columns=[TARGET])
+def _held_out(files: ExampleFiles) -> pd.DataFrame:
+    # Traffic from rows the model never saw, as production's are (its outputs on training rows are
+    # overconfident against the baseline's, fitted on the validation set).
+    return pd.read_parquet(files.validation).drop(columns=[TARGET])
 
 
 def test_clean_then_drifted_traffic(
     stack: Stack, first: DeployResult, receiver: WebhookReceiver, e2e_trained: dict[str, ExampleFiles]
 ) -> None:
-    training = _training(e2e_trained["forest"])
+    held_out = _held_out(e2e_trained["forest"])
     with httpx.Client(timeout=30) as client:
-        sent = send_rows(client, stack.serving.url, clean_rows(training, 1500, seed=11))
+        sent = send_rows(client, stack.serving.url, clean_rows(held_out, 1500, seed=11))
         report = wait_rows(client, stack, sent)
         assert report["severity"] == "ok"
         time.sleep(INTERVAL * 6)  # several evaluations of the window
         assert _alerts(receiver) == []
         # drift in small steps until a feature is at warning, then wait for its alert before going on
         for step in range(40):
-            sent += send_rows(client, stack.serving.url, drifted_rows(training, 100, seed=100 + step))
+            sent += send_rows(client, stack.serving.url, drifted_rows(held_out, 100, seed=100 + step))
             report = wait_rows(client, stack, sent)
             inputs = [f for f in report["features"].values() if f["role"] == "input"]
             severities = {f["severity"] for f in inputs}
@@ -199,7 +201,7 @@ def test_clean_then_drifted_traffic(
         warning = _wait_alert(receiver, "warning")
         assert warning["model"] == MODEL and warning["version"] == first.version
         assert not [a for a in _alerts(receiver) if a["severity"] == "critical"]
-        sent += send_rows(client, stack.serving.url, drifted_rows(training, 4000, seed=999))
+        sent += send_rows(client, stack.serving.url, drifted_rows(held_out, 4000, seed=999))
         report = wait_rows(client, stack, sent)
         assert report["severity"] == "critical"
         # The model's outputs came with every row: the shifted inputs move its predictions too.
@@ -249,7 +251,7 @@ def test_second_deploy_archives_the_first(
     assert _versions(stack) == {first.version: "archived", result.version: "production"}
     assert httpx.get(f"{stack.serving.url}/version").json()["sha256"] == result.sha256
     with httpx.Client(timeout=30) as client:  # the new version's traffic reaches the drift service
-        rows = clean_rows(_training(e2e_trained["forest"]), 200, seed=5)
+        rows = clean_rows(_held_out(e2e_trained["forest"]), 200, seed=5)
         scored = send_rows(client, stack.serving.url, rows)
         report = wait_rows(client, stack, scored, version=result.version)
     assert report["version"] == result.version

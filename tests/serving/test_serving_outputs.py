@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from service_helpers import start_service
 from serving_helpers import ADMIN, deploy_headers, put_model, start_serving
 
 import mlmon
-from conftest import training_frame
 
 pytestmark = pytest.mark.e2e
 AUTH = {"authorization": "Bearer drift-admin"}
@@ -41,7 +41,8 @@ def _wait_rows(url: str, version: str, rows: int) -> dict[str, Any]:
 def test_outputs_reach_the_drift_service_only_where_the_baseline_records_them(
     tmp_path: Path, models: dict[str, Any], artifacts: dict[str, bytes], rows: list[dict[str, float]]
 ) -> None:
-    x, _ = training_frame(seed=3, n=3000)
+    rng = np.random.default_rng(3)  # the serving models' training distribution (conftest.training_frame)
+    x = pd.DataFrame({"age": rng.normal(40, 9, 3000), "income": rng.normal(50, 12, 3000)})
     inputs = mlmon.Baseline.fit(x)
     with_outputs = inputs.with_outputs(mlmon.model_outputs(models["v1"], x), categorical=["prediction"])
     assert with_outputs.outputs == ("prediction", "proba_0", "proba_1")

@@ -3,7 +3,8 @@
 One naming rule for everyone who produces them (the deploy step on the validation set, the reference
 production API on live traffic, a user's own scoring code), so the columns always meet their baseline:
 
-* ``prediction``: what ``predict`` returned (the class label, or the regression value);
+* ``prediction``: what ``predict`` returned: the regression value, or the class label (as Python
+  objects, so that integer classes are categories on every path, the drift service's included);
 * ``proba_<class>``: for a classifier with ``predict_proba`` and at most :data:`MAX_PROBA_CLASSES`
   classes, the probability of each class, named by ``classes_``.
 
@@ -42,7 +43,8 @@ def output_columns(
     Args:
         predictions: What the model's ``predict`` returned, one value per row.
         proba: What its ``predict_proba`` returned (rows x classes), or ``None``.
-        classes: The model's ``classes_``, in ``proba``'s column order (needed with ``proba``).
+        classes: The model's ``classes_`` (in ``proba``'s column order) when it is a classifier, else
+            ``None``.
 
     Raises:
         InputError: ``proba`` whose shape does not match the predictions and classes.
@@ -50,7 +52,7 @@ def output_columns(
     pred = np.asarray(predictions)
     if pred.ndim != 1:
         raise InputError(f"predictions: expected one value per row, got shape {pred.shape}")
-    out: dict[str, npt.NDArray[Any]] = {PREDICTION: pred}
+    out: dict[str, npt.NDArray[Any]] = {PREDICTION: pred if classes is None else pred.astype(object)}
     if proba is None or classes is None or len(classes) > MAX_PROBA_CLASSES:
         return out
     p = np.asarray(proba, dtype=np.float64)
@@ -75,7 +77,8 @@ def model_outputs(model: Any, data: Any) -> dict[str, npt.NDArray[Any]]:
     """
     predictions = model.predict(data)
     proba_of = getattr(model, "predict_proba", None)
-    classes = getattr(model, "classes_", None)
+    found = getattr(model, "classes_", None)
+    classes = None if found is None else list(np.asarray(found).tolist())
     if not callable(proba_of) or classes is None or len(classes) > MAX_PROBA_CLASSES:
-        return output_columns(predictions)
-    return output_columns(predictions, proba_of(data), list(np.asarray(classes).tolist()))
+        return output_columns(predictions, classes=classes)
+    return output_columns(predictions, proba_of(data), classes)

@@ -95,18 +95,18 @@ def _deploy(
     return result
 
 
-def _traffic(console: Console, stack: Stack, training: Any, receiver: WebhookReceiver) -> tuple[bool, bool]:
+def _traffic(console: Console, stack: Stack, held_out: Any, receiver: WebhookReceiver) -> tuple[bool, bool]:
     """Sends clean then drifted traffic, prints each drift table; returns (clean stayed quiet, drift
     raised a critical alert)."""
     with httpx.Client(timeout=30) as client:
-        sent = send_rows(client, stack.serving.url, clean_rows(training, CLEAN_ROWS, seed=1))
+        sent = send_rows(client, stack.serving.url, clean_rows(held_out, CLEAN_ROWS, seed=1))
         report = DriftReport.from_json(msgspec_json(wait_rows(client, stack, sent)))
         console.rule(f"Clean traffic: {sent:,} rows through /predict, severity {report.severity}")
         console.print(report.to_table())
         time.sleep(1.5)  # let the service evaluate the window at least twice
         quiet = not [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
         console.print("alerts after clean traffic: " + ("none" if quiet else "some (unexpected)"))
-        rows = drifted_rows(training, DRIFTED_ROWS, seed=2)
+        rows = drifted_rows(held_out, DRIFTED_ROWS, seed=2)
         sent += send_rows(client, stack.serving.url, rows)
         report = DriftReport.from_json(msgspec_json(wait_rows(client, stack, sent)))
         console.rule(f"Drifted traffic: +{len(rows):,} rows with {', '.join(SHIFTED)} shifted")
@@ -176,8 +176,9 @@ def run_loop(out: Path, *, keep_running: bool = False, console: Console | None =
                 return 1
             pd = require("pandas", "pandas")
 
-            training = pd.read_parquet(files.training).drop(columns=[TARGET])
-            quiet, caught = _traffic(console, stack, training, receiver)
+            # Traffic from rows the model never saw, as production's are.
+            held_out = pd.read_parquet(files.validation).drop(columns=[TARGET])
+            quiet, caught = _traffic(console, stack, held_out, receiver)
             _urls(console, stack, out)
             console.print(f"demo ran in {time.monotonic() - started:.1f} s")
             if keep_running:

@@ -14,19 +14,21 @@ SHIFTED = ("mean_radius", "mean_perimeter", "mean_area", "mean_texture")
 """The features :func:`drifted_rows` moves (what a new scanner calibration would do)."""
 
 
-def clean_rows(training: Any, n: int, seed: int) -> list[dict[str, float]]:
-    """``n`` rows drawn with replacement from the training features (a DataFrame): the distribution the
-    baseline was fitted on, so the drift score stays near zero."""
+def clean_rows(pool: Any, n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` rows drawn with replacement from ``pool``, a DataFrame of features the model was not fitted
+    on (the held-out validation set): what production traffic looks like to the model, so neither the
+    inputs' drift nor the outputs' moves (a model's outputs on its own training rows are
+    overconfident, and would drift from the baseline's, fitted on held-out rows)."""
     rng = np.random.default_rng(seed)
-    picked = training.iloc[rng.integers(0, len(training), n)]
+    picked = pool.iloc[rng.integers(0, len(pool), n)]
     records: list[dict[str, float]] = picked.to_dict(orient="records")
     return records
 
 
-def drifted_rows(training: Any, n: int, seed: int, strength: float = 1.0) -> list[dict[str, float]]:
+def drifted_rows(pool: Any, n: int, seed: int, strength: float = 1.0) -> list[dict[str, float]]:
     """Clean rows with the :data:`SHIFTED` features scaled up by ``50 % x strength`` (area by its
     square) and the texture moved by ``6 x strength``."""
-    rows = clean_rows(training, n, seed)
+    rows = clean_rows(pool, n, seed)
     scale = 1.0 + 0.5 * strength
     for row in rows:
         row["mean_radius"] *= scale

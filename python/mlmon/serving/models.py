@@ -15,10 +15,11 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from mlmon.client import DriftClient
 from mlmon.core.artifacts import FORMATS, load_model, normalize_sha256
+from mlmon.core.outputs import PREDICTION
 from mlmon.exceptions import InputError, MlmonError
 from mlmon.serving.artifacts_dir import ArtifactDir
 from mlmon.serving.settings import ServingSettings
@@ -132,14 +133,20 @@ class ModelHolder:
             raise NoModelError("no model is loaded yet: deploy one with PUT /admin/model")
         return live
 
-    def _drift(self, name: str, version: str) -> DriftClient | None:
+    def _drift(self, name: str, version: str, estimator: Any, outputs: tuple[str, ...]) -> DriftClient | None:
         s = self.settings
         if not s.drift_url:
             return None
+        # A classifier's predicted labels are categories even when they are integers.
+        classifier = getattr(estimator, "classes_", None) is not None
+        kinds: dict[str, Literal["categorical"]] = (
+            {PREDICTION: "categorical"} if classifier and PREDICTION in outputs else {}
+        )
         return DriftClient(
             s.drift_url,
             name,
             version=version,
+            kinds=kinds,
             token=s.drift_token,
             batch_rows=s.drift_batch_rows,
             flush_interval=s.drift_flush_interval,
@@ -197,7 +204,7 @@ class ModelHolder:
                 datetime.now(timezone.utc),
                 features,
                 named,
-                self._drift(name, version),
+                self._drift(name, version, estimator, outputs),
                 outputs,
             )
             self.live = new  # the swap: requests that already read self.live keep their object

@@ -166,7 +166,7 @@ def _outputs(live: LiveModel, frame: Any, predictions: Any) -> dict[str, npt.NDA
     if wants_proba and callable(proba_of) and classes is not None and len(classes) <= MAX_PROBA_CLASSES:
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             proba = proba_of(frame)
-    labels = None if proba is None else np.asarray(classes).tolist()
+    labels = None if classes is None else np.asarray(classes).tolist()
     try:
         columns = output_columns(predictions, proba, labels)
     except InputError:  # an estimator whose answers are not one per row: its inputs still count
