@@ -528,9 +528,17 @@ def report_from_profile(
     state = WindowState(baseline)
     if profile is not None:
         wire = StateWire(
-            key=0, profile=profile, invalid={}, extra_missing={}, rows=rows, row_start=0, start=start,
-            end=end, unexpected=[], missing_columns=[],
-        )  # fmt: skip
+            key=0,
+            profile=profile,
+            invalid={},
+            extra_missing={},
+            rows=rows,
+            row_start=0,
+            start=start,
+            end=end,
+            unexpected=[],
+            missing_columns=[],
+        )
         state = WindowState.from_wire(baseline, wire)
     state.start, state.end = start, end
     return evaluate(baseline, state, thresholds, quality or QualityThresholds())
