@@ -12,8 +12,8 @@ counted (closing a time window, slicing into row windows) keeps this path out: s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 from mlmon.core._arrays import Arrays
 from mlmon.core.exceptions import DtypeError
@@ -22,6 +22,7 @@ from mlmon.core.windows import WindowState
 __all__ = ["count", "count_arrow", "count_dict"]
 
 Invalid = list[tuple[str, int, int]]
+_R = TypeVar("_R")
 
 
 def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str, Any]) -> list[str] | None:
@@ -42,12 +43,10 @@ def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str
     if strict and not features.keys() <= names:
         return None
     strings = {name: col.chunks for name, col in batch.strings.items()} if batch.strings else None
-    try:
-        invalid, skipped = state.counts.update(batch.arrays, strings, strict=strict)
-    except DtypeError:
-        if strict:
-            return None
-        raise
+    updated = _refused_as_none(state.counts.update, batch.arrays, strict, strings)
+    if updated is None:
+        return None
+    invalid, skipped = updated
     if strict and (invalid or skipped):
         return None
     _book_names(state, names, batch.n_rows, invalid, features)
@@ -67,12 +66,7 @@ def count_dict(state: WindowState, data: dict[Any, Any], strict: bool) -> bool:
     Raises:
         InputError, DtypeError: without ``strict``, what ``Profile.update_dict`` raises.
     """
-    try:
-        result = state.counts.update_dict(data, strict=strict)
-    except DtypeError:
-        if strict:
-            return False
-        raise
+    result = _refused_as_none(state.counts.update_dict, data, strict)
     if result is None:
         return False
     _book(state, *result)
@@ -90,12 +84,7 @@ def count_arrow(state: WindowState, data: Any, strict: bool, features: Mapping[s
     Raises:
         InputError, DtypeError: without ``strict``, what ``Profile.update_arrow`` raises.
     """
-    try:
-        result = state.counts.update_arrow(data, strict=strict)
-    except DtypeError:
-        if strict:
-            return False
-        raise
+    result = _refused_as_none(state.counts.update_arrow, data, strict)
     if result is None:
         return False
     rows, names, invalid = result
@@ -126,3 +115,14 @@ def _book(
     for name in absent:
         state.missing_columns.add(name)
         state.extra_missing[name] += n_rows
+
+
+def _refused_as_none(update: Callable[..., _R], data: Any, strict: bool, *more: Any) -> _R | None:
+    """``update(data, *more, strict=strict)``; under ``strict`` a column the engine refuses as a
+    ``DtypeError`` is ``None`` instead (nothing was counted: the general path then names it)."""
+    try:
+        return update(data, *more, strict=strict)
+    except DtypeError:
+        if strict:
+            return None
+        raise
