@@ -18,14 +18,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import numpy as np
 
-from mlmon.core.outputs import model_outputs
+from mlmon.core.outputs import output_columns
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError, DeployError, InfrastructureError
 from mlmon.deploy.importances import feature_importances
 from mlmon.deploy.load import load_artifact, load_dataset
 from mlmon.deploy.register import json_params
-from mlmon.deploy.validate import validation_metrics
+from mlmon.deploy.validate import score_validation, validation_metrics
 
 __all__ = ["Evaluation", "child_env", "evaluate", "evaluate_isolated"]
 
@@ -98,10 +99,16 @@ def evaluate(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evalu
     process: what the child runs."""
     artifact = load_artifact(model_cfg, sha256)
     validation = load_dataset(data_cfg.validation, data_cfg, artifact.model)
-    task, metrics = validation_metrics(artifact.model, validation)
+    scored = score_validation(artifact.model, validation)  # once, for the metrics and the outputs
+    task, metrics = validation_metrics(artifact.model, validation, scored)
     importances, source = feature_importances(artifact.model, validation)
     step = max(1, -(-len(validation.features) // OUTPUT_ROWS))
-    outputs = model_outputs(artifact.model, validation.features.iloc[::step])
+    classes = getattr(artifact.model, "classes_", None) if task == "classification" else None
+    outputs = output_columns(
+        np.asarray(scored.predicted)[::step],
+        None if scored.proba is None else np.asarray(scored.proba)[::step],
+        None if classes is None else np.asarray(classes).tolist(),
+    )
     return Evaluation(
         outputs={name: column.tolist() for name, column in outputs.items()},
         estimator=type(artifact.model).__name__,

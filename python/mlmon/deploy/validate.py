@@ -6,7 +6,7 @@ AUC when they have ``predict_proba``; regressors get RMSE, MAE and R2."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -14,7 +14,14 @@ from mlmon.core._compat import require
 from mlmon.deploy.errors import BadInputError
 from mlmon.deploy.load import Dataset
 
-__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "task_of", "validation_metrics"]
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "LOWER_IS_BETTER",
+    "Scored",
+    "score_validation",
+    "task_of",
+    "validation_metrics",
+]
 
 HIGHER_IS_BETTER = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "r2"})
 LOWER_IS_BETTER = frozenset({"rmse", "mae"})
@@ -36,11 +43,34 @@ def task_of(model: Any) -> str:
     )
 
 
-def _classification(model: Any, data: Dataset) -> dict[str, float]:
+class Scored(NamedTuple):
+    """The model's answers on the validation set, scored once for the metrics and the baseline's
+    outputs alike: ``predict``'s, and ``predict_proba``'s for a classifier that has it."""
+
+    predicted: Any
+    proba: Any = None
+
+
+def score_validation(model: Any, data: Dataset) -> Scored:
+    """Scores ``data`` with ``model``.
+
+    Raises:
+        BadInputError: the model cannot score the data (wrong types, unseen labels...).
+    """
+    proba_of = getattr(model, "predict_proba", None)
+    wants_proba = task_of(model) == "classification" and callable(proba_of)
+    try:
+        predicted = model.predict(data.features)
+        return Scored(predicted, proba_of(data.features) if wants_proba and proba_of is not None else None)
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(f"the model cannot score the validation set: {exc}") from exc
+
+
+def _classification(model: Any, data: Dataset, scored: Scored) -> dict[str, float]:
     metrics = require("sklearn.metrics", "deploy")
 
     y = np.asarray(data.target)
-    predicted = model.predict(data.features)
+    predicted = scored.predicted
     binary = len(getattr(model, "classes_", np.unique(y))) == 2
     average = "binary" if binary else "weighted"
     pos = {"pos_label": model.classes_[1]} if binary else {}
@@ -50,8 +80,8 @@ def _classification(model: Any, data: Dataset) -> dict[str, float]:
         "recall": metrics.recall_score(y, predicted, average=average, zero_division=0, **pos),
         "f1": metrics.f1_score(y, predicted, average=average, zero_division=0, **pos),
     }
-    if callable(getattr(model, "predict_proba", None)) and len(np.unique(y)) > 1:
-        proba = model.predict_proba(data.features)
+    if scored.proba is not None and len(np.unique(y)) > 1:
+        proba = scored.proba
         if binary:
             out["roc_auc"] = metrics.roc_auc_score(y, proba[:, 1])
         elif set(np.unique(y)) <= set(model.classes_):
@@ -61,11 +91,11 @@ def _classification(model: Any, data: Dataset) -> dict[str, float]:
     return out
 
 
-def _regression(model: Any, data: Dataset) -> dict[str, float]:
+def _regression(data: Dataset, scored: Scored) -> dict[str, float]:
     metrics = require("sklearn.metrics", "deploy")
 
     y = np.asarray(data.target, dtype=np.float64)
-    predicted = np.asarray(model.predict(data.features), dtype=np.float64)
+    predicted = np.asarray(scored.predicted, dtype=np.float64)
     return {
         "rmse": math.sqrt(metrics.mean_squared_error(y, predicted)),
         "mae": metrics.mean_absolute_error(y, predicted),
@@ -73,15 +103,19 @@ def _regression(model: Any, data: Dataset) -> dict[str, float]:
     }
 
 
-def validation_metrics(model: Any, data: Dataset) -> tuple[str, dict[str, float]]:
-    """``(task, metrics)`` of ``model`` on ``data``, metrics rounded to 6 digits.
+def validation_metrics(
+    model: Any, data: Dataset, scored: Scored | None = None
+) -> tuple[str, dict[str, float]]:
+    """``(task, metrics)`` of ``model`` on ``data``, metrics rounded to 6 digits, from its answers
+    ``scored`` (by :func:`score_validation` when not given).
 
     Raises:
         BadInputError: the model cannot score the data (wrong types, unseen labels...).
     """
     task = task_of(model)
+    scored = scored if scored is not None else score_validation(model, data)
     try:
-        raw = _classification(model, data) if task == "classification" else _regression(model, data)
+        raw = _classification(model, data, scored) if task == "classification" else _regression(data, scored)
     except (ValueError, TypeError) as exc:
         raise BadInputError(f"the model cannot score the validation set: {exc}") from exc
     return task, {name: round(float(value), 6) for name, value in raw.items()}
