@@ -86,6 +86,9 @@ class SqlCore(abc.ABC):
     #: Appended to the SELECT that serializes writers of one model (promotion). SQLite needs nothing:
     #: ``BEGIN IMMEDIATE`` already holds the database write lock.
     for_update: ClassVar[str] = ""
+    #: Appended to the SELECT by which writers that only need the model to hold still (an ingest that
+    #: keeps predictions) wait for one that needs it alone (a label join), never for each other.
+    for_share: ClassVar[str] = ""
     #: Appended to the SELECT that claims rows for compaction, so concurrent compactors take disjoint
     #: rows instead of waiting for each other.
     skip_locked: ClassVar[str] = ""

@@ -12,9 +12,18 @@ from datetime import datetime, timezone
 
 from mlmon.core._native import Profile
 from mlmon.exceptions import InputError
+from mlmon.store._labels import LabelOps, validate_request_id
 from mlmon.store._sequences import SequenceOps
 from mlmon.store._sql import Tx, chunks
-from mlmon.store.base import IngestBatch, IngestResult, MergedProfile, PartialWindow, WindowPartial
+from mlmon.store.base import (
+    IngestBatch,
+    IngestResult,
+    LabelCounter,
+    MergedProfile,
+    PartialWindow,
+    Prediction,
+    WindowPartial,
+)
 from mlmon.store.names import validate_count, validate_name, validate_window
 
 __all__ = ["WindowOps", "merge_profiles"]
@@ -63,6 +72,21 @@ def _check_batch(b: IngestBatch) -> None:
             raise InputError(f"sequence must be below 2**62, got {b.sequence}")
     for p in b.partials:
         _check_partial(p.window_start, p.window_end, p.profile, p.rows)
+        if p.estimate is not None and (not isinstance(p.estimate, bytes) or not p.estimate):
+            raise InputError("estimate must be non-empty bytes")
+    if b.predictions:
+        if len(b.partials) != 1:
+            raise InputError("a batch with predictions counts in exactly one window")
+        for pred in b.predictions:
+            _check_prediction(pred)
+
+
+def _check_prediction(p: Prediction) -> None:
+    validate_request_id(p.request_id)
+    if not isinstance(p.predicted, float) or p.predicted != p.predicted:
+        raise InputError(f"prediction of request {p.request_id!r}: predicted must be a float, not NaN")
+    if p.scores is not None and (not isinstance(p.scores, bytes) or len(p.scores) % 8):
+        raise InputError(f"prediction of request {p.request_id!r}: scores must be float64 bytes")
 
 
 def _check_partial(window_start: object, window_end: object, profile: object, rows: object) -> None:
@@ -72,7 +96,7 @@ def _check_partial(window_start: object, window_end: object, profile: object, ro
         raise InputError("profile must be non-empty bytes")
 
 
-class WindowOps(SequenceOps):
+class WindowOps(SequenceOps, LabelOps):
     """Partials, ingest and merges."""
 
     def write_partials(self, partials: Sequence[WindowPartial]) -> None:
@@ -100,10 +124,16 @@ class WindowOps(SequenceOps):
         self._run(run, write=True)
 
     def ingest(
-        self, model: str, version: str, writer_id: str, batches: Sequence[IngestBatch]
+        self,
+        model: str,
+        version: str,
+        writer_id: str,
+        batches: Sequence[IngestBatch],
+        counter: LabelCounter | None = None,
     ) -> IngestResult:
         """Admits batches (producer sequences, else batch ids) and writes the partials of the new ones in
-        one transaction (exactly-once)."""
+        one transaction (exactly-once), with their label-free counts and kept predictions (joining the
+        labels that waited for them, counted by ``counter``)."""
         validate_name(model, "model")
         validate_name(version, "version")
         validate_name(writer_id, "writer_id")
@@ -132,6 +162,8 @@ class WindowOps(SequenceOps):
             ]
             if rows:
                 tx.insert_rows("window_partials", _PARTIAL_COLUMNS, rows)
+                self._add_estimates(tx, version_id, writer_id, accepted)
+                self._keep_predictions(tx, version_id, version, accepted, counter, writer_id)
             ids = {key: [b.batch_id for b in items] for key, items in outcome.items()}
             return IngestResult(
                 accepted=ids.get("accepted", []),

@@ -8,7 +8,7 @@ drift figures and alerts are plain values, so this module imports nothing from t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -25,11 +25,18 @@ __all__ = [
     "DriftResult",
     "IngestBatch",
     "IngestResult",
+    "Joined",
+    "LabelCounter",
+    "LabelResult",
+    "LabelStatus",
+    "LabeledRow",
     "MergedProfile",
     "Model",
     "ModelVersion",
     "NotFoundError",
     "PartialWindow",
+    "PerformanceWindow",
+    "Prediction",
     "SchemaVersionError",
     "Severity",
     "Stage",
@@ -104,12 +111,82 @@ class WindowPartial(msgspec.Struct, frozen=True):
 
 
 class PartialWindow(msgspec.Struct, frozen=True):
-    """The counts one ingested batch adds to one window."""
+    """The counts one ingested batch adds to one window: its drift profile and, for a classifier whose
+    probabilities were sent, its label-free performance counts (``mlmon.performance`` bytes)."""
 
     window_start: datetime
     window_end: datetime
     profile: bytes
     rows: int
+    estimate: bytes | None = None
+
+
+class Prediction(msgspec.Struct, frozen=True):
+    """One row's prediction, kept so that its label can be joined when it arrives.
+
+    ``predicted`` is the class index (in the version's class order) or the regression value; ``scores``
+    the class probabilities as little-endian float64 bytes, when the model gave them.
+    """
+
+    request_id: str
+    predicted: float
+    scores: bytes | None = None
+
+
+class LabeledRow(msgspec.Struct, frozen=True):
+    """A label to join: the request id of the prediction and the true value (a class label or number)."""
+
+    request_id: str
+    label: str | int | float | bool
+
+
+class Joined(msgspec.Struct, frozen=True):
+    """A prediction and its label, as a :data:`LabelCounter` counts them."""
+
+    predicted: float
+    scores: bytes | None
+    label: str | int | float | bool
+
+
+LabelCounter = Callable[[str, Sequence[Joined]], tuple[bytes, int]]
+"""Counts the joined rows of one model version (its name, first argument) and one window into
+performance counts: ``(mlmon.performance bytes, rows counted)``. Runs inside the store's transaction;
+an ``InputError`` (a label the version has no class for) rolls the whole call back."""
+
+
+class LabelResult(msgspec.Struct, frozen=True):
+    """What a label batch did, per request id: ``matched`` joined a prediction now; ``duplicates`` were
+    joined (or are pending) with the same label before; ``conflicts`` were, with another label (the first
+    one counts); ``pending`` have no prediction yet and wait for it."""
+
+    matched: int
+    duplicates: int
+    conflicts: int
+    pending: int
+
+
+class PerformanceWindow(msgspec.Struct, frozen=True):
+    """A window's merged performance counts: ``realized`` from joined labels (``labelled`` rows) and
+    ``estimate`` from the label-free counts of every ingested row with probabilities (``estimated``)."""
+
+    window_start: datetime
+    window_end: datetime
+    realized: bytes | None
+    labelled: int
+    estimate: bytes | None
+    estimated: int
+
+
+class LabelStatus(msgspec.Struct, frozen=True):
+    """The label join of a model: predictions kept and ``waiting`` for a label, ``labelled`` ones,
+    labels ``pending`` without a prediction, and what expired unjoined (predictions that never got a
+    label, labels that never met a prediction)."""
+
+    waiting: int
+    labelled: int
+    pending: int
+    expired_predictions: int
+    expired_labels: int
 
 
 class IngestBatch(msgspec.Struct, frozen=True):
@@ -127,6 +204,8 @@ class IngestBatch(msgspec.Struct, frozen=True):
     partials: list[PartialWindow]
     producer_id: str | None = None
     sequence: int | None = None
+    predictions: list[Prediction] = []
+    """Rows kept for the label join (counted in the first partial's window)."""
 
 
 class IngestResult(msgspec.Struct, frozen=True):
@@ -326,18 +405,57 @@ class Store(Protocol):
         ...
 
     def ingest(
-        self, model: str, version: str, writer_id: str, batches: Sequence[IngestBatch]
+        self,
+        model: str,
+        version: str,
+        writer_id: str,
+        batches: Sequence[IngestBatch],
+        counter: LabelCounter | None = None,
     ) -> IngestResult:
         """Records batch ids and the partials of the new ones in one transaction: exactly-once counting.
 
         A batch id already stored for this model version is not counted again; it is reported as a
         duplicate (same digest) or a conflict (different digest). The partials of the accepted batches
-        are merged per window and written as one row per window.
+        are merged per window and written as one row per window. Their predictions are kept for the
+        label join, and labels already waiting for them are joined now, counted by ``counter``.
         """
         ...
 
     def merged_profile(self, model: str, version: str, start: datetime, end: datetime) -> MergedProfile:
         """Exact merge of the partials lying within ``[start, end)``."""
+        ...
+
+    # --- delayed labels (see mlmon.store._labels) ------------------------------------------------
+    def join_labels(
+        self,
+        model: str,
+        labels: Sequence[LabeledRow],
+        counter: LabelCounter,
+        writer_id: str,
+    ) -> LabelResult:
+        """Joins labels to the predictions of ``model`` by request id, exactly once, in one transaction:
+        each matched prediction is counted into its window's performance by ``counter``; a label
+        without a prediction waits for it (joined at its ingest). Within a call, the first label of a
+        request id counts and the others are duplicates or conflicts."""
+        ...
+
+    def label_versions(self, model: str, request_ids: Sequence[str]) -> list[str]:
+        """The versions whose predictions these request ids name (to prepare their counters)."""
+        ...
+
+    def performance(
+        self, model: str, version: str, start: datetime, end: datetime
+    ) -> list[PerformanceWindow]:
+        """The merged performance counts of each window starting in ``[start, end)``, by start."""
+        ...
+
+    def label_status(self, model: str) -> LabelStatus:
+        """How the label join of ``model`` stands."""
+        ...
+
+    def expire_labels(self, predictions_before: datetime, labels_before: datetime) -> tuple[int, int]:
+        """Forgets predictions kept since before ``predictions_before`` and pending labels received
+        before ``labels_before``, counting the unjoined ones; returns ``(predictions, labels)``."""
         ...
 
     # --- drift results and alerts -------------------------------------------------------------------

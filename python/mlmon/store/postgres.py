@@ -94,6 +94,7 @@ class PostgresStore(RegistryOps, WindowOps, DriftOps, RetentionOps):
 
     dialect = "postgres"
     for_update = " FOR UPDATE"
+    for_share = " FOR SHARE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0) -> None:

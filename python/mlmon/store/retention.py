@@ -41,12 +41,19 @@ class RetentionPolicy(msgspec.Struct, frozen=True):
             the clients' retry horizon.
         producers_for: How long an idle producer's sequence state is kept (one row per producer); a
             producer silent for longer starts afresh, and its retries of older batches would count.
+        predictions_for: How long a prediction waits for its label (a label arriving later is pending,
+            then expires); unlabelled ones are counted as expired. The join's table holds at most
+            this much sampled traffic (``MLMON_LABEL_SAMPLE``).
+        pending_labels_for: How long a label waits for its prediction (a client that buffers through
+            an outage sends predictions late); then it is counted as unmatched.
     """
 
     compact_after: timedelta = timedelta(days=2)
     granularity: timedelta = timedelta(days=1)
     batch_ids_for: timedelta = timedelta(days=7)
     producers_for: timedelta = timedelta(days=7)
+    predictions_for: timedelta = timedelta(days=35)
+    pending_labels_for: timedelta = timedelta(days=2)
 
 
 class RetentionReport(msgspec.Struct, frozen=True):
@@ -56,16 +63,20 @@ class RetentionReport(msgspec.Struct, frozen=True):
     partials_written: int
     batch_ids_expired: int
     producers_expired: int = 0
+    predictions_expired: int = 0
+    labels_expired: int = 0
 
 
 class _Retains(Protocol):
     def compact_partials(self, before: datetime, granularity: timedelta) -> tuple[int, int]: ...
     def expire_batch_ids(self, before: datetime) -> int: ...
     def expire_producers(self, before: datetime) -> int: ...
+    def expire_labels(self, predictions_before: datetime, labels_before: datetime) -> tuple[int, int]: ...
 
 
 def apply_retention(store: _Retains, policy: RetentionPolicy, now: datetime | None = None) -> RetentionReport:
-    """Runs one retention pass: compacts old partials, expires old batch ids and idle producers.
+    """Runs one retention pass: compacts old partials, expires old batch ids, idle producers, and
+    predictions and labels past their wait.
 
     Args:
         store: An open store.
@@ -79,11 +90,14 @@ def apply_retention(store: _Retains, policy: RetentionPolicy, now: datetime | No
     removed, written = store.compact_partials(at - policy.compact_after, policy.granularity)
     expired = store.expire_batch_ids(at - policy.batch_ids_for)
     producers = store.expire_producers(at - policy.producers_for)
+    predictions, labels = store.expire_labels(at - policy.predictions_for, at - policy.pending_labels_for)
     return RetentionReport(
         partials_removed=removed,
         partials_written=written,
         batch_ids_expired=expired,
         producers_expired=producers,
+        predictions_expired=predictions,
+        labels_expired=labels,
     )
 
 
