@@ -16,12 +16,14 @@ import pytest
 from deploy_helpers import write_config
 
 from mlmon.core.artifacts import sha256_file
+from mlmon.core.baseline import Baseline
 from mlmon.demo.processes import WebhookReceiver, free_port
 from mlmon.demo.stack import Stack
 from mlmon.deploy import DeployResult, Secrets, load_config, run_deploy
 from mlmon.deploy.events import EventLog
 from mlmon.deploy.example import ExampleFiles
 from mlmon.deploy.pipeline import _Run
+from mlmon.performance import Reference
 from mlmon.store import NotFoundError, open_store
 
 pytestmark = pytest.mark.e2e
@@ -244,3 +246,9 @@ def test_pushing_with_a_wrong_token_is_infrastructure(
     assert httpx.get(f"{stack.serving.url}/version").json() == before
     with open_store(stack.database_url) as store:
         assert store.get_version("tok", result.version or "").stage == "none"
+    # The baseline was uploaded before the push failed: it carries the model's performance reference.
+    uploaded = httpx.get(f"{stack.drift.url}/v1/models/tok/versions/{result.version}/baseline")
+    baseline_step = next(line for line in lines if line.get("step") == "baseline")
+    assert baseline_step["performance"] is True
+    reference = Reference.from_baseline(Baseline.from_bytes(uploaded.content))
+    assert reference is not None and reference.calibration is not None and reference.task == "classification"

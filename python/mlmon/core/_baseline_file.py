@@ -51,6 +51,9 @@ class BaselineFile(msgspec.Struct, kw_only=True):
     profile: bytes
     # Which monitored columns are the model's outputs (absent from files written before they were).
     outputs: list[str] = []
+    # The model's performance reference (mlmon.performance.Reference bytes), opaque to the core; absent
+    # from files written before it was.
+    performance: bytes | None = None
     # Last, so its bytes end the file: SHA-256 of everything before them (zeros while it is computed).
     checksum: bytes | None = None
 

@@ -2,13 +2,15 @@
 
 A baseline holds, per feature, the engine's reference profile (quantile bin edges and counts for a
 numerical feature, categories and counts for a categorical one) plus the schema, feature importances and
-model identity, and which monitored columns are the model's outputs. The file format is
+model identity, which monitored columns are the model's outputs, and the model's performance reference
+(bytes that :mod:`mlmon.performance` reads; the core keeps them opaque). The file format is
 :mod:`mlmon.core._baseline_file`'s. Counting and quantiles are the engine's; this module only decides
 kinds and wires columns to it.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import os
@@ -186,6 +188,14 @@ def _int_or_str(label: str) -> int | str:
     return value if str(value) == label else label
 
 
+def _opaque(data: bytes | None) -> bytes | None:
+    if data is None:
+        return None
+    if not isinstance(data, bytes | bytearray | memoryview) or not len(data):
+        raise InputError(f"performance: expected non-empty bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
 class Baseline:
     """Reference distributions of a model's features.
 
@@ -213,6 +223,7 @@ class Baseline:
         created_at: datetime | None = None,
         mlmon_version: str = _native.__version__,
         outputs: Collection[str] = (),
+        performance: bytes | None = None,
     ) -> None:
         """Assembles a baseline from fitted profiles (use :meth:`fit` to build one from data)."""
         self.features: dict[str, FeatureSpec] = {f.name: f for f in features}
@@ -234,6 +245,9 @@ class Baseline:
         self.version = version
         self.created_at = created_at or datetime.now(timezone.utc)
         self.mlmon_version = mlmon_version
+        #: The model's performance reference on its validation set, as bytes: opaque here, read by
+        #: ``mlmon.performance.Reference.from_baseline`` (``None`` when the baseline has none).
+        self.performance = _opaque(performance)
         self._profile_bytes = _native.encode_profile(list(self.profiles.items()))
         self.fingerprint = hashlib.sha256(self._profile_bytes).hexdigest()[:16]
 
@@ -353,7 +367,22 @@ class Baseline:
             created_at=self.created_at,
             mlmon_version=self.mlmon_version,
             outputs=[*self.outputs, *fitted.features],
+            performance=self.performance,
         )
+
+    def with_performance(self, data: bytes) -> Baseline:
+        """A copy of this baseline carrying the model's performance reference ``data`` (the bytes of
+        ``mlmon.performance.Reference.to_bytes``; ``Reference.attach`` calls this). The profiles and
+        the fingerprint are this baseline's.
+
+        Raises:
+            InputError: ``data`` is not non-empty bytes.
+        """
+        out = copy.copy(self)
+        out.performance = _opaque(data)
+        if out.performance is None:
+            raise InputError("performance: give the reference's bytes")
+        return out
 
     @property
     def inputs(self) -> list[str]:
@@ -404,6 +433,7 @@ class Baseline:
                 feature_importance=self.feature_importance,
                 profile=self._profile_bytes,
                 outputs=list(self.outputs),
+                performance=self.performance,
                 checksum=bytes(_file.CHECKSUM_BYTES),
             )
         )
@@ -428,6 +458,7 @@ class Baseline:
             created_at=env.created_at,
             mlmon_version=env.mlmon_version,
             outputs=env.outputs,
+            performance=env.performance,
         )
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -1,10 +1,11 @@
 """Step 4, baseline: fit the drift baseline on the training data with the model's feature importances,
-and on the model's outputs for the validation set (prediction drift), then upload it to the drift
+and on the model's outputs for the validation set (prediction drift), with the model's performance
+reference on that set (realized performance once labels arrive, CBPE before), then upload it to the drift
 service (``PUT /v1/models/{m}/versions/{v}/baseline``, admin token)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from mlmon.deploy.load import Dataset
 from mlmon.deploy.sandbox import Evaluation
 from mlmon.exceptions import MlmonError
 
-__all__ = ["fit_baseline", "stored_baseline", "upload_baseline"]
+__all__ = ["StoredBaseline", "fit_baseline", "stored_baseline", "upload_baseline"]
 
 
 def fit_baseline(
@@ -29,7 +30,8 @@ def fit_baseline(
     categorical: list[str],
 ) -> Baseline:
     """The baseline of the model's input features, fitted on the training set, and of its outputs,
-    fitted on what it answered for the validation set.
+    fitted on what it answered for the validation set, carrying its performance reference on that set
+    (``evaluation.performance``) when there is one.
 
     Raises:
         BadInputError: a column mlmon cannot profile, or an input named like an output (named by the
@@ -47,6 +49,8 @@ def fit_baseline(
         )
     except MlmonError as exc:
         raise BadInputError(f"cannot fit the baseline on the training data: {exc}") from exc
+    if evaluation.performance is not None:
+        inputs = inputs.with_performance(evaluation.performance)
     if not evaluation.outputs:
         return inputs
     outputs = {name: np.asarray(values) for name, values in evaluation.outputs.items()}
@@ -56,6 +60,16 @@ def fit_baseline(
         return inputs.with_outputs(outputs, categorical=labels)
     except MlmonError as exc:
         raise BadInputError(f"cannot fit the model's outputs on the validation set: {exc}") from exc
+
+
+class StoredBaseline(NamedTuple):
+    """What the deploy needs of a version's stored baseline."""
+
+    sha256: str | None
+    #: Its output columns (empty when it is not a baseline this mlmon reads).
+    outputs: tuple[str, ...]
+    #: Whether it carries a performance reference.
+    performance: bool
 
 
 def _headers(token: str | None) -> dict[str, str]:
@@ -68,10 +82,11 @@ def _url(drift_url: str, model: str, version: str) -> str:
 
 def stored_baseline(
     http: RetryingClient, drift_url: str, token: str | None, model: str, version: str
-) -> tuple[str | None, tuple[str, ...]] | None:
-    """The sha256 and output columns of the baseline the service already holds for this version, if
-    any: a version keeps its first baseline (its counts are binned on it), so a re-run of the same
-    deploy keeps it too.
+) -> StoredBaseline | None:
+    """The sha256, output columns and whether it carries a performance reference, of the baseline the
+    service already holds for this version, if any: a version keeps its first baseline (its counts are
+    binned on it), so a re-run of the same deploy keeps it too, reference or not (the service refuses
+    another baseline for the version; a version deployed before references existed has none).
 
     Raises:
         InfrastructureError: unreachable, or the token refused.
@@ -86,10 +101,10 @@ def stored_baseline(
         )
     sha: str | None = response.headers.get("x-baseline-sha256")
     try:
-        outputs = Baseline.from_bytes(response.content).outputs
+        stored = Baseline.from_bytes(response.content)
     except MlmonError:  # not a baseline this mlmon reads: its outputs are unknown, so none are sent
-        outputs = ()
-    return sha, outputs
+        return StoredBaseline(sha, (), False)
+    return StoredBaseline(sha, stored.outputs, stored.performance is not None)
 
 
 def upload_baseline(

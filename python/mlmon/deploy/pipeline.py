@@ -223,8 +223,13 @@ class _Run:
             self.result.version,
         )
         if kept is not None:
-            self.outputs = kept[1]
-            return None, {"baseline_sha256": kept[0], "kept": True, "outputs": list(self.outputs)}
+            self.outputs = kept.outputs
+            return None, {
+                "baseline_sha256": kept.sha256,
+                "kept": True,
+                "outputs": list(self.outputs),
+                "performance": kept.performance,
+            }
         fitted = baseline_step.fit_baseline(
             training,
             importances,
@@ -242,8 +247,15 @@ class _Run:
             fitted,
         )
         self.outputs = fitted.outputs
-        detail = {"baseline_sha256": answer.get("sha256"), "features": len(fitted.inputs)}
-        return None, {**detail, "outputs": list(fitted.outputs)}
+        detail: dict[str, Any] = {
+            "baseline_sha256": answer.get("sha256"),
+            "features": len(fitted.inputs),
+            "outputs": list(fitted.outputs),
+            "performance": fitted.performance is not None,
+        }
+        if evaluation.performance_skipped:
+            detail["performance_skipped"] = evaluation.performance_skipped
+        return None, detail
 
     def push(self, artifact: Artifact) -> tuple[None, dict[str, Any]]:
         url = self.cfg.services.serving_url

@@ -6,7 +6,8 @@ stealing (RELIABILITY.md, model artifacts, defence 5). So the deploy process nev
 model: it reads the bytes, checks them (:func:`mlmon.core.artifacts.check_loadable`), and hands the path
 and the verified digest to ``python -m mlmon.deploy.sandbox``, started with an allow-listed
 environment. The child loads the model (checking the digest again, so a file swapped in between is
-refused), reads the validation set, and returns metrics, importances and parameters as JSON.
+refused), reads the validation set, and returns metrics, importances, parameters, the model's outputs
+and its performance reference (:class:`mlmon.performance.Reference` bytes, base64 in the JSON) as JSON.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from mlmon.core.outputs import output_columns
+from mlmon.core.outputs import MAX_PROBA_CLASSES, output_columns
 from mlmon.deploy.config import DataConfig, ModelConfig
 from mlmon.deploy.errors import BadInputError, DeployError, InfrastructureError
 from mlmon.deploy.importances import feature_importances
 from mlmon.deploy.load import load_artifact, load_dataset
 from mlmon.deploy.register import json_params
-from mlmon.deploy.validate import score_validation, validation_metrics
+from mlmon.deploy.validate import Scored, score_validation, validation_metrics
+from mlmon.exceptions import InputError
+from mlmon.performance import Reference
 
 __all__ = ["Evaluation", "child_env", "evaluate", "evaluate_isolated"]
 
@@ -72,6 +75,11 @@ class Evaluation(msgspec.Struct, frozen=True):
     #: The model's outputs on (at most :data:`OUTPUT_ROWS` evenly spaced rows of) the validation set,
     #: as :func:`mlmon.output_columns` names them: the baseline of prediction drift.
     outputs: dict[str, list[Any]] = {}
+    #: The model's performance reference on every validation row (:meth:`mlmon.performance.Reference
+    #: .to_bytes`), which the baseline carries; ``None`` when it could not be built
+    #: (:attr:`performance_skipped` says why).
+    performance: bytes | None = None
+    performance_skipped: str = ""
 
 
 class _Request(msgspec.Struct, frozen=True):
@@ -109,8 +117,11 @@ def evaluate(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evalu
         None if scored.proba is None else np.asarray(scored.proba)[::step],
         None if classes is None else np.asarray(classes).tolist(),
     )
+    performance, skipped = _reference(task, classes, validation.target, scored)
     return Evaluation(
         outputs={name: column.tolist() for name, column in outputs.items()},
+        performance=performance,
+        performance_skipped=skipped,
         estimator=type(artifact.model).__name__,
         features=validation.columns,
         task=task,
@@ -120,6 +131,26 @@ def evaluate(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evalu
         params=json_params(artifact.model),
         validation_rows=len(validation.features),
     )
+
+
+def _reference(task: str, classes: Any, target: Any, scored: Scored) -> tuple[bytes | None, str]:
+    """The bytes of the model's performance reference on every validation row (counts are cheap: no
+    :data:`OUTPUT_ROWS` bound), or ``None`` and why. A reference that cannot be built (validation labels
+    the model never saw, non-finite targets) does not fail the deploy, whose metrics stand: the version
+    is then monitored without performance."""
+    try:
+        if task != "classification":
+            return Reference.of_regressor(np.asarray(target), np.asarray(scored.predicted)).to_bytes(), ""
+        if classes is None:
+            return None, "the classifier has no classes_"
+        labels = np.asarray(classes).tolist()
+        proba = None if scored.proba is None or len(labels) > MAX_PROBA_CLASSES else scored.proba
+        reference = Reference.of_classifier(
+            np.asarray(target), np.asarray(scored.predicted), proba, classes=labels
+        )
+    except InputError as exc:
+        return None, str(exc)
+    return reference.to_bytes(), ""
 
 
 def evaluate_isolated(model_cfg: ModelConfig, data_cfg: DataConfig, sha256: str) -> Evaluation:

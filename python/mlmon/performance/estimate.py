@@ -122,6 +122,35 @@ class Calibration:
             #: Binary: per bin of the positive score, the share of positive rows.
             self.positive = _share(positives, reference.positive_scores, centres)
 
+    @classmethod
+    def from_arrays(cls, correct: Any, positive: Any = None) -> Calibration:
+        """A calibration rebuilt from its fitted arrays (:attr:`correct`, and :attr:`positive` for two
+        classes), as a decoder does; :meth:`__init__` fits them from labels.
+
+        Raises:
+            InputError: shapes that do not fit together, or shares outside ``[0, 1]``.
+        """
+        c = np.array(correct, dtype=np.float64)
+        if c.ndim != 2 or c.shape[0] < 2 or not 2 <= c.shape[1] <= 1 << 16:
+            raise InputError(f"correct: expected classes x bins (2+ classes, 2 to 65536 bins), got {c.shape}")
+        k, bins = c.shape
+        binary = k == 2
+        if binary and bins % 2:
+            raise InputError("a binary calibration needs an even number of bins (0.5 on a bin edge)")
+        if binary != (positive is not None):
+            raise InputError("positive: required for two classes, and only for two")
+        p = None if positive is None else np.array(positive, dtype=np.float64)
+        if p is not None and p.shape != (bins,):
+            raise InputError(f"positive: expected {bins} bins, got shape {p.shape}")
+        for a in (c,) if p is None else (c, p):
+            if not np.isfinite(a).all() or (a < 0).any() or (a > 1).any():
+                raise InputError("calibrated shares must be finite and within [0, 1]")
+        out = cls.__new__(cls)
+        out.n_classes, out.bins, out.correct = k, bins, c
+        if p is not None:
+            out.positive = p
+        return out
+
     def estimate(self, counts: ConfidenceCounts) -> Estimate:
         """The expected performance of a window's predictions."""
         if (counts.n_classes, counts.bins) != (self.n_classes, self.bins):
