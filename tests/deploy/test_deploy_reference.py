@@ -4,6 +4,7 @@ reference that cannot be built leaves the deploy as it was, saying why."""
 
 from __future__ import annotations
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,8 +13,10 @@ from deploy_helpers import write_config
 from mlmon.core.artifacts import sha256_file
 from mlmon.core.baseline import Baseline
 from mlmon.deploy import load_config
-from mlmon.deploy.baseline import fit_baseline
+from mlmon.deploy.baseline import StoredBaseline, fit_baseline, stored_baseline
+from mlmon.deploy.config import HttpConfig
 from mlmon.deploy.example import ExampleFiles
+from mlmon.deploy.http import RetryingClient
 from mlmon.deploy.load import Dataset
 from mlmon.deploy.sandbox import Evaluation, _reference, evaluate_isolated
 from mlmon.deploy.validate import Scored
@@ -89,3 +92,31 @@ def test_the_reference_of_a_regressor_and_the_ones_that_cannot_be_built() -> Non
     data, skipped = _reference("classification", [0, 1], np.array([0, 2]), Scored(np.array([0, 1]), proba))
     assert data is None and "not among the classes" in skipped
     assert _reference("classification", None, y, Scored(y)) == (None, "the classifier has no classes_")
+
+
+def _serving(stored: dict[str, bytes]) -> RetryingClient:
+    """A client whose drift service holds the baselines ``stored`` (by model) and answers nothing else."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        data = stored.get(request.url.path.split("/")[3])
+        if data is None:
+            return httpx.Response(404)
+        return httpx.Response(200, content=data, headers={"x-baseline-sha256": "abc"})
+
+    client = RetryingClient(HttpConfig(retries=0))
+    client._client = httpx.Client(transport=httpx.MockTransport(answer))
+    return client
+
+
+def test_a_kept_baseline_says_whether_it_carries_a_reference() -> None:
+    plain = Baseline.fit({"x": np.arange(20.0)})
+    ref = Reference.of_regressor([1.0, 2.0], [1.0, 3.0])
+    stored = {"old": plain.to_bytes(), "new": ref.attach(plain).to_bytes(), "bad": b"not a baseline"}
+    with _serving(stored) as http:
+        found = {m: stored_baseline(http, "http://drift", None, m, "1") for m in (*stored, "none")}
+    assert found == {
+        "old": StoredBaseline("abc", (), False),
+        "new": StoredBaseline("abc", (), True),
+        "bad": StoredBaseline("abc", (), False),
+        "none": None,
+    }

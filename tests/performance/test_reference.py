@@ -156,6 +156,16 @@ def test_every_flipped_byte_and_every_truncation_is_refused(blob: bytes) -> None
             Reference.from_bytes(blob[:size])
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=400))
+def test_arbitrary_bytes_are_codec_errors(data: bytes) -> None:
+    with pytest.raises(mlmon.CodecError):
+        Reference.from_bytes(data)
+    body = data[:200]
+    with pytest.raises(mlmon.CodecError):  # a valid digest over arbitrary bytes
+        Reference.from_bytes(body + hashlib.sha256(body).digest())
+
+
 def _resealed(blob: bytes, edit: Any) -> bytes:
     """``blob`` with its struct edited and a valid digest: what a newer or buggy writer would make."""
     raw = msgspec.msgpack.decode(blob[:-32])

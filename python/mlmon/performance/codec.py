@@ -242,9 +242,14 @@ class ReferenceParts(NamedTuple):
 
 
 def encode_reference(parts: ReferenceParts) -> bytes:
-    """The bytes of a reference: its struct, then the SHA-256 of the struct's bytes."""
+    """The bytes of a reference: its struct, then the SHA-256 of the struct's bytes.
+
+    Raises:
+        InputError: the counts are not classification or regression counts.
+    """
     counts = _wire_of(parts.counts)
-    assert isinstance(counts, _Classification | _Regression)  # ReferenceParts types it so
+    if not isinstance(counts, _Classification | _Regression):
+        raise InputError("a reference holds classification or regression counts")
     cal = parts.calibration
     calibration = None
     if cal is not None:
@@ -273,7 +278,8 @@ def decode_reference(data: bytes) -> ReferenceParts:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise CodecError(f"not an mlmon performance reference: {exc}") from None
     counts = _checked_build(wire.counts)
-    assert isinstance(counts, ClassificationCounts | RegressionCounts)  # the struct's field types
+    if not isinstance(counts, ClassificationCounts | RegressionCounts):  # the struct's field rules it out
+        raise CodecError("performance reference: its counts are neither classification nor regression")
     calibration = None
     if wire.calibration is not None:
         c = wire.calibration
