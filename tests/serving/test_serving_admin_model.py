@@ -102,7 +102,8 @@ def test_wrong_sha256_is_refused_before_loading_and_the_old_model_stays(
     assert put_model(url, bytes(flipped), "v2", sha256=claimed).status_code == 422
     assert not sentinel.exists()
     assert httpx.get(f"{url}/version").json()["version"] == "v1"
-    assert httpx.post(f"{url}/predict", json={"rows": rows}).json() == before
+    after = httpx.post(f"{url}/predict", json={"rows": rows}).json()
+    assert after["predictions"] == before["predictions"] and after["version"] == before["version"]
     assert metric(url, "mlmon_serving_deploys_total", outcome="refused") == 4
     assert metric(url, "mlmon_serving_deploys_total", outcome="live") == 1
     stored = {p.name for p in model_dir.iterdir()}

@@ -41,15 +41,22 @@ def test_rows_and_columns_in_json_and_msgpack_match_the_model(
     expected = models["v1"].predict(pd.DataFrame(rows, columns=FEATURES)).tolist()
     by_rows = httpx.post(f"{api}/predict", json={"rows": rows})
     assert by_rows.status_code == 200, by_rows.text
-    assert by_rows.json() == {"predictions": expected, "model": "credit", "version": "v1"}
+    answer = by_rows.json()
+    ids = answer.pop("request_ids")
+    assert answer == {"predictions": expected, "model": "credit", "version": "v1"}
+    assert len(set(ids)) == len(rows)  # fresh ids, one per row, for their labels later
     columns = {name: [r[name] for r in rows] for name in FEATURES}
+    mine = [f"order-{i}" for i in range(len(rows))]
     packed = httpx.post(
         f"{api}/predict",
-        content=msgspec.msgpack.encode({"columns": columns}),
+        content=msgspec.msgpack.encode({"columns": columns, "request_ids": mine}),
         headers={"content-type": "application/msgpack"},
     )
     assert packed.status_code == 200, packed.text
     assert packed.json()["predictions"] == expected
+    assert packed.json()["request_ids"] == mine  # the caller's own ids come back
+    short = httpx.post(f"{api}/predict", json={"columns": columns, "request_ids": mine[:-1]})
+    assert short.status_code == 422 and "request_ids has" in short.json()["detail"]
 
 
 @pytest.mark.parametrize(

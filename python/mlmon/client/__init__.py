@@ -9,6 +9,15 @@ counting the oldest batches, and never raise into or slow the caller. Needs ``ht
 
 from mlmon.client._async import AsyncDriftClient
 from mlmon.client._core import backoff, retry_after
+from mlmon.client._labels import LabelReceipt, LabelsRefusedError, LabelsUndeliveredError
 from mlmon.client._sync import DriftClient
 
-__all__ = ["AsyncDriftClient", "DriftClient", "backoff", "retry_after"]
+__all__ = [
+    "AsyncDriftClient",
+    "DriftClient",
+    "LabelReceipt",
+    "LabelsRefusedError",
+    "LabelsUndeliveredError",
+    "backoff",
+    "retry_after",
+]

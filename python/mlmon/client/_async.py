@@ -26,6 +26,8 @@ import httpx
 
 from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
+from mlmon.client._core import backoff, retry_after
+from mlmon.client._labels import ATTEMPTS, LabelReceipt, labels_body, receipt, undelivered
 from mlmon.client._sync import Sender
 
 __all__ = ["AsyncDriftClient"]
@@ -94,17 +96,39 @@ class AsyncDriftClient(ClientBase):
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._wake.set)
 
-    def record(self, row: Mapping[str, Any]) -> None:
-        """Buffers one row ``{feature: value}`` (copied). Never raises."""
+    def record(self, row: Mapping[str, Any], request_id: str | None = None) -> None:
+        """Buffers one row ``{feature: value}`` (copied), with the id its label will come under. Never
+        raises."""
         if self._task is None:
             self._autostart()
-        super().record(row)
+        super().record(row, request_id)
 
-    def record_batch(self, columns: Any) -> None:
-        """Buffers a column batch (a pandas DataFrame or ``{feature: 1-D array or list}``). Never raises."""
+    def record_batch(self, columns: Any, request_ids: Any = None) -> None:
+        """Buffers a column batch (a pandas DataFrame or ``{feature: 1-D array or list}``), with one
+        request id per row if given. Never raises."""
         if self._task is None:
             self._autostart()
-        super().record_batch(columns)
+        super().record_batch(columns, request_ids)
+
+    async def send_labels(self, request_ids: Any, labels: Any, *, version: str | None = None) -> LabelReceipt:
+        """Sends true values by request id and waits for the join; see
+        :meth:`mlmon.client.DriftClient.send_labels`."""
+        body = labels_body(request_ids, labels, version or self._core.version)
+        core, last = self._core, ""
+        async with httpx.AsyncClient(follow_redirects=False, timeout=core.timeout) as http:
+            for attempt in range(ATTEMPTS):
+                delay = backoff(attempt)
+                try:
+                    r = await http.post(core.labels_endpoint, content=body, headers=core.headers)
+                    got = receipt(r.status_code, r.content)
+                    if got is not None:
+                        return got
+                    last, delay = f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")) or delay
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                if attempt + 1 < ATTEMPTS:
+                    await asyncio.sleep(delay)
+        raise undelivered(ATTEMPTS, last)
 
     def _autostart(self) -> None:
         if self._closed:

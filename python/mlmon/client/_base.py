@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlmon.client._buffer import Batch
-from mlmon.client._columns import Kind
+from mlmon.client._columns import REQUEST_IDS, Kind, request_id_column
 from mlmon.client._core import ClientCore
 
 __all__ = ["ClientBase", "rest"]
@@ -82,27 +82,38 @@ class ClientBase(abc.ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.endpoint!r}, version={self._core.version!r})"
 
-    def record(self, row: Mapping[str, Any]) -> None:
+    def record(self, row: Mapping[str, Any], request_id: str | None = None) -> None:
         """Buffers one row ``{feature: value}`` (copied, so the caller may reuse the dict). Never raises.
 
         Args:
-            row: Feature values; ``None`` or NaN means missing, an absent feature is missing too.
+            row: Feature values (and the model's outputs: ``prediction``, ``proba_<class>``); ``None``
+                or NaN means missing, an absent feature is missing too.
+            request_id: The id the row's label will come back under (:meth:`send_labels`), if any.
         """
         if self._closed:
             self._core.drop(Batch(1, 0.0))
             return
         try:
-            self._add(dict(row))
+            values = dict(row)
+            if request_id is not None:
+                values[REQUEST_IDS] = request_id_column([request_id], 1).values[0]
+            self._add(values)
         except Exception as exc:  # not a mapping: nothing to buffer, and the caller must not see an error
             self._core.bad_input("record", exc)
 
-    def record_batch(self, columns: Any) -> None:
+    def record_batch(self, columns: Any, request_ids: Any = None) -> None:
         """Buffers a column batch: a pandas DataFrame or ``{feature: 1-D array or list}``. Never raises;
-        an unreadable batch is logged once and counted in :attr:`rejected_batches`."""
+        an unreadable batch is logged once and counted in :attr:`rejected_batches`.
+
+        Args:
+            columns: The batch (features and the model's outputs).
+            request_ids: One id per row (``None`` for a row nobody will label): the service keeps the
+                rows' outputs so that their labels, sent later with :meth:`send_labels`, are joined.
+        """
         if self._closed:
             self._core.bad_input("record_batch", RuntimeError("the client is closed"))
             return
-        self._core.record_batch(columns)
+        self._core.record_batch(columns, request_ids)
 
     @property
     def dropped(self) -> int:

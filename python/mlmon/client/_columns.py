@@ -25,6 +25,7 @@ import numpy.typing as npt
 from mlmon.exceptions import DtypeError, InputError
 
 __all__ = [
+    "REQUEST_IDS",
     "Coded",
     "Column",
     "Columns",
@@ -33,11 +34,17 @@ __all__ = [
     "columns_of_frame",
     "concat_columns",
     "encode_body",
+    "request_id_column",
     "rows_to_columns",
     "slice_columns",
 ]
 
 Kind = Literal["numerical", "categorical"]
+
+#: The column under which a batch carries its rows' request ids until it is encoded (a NUL cannot
+#: start a feature name, so it never meets one); the body sends them as ``request_ids``.
+REQUEST_IDS = "\0request_id"
+_MAX_REQUEST_ID = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,5 +254,26 @@ def encode_body(
     body: dict[str, Any] = {"producer_id": producer_id, "sequence": sequence, "sent_at": sent_at}
     if version is not None:
         body["version"] = version
-    body["columns"] = {name: _wire(col) for name, col in cols.items()}
+    ids = cols.get(REQUEST_IDS)
+    if isinstance(ids, Labels):
+        body["request_ids"] = [None if v is None else str(v) for v in ids.values]
+    body["columns"] = {name: _wire(col) for name, col in cols.items() if name != REQUEST_IDS}
     return _ENCODER.encode(body)
+
+
+def request_id_column(request_ids: Any, rows: int) -> Labels:
+    """The request ids of a column batch, checked: one per row, each a string of 1 to 128 characters
+    or ``None`` (a row nobody will label).
+
+    Raises:
+        InputError: another length, or an id that is not such a string.
+    """
+    ids = list(request_ids.tolist() if isinstance(request_ids, np.ndarray) else request_ids)
+    if len(ids) != rows:
+        raise InputError(f"request_ids has {len(ids)} values, the batch has {rows} rows")
+    for rid in ids:
+        if rid is not None and (not isinstance(rid, str) or not 0 < len(rid) <= _MAX_REQUEST_ID):
+            raise InputError(
+                f"a request id must be a string of 1 to {_MAX_REQUEST_ID} characters, not {rid!r}"
+            )
+    return Labels(ids)

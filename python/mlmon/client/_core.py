@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlmon.client._buffer import Batch, Buffer
-from mlmon.client._columns import Kind, columns_of_frame
+from mlmon.client._columns import REQUEST_IDS, Kind, columns_of_frame, request_id_column
 from mlmon.core._compat import require
 from mlmon.exceptions import InputError
 
@@ -127,6 +127,7 @@ class ClientCore:
         self.model, self.version, self.kinds = model, version, dict(kinds or {})
         self.flush_interval, self.timeout, self.close_timeout = flush_interval, timeout, close_timeout
         self.endpoint = f"{url.rstrip('/')}/v1/models/{quote(model, safe='')}/ingest"
+        self.labels_endpoint = f"{url.rstrip('/')}/v1/models/{quote(model, safe='')}/labels"
         token = token if token is not None else os.environ.get("MLMON_INGEST_TOKEN")
         self.headers = {"content-type": "application/msgpack"}
         if token:
@@ -159,10 +160,13 @@ class ClientCore:
         if self._rows_metric is not None:
             self._rows_metric.labels(self.model, outcome).inc(rows)
 
-    def record_batch(self, data: Any) -> None:
-        """Normalises and buffers a column batch; bad input is counted as rejected and logged once."""
+    def record_batch(self, data: Any, request_ids: Any = None) -> None:
+        """Normalises and buffers a column batch (with its rows' request ids); bad input is counted as
+        rejected and logged once."""
         try:
             cols, n = columns_of_frame(data, self.kinds)
+            if request_ids is not None:
+                cols[REQUEST_IDS] = request_id_column(request_ids, n)
         except Exception as exc:  # never raise into the caller's request path
             self.bad_input("record_batch", exc)
             return

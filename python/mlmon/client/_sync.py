@@ -23,7 +23,8 @@ import httpx
 
 from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
-from mlmon.client._core import ClientCore
+from mlmon.client._core import ClientCore, backoff, retry_after
+from mlmon.client._labels import ATTEMPTS, LabelReceipt, labels_body, receipt, undelivered
 
 __all__ = ["DriftClient", "Sender"]
 
@@ -192,6 +193,42 @@ class DriftClient(ClientBase):
                 return True
             time.sleep(0.01)
         return False
+
+    def send_labels(self, request_ids: Any, labels: Any, *, version: str | None = None) -> LabelReceipt:
+        """Sends true values for rows recorded with these request ids and waits for the join (not
+        buffered: for a batch job or a feedback handler, not the scoring path).
+
+        Args:
+            request_ids: The ids the rows were recorded under (:meth:`record_batch`).
+            labels: The true class (a label of the model's classes) or value of each row.
+            version: The version whose classes check the labels (default: this client's, else the
+                service's default version).
+
+        Returns:
+            What the service joined now (``matched``), had joined before (``duplicates``), or keeps
+            waiting for its prediction (``pending``).
+
+        Raises:
+            InputError: unequal lengths, no labels, a request id that is not a string.
+            LabelsRefusedError: the service refused them (a 4xx with its reason).
+            LabelsUndeliveredError: still failing after the retries (sending again is safe).
+        """
+        body = labels_body(request_ids, labels, version or self._core.version)
+        core, last = self._core, ""
+        with httpx.Client(follow_redirects=False, timeout=core.timeout) as http:
+            for attempt in range(ATTEMPTS):
+                delay = backoff(attempt)
+                try:
+                    r = http.post(core.labels_endpoint, content=body, headers=core.headers)
+                    got = receipt(r.status_code, r.content)
+                    if got is not None:
+                        return got
+                    last, delay = f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")) or delay
+                except httpx.HTTPError as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                if attempt + 1 < ATTEMPTS:
+                    time.sleep(delay)
+        raise undelivered(ATTEMPTS, last)
 
     def close(self, timeout: float | None = None) -> None:
         """Sends what is left (for up to ``timeout``, default ``close_timeout``, seconds) and stops.

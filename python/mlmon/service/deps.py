@@ -18,7 +18,7 @@ from mlmon.service.baselines import BaselineCache
 from mlmon.service.metrics import Metrics
 from mlmon.service.reports import Reports
 from mlmon.service.settings import Settings
-from mlmon.service.worker import Lifecycle, Worker, WritePath
+from mlmon.service.worker import LabelPath, Lifecycle, Worker, WritePath
 from mlmon.store import Store
 
 __all__ = ["InjectedStore", "dependencies", "worker_of"]
@@ -66,6 +66,10 @@ def _write_path(state: State) -> WritePath:
     return worker_of(state).write_path
 
 
+def _label_path(state: State) -> LabelPath:
+    return worker_of(state).label_path
+
+
 def _read_scope(request: Request[Any, Any, Any], state: State) -> frozenset[str] | None:
     # None (every model) with public_read or the admin token, else only the ingest token's own models:
     # one model's token sees no other model's names. No or an unknown token is a 401.
@@ -86,6 +90,7 @@ def dependencies() -> dict[str, Provide]:
         "reports": _reports,
         "lifecycle": _lifecycle,
         "write_path": _write_path,
+        "label_path": _label_path,
         "read_scope": _read_scope,
     }
     return {name: Provide(fn, sync_to_thread=False) for name, fn in providers.items()}

@@ -45,6 +45,8 @@ class Metrics:
     compacted_rows: Counter
     alerts_sent: Counter
     alerts_failed: Counter
+    labels: Counter
+    performance: Gauge
     build_info: Gauge
 
     def set_drift(self, model: str, version: str, feature: str, score: float | None, severity: str) -> None:
@@ -52,6 +54,13 @@ class Metrics:
         if score is not None:
             self.drift_score.labels(model, version, feature).set(score)
         self.drift_severity.labels(model, version, feature).set(_SEVERITY.get(severity, 0.0))
+
+    def set_performance(self, model: str, version: str, source: str, values: dict[str, float | None]) -> None:
+        """Exports a model version's latest performance figures from ``source`` (``realized``,
+        ``estimated`` or ``reference``); undefined ones are left as they were."""
+        for metric, value in values.items():
+            if value is not None:
+                self.performance.labels(model, version, metric, source).set(value)
 
 
 def build_metrics(registry: CollectorRegistry) -> Metrics:
@@ -128,6 +137,20 @@ def build_metrics(registry: CollectorRegistry) -> Metrics:
             "Alert deliveries that failed after retries",
             ("severity", "sink"),
             registry=registry,
+        ),
+        labels=Counter(
+            "mlmon_labels_total",
+            "Labels received, by what the join did: matched, duplicates, conflicts, pending, not_sampled",
+            ("model", "outcome"),
+            registry=registry,
+        ),
+        performance=Gauge(
+            "mlmon_model_performance",
+            "Latest model performance (accuracy, macro_f1, roc_auc, log_loss, mae, rmse, r2...) by source: "
+            "realized from labels, estimated (CBPE) before them, reference from the deploy's validation",
+            ("model", "version", "metric", "source"),
+            registry=registry,
+            multiprocess_mode="mostrecent",
         ),
         build_info=Gauge(
             "mlmon_build_info", "mlmon build", ("version",), registry=registry, multiprocess_mode="max"

@@ -16,6 +16,7 @@ Environment variables (all optional):
 ``MLMON_INFLIGHT_BYTES``                  per-worker budget of bodies in flight (429 beyond)
 ``MLMON_MAX_ROWS``                        rows per batch (default 1,000,000)
 ``MLMON_MAX_CATEGORIES``                  distinct labels per column and batch (default 100,000; 422 beyond)
+``MLMON_LABEL_SAMPLE``                    share of request ids kept for the label join (default 1.0)
 ``MLMON_HEADER_TIMEOUT_SECONDS``          time a client has to send a request's headers (default 10; 408)
 ``MLMON_BODY_TIMEOUT_SECONDS``            time a client has to send a body once headers are in (default 60)
 ``MLMON_KEEP_ALIVE_SECONDS``              an idle keep-alive connection is closed after (default 5)
@@ -100,6 +101,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     inflight_bytes: int = 64 * 1024 * 1024
     max_rows: int = 1_000_000
     max_categories: int = 100_000
+    label_sample: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
     header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
     body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 60.0
     keep_alive_seconds: Annotated[int, msgspec.Meta(ge=1, le=600)] = 5

@@ -25,7 +25,7 @@ from mlmon.service.settings import Settings
 from mlmon.service.thresholds import load_thresholds
 from mlmon.store import IngestBatch, Store
 
-__all__ = ["Lifecycle", "Worker", "WritePath"]
+__all__ = ["LabelPath", "Lifecycle", "Worker", "WritePath"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ class WritePath:
     baselines: BaselineCache
     committer: GroupCommitter
     metrics: Metrics
+
+
+@dataclass(frozen=True)
+class LabelPath:
+    """The worker's parts the labels route uses (the ``label_path`` dependency)."""
+
+    settings: Settings
+    store: Store
+    baselines: BaselineCache
+    metrics: Metrics
+    writer_id: str
+    """This worker's writer id: its performance counts rows are its own, as its partials are."""
 
 
 @dataclass
@@ -77,15 +89,18 @@ class Worker:
     compactor: Compactor
     write_path: WritePath
     """The parts the ingest route hands to :func:`mlmon.service.ingest.ingest` (built once)."""
+    label_path: LabelPath
+    """The parts the labels route hands to :func:`mlmon.service.labels.post_labels`."""
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @classmethod
     def open(cls, settings: Settings, store: Store, metrics: Metrics) -> Worker:
         """Builds the parts around an open store (the worker closes it in :meth:`stop`)."""
         s = settings
+        writer = writer_id()
         committer = GroupCommitter(
             store,
-            writer_id(),
+            writer,
             max_batches=s.commit_max_batches,
             max_queue=s.max_queue,
             on_commit=_count_commits(metrics),
@@ -110,6 +125,7 @@ class Worker:
             alerts=AlertManager(s, store, metrics, reports, baselines),
             compactor=compactor,
             write_path=WritePath(s, budget, baselines, committer, metrics),
+            label_path=LabelPath(s, store, baselines, metrics, writer),
         )
 
     def start(self) -> None:

@@ -10,6 +10,7 @@ forwarding run in a worker thread; the drift client only buffers, so forwarding 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from typing import Annotated, Any
 
 import msgspec
@@ -22,25 +23,33 @@ from mlmon.core.outputs import MAX_PROBA_CLASSES, PREDICTION, output_columns
 from mlmon.exceptions import InputError
 from mlmon.serving.models import LiveModel
 
-__all__ = ["PredictRequest", "PredictResponse", "decode", "score", "to_columns"]
+__all__ = ["PredictRequest", "PredictResponse", "decode", "request_ids_of", "score", "to_columns"]
 
 Value = Annotated[str, msgspec.Meta(max_length=1024)] | float | bool | None
 _ROWS_CAP = 1_000_000  # a type-level cap against length bombs; the configured limit is checked after
 
 
+RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class PredictRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """A batch to score: rows or columns (exactly one of them)."""
+    """A batch to score: rows or columns (exactly one of them), and optionally the caller's own id of
+    each row (an order id, say), under which its label will come back."""
 
     rows: Annotated[list[dict[str, Value]], msgspec.Meta(max_length=_ROWS_CAP)] | None = None
     columns: dict[str, Annotated[list[Value], msgspec.Meta(max_length=_ROWS_CAP)]] | None = None
+    request_ids: Annotated[list[RequestId], msgspec.Meta(max_length=_ROWS_CAP)] | None = None
 
 
 class PredictResponse(msgspec.Struct):
-    """Predictions, in row order, and the model that made them."""
+    """Predictions, in row order, the model that made them, and each row's request id (the caller's, or
+    one made here) for sending its label to the drift service later (``POST /v1/models/{model}/labels``
+    there, or ``DriftClient.send_labels``)."""
 
     predictions: list[Any]
     model: str
     version: str
+    request_ids: list[str] | None = None
 
 
 _JSON = msgspec.json.Decoder(PredictRequest)
@@ -127,8 +136,26 @@ def _frame(live: LiveModel, arrays: dict[str, npt.NDArray[Any]]) -> Any:
     return np.column_stack([a.astype(object) for a in arrays.values()])
 
 
-def score(live: LiveModel, cols: dict[str, list[Any]]) -> PredictResponse:
-    """Scores the columns with the live model and hands them to its drift client (runs in a thread).
+def request_ids_of(req: PredictRequest, rows: int) -> list[str]:
+    """The rows' request ids: the caller's, else ``<batch>-<row>`` under a random 96-bit batch id (one
+    random draw per request, not per row: a uuid4 per row cost more than scoring a small batch).
+
+    Raises:
+        InputError: the caller's list has another length than the rows (422).
+    """
+    if req.request_ids is None:
+        batch = secrets.token_hex(12)
+        return [f"{batch}-{i}" for i in range(rows)]
+    if len(req.request_ids) != rows:
+        raise InputError(f"request_ids has {len(req.request_ids)} values, the batch has {rows} rows")
+    return req.request_ids
+
+
+def score(
+    live: LiveModel, cols: dict[str, list[Any]], request_ids: list[str] | None = None
+) -> PredictResponse:
+    """Scores the columns with the live model and hands them, with their outputs and request ids, to
+    its drift client (runs in a thread).
 
     Raises:
         InputError: the model refuses the values (422, naming the features with text or missing values).
@@ -148,8 +175,10 @@ def score(live: LiveModel, cols: dict[str, list[Any]]) -> PredictResponse:
         )
         raise InputError(f"the model could not score these rows: {str(exc).splitlines()[0]}{hint}") from exc
     if live.drift is not None:
-        live.drift.record_batch({**_outputs(live, frame, predictions), **arrays})
-    return PredictResponse(np.asarray(predictions).tolist(), live.name, live.version)
+        outputs = _outputs(live, frame, predictions)
+        # Request ids go with the outputs only: without them no label can be counted.
+        live.drift.record_batch({**outputs, **arrays}, request_ids if outputs else None)
+    return PredictResponse(np.asarray(predictions).tolist(), live.name, live.version, request_ids)
 
 
 def _outputs(live: LiveModel, frame: Any, predictions: Any) -> dict[str, npt.NDArray[Any]]:

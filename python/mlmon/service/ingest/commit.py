@@ -22,7 +22,7 @@ import anyio
 import anyio.to_thread
 
 from mlmon.service.errors import BatchConflictError, OverloadedError
-from mlmon.store import SEQUENCE_WINDOW, IngestBatch, IngestResult, Store, StoreUnavailableError
+from mlmon.store import SEQUENCE_WINDOW, IngestBatch, IngestResult, LabelCounter, Store, StoreUnavailableError
 
 __all__ = ["GroupCommitter", "Outcome", "writer_id"]
 
@@ -42,6 +42,7 @@ class _Pending:
     version: str
     batch: IngestBatch
     done: asyncio.Future[Outcome] = field(repr=False)
+    counter: LabelCounter | None = None
 
 
 class GroupCommitter:
@@ -96,8 +97,10 @@ class GroupCommitter:
             await self._task
             self._task = None
 
-    async def submit(self, model: str, version: str, batch: IngestBatch) -> Outcome:
-        """Queues a batch and waits until its commit.
+    async def submit(
+        self, model: str, version: str, batch: IngestBatch, counter: LabelCounter | None = None
+    ) -> Outcome:
+        """Queues a batch and waits until its commit (``counter``: see :meth:`mlmon.store.Store.ingest`).
 
         Returns:
             ``accepted`` (counted in this commit) or ``duplicate`` (counted before with the same digest).
@@ -110,7 +113,7 @@ class GroupCommitter:
         if self._stopping or len(self._queue) >= self._max_queue:
             raise OverloadedError("ingest queue is full; retry after the Retry-After delay")
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(model, version, batch, done))
+        self._queue.append(_Pending(model, version, batch, done, counter))
         self._wake.set()
         # shield: a client that disconnects must not cancel the commit of a queued batch. The timeout
         # counts from here, so time spent queued behind a stuck commit is bounded too; a batch that
@@ -141,6 +144,8 @@ class GroupCommitter:
             primary: dict[str, _Pending] = {}
             followers = [p for p in items if primary.setdefault(p.batch.batch_id, p) is not p]
             started = time.perf_counter()
+            # Every batch of one version counts its labels alike: any of their counters serves.
+            counter = next((p.counter for p in items if p.counter is not None), None)
             try:
                 with anyio.fail_after(self._commit_timeout):
                     result = await anyio.to_thread.run_sync(
@@ -149,6 +154,7 @@ class GroupCommitter:
                         version,
                         self._writer_id,
                         [p.batch for p in primary.values()],
+                        counter,
                         abandon_on_cancel=True,
                     )
             except TimeoutError:

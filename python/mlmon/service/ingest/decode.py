@@ -19,6 +19,7 @@ from mlmon.core.windows import WindowState
 from mlmon.exceptions import InputError
 from mlmon.service.errors import BadRequestError
 from mlmon.service.ingest.negotiate import Format
+from mlmon.service.ingest.outputs import OutputSpec
 from mlmon.service.ingest.schemas import IngestEnvelope, columns_type
 from mlmon.service.ingest.unique_keys import duplicate_columns
 from mlmon.store.names import validate_name
@@ -88,6 +89,8 @@ class BaselineEntry:
     """The engine's msgpack reader of this version's columns (read and counted without Python)."""
     max_categories: int = 100_000
     """Distinct labels a batch may bring per categorical column (``MLMON_MAX_CATEGORIES``)."""
+    outputs: OutputSpec | None = None
+    """The version's output columns and reference performance (``None``: the baseline has none)."""
 
     @classmethod
     def build(
@@ -116,6 +119,7 @@ class BaselineEntry:
             names=tuple(kinds),
             reader=reader,
             max_categories=max_categories,
+            outputs=OutputSpec.of(baseline, max_rows),
         )
 
     @property

@@ -16,13 +16,17 @@ from collections.abc import Awaitable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
+import msgspec
+
+from mlmon.exceptions import InputError
 from mlmon.service.ingest.commit import GroupCommitter, Outcome
 from mlmon.service.ingest.count import Folded, decode_and_count
 from mlmon.service.ingest.decode import batch_key, decode_envelope
 from mlmon.service.ingest.negotiate import Format, negotiate
+from mlmon.service.ingest.outputs import counter_of
 from mlmon.service.ingest.schemas import IngestEnvelope, IngestResponse
 from mlmon.service.ingest.window import partial, window_of
-from mlmon.store import IngestBatch
+from mlmon.store import IngestBatch, LabelCounter, Prediction
 
 if TYPE_CHECKING:
     from mlmon.service.worker import WritePath
@@ -72,27 +76,47 @@ async def _count(
     folded = decode_and_count(entry, envelope, fmt, path.settings.max_rows)
     window = window_of(envelope.sent_at, datetime.now(timezone.utc), path.settings.window_seconds)
     digest, part = partial(entry, folded, window, pinned=envelope.sent_at is not None)
+    predictions: list[Prediction] = []
+    counter: LabelCounter | None = None
+    if entry.outputs is not None:
+        predictions, estimate = entry.outputs.extract(
+            envelope.columns, fmt, folded.rows, envelope.request_ids, path.settings.label_sample
+        )
+        part = msgspec.structs.replace(part, estimate=estimate)
+        counter = counter_of({version: entry.outputs})
+    elif envelope.request_ids is not None and len(envelope.request_ids) != folded.rows:
+        raise InputError(
+            f"request_ids has {len(envelope.request_ids)} values, the batch has {folded.rows} rows"
+        )
     batch = IngestBatch(
         batch_id=key,
         digest=digest,
         partials=[part],
         producer_id=envelope.producer_id,
         sequence=envelope.sequence,
+        predictions=predictions,
     )
-    status = await commit(path.committer, model, version, batch)
+    status = await commit(path.committer, model, version, batch, counter)
     path.metrics.ingest_duration.observe(time.perf_counter() - started)
     return _answer(envelope, status, model, version, folded, window[0])
 
 
-async def commit(committer: GroupCommitter, model: str, version: str, batch: IngestBatch) -> Outcome:
-    """The commit stage: queues the batch for the worker's next group commit and waits for it.
+async def commit(
+    committer: GroupCommitter,
+    model: str,
+    version: str,
+    batch: IngestBatch,
+    counter: LabelCounter | None = None,
+) -> Outcome:
+    """The commit stage: queues the batch for the worker's next group commit and waits for it
+    (``counter`` counts the labels that waited for the batch's predictions).
 
     Raises:
         OverloadedError: the commit queue is full (429).
         BatchConflictError: the id was counted before with other content (409).
         StoreUnavailableError: the commit failed or its outcome is unknown (503).
     """
-    return await committer.submit(model, version, batch)
+    return await committer.submit(model, version, batch, counter)
 
 
 def _answer(

@@ -32,6 +32,9 @@ Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 Sequence = Annotated[int, msgspec.Meta(ge=0, lt=1 << 62)]
 """A producer's batch number."""
 
+RequestId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+"""A request id: the key by which a row's label comes back (an order id, a uuid)."""
+
 Category = Annotated[str, msgspec.Meta(max_length=1024)] | int
 """A category label: a string, or an integer for features whose baseline categories are integers
 (a baseline fitted on ``[0, 1, 2]`` does not match the strings ``"0"``, ``"1"``, ``"2"``)."""
@@ -51,6 +54,8 @@ class IngestEnvelope(msgspec.Struct, forbid_unknown_fields=True):
         sequence: The batch's number from that producer (0, 1, 2...; a retry reuses it).
         version: The model version (default: the production version, else the only one with a baseline).
         sent_at: When the rows were seen (default: arrival time); picks the window.
+        request_ids: One per row (``null`` for a row nobody will label): the rows whose labels may come
+            later; the service keeps the sampled ones (``MLMON_LABEL_SAMPLE``) with the model's outputs.
     """
 
     columns: msgspec.Raw
@@ -59,6 +64,7 @@ class IngestEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     sequence: Sequence | None = None
     version: Name | None = None
     sent_at: datetime | None = None
+    request_ids: Annotated[list[RequestId | None], msgspec.Meta(max_length=1 << 22)] | None = None
 
 
 class RawNumbers(msgspec.Struct, forbid_unknown_fields=True):

@@ -5,13 +5,16 @@ from mlmon.service.routes.baselines import BaselinesController
 from mlmon.service.routes.dashboard import DashboardController
 from mlmon.service.routes.health import HealthController
 from mlmon.service.routes.ingest import IngestController
+from mlmon.service.routes.performance import LabelsController, PerformanceController
 from mlmon.service.routes.reports import ReportsController
 
 __all__ = ["CONTROLLERS"]
 
 CONTROLLERS = [
     IngestController,
+    LabelsController,
     ReportsController,
+    PerformanceController,
     BaselinesController,
     AlertsController,
     HealthController,

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 
 from mlmon.serving.metrics import ServingMetrics
 from mlmon.serving.models import ModelHolder
-from mlmon.serving.predict import PredictResponse, decode, score, to_columns
+from mlmon.serving.predict import PredictResponse, decode, request_ids_of, score, to_columns
 from mlmon.serving.settings import ServingSettings
 
 __all__ = ["PredictController"]
@@ -30,7 +30,9 @@ class PredictController(Controller):
         settings: NamedDependency[ServingSettings],
         metrics: NamedDependency[ServingMetrics],
     ) -> PredictResponse:
-        """Scores ``{"rows": [...]}`` or ``{"columns": {...}}`` (JSON or msgpack) with the live model.
+        """Scores ``{"rows": [...]}`` or ``{"columns": {...}}`` (JSON or msgpack) with the live model;
+        ``request_ids`` (one per row, optional) name the rows for their labels, else the answer
+        carries fresh ones.
 
         422 names a missing, unknown or unusable feature; 503 while no model is loaded.
 
@@ -46,7 +48,8 @@ class PredictController(Controller):
         live = holder.current()  # read once: a swap during this request does not affect it
         req = decode(await request.body(), request.headers.get("content-type"))
         cols = to_columns(req, live.features, settings.max_rows)
+        ids = request_ids_of(req, len(cols[live.features[0]]))
         with metrics.latency.time():
-            out = await asyncio.to_thread(score, live, cols)
+            out = await asyncio.to_thread(score, live, cols, ids)
         metrics.rows.labels(live.name, live.version).inc(len(out.predictions))
         return out

@@ -1,0 +1,105 @@
+"""Labels to the drift service: ``POST {url}/v1/models/{model}/labels``, from a batch job or a feedback
+handler, minutes to weeks after the predictions.
+
+Unlike feature batches, a label send is not buffered: the caller wants to know what was joined. It is
+retried like a feature batch (408, 429, 5xx and network errors, ``Retry-After`` honoured, jittered
+backoff) and, since the service joins each request id once, a retry whose first attempt did land
+comes back as ``duplicates``, never counted twice. A final 4xx raises :class:`LabelsRefusedError` with
+the service's reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from mlmon.exceptions import InputError, MlmonError
+
+__all__ = [
+    "ATTEMPTS",
+    "LabelReceipt",
+    "LabelsRefusedError",
+    "LabelsUndeliveredError",
+    "labels_body",
+    "receipt",
+    "undelivered",
+]
+
+#: Tries of one label send before :class:`LabelsUndeliveredError` (about 3 s of backoff in all).
+ATTEMPTS = 6
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+class LabelsRefusedError(MlmonError, ValueError):
+    """The service refused the labels (a final 4xx: unknown model, a label that is not a class...)."""
+
+
+class LabelsUndeliveredError(MlmonError, ConnectionError):
+    """The labels could not be delivered within the attempts (the service down or overloaded); sending
+    them again is safe."""
+
+
+class LabelReceipt(msgspec.Struct, frozen=True):
+    """What the service did with a label batch (counts of request ids): see
+    :class:`mlmon.service.labels.LabelsResponse`."""
+
+    model: str
+    rows: int
+    matched: int
+    duplicates: int
+    conflicts: int
+    pending: int
+    not_sampled: int
+
+
+def _values(values: Any, what: str) -> list[Any]:
+    out = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return [v.item() if isinstance(v, np.generic) else v for v in out] if what == "labels" else out
+
+
+def labels_body(request_ids: Any, labels: Any, version: str | None) -> bytes:
+    """The msgpack body ``{request_ids, labels, version?}``.
+
+    Raises:
+        InputError: lengths differ, no labels, or a request id that is not a string.
+    """
+    ids, values = _values(request_ids, "request_ids"), _values(labels, "labels")
+    if len(ids) != len(values):
+        raise InputError(f"request_ids has {len(ids)} values, labels has {len(values)}")
+    if not ids:
+        raise InputError("send at least one label")
+    bad = next((r for r in ids if not isinstance(r, str) or not 0 < len(r) <= 128), None)
+    if bad is not None:
+        raise InputError(f"a request id must be a string of 1 to 128 characters, not {bad!r}")
+    body: dict[str, Any] = {"request_ids": ids, "labels": values}
+    if version is not None:
+        body["version"] = version
+    return _ENCODER.encode(body)
+
+
+def receipt(status: int, content: bytes) -> LabelReceipt | None:
+    """The receipt of a 2xx; ``None`` for a status worth retrying (408, 429, 5xx).
+
+    Raises:
+        LabelsRefusedError: any other status, with the service's reason.
+    """
+    if 200 <= status < 300:
+        return msgspec.json.decode(content, type=LabelReceipt)
+    if status in (408, 429) or status >= 500:
+        return None
+    try:
+        reason = msgspec.json.decode(content).get("detail", "")
+    except (msgspec.DecodeError, AttributeError):
+        reason = content[:300].decode(errors="replace")
+    raise LabelsRefusedError(f"the drift service refused the labels (HTTP {status}): {reason}")
+
+
+def undelivered(attempts: int, last: str) -> LabelsUndeliveredError:
+    """The error after ``attempts`` tries, naming the last failure."""
+    return LabelsUndeliveredError(
+        f"the labels were not delivered after {attempts} attempts (last: {last}); sending them again "
+        "is safe: labels already joined come back as duplicates"
+    )
