@@ -41,9 +41,11 @@ def labelled_baseline() -> mlmon.Baseline:
     return ref.attach(with_outputs)
 
 
-def _batch(seed: int, n: int, ids: list[str | None] | None, *, key: str | None = None) -> dict[str, Any]:
+def _batch(
+    seed: int, n: int, ids: list[str | None] | None, *, key: str | None = None, spread: float = 2.0
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    p = _scores(rng, n)
+    p = rng.beta(spread, spread, n)
     cols = {
         "age": {"dtype": "<f8", "data": rng.normal(40, 9, n).tobytes()},
         "plan": rng.choice(["a", "b"], n).tolist(),
@@ -207,3 +209,53 @@ def test_the_label_sample_is_the_same_at_ingest_and_at_label_time(
         assert perf["windows"][0]["estimated"] == n  # the estimate covers every row, sampled or not
         metrics = c.get("/metrics").text
         assert 'mlmon_labels_total{model="churn",outcome="not_sampled"}' in metrics
+
+
+def test_a_drop_alerts_early_from_the_estimate_and_late_from_the_labels(
+    tmp_path: Path, labelled_baseline: mlmon.Baseline
+) -> None:
+    settings = make_settings(tmp_path, window_seconds=86400, alert_window="current")
+    app = create_app(settings, CollectorRegistry())
+    n = 500
+    ids = [f"d{i}" for i in range(n)]
+    with TestClient(app) as c:
+        assert (
+            c.put("/v1/models/churn/versions/v1/baseline", content=labelled_baseline.to_bytes()).status_code
+            == 200
+        )
+        # Scores crowd around 0.5: the model is unsure, so the estimate falls before any label comes.
+        unsure = _batch(9, n, ids, spread=40.0)
+        assert c.post("/v1/models/churn/ingest", content=mp(unsure), headers=MSGPACK).status_code == 200
+        with c.portal() as portal:
+            raised = portal.call(app.state.alerts.check)
+        early = [(a.feature, a.severity) for a in raised if ":" in (a.feature or "")]
+        assert early == [("estimated:accuracy", "critical")]
+        assert 'source="estimated"' in c.get("/metrics").text
+        # Then the labels: every prediction was wrong.
+        preds = unsure["columns"]["prediction"]
+        wrong = ["no" if v == "yes" else "yes" for v in preds]
+        assert _labels(c, ids, wrong).json()["matched"] == n
+        with c.portal() as portal:
+            late = [(a.feature, a.severity, a.score) for a in portal.call(app.state.alerts.check)]
+        assert ("performance:accuracy", "critical", 0.0) in late
+        metrics = c.get("/metrics").text
+        assert (
+            'mlmon_model_performance{metric="accuracy",model="churn",source="realized",version="v1"} 0.0'
+            in metrics
+        )
+        assert 'source="reference"' in metrics
+
+
+def test_drop_severity_reads_points_for_accuracy_and_shares_for_rmse(tmp_path: Path) -> None:
+    from mlmon.service.labels.watch import severity_of
+
+    s = make_settings(tmp_path)
+    assert severity_of(s, "accuracy", 0.92, 0.90) is None
+    assert severity_of(s, "accuracy", 0.92, 0.86) == "warning"
+    assert severity_of(s, "accuracy", 0.92, 0.80) == "critical"
+    assert severity_of(s, "accuracy", 0.92, 0.95) is None  # better is never an alert
+    assert severity_of(s, "rmse", 2.0, 2.3) is None  # 15 %: under the 20 % warning share
+    assert severity_of(s, "rmse", 2.0, 2.5) == "warning"
+    assert severity_of(s, "rmse", 2.0, 3.2) == "critical"
+    strict = make_settings(tmp_path, performance_warning_drop=None, performance_warning_relative=0.01)
+    assert severity_of(strict, "accuracy", 0.92, 0.91) == "warning"

@@ -17,6 +17,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
 import anyio.to_thread
 import httpx
@@ -24,6 +25,7 @@ import httpx
 from mlmon.core.drift import DriftReport
 from mlmon.exceptions import CodecError, InputError
 from mlmon.service.baselines import BaselineCache
+from mlmon.service.labels.watch import PerformanceWatch
 from mlmon.service.metrics import Metrics
 from mlmon.service.reports import Reports
 from mlmon.service.settings import Settings
@@ -56,6 +58,7 @@ class AlertManager:
         self._metrics = metrics
         self._reports = reports
         self._baselines = baselines
+        self._watch = PerformanceWatch(settings, store, metrics)
         self._done_windows: dict[tuple[str, str], datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -113,6 +116,34 @@ class AlertManager:
                 raised += await self.evaluate(*key, *span)
                 # Marked only once evaluated: a store outage leaves it for the next check.
                 self._done_windows[key] = span[0]
+            # Every check: labels of past windows keep arriving (labels/watch.py).
+            raised += await self.evaluate_performance(*key, span)
+        return raised
+
+    async def evaluate_performance(
+        self, model: str, version: str, watched: tuple[datetime, datetime] | None
+    ) -> list[Alert]:
+        """Exports the version's performance and raises an alert for each drop against its reference:
+        the estimate over ``watched``, the realized metric over the lookback (labels/watch.py).
+
+        Returns:
+            The alerts raised; none for a version whose baseline has no reference performance.
+        """
+        try:
+            entry = await self._baselines.entry(model, version)
+        except (NotFoundError, CodecError, InputError):  # no baseline, or one drift evaluation skips too
+            return []
+        if entry.outputs is None:
+            return []
+        now_end = self._reports.current_window()[1]
+        drops = await self._watch.drops(entry.outputs, model, version, watched, now_end)
+        raised = []
+        for d in drops:
+            alert = await self._claim(
+                model, version, d.window_start, d.window_end, d.feature, d.severity, d.value, entry.sha256
+            )
+            if alert is not None:
+                raised.append(alert)
         return raised
 
     async def evaluate(self, model: str, version: str, start: datetime, end: datetime) -> list[Alert]:
@@ -153,30 +184,44 @@ class AlertManager:
         self, model: str, version: str, report: DriftReport, start: datetime, end: datetime, sha: str
     ) -> list[Alert]:
         raised = []
-        cooldown = timedelta(seconds=self.settings.alert_cooldown_seconds)
         for name, f in report.features.items():
-            if f.severity not in ("warning", "critical"):
-                continue
-            claim = functools.partial(
-                self._store.claim_alert,
-                model,
-                version,
-                window_start=start,
-                window_end=end,
-                feature=name,
-                severity=f.severity,
-                score=f.score,
-                baseline_sha256=sha,
-                cooldown=cooldown,
-            )
-            alert = await anyio.to_thread.run_sync(claim)
-            if alert is None:  # raised within the cooldown, by this worker or another
-                continue
-            raised.append(alert)
+            if f.severity in ("warning", "critical"):
+                alert = await self._claim(model, version, start, end, name, f.severity, f.score, sha)
+                if alert is not None:
+                    raised.append(alert)
+        return raised
+
+    async def _claim(
+        self,
+        model: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+        feature: str,
+        severity: Literal["warning", "critical"],
+        score: float | None,
+        sha: str,
+    ) -> Alert | None:
+        """Claims the alert (``None``: raised within the cooldown, by this worker or another) and starts
+        its delivery in the background."""
+        claim = functools.partial(
+            self._store.claim_alert,
+            model,
+            version,
+            window_start=start,
+            window_end=end,
+            feature=feature,
+            severity=severity,
+            score=score,
+            baseline_sha256=sha,
+            cooldown=timedelta(seconds=self.settings.alert_cooldown_seconds),
+        )
+        alert = await anyio.to_thread.run_sync(claim)
+        if alert is not None:
             task = asyncio.get_running_loop().create_task(self.deliver(alert))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
-        return raised
+        return alert
 
     def _sinks(
         self, alert: Alert, http: httpx.AsyncClient

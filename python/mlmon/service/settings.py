@@ -32,6 +32,12 @@ Environment variables (all optional):
 ``MLMON_WARNING_THRESHOLD``               PSI warning threshold (default 0.2)
 ``MLMON_CRITICAL_THRESHOLD``              PSI critical threshold (default 0.5)
 ``MLMON_THRESHOLDS_FILE``                 per-model/per-feature thresholds (TOML or JSON; see thresholds.py)
+``MLMON_PERFORMANCE_WARNING_DROP``        accuracy points below the reference for a warning (default 0.05)
+``MLMON_PERFORMANCE_CRITICAL_DROP``       ... for a critical alert (default 0.10)
+``MLMON_PERFORMANCE_WARNING_RELATIVE``    drop / reference for a warning, accuracy or RMSE (default 0.2)
+``MLMON_PERFORMANCE_CRITICAL_RELATIVE``   ... for a critical alert (default 0.5)
+``MLMON_PERFORMANCE_MIN_ROWS``            labelled (or estimated) rows before a drop alerts (default 100)
+``MLMON_PERFORMANCE_LOOKBACK_SECONDS``    trailing span of the realized check (default 7 days)
 ``MLMON_WEBHOOK_URL``                     generic JSON webhook
 ``MLMON_SLACK_WEBHOOK_URL``               Slack-compatible webhook
 ``MLMON_SMTP_HOST`` / ``MLMON_SMTP_PORT``   SMTP server for e-mail alerts (port default 25)
@@ -117,6 +123,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     warning_threshold: float = 0.2
     critical_threshold: float = 0.5
     thresholds_file: str | None = None
+    performance_warning_drop: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.05
+    performance_critical_drop: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.10
+    performance_warning_relative: Annotated[float, msgspec.Meta(gt=0)] | None = 0.2
+    performance_critical_relative: Annotated[float, msgspec.Meta(gt=0)] | None = 0.5
+    performance_min_rows: Annotated[int, msgspec.Meta(ge=1)] = 100
+    performance_lookback_seconds: Annotated[int, msgspec.Meta(ge=1)] = 7 * 86400
     webhook_url: str | None = None
     slack_webhook_url: str | None = None
     smtp_host: str | None = None

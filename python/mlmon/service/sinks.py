@@ -33,6 +33,13 @@ def _escape(text: str) -> str:
 
 def _summary(alert: Alert) -> str:
     score = "n/a" if alert.score is None else f"{alert.score:.3f}"
+    source, _, metric = (alert.feature or "").partition(":")
+    if metric and source in ("performance", "estimated"):  # service/labels/watch.py's alerts
+        how = "realized from labels" if source == "performance" else "estimated before labels (CBPE)"
+        return (
+            f"[{alert.severity.upper()}] performance of {alert.model}/{alert.version}: {metric} {score} "
+            f"({how}) from {alert.window_start.isoformat()} to {alert.window_end.isoformat()}"
+        )
     return (
         f"[{alert.severity.upper()}] drift on {alert.model}/{alert.version} feature "
         f"{alert.feature or '(overall)'}: PSI {score} in window {alert.window_start.isoformat()} to "
