@@ -53,6 +53,13 @@ def test_demo_runs_the_whole_loop_and_leaves_nothing_behind(tmp_path: Path) -> N
     assert "mlmon deploy: deployed breast-cancer sha-" in out
     assert re.search(r"Clean traffic: 2,000 rows through /predict, severity ok", out)
     assert "alerts after clean traffic: none" in out
+    # The model's quality: the estimate falls before any label, the realized accuracy once they come.
+    assert re.search(r"alert: (warning|critical) estimated:accuracy 0\.\d{3} \(label-free, early\)", out), (
+        out[-3000:]
+    )
+    assert re.search(r"Labels arrive late: [\d,]+ sent, ([\d,]+) joined, 0 pending", out)
+    assert re.search(r"alert: (warning|critical) performance:accuracy 0\.\d{3} \(realized, late\)", out)
+    assert out.index("(label-free, early)") < out.index("Labels arrive late") < out.index("(realized, late)")
     assert re.search(r"Drift critical", out) and "mean_radius" in out
     assert re.search(r"│ critical +│ mean_\w+ +│ \d\.\d{3} │ sha-", out), out[-3000:]
     for label in ("drift service (dashboard):", "HTML report:", "metrics:", "production API:"):

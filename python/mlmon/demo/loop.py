@@ -5,7 +5,10 @@ the reference production API as local processes, deploys the model through the s
 ``mlmon deploy`` (gates, registry, baseline upload, push, promotion), sends clean and then drifted
 traffic through ``POST /predict``, and prints the drift table per feature, the alerts the service
 raised (received by a webhook started here), and the URLs of the service, the HTML report and the
-metrics. Every process it started is stopped and reaped before it returns, unless ``keep_running``.
+metrics. Between the two, a degraded instrument (noisy rows) makes the label-free estimate of accuracy
+fall before any label exists; after them, the labels of every row arrive late and the realized accuracy
+drop alerts too (:mod:`mlmon.demo.quality`). Every process it started is stopped and reaped before it
+returns, unless ``keep_running``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from rich.table import Table
 from mlmon.core._compat import require
 from mlmon.core.drift import DriftReport
 from mlmon.demo.processes import WebhookReceiver
+from mlmon.demo.quality import Ledger, alerts_of, degraded_traffic, late_labels, wait_alerts
 from mlmon.demo.stack import Stack, launch_stack, wait_rows
-from mlmon.demo.traffic import SHIFTED, clean_rows, drifted_rows, send_rows
+from mlmon.demo.traffic import SHIFTED, clean_rows, drifted_rows, send_rows, truth_of
 from mlmon.deploy import DeployConfig, DeployResult, run_deploy
 from mlmon.deploy.config import DataConfig, GatesConfig, HttpConfig, ModelConfig, ServicesConfig
 from mlmon.deploy.example import TARGET, train_example
@@ -36,7 +40,7 @@ __all__ = ["MODEL", "demo_config", "run_loop"]
 
 MODEL = "breast-cancer"
 CLEAN_ROWS = 2000
-DRIFTED_ROWS = 3000
+DRIFTED_ROWS = 6000
 ALERT_WAIT_SECONDS = 30.0
 
 
@@ -70,17 +74,6 @@ def _alerts_table(alerts: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _wait_alerts(receiver: WebhookReceiver, severity: str, timeout: float) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alerts = [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
-        if any(a["severity"] == severity for a in alerts):
-            time.sleep(1.0)  # the other features' alerts of the same evaluation arrive together
-            return [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
-        time.sleep(0.1)
-    return [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
-
-
 def _deploy(
     console: Console, artifacts: Path, stack: Stack, receiver: WebhookReceiver, out: Path
 ) -> DeployResult:
@@ -95,25 +88,38 @@ def _deploy(
     return result
 
 
-def _traffic(console: Console, stack: Stack, held_out: Any, receiver: WebhookReceiver) -> tuple[bool, bool]:
-    """Sends clean then drifted traffic, prints each drift table; returns (clean stayed quiet, drift
-    raised a critical alert)."""
+def _traffic(
+    console: Console, stack: Stack, pool: tuple[Any, Any], receiver: WebhookReceiver
+) -> tuple[bool, ...]:
+    """Sends clean, noisy and drifted traffic, then the labels of every row, printing the drift and
+    accuracy tables; returns whether: clean traffic stayed quiet, the estimate caught the noisy rows
+    early, drift raised a critical alert, and the late labels raised a realized-accuracy alert."""
+    held_out, labels = pool
+    ledger = Ledger()
     with httpx.Client(timeout=30) as client:
-        sent = send_rows(client, stack.serving.url, clean_rows(held_out, CLEAN_ROWS, seed=1))
+        ids: list[str] = []
+        sent = send_rows(client, stack.serving.url, clean_rows(held_out, CLEAN_ROWS, seed=1), request_ids=ids)
+        ledger.add(ids, truth_of(labels, CLEAN_ROWS, seed=1))
         report = DriftReport.from_json(msgspec_json(wait_rows(client, stack, sent)))
         console.rule(f"Clean traffic: {sent:,} rows through /predict, severity {report.severity}")
         console.print(report.to_table())
         time.sleep(1.5)  # let the service evaluate the window at least twice
-        quiet = not [a for a in receiver.received() if isinstance(a, dict) and "severity" in a]
+        quiet = not alerts_of(receiver)
         console.print("alerts after clean traffic: " + ("none" if quiet else "some (unexpected)"))
+        sent, early = degraded_traffic(
+            console, client, stack, pool, receiver, ledger, sent, ALERT_WAIT_SECONDS
+        )
+        ids = []
         rows = drifted_rows(held_out, DRIFTED_ROWS, seed=2)
-        sent += send_rows(client, stack.serving.url, rows)
+        sent += send_rows(client, stack.serving.url, rows, request_ids=ids)
+        ledger.add(ids, truth_of(labels, DRIFTED_ROWS, seed=2))
         report = DriftReport.from_json(msgspec_json(wait_rows(client, stack, sent)))
         console.rule(f"Drifted traffic: +{len(rows):,} rows with {', '.join(SHIFTED)} shifted")
         console.print(report.to_table())
-        alerts = _wait_alerts(receiver, "critical", ALERT_WAIT_SECONDS)
+        alerts = wait_alerts(receiver, lambda a: a["severity"] == "critical", ALERT_WAIT_SECONDS)
         console.print(_alerts_table(alerts))
-        return quiet, any(a["severity"] == "critical" for a in alerts)
+        late = late_labels(console, client, stack, receiver, ledger, ALERT_WAIT_SECONDS)
+        return quiet, early, any(a["severity"] == "critical" for a in alerts), late
 
 
 def msgspec_json(value: dict[str, Any]) -> bytes:
@@ -155,7 +161,8 @@ def _wait_for_interrupt(console: Console) -> None:
 
 
 def run_loop(out: Path, *, keep_running: bool = False, console: Console | None = None) -> int:
-    """Runs the demo; returns 0 when clean traffic raised no alert and drifted traffic a critical one."""
+    """Runs the demo; returns 0 when clean traffic raised no alert, the noisy rows an estimated-accuracy
+    alert, drifted traffic a critical one and the late labels a realized-accuracy alert."""
     console = console or Console(width=None if sys.stdout.isatty() else 132)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -176,9 +183,10 @@ def run_loop(out: Path, *, keep_running: bool = False, console: Console | None =
                 return 1
             pd = require("pandas", "pandas")
 
-            # Traffic from rows the model never saw, as production's are.
-            held_out = pd.read_parquet(files.validation).drop(columns=[TARGET])
-            quiet, caught = _traffic(console, stack, held_out, receiver)
+            # Traffic from rows the model never saw, as production's are; their labels come later.
+            validation = pd.read_parquet(files.validation)
+            pool = (validation.drop(columns=[TARGET]), validation[TARGET])
+            quiet, early, caught, late = _traffic(console, stack, pool, receiver)
             _urls(console, stack, out)
             console.print(f"demo ran in {time.monotonic() - started:.1f} s")
             if keep_running:
@@ -186,4 +194,4 @@ def run_loop(out: Path, *, keep_running: bool = False, console: Console | None =
         finally:
             stack.stop()
         console.print("services stopped")
-    return 0 if quiet and caught else 1
+    return 0 if quiet and early and caught and late else 1
