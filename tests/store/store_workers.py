@@ -4,6 +4,7 @@ children, which is why they live in a module rather than a test file)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 
@@ -69,3 +70,32 @@ def compact_forever(url: str, seconds: float) -> None:
     with open_store(url, upgrade=False) as store:
         while time.monotonic() < deadline:
             store.compact_windows(max_windows=4, max_rows=8)
+
+
+LABEL_CLASSES = ["no", "yes"]
+
+
+def label_counter(version: str, rows: Any) -> tuple[bytes, int]:
+    """A counter as the service's: class indices to ClassificationCounts of ``LABEL_CLASSES``."""
+    from mlmon.performance import ClassificationCounts, encode
+
+    c = ClassificationCounts(LABEL_CLASSES, bins=10)
+    c.update([r.label for r in rows], [LABEL_CLASSES[int(r.predicted)] for r in rows])
+    return encode(c), len(rows)
+
+
+def label_of(i: int) -> str:
+    """The true label of request ``r<i>`` in the label tests (predictions are ``i % 2``)."""
+    return LABEL_CLASSES[(i // 3) % 2]
+
+
+def join_labels_forever(url: str, n: int, batch: int) -> None:
+    """Sends the labels of requests ``r0 .. r<n-1>`` in batches, over and over (a feedback job the tests
+    kill -9 mid-transaction)."""
+    from mlmon.store import LabeledRow
+
+    with open_store(url, upgrade=False) as store:
+        while True:
+            for start in range(0, n, batch):
+                rows = [LabeledRow(f"r{i}", label_of(i)) for i in range(start, min(n, start + batch))]
+                store.join_labels("m", rows, label_counter, "child")

@@ -167,3 +167,46 @@ def test_merge_counts_refuses_mixed_kinds() -> None:
     cls = encode(ClassificationCounts(CLASSES, bins=10))
     with pytest.raises(Exception, match="different kinds"):
         merge_counts([est, cls])
+
+
+def test_a_label_job_killed_mid_transaction_loses_and_doubles_nothing(url: str) -> None:
+    import multiprocessing
+    import os
+    import random
+    import signal
+    import time
+
+    from store_workers import join_labels_forever, label_counter, label_of
+
+    from mlmon.store import open_store
+
+    n = 3000
+    with open_store(url) as store:
+        store.register_version("m", "v1")
+        preds = [Prediction(f"r{i}", float(i % 2)) for i in range(n)]
+        store.ingest("m", "v1", "w", [batch("b1", W1, preds)], label_counter)
+        rng = random.Random(1)
+        for _ in range(3):
+            child = multiprocessing.get_context("spawn").Process(
+                target=join_labels_forever, args=(url, n, 50)
+            )
+            child.start()
+            started = time.monotonic()
+            while store.label_status("m").labelled == 0:  # wait until the child is joining
+                assert time.monotonic() - started < 60, "the child never joined a label"
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
+            assert child.pid is not None
+            os.kill(child.pid, signal.SIGKILL)
+            child.join(timeout=30)
+            status = store.label_status("m")
+            counted = store.performance("m", "v1", T0, T0 + MINUTE)
+            labelled = sum(w.labelled for w in counted)
+            assert labelled == status.labelled  # every joined row counted, none twice
+        rows = [LabeledRow(f"r{i}", label_of(i)) for i in range(n)]
+        store.join_labels("m", rows, label_counter, "w")  # the job's rerun finishes the rest
+        [window] = store.performance("m", "v1", T0, T0 + MINUTE)
+        assert window.labelled == n and store.label_status("m").labelled == n
+        want = ClassificationCounts(CLASSES, bins=10)
+        want.update([label_of(i) for i in range(n)], [CLASSES[i % 2] for i in range(n)])
+        assert (decode(window.realized).confusion == want.confusion).all()
