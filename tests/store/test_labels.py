@@ -210,3 +210,28 @@ def test_a_label_job_killed_mid_transaction_loses_and_doubles_nothing(url: str) 
         want = ClassificationCounts(CLASSES, bins=10)
         want.update([label_of(i) for i in range(n)], [CLASSES[i % 2] for i in range(n)])
         assert (decode(window.realized).confusion == want.confusion).all()
+
+
+def test_compaction_folds_a_windows_performance_rows_and_reads_stay_exact(store: Store) -> None:
+    store.register_version("m", "v1")
+    est = ConfidenceCounts(2, 10)
+    est.update([[0.2, 0.8]])
+    for i in range(6):
+        preds = [prediction(f"r{i}", 0.8)]
+        store.ingest("m", "v1", f"w{i % 2}", [batch(f"b{i}", W1, preds, encode(est))], counter)
+        store.join_labels("m", [LabeledRow(f"r{i}", "yes" if i % 3 else "no")], counter, f"w{i % 2}")
+    before = store.performance("m", "v1", T0, T0 + MINUTE)
+
+    def rows() -> int:
+        found = store._run(lambda tx: tx.one("SELECT COUNT(*) FROM window_performance"), write=False)  # type: ignore[attr-defined]
+        return int(found[0])
+
+    assert rows() == 12
+    removed, written = store.compact_windows()
+    assert rows() == 2 and written >= 2 and removed >= 12
+    after = store.performance("m", "v1", T0, T0 + MINUTE)
+    assert (
+        [(w.labelled, w.estimated) for w in after] == [(w.labelled, w.estimated) for w in before] == [(6, 6)]
+    )
+    assert decode(after[0].realized).metrics() == decode(before[0].realized).metrics()
+    assert (decode(after[0].estimate).top == decode(before[0].estimate).top).all()

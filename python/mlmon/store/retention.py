@@ -12,14 +12,16 @@ skipped, so rows are never counted twice.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import msgspec
 
 from mlmon.exceptions import InputError, MlmonError
-from mlmon.store._sql import Row, SqlCore, Tx, chunks
+from mlmon.store._labels import merge_counts
+from mlmon.store._sql import Row, SqlCore, Tx, chunks, insert_sql
 from mlmon.store._windows import merge_profiles
 from mlmon.store.names import validate_count, validate_timestamp
 
@@ -28,6 +30,24 @@ __all__ = ["COMPACTED_WRITER", "RetentionOps", "RetentionPolicy", "RetentionRepo
 #: writer_id of the rows compaction produces.
 COMPACTED_WRITER = "compacted"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class _Compacted:
+    """A table of per-window rows that continuous compaction folds into one row per key."""
+
+    name: str
+    keys: tuple[str, ...]
+    blob: str
+    merge: Callable[[Iterable[bytes]], bytes]
+
+
+_PARTIALS = _Compacted(
+    "window_partials", ("model_version_id", "window_start", "window_end"), "profile", merge_profiles
+)
+_PERFORMANCE = _Compacted(
+    "window_performance", ("model_version_id", "kind", "window_start", "window_end"), "counts", merge_counts
+)
 
 
 class RetentionPolicy(msgspec.Struct, frozen=True):
@@ -184,9 +204,10 @@ class RetentionOps(SqlCore):
     def compact_windows(self, *, max_windows: int = 256, max_rows: int = 1000) -> tuple[int, int]:
         """Merges the rows of each window that has several into one aggregate row (continuous compaction).
 
-        Ingest appends one delta row per window per group commit; this folds them into the window's
-        aggregate, so a window converges to one row however many batches it got. Reads merge whatever
-        rows a range holds, so they are exact before, during and after. Safe with any number of
+        Ingest appends one delta row per window per group commit (and the label join one performance row
+        per window per commit); this folds them into the window's aggregate, so a window converges to one
+        row however many batches it got. Reads merge whatever rows a range holds, so they are exact
+        before, during and after. Safe with any number of
         compactors: rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one
         writer), merged, deleted and replaced by their sum in one transaction, so a crash leaves the rows
         as they were and no row is merged twice.
@@ -201,10 +222,18 @@ class RetentionOps(SqlCore):
         validate_count(max_windows, "max_windows")
         validate_count(max_rows, "max_rows")
 
+        removed = written = 0
+        for table in (_PARTIALS, _PERFORMANCE):
+            r, w = self._compact_table(table, max_windows, max_rows)
+            removed, written = removed + r, written + w
+        return removed, written
+
+    def _compact_table(self, table: _Compacted, max_windows: int, max_rows: int) -> tuple[int, int]:
+        keys = ", ".join(table.keys)
+
         def candidates(tx: Tx) -> list[Row]:
             return tx.all(
-                "SELECT model_version_id, window_start, window_end FROM window_partials"
-                " GROUP BY model_version_id, window_start, window_end HAVING COUNT(*) > 1 LIMIT ?",
+                f"SELECT {keys} FROM {table.name} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT ?",
                 (max_windows,),
             )
 
@@ -212,17 +241,18 @@ class RetentionOps(SqlCore):
         if not windows:
             return 0, 0
         merged = self._run(
-            lambda tx: [self._compact_window(tx, *window, max_rows=max_rows) for window in windows],
+            lambda tx: [self._compact_window(tx, table, window, max_rows=max_rows) for window in windows],
             write=True,
         )
         return sum(merged), sum(1 for removed in merged if removed)
 
-    def _compact_window(self, tx: Tx, version_id: int, start: object, end: object, *, max_rows: int) -> int:
+    def _compact_window(self, tx: Tx, table: _Compacted, key: Row, *, max_rows: int) -> int:
         """Replaces up to ``max_rows`` unlocked rows of one window by their sum; returns how many."""
+        match = " AND ".join(f"{k} = ?" for k in table.keys)
         rows = tx.all(
-            "SELECT id, profile, row_count FROM window_partials WHERE model_version_id = ?"
-            " AND window_start = ? AND window_end = ? ORDER BY id LIMIT ?" + self.skip_locked,
-            (version_id, start, end, max_rows),
+            f"SELECT id, {table.blob}, row_count FROM {table.name} WHERE {match}"
+            " ORDER BY id LIMIT ?" + self.skip_locked,
+            (*key, max_rows),
         )
         if len(rows) < 2:
             return 0
@@ -230,16 +260,14 @@ class RetentionOps(SqlCore):
         deleted = 0
         for part in chunks(ids, 500):
             marks = ", ".join("?" * len(part))
-            deleted += tx.execute(f"DELETE FROM window_partials WHERE id IN ({marks})", part)
+            deleted += tx.execute(f"DELETE FROM {table.name} WHERE id IN ({marks})", part)
         if deleted != len(ids):  # pragma: no cover - the rows are locked (or the writer is exclusive)
             raise _RacedError
         now = tx.ts(datetime.now(timezone.utc))
-        profile = merge_profiles(bytes(r[1]) for r in rows)
-        tx.execute(
-            "INSERT INTO window_partials (model_version_id, window_start, window_end, writer_id, profile,"
-            " row_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (version_id, start, end, COMPACTED_WRITER, profile, sum(int(r[2]) for r in rows), now),
-        )
+        blob = table.merge(bytes(r[1]) for r in rows)
+        columns = (*table.keys, "writer_id", table.blob, "row_count", "created_at")
+        values = (*key, COMPACTED_WRITER, blob, sum(int(r[2]) for r in rows), now)
+        tx.execute(insert_sql(table.name, columns), values)
         return len(ids)
 
     def expire_batch_ids(self, before: datetime) -> int:
