@@ -259,3 +259,44 @@ def test_drop_severity_reads_points_for_accuracy_and_shares_for_rmse(tmp_path: P
     assert severity_of(s, "rmse", 2.0, 3.2) == "critical"
     strict = make_settings(tmp_path, performance_warning_drop=None, performance_warning_relative=0.01)
     assert severity_of(strict, "accuracy", 0.92, 0.91) == "warning"
+
+
+def test_a_regression_model_joins_numbers_and_reports_its_errors(tmp_path: Path) -> None:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    x = rng.normal(0, 1, n)
+    y = 3 * x + rng.normal(0, 0.5, n)
+    pred = 3 * x
+    base = mlmon.Baseline.fit({"x": x}).with_outputs({"prediction": pred})
+    base = Reference.of_regressor(y, pred).attach(base)
+    app = create_app(make_settings(tmp_path, window_seconds=86400), CollectorRegistry())
+    live_x = rng.normal(0.5, 1, 300)
+    live_pred = 3 * live_x
+    truth = 3 * live_x + rng.normal(0, 2.0, 300)  # the world got noisier
+    ids = [f"q{i}" for i in range(300)]
+    cols = {"x": {"dtype": "<f8", "data": live_x.tobytes()}, "prediction": live_pred.tolist()}
+    with TestClient(app) as c:
+        assert c.put("/v1/models/price/versions/v1/baseline", content=base.to_bytes()).status_code == 200
+        body = {"batch_id": "r1", "columns": cols, "request_ids": ids}
+        assert c.post("/v1/models/price/ingest", content=mp(body), headers=MSGPACK).status_code == 200
+        r = c.post(
+            "/v1/models/price/labels",
+            content=mp({"request_ids": ids, "labels": truth.tolist()}),
+            headers=MSGPACK,
+        )
+        assert r.json()["matched"] == 300, r.text
+        bad = c.post(
+            "/v1/models/price/labels",
+            content=mp({"request_ids": ["q1"], "labels": ["high"]}),
+            headers=MSGPACK,
+        )
+        assert bad.status_code == 422 and "not a finite number" in bad.json()["detail"]
+        perf = c.get("/v1/models/price/performance").json()
+    assert perf["task"] == "regression" and perf["total"]["estimate"] is None
+    got = perf["total"]["realized"]
+    assert got["mae"] == pytest.approx(mean_absolute_error(truth, live_pred), rel=1e-9)
+    assert got["rmse"] == pytest.approx(mean_squared_error(truth, live_pred) ** 0.5, rel=1e-9)
+    assert got["r2"] == pytest.approx(r2_score(truth, live_pred), rel=1e-9)
+    assert got["rmse"] > 2 * perf["reference"]["rmse"]
