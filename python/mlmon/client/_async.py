@@ -26,8 +26,7 @@ import httpx
 
 from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
-from mlmon.client._core import backoff, retry_after
-from mlmon.client._labels import ATTEMPTS, LabelReceipt, labels_body, receipt, undelivered
+from mlmon.client._labels import ATTEMPTS, LabelReceipt, LabelSend
 from mlmon.client._sync import Sender
 
 __all__ = ["AsyncDriftClient"]
@@ -113,22 +112,20 @@ class AsyncDriftClient(ClientBase):
     async def send_labels(self, request_ids: Any, labels: Any, *, version: str | None = None) -> LabelReceipt:
         """Sends true values by request id and waits for the join; see
         :meth:`mlmon.client.DriftClient.send_labels`."""
-        body = labels_body(request_ids, labels, version or self._core.version)
-        core, last = self._core, ""
+        core = self._core
+        send = LabelSend(core.labels_endpoint, core.headers, request_ids, labels, version or core.version)
         async with httpx.AsyncClient(follow_redirects=False, timeout=core.timeout) as http:
             for attempt in range(ATTEMPTS):
-                delay = backoff(attempt)
                 try:
-                    r = await http.post(core.labels_endpoint, content=body, headers=core.headers)
-                    got = receipt(r.status_code, r.content)
-                    if got is not None:
-                        return got
-                    last, delay = f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")) or delay
+                    r = await http.post(send.url, content=send.body, headers=send.headers)
+                    step = send.answer(attempt, r.status_code, r.content, r.headers.get("retry-after"))
                 except httpx.HTTPError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
+                    step = send.failed(attempt, exc)
+                if isinstance(step, LabelReceipt):
+                    return step
                 if attempt + 1 < ATTEMPTS:
-                    await asyncio.sleep(delay)
-        raise undelivered(ATTEMPTS, last)
+                    await asyncio.sleep(step)
+        raise send.undelivered()
 
     def _autostart(self) -> None:
         if self._closed:

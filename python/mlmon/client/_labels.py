@@ -15,16 +15,17 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from mlmon.client._core import backoff, retry_after
 from mlmon.exceptions import InputError, MlmonError
 
 __all__ = [
     "ATTEMPTS",
     "LabelReceipt",
+    "LabelSend",
     "LabelsRefusedError",
     "LabelsUndeliveredError",
     "labels_body",
     "receipt",
-    "undelivered",
 ]
 
 #: Tries of one label send before :class:`LabelsUndeliveredError` (about 3 s of backoff in all).
@@ -97,9 +98,41 @@ def receipt(status: int, content: bytes) -> LabelReceipt | None:
     raise LabelsRefusedError(f"the drift service refused the labels (HTTP {status}): {reason}")
 
 
-def undelivered(attempts: int, last: str) -> LabelsUndeliveredError:
-    """The error after ``attempts`` tries, naming the last failure."""
-    return LabelsUndeliveredError(
-        f"the labels were not delivered after {attempts} attempts (last: {last}); sending them again "
-        "is safe: labels already joined come back as duplicates"
-    )
+class LabelSend:
+    """One label send: its request, and what each attempt's answer means (both client flavours loop
+    over :data:`ATTEMPTS` with it and differ only in how they post and wait).
+
+    Raises:
+        InputError: (at construction) see :func:`labels_body`.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str], request_ids: Any, labels: Any, version: str | None):
+        self.url, self.headers = url, headers
+        self.body = labels_body(request_ids, labels, version)
+        self._last = ""
+
+    def answer(
+        self, attempt: int, status: int, content: bytes, retry_after_header: str | None
+    ) -> LabelReceipt | float:
+        """The receipt, or the seconds to wait before the next attempt.
+
+        Raises:
+            LabelsRefusedError: a final 4xx.
+        """
+        got = receipt(status, content)
+        if got is not None:
+            return got
+        self._last = f"HTTP {status}"
+        return retry_after(retry_after_header) or backoff(attempt)
+
+    def failed(self, attempt: int, exc: Exception) -> float:
+        """The seconds to wait after a network error."""
+        self._last = f"{type(exc).__name__}: {exc}"
+        return backoff(attempt)
+
+    def undelivered(self) -> LabelsUndeliveredError:
+        """The error once every attempt failed, naming the last failure."""
+        return LabelsUndeliveredError(
+            f"the labels were not delivered after {ATTEMPTS} attempts (last: {self._last}); sending them "
+            "again is safe: labels already joined come back as duplicates"
+        )

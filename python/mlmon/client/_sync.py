@@ -23,8 +23,8 @@ import httpx
 
 from mlmon.client._base import ClientBase, rest
 from mlmon.client._buffer import Batch
-from mlmon.client._core import ClientCore, backoff, retry_after
-from mlmon.client._labels import ATTEMPTS, LabelReceipt, labels_body, receipt, undelivered
+from mlmon.client._core import ClientCore
+from mlmon.client._labels import ATTEMPTS, LabelReceipt, LabelSend
 
 __all__ = ["DriftClient", "Sender"]
 
@@ -213,22 +213,20 @@ class DriftClient(ClientBase):
             LabelsRefusedError: the service refused them (a 4xx with its reason).
             LabelsUndeliveredError: still failing after the retries (sending again is safe).
         """
-        body = labels_body(request_ids, labels, version or self._core.version)
-        core, last = self._core, ""
+        core = self._core
+        send = LabelSend(core.labels_endpoint, core.headers, request_ids, labels, version or core.version)
         with httpx.Client(follow_redirects=False, timeout=core.timeout) as http:
             for attempt in range(ATTEMPTS):
-                delay = backoff(attempt)
                 try:
-                    r = http.post(core.labels_endpoint, content=body, headers=core.headers)
-                    got = receipt(r.status_code, r.content)
-                    if got is not None:
-                        return got
-                    last, delay = f"HTTP {r.status_code}", retry_after(r.headers.get("retry-after")) or delay
+                    r = http.post(send.url, content=send.body, headers=send.headers)
+                    step = send.answer(attempt, r.status_code, r.content, r.headers.get("retry-after"))
                 except httpx.HTTPError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
+                    step = send.failed(attempt, exc)
+                if isinstance(step, LabelReceipt):
+                    return step
                 if attempt + 1 < ATTEMPTS:
-                    time.sleep(delay)
-        raise undelivered(ATTEMPTS, last)
+                    time.sleep(step)
+        raise send.undelivered()
 
     def close(self, timeout: float | None = None) -> None:
         """Sends what is left (for up to ``timeout``, default ``close_timeout``, seconds) and stops.
