@@ -16,6 +16,7 @@ import pytest
 from deploy_helpers import write_config
 from sklearn.metrics import accuracy_score
 
+import mlmon
 from mlmon.client import DriftClient
 from mlmon.demo.stack import Stack, start_stack, wait_rows
 from mlmon.demo.traffic import clean_rows, noisy_rows, truth_of
@@ -64,8 +65,6 @@ def test_labels_join_the_served_predictions_exactly_once(
         version = store.production_version(MODEL)
         assert version is not None
         _, data = store.get_baseline(MODEL, version.version)
-    import mlmon
-
     reference = Reference.from_baseline(mlmon.Baseline.from_bytes(data))
     assert reference is not None and reference.calibration is not None
     assert reference.metrics().accuracy == pytest.approx(version.metrics["accuracy"], abs=1e-6)

@@ -90,6 +90,7 @@ def test_labels_join_predictions_and_performance_matches_sklearn(svc: TestClient
     ids = [f"r{i}" for i in range(n)]
     r = svc.post("/v1/models/churn/ingest", content=mp(_batch(1, n, ids)), headers=MSGPACK)
     assert r.status_code == 200, r.text
+    assert r.json()["kept"] == n
     p, pred, truth = _truth(1, n)
     got = _labels(svc, ids, truth.tolist())
     assert got.status_code == 200, got.text
@@ -173,6 +174,9 @@ def test_malformed_and_unknown(svc: TestClient[Any], baseline: mlmon.Baseline) -
     assert bad.status_code == 400
     assert _labels(svc, ["a"], ["yes"], version="v9").status_code == 404
     assert svc.put("/v1/models/plain/versions/v1/baseline", content=baseline.to_bytes()).status_code == 200
+    plain = {"batch_id": "p1", "columns": {"age": [30.0, 40.0]}, "request_ids": ["a", "b"]}
+    ingested = svc.post("/v1/models/plain/ingest", content=mp(plain), headers=MSGPACK)
+    assert ingested.status_code == 200 and ingested.json()["kept"] == 0  # nothing to count labels against
     r = svc.post(
         "/v1/models/plain/labels", content=mp({"request_ids": ["a"], "labels": [1]}), headers=MSGPACK
     )

@@ -98,7 +98,8 @@ async def _count(
     )
     status = await commit(path.committer, model, version, batch, counter)
     path.metrics.ingest_duration.observe(time.perf_counter() - started)
-    return _answer(envelope, status, model, version, folded, window[0])
+    kept = None if envelope.request_ids is None else len(predictions)
+    return _answer(envelope, status, model, version, folded, window[0], kept)
 
 
 async def commit(
@@ -120,7 +121,13 @@ async def commit(
 
 
 def _answer(
-    envelope: IngestEnvelope, status: Outcome, model: str, version: str, folded: Folded, start: datetime
+    envelope: IngestEnvelope,
+    status: Outcome,
+    model: str,
+    version: str,
+    folded: Folded,
+    start: datetime,
+    kept: int | None,
 ) -> IngestResponse:
     return IngestResponse(
         batch_id=envelope.batch_id,
@@ -131,4 +138,5 @@ def _answer(
         window_start=start,
         producer_id=envelope.producer_id,
         sequence=envelope.sequence,
+        kept=kept,
     )

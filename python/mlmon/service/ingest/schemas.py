@@ -124,6 +124,9 @@ class IngestResponse(msgspec.Struct):
         version: The version the rows were counted against.
         rows: Rows in the batch.
         window_start: Start of the window the rows were counted in.
+        kept: With ``request_ids``: the rows kept for the label join (sampled, with a known
+            prediction); 0 when the version's baseline has no reference performance to count labels
+            against.
     """
 
     batch_id: str | None
@@ -134,3 +137,4 @@ class IngestResponse(msgspec.Struct):
     window_start: datetime
     producer_id: str | None = None
     sequence: int | None = None
+    kept: int | None = None
