@@ -157,3 +157,35 @@ def test_sparkline_and_insert_section() -> None:
     page = "<html><body><h2>Features</h2><h2>Distributions</h2></body></html>"
     assert insert_section(page, "<p>S</p>").index("<p>S</p>") < page.index("<h2>Distributions</h2>") + 8
     assert insert_section("<body></body>", "X") == "<body>X</body>"
+
+
+def test_a_regression_model_shows_rmse_and_its_metrics(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 2000
+    x = rng.normal(0, 1, n)
+    target = 3 * x + rng.normal(0, 1, n)
+    base = mlmon.Baseline.fit({"x": x}).with_outputs(mlmon.output_columns(3 * x))
+    reg = Reference.of_regressor(target, 3 * x).attach(base)
+    app = create_app(make_settings(tmp_path, window_seconds=86400), CollectorRegistry())
+    with TestClient(app) as c:
+        assert c.put("/v1/models/price/versions/v1/baseline", content=reg.to_bytes()).status_code == 200
+        xs = rng.normal(0, 1, 200)
+        ids = [f"p{i}" for i in range(200)]
+        cols = {"x": xs.tolist(), "prediction": (3 * xs).tolist()}
+        batch = {"batch_id": "r1", "columns": cols, "request_ids": ids}
+        assert c.post("/v1/models/price/ingest", content=mp(batch), headers=MSGPACK).is_success
+        truth = (3 * xs + rng.normal(0, 2, 200)).tolist()  # twice the reference's noise
+        body = {"request_ids": ids, "labels": truth}
+        assert c.post("/v1/models/price/labels", content=mp(body), headers=MSGPACK).json()["matched"] == 200
+        perf = c.get("/v1/models/price/performance").json()
+        dash = c.get("/").text
+        html = c.get("/v1/models/price/report.html").text
+    assert 'aria-label="realized RMSE"' in dash and "estimated" not in dash.split("<h2>price</h2>")[1]
+    assert _values(dash, "RMSE (realized)") == [perf["total"]["realized"]["rmse"], perf["reference"]["rmse"]]
+    assert "regression model" in dash
+    section = html.split('<section id="performance">')[1]
+    for label, key in (("MAE", "mae"), ("RMSE", "rmse"), ("R²", "r2")):
+        assert _values(section, label)[:2] == [perf["total"]["realized"][key], perf["reference"][key]]
+    assert _values(section, "bias (mean prediction − target)")[0] == perf["total"]["realized"]["bias"]
+    assert "Estimated (CBPE)" not in section and "realized RMSE" in section
+    assert 'class="badge" style="background:#cf222e">critical' in section  # RMSE about doubled

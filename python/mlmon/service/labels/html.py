@@ -79,8 +79,9 @@ def sparkline(
     def y(v: float) -> float:
         return height - 2 - (v - lo) / (hi - lo) * (height - 4)
 
-    step = width / max(len(points) - 1, 1)
-    xy = [(i * step, y(v)) for i, (v, _) in enumerate(points)]
+    # Inset by a dot's width so the first and last dots are not clipped at the edges.
+    step = (width - 6) / max(len(points) - 1, 1)
+    xy = [(3 + i * step, y(v)) for i, (v, _) in enumerate(points)]
     line = " ".join(f"{a:.1f},{b:.1f}" for a, b in xy)
     dots = "".join(
         f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2" fill="{escape(c)}"/>'
