@@ -6,6 +6,7 @@ reference); the report page's "Model performance" section shows the same numbers
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,16 @@ def test_a_regression_model_shows_rmse_and_its_metrics(tmp_path: Path) -> None:
     assert _values(section, "bias (mean prediction − target)")[0] == perf["total"]["realized"]["bias"]
     assert "Estimated (CBPE)" not in section and "realized RMSE" in section
     assert 'class="badge" style="background:#cf222e">critical' in section  # RMSE about doubled
+
+
+def test_damaged_counts_cost_the_performance_block_only(svc: TestClient[Any], tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "mlmon.db") as db:
+        db.execute("UPDATE window_performance SET counts = ?", (b"not counts",))
+    assert svc.get("/v1/models/churn/performance").status_code == 422  # a CodecError
+    page = svc.get("/")
+    assert page.status_code == 200 and "this version's performance cannot be shown" in page.text
+    assert "<h2>plain</h2>" in page.text
+    report = svc.get("/v1/models/churn/report.html")
+    assert report.status_code == 200
+    assert "<h2>Model performance</h2><p class='issues'>cannot be shown:" in report.text
+    assert "<h2>Distributions</h2>" in report.text

@@ -101,8 +101,8 @@ def sparkline(
 
 def _series(
     perf: PerformanceResponse, settings: Settings, colors: dict[str, str]
-) -> list[tuple[str, str, float | None, int, float | None, str]]:
-    """The dashboard's rows: ``(label, metric, range value, rows, reference, sparkline)``."""
+) -> list[tuple[str, float | None, int, float | None, str]]:
+    """The dashboard's rows: ``(label, range value, rows, reference, sparkline)``."""
     metric, ref = headline_of(perf.task, perf.reference)
     name = "accuracy" if metric == "accuracy" else "RMSE"
     realized = [headline_of(perf.task, w.realized)[1] for w in perf.windows]
@@ -112,7 +112,7 @@ def _series(
     ]
     total = headline_of(perf.task, perf.total.realized)[1]
     rows = [
-        (f"{name} (realized)", metric, total, perf.total.labelled, ref,
+        (f"{name} (realized)", total, perf.total.labelled, ref,
          sparkline(realized, ref, marks, f"realized {name}")),
     ]  # fmt: skip
     if perf.task == "classification":
@@ -122,7 +122,7 @@ def _series(
             for v, w in zip(guessed, perf.windows, strict=True)
         ]
         rows.append(
-            ("accuracy (estimated)", "accuracy", _guess(perf.total.estimate), perf.total.estimated, ref,
+            ("accuracy (estimated)", _guess(perf.total.estimate), perf.total.estimated, ref,
              sparkline(guessed, ref, marks, "estimated accuracy"))
         )  # fmt: skip
     return rows
@@ -133,7 +133,7 @@ def _guess(estimate: Estimate | None) -> float | None:
 
 
 def _about(perf: PerformanceResponse) -> str:
-    """ "classifier of a, b" or "regression model" (the first ten classes; escaped)."""
+    """What the model is, escaped: a classifier with its first ten classes, or a regression model."""
     if perf.task == "regression":
         return "regression model"
     classes = [str(c) for c in perf.classes or []]
@@ -164,7 +164,7 @@ def dashboard_block(perf: PerformanceResponse, settings: Settings, colors: dict[
     )
     body = "".join(
         f"<tr><td>{escape(label)}</td>{_cell(value)}<td>{rows:,}</td>{_cell(ref)}<td>{chart}</td></tr>"
-        for label, _, value, rows, ref, chart in _series(perf, settings, colors)
+        for label, value, rows, ref, chart in _series(perf, settings, colors)
     )
     return head + body + "</table>" + _status(perf)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
+from html import escape
 
 import anyio.to_thread
 import msgspec
@@ -15,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from mlmon.core.drift import DriftReport
-from mlmon.exceptions import InputError
+from mlmon.exceptions import CodecError, InputError
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.deps import InjectedStore
 from mlmon.service.guards import model_reader
@@ -67,8 +68,12 @@ def _performance_section(
     settings: Settings,
 ) -> str:
     """The report page's performance section: the same reads and figures as ``GET /performance``."""
-    windows = store.performance(model, version, *span)
-    perf = performance_of(spec, model, version, span, windows, store.label_status(model))
+    try:
+        windows = store.performance(model, version, *span)
+        perf = performance_of(spec, model, version, span, windows, store.label_status(model))
+    except (CodecError, InputError) as exc:
+        # Damaged stored counts cost the section, not the drift report around it (the JSON route says 4xx).
+        return f"<h2>Model performance</h2><p class='issues'>cannot be shown: {escape(str(exc))}</p>"
     return report_section(perf, settings)
 
 
