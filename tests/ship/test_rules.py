@@ -1,7 +1,9 @@
 """The alert rules: ``promtool check rules`` on the rules extracted from the PrometheusRule, and
 ``promtool test rules`` unit tests showing the drift alerts fire at 0.2 (after 10m) and 0.5 (after 5m),
-stay quiet below, and that ingestion-stopped and error-rate alerts fire. A deliberately wrong expectation
-must make promtool fail, so the harness itself is tested."""
+stay quiet below, and that ingestion-stopped and error-rate alerts fire; the performance alerts fire on a
+realized or estimated accuracy 0.05 / 0.10 points under the reference and an RMSE 20 % / 50 % over it
+(the best pod's figure), and on labels piling up without predictions or contradicting earlier ones. A
+deliberately wrong expectation must make promtool fail, so the harness itself is tested."""
 
 from __future__ import annotations
 
@@ -115,6 +117,95 @@ def _service_case() -> dict[str, Any]:
     }
 
 
+def _perf(model: str, source: str, metric: str, values: str, pod: str = "a") -> dict[str, str]:
+    labels = (
+        f'namespace="ml", model="{model}", version="1", metric="{metric}", source="{source}", pod="{pod}"'
+    )
+    return {"series": f"mlmon_model_performance{{{labels}}}", "values": values}
+
+
+def _perf_alert(name: str, at: str, *fired: tuple[str, str]) -> dict[str, Any]:
+    """``name`` at ``at`` fires for exactly the ``(model, metric)`` pairs in ``fired``."""
+    severity = "critical" if name.endswith("Critical") else "warning"
+    alerts = [
+        {
+            "exp_labels": {
+                "severity": severity,
+                "namespace": "ml",
+                "model": m,
+                "version": "1",
+                "metric": metric,
+            }
+        }
+        for m, metric in fired
+    ]
+    return {"eval_time": at, "alertname": name, "exp_alerts": alerts}
+
+
+def _performance_case() -> dict[str, Any]:
+    # Values exact in binary, so `>=` at the thresholds is not a rounding question: reference accuracy
+    # 0.875; 0.8125 is 0.0625 under it (warning), 0.75 is 0.125 (critical), 0.84375 is 0.03125 (quiet).
+    series = []
+    for model in ("churn", "fraud", "fine"):
+        series += [_perf(model, "reference", "accuracy", "0.875x30", pod) for pod in ("a", "b")]
+    series += [
+        # churn: pod a sees 0.8125, pod b a worse (stale) 0.75: the best pod's figure rules, a warning only.
+        _perf("churn", "realized", "accuracy", "0.8125x30"),
+        _perf("churn", "realized", "accuracy", "0.75x30", pod="b"),
+        _perf("churn", "estimated", "accuracy", "0.84375x30"),
+        _perf("fraud", "realized", "accuracy", "0.84375x30"),
+        _perf("fraud", "estimated", "accuracy", "0.75x30"),
+        _perf("fine", "realized", "accuracy", "0.9x30"),  # better than the reference: never an alert
+        _perf("fine", "estimated", "accuracy", "0.84375x30"),
+    ]
+    # RMSE against a reference of 2: 2.5 is 25 % over (warning), 3 is 50 % (critical), 2.25 is 12.5 %.
+    for model, rmse in (("price", "2.5x30"), ("demand", "3x30"), ("stock", "2.25x30")):
+        series += [_perf(model, "reference", "rmse", "2x30"), _perf(model, "realized", "rmse", rmse)]
+    return {
+        "interval": "1m",
+        "input_series": series,
+        "alert_rule_test": [
+            _perf_alert("MlmonAccuracyDropWarning", "9m"),
+            _perf_alert("MlmonAccuracyDropWarning", "10m", ("churn", "accuracy")),
+            _perf_alert("MlmonAccuracyDropCritical", "20m"),
+            _perf_alert("MlmonEstimatedAccuracyDropWarning", "10m", ("fraud", "accuracy")),
+            _perf_alert("MlmonEstimatedAccuracyDropCritical", "4m"),
+            _perf_alert("MlmonEstimatedAccuracyDropCritical", "5m", ("fraud", "accuracy")),
+            _perf_alert("MlmonRmseRiseWarning", "10m", ("demand", "rmse"), ("price", "rmse")),
+            _perf_alert("MlmonRmseRiseCritical", "5m", ("demand", "rmse")),
+        ],
+    }
+
+
+def _labels_case() -> dict[str, Any]:
+    def counter(model: str, outcome: str, values: str) -> dict[str, str]:
+        labels = f'namespace="ml", model="{model}", outcome="{outcome}", pod="a"'
+        return {"series": f"mlmon_labels_total{{{labels}}}", "values": values}
+
+    ml = {"namespace": "ml"}
+    return {
+        "interval": "1m",
+        "input_series": [
+            # churn: 5 labels a minute find no prediction, 1 does. fraud: 10 match, 1 waits (normal).
+            counter("churn", "pending", "0+5x120"),
+            counter("churn", "matched", "0+1x120"),
+            counter("fraud", "pending", "0+1x120"),
+            counter("fraud", "matched", "0+10x120"),
+            # churn: 2 conflicting labels a minute from minute 10; fraud: none.
+            counter("churn", "conflicts", "0x10 0+2x110"),
+            counter("fraud", "conflicts", "0x120"),
+        ],
+        "alert_rule_test": [
+            # Over 100 pending in the hour from about minute 20, then `for: 30m`.
+            _no_alert("MlmonLabelsPending", "45m"),
+            _alert("MlmonLabelsPending", "warning", "55m", model="churn", **ml),
+            _alert("MlmonLabelsPending", "warning", "110m", model="churn", **ml),
+            _no_alert("MlmonLabelConflicts", "10m"),
+            _alert("MlmonLabelConflicts", "warning", "20m", model="churn", **ml),
+        ],
+    }
+
+
 def _run_unit_tests(
     tmp_path: Path, cases: list[dict[str, Any]], annotations: bool = False
 ) -> subprocess.CompletedProcess[str]:
@@ -145,6 +236,52 @@ def test_drift_alerts_fire_at_the_thresholds(tmp_path: Path) -> None:
 def test_service_alerts_fire(tmp_path: Path) -> None:
     done = _run_unit_tests(tmp_path, [_service_case()])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_performance_alerts_fire_at_the_service_thresholds(tmp_path: Path) -> None:
+    done = _run_unit_tests(tmp_path, [_performance_case()])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_label_alerts_fire(tmp_path: Path) -> None:
+    done = _run_unit_tests(tmp_path, [_labels_case()])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_performance_annotations_render(tmp_path: Path) -> None:
+    case = _performance_case()
+    labels = {"namespace": "ml", "version": "1"}
+    case["alert_rule_test"] = [
+        {
+            "eval_time": "10m",
+            "alertname": "MlmonRmseRiseWarning",
+            "exp_alerts": [
+                {
+                    "exp_labels": {"severity": "warning", "model": model, "metric": "rmse", **labels},
+                    "exp_annotations": {
+                        "summary": f"RMSE of {model}/1 rose above its reference",
+                        "description": f"Realized RMSE (from labels) is {share} above the reference.",
+                    },
+                }
+                for model, share in (("demand", "50%"), ("price", "25%"))
+            ],
+        },
+        {
+            "eval_time": "10m",
+            "alertname": "MlmonAccuracyDropCritical",
+            "exp_alerts": [],
+        },
+    ]
+    done = _run_unit_tests(tmp_path, [case], annotations=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_wrong_performance_expectation_fails(tmp_path: Path) -> None:
+    # churn's best pod is only a warning: expecting a critical alert for it must fail.
+    case = _performance_case()
+    case["alert_rule_test"] = [_perf_alert("MlmonAccuracyDropCritical", "20m", ("churn", "accuracy"))]
+    done = _run_unit_tests(tmp_path, [case])
+    assert done.returncode != 0, done.stdout + done.stderr
 
 
 def test_critical_drift_annotations_render(tmp_path: Path) -> None:

@@ -1,5 +1,10 @@
 """The dashboard page: models, versions, current severity and per-feature drift over time as inline SVG,
-rendered on the server from the store (no JavaScript, no CDN). Every name is HTML-escaped."""
+rendered on the server from the store (no JavaScript, no CDN). Every name is HTML-escaped.
+
+A version whose baseline carries a reference performance also shows the model's performance beside its
+drift (:func:`mlmon.service.labels.html.dashboard_block`): the realized headline metric and the CBPE
+estimate per window over the same days, the reference, and the label join's counts, from one
+``Store.performance`` read of the version and one ``Store.label_status`` of the model."""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from urllib.parse import quote
 
 from mlmon.core.baseline import Baseline
 from mlmon.exceptions import CodecError, InputError
+from mlmon.service.ingest.outputs import OutputSpec
+from mlmon.service.labels.html import dashboard_block
+from mlmon.service.labels.view import performance_of
+from mlmon.service.settings import Settings
 from mlmon.store import NotFoundError, Store, StoredDriftResult
 from mlmon.store.names import validate_name
 
@@ -20,7 +29,7 @@ _COLORS = {"ok": "#2e7d32", "warning": "#f9a825", "critical": "#c62828", "insuff
 _STYLE = (
     "body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
     "td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}"
-    ".sev{font-weight:600}h2{margin-top:2rem}"
+    ".sev{font-weight:600}h2{margin-top:2rem}table.performance{margin-top:.8rem}.labels{color:#555}"
 )
 
 
@@ -43,7 +52,29 @@ def sparkline(points: list[StoredDriftResult], width: int = 240, height: int = 4
     )
 
 
-def _model_section(store: Store, model: str, window_seconds: int) -> str:
+def _performance(
+    store: Store,
+    baseline: Baseline,
+    model: str,
+    version: str,
+    span: tuple[datetime, datetime],
+    settings: Settings,
+) -> str:
+    """The version's performance block; empty without a reference (the section stays as it was)."""
+    try:
+        spec = OutputSpec.of(baseline, 1)  # only its reference is read here, never a batch
+        if spec is None:
+            return ""
+        windows = store.performance(model, version, *span)
+        status = store.label_status(model)
+        perf = performance_of(spec, model, version, span, windows, status)
+    except (CodecError, InputError) as exc:
+        # Damaged counts cost this block only, like an unreadable baseline costs its section.
+        return f"<p>this version's performance cannot be shown: {escape(str(exc))}</p>"
+    return dashboard_block(perf, settings, _COLORS)
+
+
+def _model_section(store: Store, model: str, settings: Settings) -> str:
     versions = store.list_versions(model)
     prod = next((v for v in versions if v.stage == "production"), versions[-1] if versions else None)
     head = f"<h2>{escape(model)}</h2><p>versions: " + ", ".join(
@@ -55,7 +86,8 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
     head += f' · <a href="{escape(link)}">report for {escape(prod.version)}</a></p>'
     try:
         _, data = store.get_baseline(model, prod.version)
-        features = list(Baseline.from_bytes(data).features)
+        baseline = Baseline.from_bytes(data)
+        features = list(baseline.features)
         for name in features:
             validate_name(name, "feature")
     except NotFoundError:
@@ -64,7 +96,7 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
         # One unreadable baseline (stored before names were checked at upload) costs its own section,
         # never the page of every other model.
         return head + f"<p>this version's baseline cannot be shown: {escape(str(exc))}</p>"
-    end = datetime.now(timezone.utc) + timedelta(seconds=window_seconds)
+    end = datetime.now(timezone.utc) + timedelta(seconds=settings.window_seconds)
     start = end - timedelta(days=_DAYS)
     rows = []
     for name in features:
@@ -76,13 +108,20 @@ def _model_section(store: Store, model: str, window_seconds: int) -> str:
             f"<td>{score}</td><td>{sparkline(hist)}</td></tr>"
         )
     table = "<table><tr><th>feature</th><th>severity</th><th>PSI</th><th>last 7 days</th></tr>"
-    return head + table + "".join(rows) + "</table>"
+    html = head + table + "".join(rows) + "</table>"
+    return html + _performance(store, baseline, model, prod.version, (start, end), settings)
 
 
-def render_dashboard(store: Store, window_seconds: int, scope: Collection[str] | None = None) -> str:
-    """The dashboard HTML for every model in the store, or only those in ``scope``."""
+def render_dashboard(store: Store, settings: Settings, scope: Collection[str] | None = None) -> str:
+    """The dashboard HTML for every model in the store, or only those in ``scope``.
+
+    Args:
+        store: The store.
+        settings: The window length (the charts' last window) and the performance thresholds.
+        scope: The models an ingest token may read (``None``: every model).
+    """
     models = [m.name for m in store.list_models() if scope is None or m.name in scope]
-    sections = [_model_section(store, name, window_seconds) for name in models]
+    sections = [_model_section(store, name, settings) for name in models]
     body = "".join(sections) or "<p>No models yet: upload a baseline to start.</p>"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlmon</title>'

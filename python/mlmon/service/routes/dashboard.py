@@ -25,6 +25,7 @@ class DashboardController(Controller):
         settings: NamedDependency[Settings],
         read_scope: NamedDependency[frozenset[str] | None],
     ) -> str:
-        """Models, versions, current severity and per-feature drift over time as inline SVG (an ingest
-        token's page shows only its own models)."""
-        return await anyio.to_thread.run_sync(render_dashboard, store, settings.window_seconds, read_scope)
+        """Models, versions, current severity and per-feature drift over time as inline SVG, and the
+        model's performance beside its reference where the baseline has one (an ingest token's page
+        shows only its own models)."""
+        return await anyio.to_thread.run_sync(render_dashboard, store, settings, read_scope)

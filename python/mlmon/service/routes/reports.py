@@ -1,11 +1,13 @@
 """Drift reads of one model: the report of a window or range (JSON or HTML) and a feature's stored
 history. The reports come from :class:`mlmon.service.reports.Reports` (the library's public report of
-stored counts)."""
+stored counts); the HTML page of a version with a reference performance also gets its "Model
+performance" section over the same range (:mod:`mlmon.service.labels.html`)."""
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
+from html import escape
 
 import anyio.to_thread
 import msgspec
@@ -14,11 +16,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from mlmon.core.drift import DriftReport
-from mlmon.exceptions import InputError
+from mlmon.exceptions import CodecError, InputError
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.deps import InjectedStore
 from mlmon.service.guards import model_reader
+from mlmon.service.ingest.outputs import OutputSpec
+from mlmon.service.labels.html import insert_section, report_section
+from mlmon.service.labels.view import performance_of
 from mlmon.service.reports import Reports
+from mlmon.service.settings import Settings
+from mlmon.store import Store
 
 __all__ = ["ReportsController", "parse_range"]
 
@@ -50,6 +57,24 @@ def parse_range(window: str, current: tuple[datetime, datetime], seconds: int) -
     if lo >= hi:
         raise InputError("window start must be before its end")
     return lo, hi
+
+
+def _performance_section(
+    store: Store,
+    spec: OutputSpec,
+    model: str,
+    version: str,
+    span: tuple[datetime, datetime],
+    settings: Settings,
+) -> str:
+    """The report page's performance section: the same reads and figures as ``GET /performance``."""
+    try:
+        windows = store.performance(model, version, *span)
+        perf = performance_of(spec, model, version, span, windows, store.label_status(model))
+    except (CodecError, InputError) as exc:
+        # Damaged stored counts cost the section, not the drift report around it (the JSON route says 4xx).
+        return f"<h2>Model performance</h2><p class='issues'>cannot be shown: {escape(str(exc))}</p>"
+    return report_section(perf, settings)
 
 
 async def _report(
@@ -102,12 +127,23 @@ class ReportsController(Controller):
         model: FromPath[str],
         reports: NamedDependency[Reports],
         baselines: NamedDependency[BaselineCache],
+        store: NamedDependency[InjectedStore],
+        settings: NamedDependency[Settings],
         window: FromQuery[str] = "current",
         version: FromQuery[str | None] = None,
     ) -> str:
-        """The same report as a self-contained HTML page."""
-        report = await _report(reports, baselines, model, window, version)
-        return await anyio.to_thread.run_sync(report.to_html)
+        """The same report as a self-contained HTML page; for a version whose baseline carries a
+        reference performance, with a "Model performance" section over the same range (realized and
+        estimated metrics against the reference, per window)."""
+        span = parse_range(window, reports.current_window(), reports.window_seconds)
+        version = version or await baselines.default_version(model)
+        report = await reports.report(model, version, *span)
+        page = await anyio.to_thread.run_sync(report.to_html)
+        spec = (await baselines.entry(model, version)).outputs
+        if spec is None:
+            return page
+        call = functools.partial(_performance_section, store, spec, model, version, span, settings)
+        return insert_section(page, await anyio.to_thread.run_sync(call))
 
     @get("/drift/history", operation_id="GetDriftHistory", media_type=MediaType.JSON)
     async def history(
