@@ -33,8 +33,13 @@ CALLERS = {
 DENY_B = {"none": 401, "malformed": 401, "empty-bearer": 401, "wrong": 401, "model-A": 403, "admin": 200}
 ANY_TOKEN = {**DENY_B, "model-A": 200}
 OPEN = dict.fromkeys(CALLERS, 200)
+# The label routes past auth: the matrix's baseline has no reference performance (and its POST body is
+# an ingest batch), so the admin gets the 422 that says so.
+DENY_B_UNLABELLED = {**DENY_B, "admin": 422}
 ROUTES: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/v1/models/{model:str}/ingest"): ("/v1/models/fraud/ingest", DENY_B),
+    ("POST", "/v1/models/{model:str}/labels"): ("/v1/models/fraud/labels", DENY_B_UNLABELLED),
+    ("GET", "/v1/models/{model:str}/performance"): ("/v1/models/fraud/performance", DENY_B_UNLABELLED),
     ("GET", "/v1/models/{model:str}/drift"): ("/v1/models/fraud/drift", DENY_B),
     ("GET", "/v1/models/{model:str}/drift/history"): ("/v1/models/fraud/drift/history?feature=age", DENY_B),
     ("GET", "/v1/models/{model:str}/report.html"): ("/v1/models/fraud/report.html", DENY_B),
