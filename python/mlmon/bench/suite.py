@@ -39,8 +39,8 @@ _SHARES = {
     "ingest": 0.04,
     "compaction": 0.06,
     "labels": 0.04,
-    "service": 0.14,
-    "peers": 0.22,
+    "service": 0.18,
+    "peers": 0.18,
 }
 CURVE_UNITS = {
     "rows": "rows per set",
