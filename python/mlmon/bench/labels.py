@@ -13,7 +13,8 @@ service's memory, each set against the same work without them, measured in the s
 * **Memory per model**: bytes on disk per kept prediction, the size of a window's realized and estimate
   counts, and the Python heap of a ``BaselineEntry`` with outputs + reference vs one without.
 
-Run alone: ``mlmon bench --labels`` (the store-mode sizes), or ``python -m mlmon.bench.labels``.
+A step of every mode (``mlmon bench --store`` runs it with the other store steps); alone:
+``python -m mlmon.bench.labels [--tiny] [--backend sqlite] [--budget SECONDS]`` prints its JSON.
 """
 
 from __future__ import annotations
