@@ -124,6 +124,9 @@ def commit_cost(
             groups = {outputs: _group(t, commit, outputs) for outputs in order}
             for outputs in order:
                 times[outputs].append(_ingest(stores[outputs], groups[outputs], counter))
+        kept = outs.label_status("m").waiting
+    if kept != (len(times[True]) + 1) * GROUP * len(t.predictions):
+        raise RuntimeError(f"{kept} predictions kept after {len(times[True]) + 1} commits of {GROUP}")
     plain_s, outputs_s = statistics.median(times[False]), statistics.median(times[True])
     return {
         "group": GROUP,

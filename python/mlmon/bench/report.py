@@ -127,9 +127,9 @@ def _ratio(value: float | None) -> str:
 
 def _labels_stage(stage: dict[str, Any]) -> str:
     rows = [
-        ["decode + count (`decode_and_count`)", fmt_s(stage["count_s"]), ""],
+        ["envelope decode + `decode_and_count`", fmt_s(stage["count_s"]), ""],
         [
-            f"decode + count + `OutputSpec.extract` ({stage['kept_predictions']:,} request ids)",
+            f"the same + `OutputSpec.extract` ({stage['kept_predictions']:,} request ids)",
             fmt_s(stage["count_extract_s"]),
             _ratio(stage["ratio"]),
         ],
@@ -140,7 +140,7 @@ def _labels_stage(stage: dict[str, Any]) -> str:
         f"Outputs stage per batch ({stage['where']}; {stage['rows']:,} rows x {stage['features']} features "
         f"+ prediction + 2 probabilities, msgpack-binary, {fmt_bytes(stage['body_bytes'])}), median:"
     )
-    return head + "\n\n" + md_table(["work", "median", "vs decode + count"], rows)
+    return head + "\n\n" + md_table(["work", "median", "ratio to the first row"], rows)
 
 
 def _labels_stores(stores: list[dict[str, Any]]) -> str:
@@ -198,7 +198,7 @@ def _labels(results: dict[str, Any]) -> str:
         ],
     ]
     note = (
-        f"Memory of a model's baseline entry ({mem['measured']}; {mem['entries']} entries built each), "
+        f"Memory of a model's baseline entry: {mem['measured']}, {mem['entries']} entries built each; "
         f"ratio {_ratio(mem['ratio'])}:"
     )
     return "\n\n".join(
