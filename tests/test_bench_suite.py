@@ -28,7 +28,7 @@ from mlmon.bench.service import parse_markdown_tables
 from mlmon.cli import main
 from mlmon.exceptions import InputError
 
-STEPS = {"kernels", "curves", "memory", "store", "ingest", "compaction", "service", "peers"}
+STEPS = {"kernels", "curves", "memory", "store", "ingest", "compaction", "labels", "service", "peers"}
 ROOT = Path(__file__).resolve().parent.parent
 # Runs the CLI from the copy; fails first if mlmon would come from anywhere else.
 RUN_COPY = """import sys, mlmon, mlmon.cli
@@ -141,6 +141,8 @@ def test_store_ingest_and_service_compaction(tiny_run: tuple[dict[str, Any], Pat
     assert svc["batches"] == MODES["tiny"].compaction_batches and svc["rows_after_compaction"] == 1
     assert svc["counted_rows"] == svc["batches"] * svc["rows_per_batch"]  # each acknowledged batch once
     assert svc["max_rows"] <= 1 + svc["max_interval_batches"] + svc["senders"]
+    # The labels step (tests/test_bench_labels.py checks its figures): SQLite only in tiny mode.
+    assert [s["backend"] for s in results["labels"]["stores"]] == ["sqlite"]
 
 
 def test_peers_agree_where_methods_coincide(tiny_run: tuple[dict[str, Any], Path, Path]) -> None:
@@ -162,6 +164,7 @@ def test_markdown_summary_and_capacity_report(tiny_run: tuple[dict[str, Any], Pa
         "## Scaling curves",
         "## Memory per model",
         "## Store growth",
+        "## Model outputs and labels",
         "## Peers",
     ):
         assert heading in summary

@@ -7,10 +7,28 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["MODES", "STEPS", "Mode"]
+__all__ = ["MODES", "STEPS", "LabelSizes", "Mode"]
 
 #: Every step of the suite, in the order it runs.
-STEPS = ("kernels", "curves", "memory", "store", "ingest", "compaction", "service", "peers")
+STEPS = ("kernels", "curves", "memory", "store", "ingest", "compaction", "labels", "service", "peers")
+
+
+class LabelSizes(msgspec.Struct, frozen=True, kw_only=True):
+    """The labels step's sizes in one mode (each measurement also stops at its share of the budget).
+
+    Attributes:
+        stage_runs: Timed runs of each side of the outputs stage.
+        commits: Timed group commits per side.
+        joins: Timed 1,000-label join batches.
+        disk_predictions: Predictions kept for the bytes-per-prediction figure.
+        entries: ``BaselineEntry`` objects built per side for the memory figure.
+    """
+
+    stage_runs: int = 50
+    commits: int = 20
+    joins: int = 16
+    disk_predictions: int = 100_000
+    entries: int = 50
 
 
 class Mode(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +51,7 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
         ingest_commits: Timed group commits of the store-only ingest step, per backend and key.
         compaction_batches: Batches sent into one window through the service in the compaction step.
         compaction_interval_s: The service's compaction interval in that step (its default is 5 s).
+        labels: The sizes of the outputs-and-labels step (:mod:`mlmon.bench.labels`).
         load_args: Arguments of the Python-client load generator (``None``: no service run).
         wrk_args: Arguments of the wrk load benchmark, used instead when it and wrk are there.
         peer_rows: Rows per set of the peer comparison.
@@ -60,6 +79,7 @@ class Mode(msgspec.Struct, frozen=True, kw_only=True):
     ingest_commits: int = 40
     compaction_batches: int = 10_000
     compaction_interval_s: float = 5.0
+    labels: LabelSizes = LabelSizes()
     steps: list[str] | None = None
     overlay: bool = False
 
@@ -89,6 +109,7 @@ MODES = {
         ingest_commits=5,
         compaction_batches=200,
         compaction_interval_s=0.5,
+        labels=LabelSizes(stage_runs=3, commits=2, joins=2, disk_predictions=2_000, entries=5),
     ),
     "quick": Mode(
         name="quick",
@@ -112,6 +133,7 @@ MODES = {
         peer_rows=100_000,
         ingest_commits=20,
         compaction_batches=3_000,
+        labels=LabelSizes(stage_runs=20, commits=8, joins=8, disk_predictions=32_000, entries=20),
     ),
     "full": Mode(
         name="full",
@@ -154,7 +176,7 @@ MODES = {
         postgres=True,
         load_args=None,
         peer_rows=0,
-        steps=["store", "ingest", "compaction"],
+        steps=["store", "ingest", "compaction", "labels"],
         overlay=True,
     ),
 }

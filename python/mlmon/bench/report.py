@@ -104,6 +104,113 @@ def _service(results: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+_COMMIT_HEADERS = (
+    "backend",
+    "drift counts only",
+    "+ 1,000 kept predictions and estimate each",
+    "cost ratio",
+    "commits",
+)
+_JOIN_HEADERS = ("backend", "matching kept predictions", "retry (all duplicates)", "no prediction (pending)")
+_DISK_HEADERS = (
+    "backend",
+    "per kept prediction",
+    "predictions measured",
+    "window realized counts",
+    "window estimate counts",
+)
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}x"
+
+
+def _labels_stage(stage: dict[str, Any]) -> str:
+    rows = [
+        ["envelope decode + `decode_and_count`", fmt_s(stage["count_s"]), ""],
+        [
+            f"the same + `OutputSpec.extract` ({stage['kept_predictions']:,} request ids)",
+            fmt_s(stage["count_extract_s"]),
+            _ratio(stage["ratio"]),
+        ],
+        ["of which `OutputSpec.extract`", fmt_s(stage["extract_s"]), ""],
+        ["the 25 features alone, a model without outputs", fmt_s(stage["features_only_s"]), ""],
+    ]
+    head = (
+        f"Outputs stage per batch ({stage['where']}; {stage['rows']:,} rows x {stage['features']} features "
+        f"+ prediction + 2 probabilities, msgpack-binary, {fmt_bytes(stage['body_bytes'])}), median:"
+    )
+    return head + "\n\n" + md_table(["work", "median", "ratio to the first row"], rows)
+
+
+def _labels_stores(stores: list[dict[str, Any]]) -> str:
+    commits, joins, disk = [], [], []
+    for s in stores:
+        if "error" in s:
+            commits.append([s["backend"], s["error"], "", "", ""])
+            continue
+        c, j, d = s["commit"], s["join"], s["disk"]
+        commits.append(
+            [
+                s["backend"],
+                num(round(c["plain_batches_s"], 1)),
+                num(round(c["outputs_batches_s"], 1)),
+                _ratio(c["cost_ratio"]),
+                str(c["commits"]),
+            ]
+        )
+        labels_s = (j["matched_labels_s"], j["retry_labels_s"], j["pending_labels_s"])
+        joins.append([s["backend"], *(num(float(round(x))) for x in labels_s)])
+        disk.append(
+            [
+                s["backend"],
+                fmt_bytes(d["bytes_per_prediction"]),
+                f"{d['predictions']:,}",
+                fmt_bytes(j["realized_bytes"]),
+                fmt_bytes(j["estimate_bytes"]),
+            ]
+        )
+    group = next((s["commit"]["group"] for s in stores if "commit" in s), 16)
+    return "\n\n".join(
+        [
+            f"Group commits (`Store.ingest`, {group} batches of 1,000 rows), batches/s (median commit):",
+            md_table(_COMMIT_HEADERS, commits),
+            "Label join (`Store.join_labels`, 1,000 labels a call), labels/s (median call):",
+            md_table(_JOIN_HEADERS, joins),
+            "On disk per model (a window's counts: the merged blobs' length):",
+            md_table(_DISK_HEADERS, disk),
+        ]
+    )
+
+
+def _labels(results: dict[str, Any]) -> str:
+    """The outputs-and-labels step's figures (``mlmon.bench.labels``)."""
+    figures = results.get("labels")
+    if not figures:
+        return f"(not measured: {results['steps'].get('labels', {}).get('status', 'no labels step')})"
+    mem = figures["memory"]
+    rows = [
+        ["25 features", fmt_bytes(mem["plain_entry_bytes"]), fmt_bytes(mem["plain_baseline_bytes"])],
+        [
+            "25 features + outputs + reference",
+            fmt_bytes(mem["outputs_entry_bytes"]),
+            fmt_bytes(mem["outputs_baseline_bytes"]),
+        ],
+    ]
+    note = (
+        f"Memory of a model's baseline entry: {mem['measured']}, {mem['entries']} entries built each; "
+        f"ratio {_ratio(mem['ratio'])}:"
+    )
+    return "\n\n".join(
+        [
+            _labels_stage(figures["stage"]),
+            _labels_stores(figures["stores"]),
+            note,
+            md_table(["baseline entry", "Python heap each", "baseline bytes"], rows),
+        ]
+    )
+
+
 def summary_markdown(results: dict[str, Any]) -> str:
     """The run's summary: every figure of the results file as tables."""
     mem = [
@@ -173,6 +280,8 @@ def summary_markdown(results: dict[str, Any]) -> str:
                 records(results.get("ingest"), _INGEST_KEYS),
                 "## Compaction through the service",
                 records(results.get("compaction"), _COMPACTION_KEYS),
+                "## Model outputs and labels",
+                _labels(results),
                 "## Service load",
                 _service(results),
                 f"## Peers ({(results.get('peers') or {}).get('rows', 0):,} rows x 25 features per set)",

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from mlmon.bench import agreement, compaction, ingest, kernels, measure, peers, service, storage
+from mlmon.bench import agreement, compaction, ingest, kernels, labels, measure, peers, service, storage
 from mlmon.bench.fit import line_fit
 from mlmon.bench.modes import STEPS, Mode
 from mlmon.bench.workloads.curves import INGEST_FEATURES
@@ -38,8 +38,9 @@ _SHARES = {
     "store": 0.06,
     "ingest": 0.04,
     "compaction": 0.06,
-    "service": 0.14,
-    "peers": 0.26,
+    "labels": 0.04,
+    "service": 0.18,
+    "peers": 0.18,
 }
 CURVE_UNITS = {
     "rows": "rows per set",
@@ -235,6 +236,10 @@ def _measure(
         "compaction": (
             f"{mode.compaction_batches:,} batches into one window through the service",
             lambda: _compaction(mode),
+        ),
+        "labels": (
+            "model outputs and labels: outputs stage, commits, label join, bytes per model",
+            lambda: labels.run_labels(mode.labels, _backends(mode), budget("labels")),
         ),
         "service": (
             "service load",

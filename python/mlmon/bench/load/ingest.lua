@@ -1,9 +1,11 @@
--- wrk script: POSTs a pre-encoded 1,000-row x 25-feature batch with a unique batch_id per request.
--- The body file holds one 16-byte placeholder (QQQQQQQQQQQQQQQQ) where the id goes; ids keep its length,
--- so the msgpack/JSON encoding stays valid. Environment: BODY_FILE, CONTENT_TYPE, INGEST_PATH, RUN_TAG
--- (one letter, distinct per run on one database).
+-- wrk script: POSTs a pre-encoded body with a unique id per request (the batch id of an ingest body, and
+-- the rows' request ids of a body that carries them). The body file holds the 16-byte placeholder
+-- (QQQQQQQQQQQQQQQQ) wherever the request's id goes: once for a batch id, and as "<placeholder>-00001"
+-- etc. for each row's request id, so they stay unique per request. Every occurrence is replaced by the
+-- same id; ids keep the placeholder's length, so the msgpack/JSON encoding stays valid. Environment:
+-- BODY_FILE, CONTENT_TYPE, INGEST_PATH, RUN_TAG (one letter, distinct per run on one database).
 local placeholder = "QQQQQQQQQQQQQQQQ"
-local prefix, suffix
+local parts
 local counter = 0
 local threads = {}
 local tag = os.getenv("RUN_TAG") or "r"
@@ -13,13 +15,26 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- The body cut at each occurrence of the placeholder (split once; table.concat joins it per request).
+function split(body)
+  local out = {}
+  local from = 1
+  while true do
+    local at = string.find(body, placeholder, from, true)
+    if not at then break end
+    table.insert(out, string.sub(body, from, at - 1))
+    from = at + #placeholder
+  end
+  assert(#out > 0, "placeholder missing")
+  table.insert(out, string.sub(body, from))
+  return out
+end
+
 function init(args)
   local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
   local body = f:read("*all")
   f:close()
-  local at = assert(string.find(body, placeholder, 1, true), "placeholder missing")
-  prefix = string.sub(body, 1, at - 1)
-  suffix = string.sub(body, at + #placeholder)
+  parts = split(body)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE")
 end
@@ -27,7 +42,7 @@ end
 function request()
   counter = counter + 1
   local id = string.format("%s%02d%013d", tag, tid, counter)
-  return wrk.format(nil, os.getenv("INGEST_PATH"), nil, prefix .. id .. suffix)
+  return wrk.format(nil, os.getenv("INGEST_PATH"), nil, table.concat(parts, id))
 end
 
 function done(summary, latency, requests)

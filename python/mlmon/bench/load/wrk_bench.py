@@ -5,6 +5,10 @@ measures in one run, so the ratios compare like with like on a shared machine:
 
 * mlmon under uvicorn (uvloop + httptools) and under granian, 1 and 2 workers, SQLite store, durability
   on (a 2xx only after the group commit), bodies msgpack-binary, msgpack-lists and json-lists;
+* on mlmon-uvicorn, in the same server run, a model whose baseline carries outputs and a reference
+  (``loadout``): ``msgpack-outputs`` (the 25 features + prediction + proba_0/proba_1 binary + 1,000
+  request ids, every row kept for the label join) and ``labels-pending`` (1,000 labels POSTed to
+  ``/v1/models/loadout/labels`` whose predictions were never sent: the pending path);
 * the limit: a bare Litestar endpoint that only decodes the same msgpack-binary body (``ref_apps``);
 * the design's original stack: FastAPI + pydantic decoding the JSON lists body and updating numpy
   histograms in memory (no store).
@@ -38,17 +42,28 @@ import msgspec
 import numpy as np
 
 import mlmon
+from mlmon.bench.workloads.labels import batch_columns, labelled_baseline, labels_of
 from mlmon.store import open_store
 
 HERE = Path(__file__).resolve().parent
 ROWS, FEATURES = 1000, 25
 PLACEHOLDER = "Q" * 16
-PATH = "/v1/models/load/ingest"
 MEDIA = {
     "msgpack-binary": "application/msgpack",
     "msgpack-lists": "application/msgpack",
     "json-lists": "application/json",
+    "msgpack-outputs": "application/msgpack",
+    "labels-pending": "application/msgpack",
 }
+#: The model each body kind goes to: ``loadout``'s baseline carries outputs and a reference.
+MODEL = {kind: "loadout" if kind in ("msgpack-outputs", "labels-pending") else "load" for kind in MEDIA}
+#: Body kinds that are label batches, not ingest batches.
+LABELS = frozenset({"labels-pending"})
+
+
+def ingest_path(kind: str) -> str:
+    """The URL path a body kind is POSTed to (``INGEST_PATH`` of ingest.lua)."""
+    return f"/v1/models/{MODEL[kind]}/{'labels' if kind in LABELS else 'ingest'}"
 
 
 @dataclass
@@ -83,8 +98,29 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_body(kind: str, directory: Path) -> Path:
-    """One encoded batch with the batch-id placeholder, as ingest.lua reads it."""
+def _row_ids() -> list[str]:
+    """Request ids ``<placeholder>-00000`` ..: ingest.lua puts the request's id in each placeholder,
+    so they are unique per request and keep their length."""
+    return [f"{PLACEHOLDER}-{i:05d}" for i in range(ROWS)]
+
+
+def outputs_doc() -> dict[str, object]:
+    """The ``msgpack-outputs`` batch: features, prediction and probabilities as DriftClient sends them
+    (numbers as float64 bytes, the prediction as labels), and a request id per row."""
+    cols: dict[str, object] = {}
+    for name, values in batch_columns(0).items():
+        numbers = values.dtype.kind == "f"
+        cols[name] = {"dtype": "<f8", "data": values.tobytes()} if numbers else values.tolist()
+    return {"batch_id": PLACEHOLDER, "version": "v1", "request_ids": _row_ids(), "columns": cols}
+
+
+def body_doc(kind: str) -> dict[str, object]:
+    """The body of a kind before encoding, with the id placeholder: once as the batch id, and once more
+    per row in the bodies with request ids (``msgpack-outputs``, ``labels-pending``)."""
+    if kind == "msgpack-outputs":
+        return outputs_doc()
+    if kind == "labels-pending":
+        return {"request_ids": _row_ids(), "labels": labels_of(0)}
     rng = np.random.default_rng(0)
     cols: dict[str, object] = {}
     for f in range(FEATURES):
@@ -92,9 +128,15 @@ def write_body(kind: str, directory: Path) -> Path:
         cols[f"f{f}"] = (
             {"dtype": "<f8", "data": values.tobytes()} if kind == "msgpack-binary" else values.tolist()
         )
-    doc = {"batch_id": PLACEHOLDER, "version": "v1", "columns": cols}
-    data = msgspec.json.encode(doc) if kind == "json-lists" else msgspec.msgpack.encode(doc)
-    assert data.count(PLACEHOLDER.encode()) == 1
+    return {"batch_id": PLACEHOLDER, "version": "v1", "columns": cols}
+
+
+def write_body(kind: str, directory: Path) -> Path:
+    """One encoded body with the id placeholder, as ingest.lua reads it."""
+    doc = body_doc(kind)
+    data = msgspec.json.encode(doc) if MEDIA[kind] == "application/json" else msgspec.msgpack.encode(doc)
+    rows = ROWS if "request_ids" in doc else 0
+    assert data.count(PLACEHOLDER.encode()) == rows + ("batch_id" in doc)
     path = directory / f"{kind}.bin"
     path.write_bytes(data)
     return path
@@ -177,7 +219,7 @@ def wrk(url: str, body: Path, kind: str, seconds: int, tag: str, connections: in
         **os.environ,
         "BODY_FILE": str(body),
         "CONTENT_TYPE": MEDIA[kind],
-        "INGEST_PATH": PATH,
+        "INGEST_PATH": ingest_path(kind),
         "RUN_TAG": tag,
     }
     cmd = [
@@ -202,11 +244,41 @@ def wrk(url: str, body: Path, kind: str, seconds: int, tag: str, connections: in
 _ALL_WINDOWS = "2000-01-01T00:00:00+00:00/2100-01-01T00:00:00+00:00"
 
 
-def _stored_rows(url: str) -> int:
+def _stored_rows(url: str, model: str) -> int:
     params = {"window": _ALL_WINDOWS, "version": "v1"}
-    r = httpx.get(f"{url}/v1/models/load/drift", params=params, timeout=30)
+    r = httpx.get(f"{url}/v1/models/{model}/drift", params=params, timeout=30)
     r.raise_for_status()
     return int(r.json()["current_rows"])
+
+
+def _label_status(url: str, model: str) -> dict[str, int]:
+    """The model's label join: kept predictions ``waiting``, ``labelled``, labels ``pending``."""
+    r = httpx.get(f"{url}/v1/models/{model}/performance", timeout=30)
+    r.raise_for_status()
+    status: dict[str, int] = r.json()["labels"]
+    return status
+
+
+def _upload(url: str, baselines: dict[str, bytes]) -> None:
+    for model, data in baselines.items():
+        put = httpx.put(f"{url}/v1/models/{model}/versions/v1/baseline", content=data, timeout=30)
+        put.raise_for_status()
+
+
+def check_stored(url: str, results: list[Result]) -> None:
+    """Every acknowledged batch is stored, per model (more may be: wrk drops answers still in flight at
+    its end), every row of an outputs batch is kept for the join, and every label batch is pending."""
+    for model in sorted({MODEL[r.body] for r in results if r.body not in LABELS}):
+        total = _stored_rows(url, model)
+        mine = [r for r in results if MODEL[r.body] == model and r.body not in LABELS]
+        for r in mine:
+            r.stored_rows = total
+        assert total >= sum(r.requests for r in mine) * ROWS, (model, total)
+    for r in results:
+        if r.body == "msgpack-outputs" or r.body in LABELS:
+            status = _label_status(url, MODEL[r.body])
+            kept = status["pending"] if r.body in LABELS else status["waiting"] + status["labelled"]
+            assert kept >= r.requests * ROWS, (r.body, status, r.requests)
 
 
 def measure(
@@ -216,16 +288,14 @@ def measure(
     bodies: dict[str, Path],
     args: argparse.Namespace,
     tmp: Path,
-    baseline: bytes,
+    baselines: dict[str, bytes],
 ) -> list[Result]:
-    """Warm-up then one measured wrk run per body kind on one server."""
+    """Warm-up then one measured wrk run per body kind on one server (``baselines``: per model)."""
     proc, url, _ = start(server, workers, tmp)
     results = []
     try:
         if server.startswith("mlmon"):
-            httpx.put(
-                f"{url}/v1/models/load/versions/v1/baseline", content=baseline, timeout=30
-            ).raise_for_status()
+            _upload(url, baselines)
         for i, kind in enumerate(kinds):
             wrk(url, bodies[kind], kind, 2, "abcdefgh"[i], args.connections)  # warm-up
             raw = wrk(url, bodies[kind], kind, args.seconds, "ABCDEFGH"[i], args.connections)
@@ -244,25 +314,18 @@ def measure(
             )
             print(_row(results[-1]), flush=True)
         if server.startswith("mlmon"):
-            # Every acknowledged batch is stored (more may be: wrk drops answers still in flight at its end).
-            total = _stored_rows(url)
-            acked = sum(r.requests for r in results) * ROWS
-            for r in results:
-                r.stored_rows = total
-            assert total >= acked, (total, acked)
+            check_stored(url, results)
     finally:
         stop(proc)
     return results
 
 
-def profile(bodies: dict[str, Path], args: argparse.Namespace, tmp: Path, baseline: bytes) -> str:
+def profile(bodies: dict[str, Path], args: argparse.Namespace, tmp: Path, baselines: dict[str, bytes]) -> str:
     """py-spy over the workers of mlmon-uvicorn during a msgpack-binary wrk run: top own-time frames."""
     proc, url, _ = start("mlmon-uvicorn", args.profile_workers, tmp)
     out = tmp / "profile.txt"
     try:
-        httpx.put(
-            f"{url}/v1/models/load/versions/v1/baseline", content=baseline, timeout=30
-        ).raise_for_status()
+        _upload(url, baselines)
         wrk(url, bodies["msgpack-binary"], "msgpack-binary", 2, "p", args.connections)
         spy_cmd = [
             str(Path(sys.executable).parent / "py-spy"),
@@ -331,11 +394,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every run's figures to this file")
     args = parser.parse_args()
     rng = np.random.default_rng(1)
-    baseline = mlmon.Baseline.fit({f"f{f}": rng.normal(0, 1, 5000) for f in range(FEATURES)}).to_bytes()
+    baselines = {
+        "load": mlmon.Baseline.fit({f"f{f}": rng.normal(0, 1, 5000) for f in range(FEATURES)}).to_bytes(),
+        "loadout": labelled_baseline().to_bytes(),
+    }
     plan = [
         ("bare-litestar", ["msgpack-binary"]),
         ("fastapi-pydantic", ["json-lists"]),
-        ("mlmon-uvicorn", ["msgpack-binary", "msgpack-lists", "json-lists"]),
+        (
+            "mlmon-uvicorn",
+            ["msgpack-binary", "msgpack-lists", "json-lists", "msgpack-outputs", "labels-pending"],
+        ),
         ("mlmon-granian", ["msgpack-binary"]),
     ]
     only = set(filter(None, args.only.split(",")))
@@ -352,8 +421,8 @@ def main() -> None:
         bodies = {k: write_body(k, tmp) for k in MEDIA}
         for workers in (1, 2):
             for server, kinds in chosen:
-                results += measure(server, workers, kinds, bodies, args, tmp, baseline)
-        summary = profile(bodies, args, tmp, baseline) if args.profile else ""
+                results += measure(server, workers, kinds, bodies, args, tmp, baselines)
+        summary = profile(bodies, args, tmp, baselines) if args.profile else ""
     print(f"load average after: {os.getloadavg()}")
     rows = [asdict(r) | {"rows_s": r.rows_s} for r in results]
     record = {"load_average_after": os.getloadavg(), "results": rows, "profile": summary}
