@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from itertools import repeat
 from typing import Any, Literal
 
 from mlmon.exceptions import CodecError, InputError
@@ -96,56 +97,101 @@ class LabelOps(SqlCore):
         self,
         tx: Tx,
         version_id: int,
-        version: str,
         batches: Sequence[IngestBatch],
         counter: LabelCounter | None,
         writer_id: str,
     ) -> None:
         """Keeps the predictions of accepted batches and joins the labels already waiting for them."""
-        kept = [(b.partials[0], p) for b in batches if b.predictions for p in b.predictions]
-        if not kept:
+        if not any(b.predictions for b in batches):
             return
         row = tx.one("SELECT model_id FROM model_versions WHERE id = ?", (version_id,))
         assert row is not None  # the caller resolved version_id in this transaction
         model_id = int(row[0])
         tx.one("SELECT id FROM models WHERE id = ?" + self.for_share, (model_id,))
         now = tx.ts(datetime.now(timezone.utc))
-        inserted: set[str] = set()
-        for part in chunks(kept, _ROWS_PER_STATEMENT):
-            params: list[object] = []
-            for window, p in part:
-                params += [model_id, p.request_id, version_id, tx.ts(window.window_start)]
-                params += [tx.ts(window.window_end), p.predicted, p.scores, now]
-            rows = tx.all(
-                f"INSERT INTO predictions ({_PREDICTION_COLUMNS}) VALUES {_marks(len(part), 8)}"
-                " ON CONFLICT (model_id, request_id) DO NOTHING RETURNING request_id",
-                params,
-            )
-            inserted.update(str(r[0]) for r in rows)
+        self._insert_predictions(tx, model_id, version_id, batches, now)
         if (
             counter is None
             or tx.one("SELECT 1 FROM pending_labels WHERE model_id = ? LIMIT 1", (model_id,)) is None
         ):
             return
-        waiting = self._take_pending(tx, model_id, sorted(inserted))
-        if not waiting:
-            return
-        groups: dict[Window, list[Joined]] = {}
+        waiting = self._take_pending(tx, model_id, [p.request_id for b in batches for p in b.predictions])
+        if waiting:
+            found = self._predictions_of(tx, model_id, list(waiting))
+            self._join_found(tx, model_id, found, waiting, counter, writer_id, now)
+
+    def _insert_predictions(
+        self, tx: Tx, model_id: int, version_id: int, batches: Sequence[IngestBatch], now: object
+    ) -> None:
+        """Inserts the batches' predictions; a request id already kept keeps its first prediction. Rows
+        are built by ``zip`` (no per-row Python) and go in by the backend's bulk path: ``COPY`` into a
+        staging table on PostgreSQL (one round trip), ``executemany`` on SQLite."""
+        rows: list[tuple[object, ...]] = []
+        for b in batches:
+            if b.predictions:
+                start, end = tx.ts(b.partials[0].window_start), tx.ts(b.partials[0].window_end)
+                preds = b.predictions
+                rows += zip(
+                    repeat(model_id),
+                    [p.request_id for p in preds],
+                    repeat(version_id),
+                    repeat(start),
+                    repeat(end),
+                    [p.predicted for p in preds],
+                    [p.scores for p in preds],
+                    repeat(now),
+                    strict=False,
+                )
+        upsert = " ON CONFLICT (model_id, request_id) DO NOTHING"
+        if self.dialect == "postgres":
+            # One staging table per connection, emptied at each commit (COPY has no ON CONFLICT).
+            if tx.one("SELECT to_regclass('pg_temp.predictions_in')") == (None,):
+                tx.execute("CREATE TEMP TABLE predictions_in (LIKE predictions) ON COMMIT DELETE ROWS")
+            tx.insert_rows("predictions_in", _PREDICTION_COLUMNS.split(", "), rows)
+            tx.execute(
+                f"INSERT INTO predictions ({_PREDICTION_COLUMNS}) SELECT {_PREDICTION_COLUMNS}"
+                " FROM predictions_in" + upsert
+            )
+        else:
+            tx.executemany(
+                f"INSERT INTO predictions ({_PREDICTION_COLUMNS}) VALUES ({', '.join('?' * 8)})" + upsert,
+                rows,
+            )
+
+    def _join_found(
+        self,
+        tx: Tx,
+        model_id: int,
+        found: dict[str, tuple[Any, ...]],
+        labels: dict[str, tuple[str, Any]],
+        counter: LabelCounter,
+        writer_id: str,
+        now: object,
+    ) -> tuple[int, int, int]:
+        """Labels the found predictions that have none yet and counts them per version and window;
+        returns ``(matched, duplicates, conflicts)`` (the ones labelled before, with the same label or
+        another)."""
+        duplicates = conflicts = 0
+        groups: dict[tuple[str, int, datetime, datetime], list[Joined]] = {}
         updates = []
-        for window, p in kept:
-            found = waiting.pop(p.request_id, None)
-            if found is not None:
-                label_json, label = found
-                updates.append((label_json, now, model_id, p.request_id))
-                key = (window.window_start, window.window_end)
-                groups.setdefault(key, []).append(Joined(p.predicted, p.scores, label))
+        for rid, (version, version_id, start, end, predicted, scores, stored) in found.items():
+            label_json, label = labels[rid]
+            if stored is not None:
+                duplicates += stored == label_json
+                conflicts += stored != label_json
+                continue
+            updates.append((label_json, now, model_id, rid))
+            groups.setdefault((version, version_id, start, end), []).append(Joined(predicted, scores, label))
         if updates:
             tx.executemany(
                 "UPDATE predictions SET label = ?, labelled_at = ? WHERE model_id = ? AND request_id = ?",
                 updates,
             )
-        counted = {key: counter(version, rows) for key, rows in groups.items()}
-        self._add_performance(tx, version_id, "realized", writer_id, counted)
+        for (version, version_id, start, end), rows in groups.items():
+            self._add_performance(
+                tx, version_id, "realized", writer_id, {(start, end): counter(version, rows)}
+            )
+        return len(updates), duplicates, conflicts
 
     @staticmethod
     def _take_pending(tx: Tx, model_id: int, request_ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
@@ -207,38 +253,16 @@ class LabelOps(SqlCore):
             model_id = self._model_id(tx, model, lock=self.for_update)
             found = self._predictions_of(tx, model_id, list(first))
             now = tx.ts(datetime.now(timezone.utc))
-            duplicates = conflicts = 0
-            groups: dict[tuple[str, int, datetime, datetime], list[Joined]] = {}
-            updates = []
-            for rid, (label_json, label) in first.items():
-                hit = found.get(rid)
-                if hit is None:
-                    continue
-                version, version_id, start, end, predicted, scores, stored = hit
-                if stored is not None:
-                    duplicates += stored == label_json
-                    conflicts += stored != label_json
-                    continue
-                updates.append((label_json, now, model_id, rid))
-                groups.setdefault((version, version_id, start, end), []).append(
-                    Joined(predicted, scores, label)
-                )
-            if updates:
-                tx.executemany(
-                    "UPDATE predictions SET label = ?, labelled_at = ? WHERE model_id = ? AND request_id = ?",
-                    updates,
-                )
-            for (version, version_id, start, end), rows in groups.items():
-                self._add_performance(
-                    tx, version_id, "realized", writer_id, {(start, end): counter(version, rows)}
-                )
+            matched, duplicates, conflicts = self._join_found(
+                tx, model_id, found, first, counter, writer_id, now
+            )
             waiting = [(rid, first[rid][0]) for rid in first if rid not in found]
             pending, d, c = self._wait(tx, model_id, waiting, now)
             for rid, label_json in repeats:  # a second label for an id in this call: vs. the first
                 same = first[rid][0] == label_json
                 duplicates, conflicts = duplicates + same, conflicts + (not same)
             return LabelResult(
-                matched=len(updates), duplicates=duplicates + d, conflicts=conflicts + c, pending=pending
+                matched=matched, duplicates=duplicates + d, conflicts=conflicts + c, pending=pending
             )
 
         return self._run(run, write=True)

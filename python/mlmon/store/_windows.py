@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
+import numpy as np
+
 from mlmon.core._native import Profile
 from mlmon.exceptions import InputError
 from mlmon.store._labels import LabelOps, validate_request_id
@@ -77,16 +79,25 @@ def _check_batch(b: IngestBatch) -> None:
     if b.predictions:
         if len(b.partials) != 1:
             raise InputError("a batch with predictions counts in exactly one window")
-        for pred in b.predictions:
-            _check_prediction(pred)
+        _check_predictions(b.predictions)
 
 
-def _check_prediction(p: Prediction) -> None:
-    validate_request_id(p.request_id)
-    if not isinstance(p.predicted, float) or p.predicted != p.predicted:
-        raise InputError(f"prediction of request {p.request_id!r}: predicted must be a float, not NaN")
-    if p.scores is not None and (not isinstance(p.scores, bytes) or len(p.scores) % 8):
-        raise InputError(f"prediction of request {p.request_id!r}: scores must be float64 bytes")
+def _check_predictions(preds: Sequence[Prediction]) -> None:
+    """Every prediction's fields, checked in C-level passes (a call per row cost 2 us a row); the first
+    bad one is named."""
+    ids = [p.request_id for p in preds]
+    values = [p.predicted for p in preds]
+    scores = [p.scores for p in preds]
+    if set(map(type, ids)) != {str} or not 0 < min(map(len, ids)) <= max(map(len, ids)) <= 128:
+        validate_request_id(next(r for r in ids if type(r) is not str or not 0 < len(r) <= 128))
+    if set(map(type, values)) != {float} or np.isnan(np.fromiter(values, np.float64, len(values))).any():
+        bad = next(p for p in preds if type(p.predicted) is not float or p.predicted != p.predicted)
+        raise InputError(f"prediction of request {bad.request_id!r}: predicted must be a float, not NaN")
+    if not set(map(type, scores)) <= {bytes, type(None)} or any(s is not None and len(s) % 8 for s in scores):
+        bad = next(
+            p for p in preds if not isinstance(p.scores, (bytes, type(None))) or len(p.scores or b"") % 8
+        )
+        raise InputError(f"prediction of request {bad.request_id!r}: scores must be float64 bytes")
 
 
 def _check_partial(window_start: object, window_end: object, profile: object, rows: object) -> None:
@@ -163,7 +174,7 @@ class WindowOps(SequenceOps, LabelOps):
             if rows:
                 tx.insert_rows("window_partials", _PARTIAL_COLUMNS, rows)
                 self._add_estimates(tx, version_id, writer_id, accepted)
-                self._keep_predictions(tx, version_id, version, accepted, counter, writer_id)
+                self._keep_predictions(tx, version_id, accepted, counter, writer_id)
             ids = {key: [b.batch_id for b in items] for key, items in outcome.items()}
             return IngestResult(
                 accepted=ids.get("accepted", []),

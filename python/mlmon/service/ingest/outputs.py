@@ -68,6 +68,31 @@ def _labels(col: Any, rows: int) -> list[Any] | None:
     return col if len(col) == rows else None
 
 
+def _kept(
+    request_ids: list[str | None],
+    predicted: npt.NDArray[np.float64],
+    scored: tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]] | None,
+    sample: float,
+) -> list[Prediction]:
+    """The rows with an id, in the sample, whose prediction is known. Rows are picked with numpy and
+    built from plain lists (a Python loop reading numpy scalars cost 1.5 us a row)."""
+    keep = np.isfinite(predicted) & np.fromiter((r is not None for r in request_ids), bool, len(request_ids))
+    if sample < 1.0:
+        keep &= np.fromiter(
+            (r is not None and sampled(r, sample) for r in request_ids), bool, len(request_ids)
+        )
+    rows = np.flatnonzero(keep)
+    ids: list[str] = [request_ids[i] or "" for i in rows.tolist()]  # every picked row has an id
+    values = predicted[rows].tolist()
+    if scored is None:
+        return list(map(Prediction, ids, values))
+    probs, valid = scored
+    width = 8 * probs.shape[1]
+    blob = probs[rows].tobytes()
+    scores = [blob[j * width : (j + 1) * width] if ok else None for j, ok in enumerate(valid[rows].tolist())]
+    return list(map(Prediction, ids, values, scores))
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     """How one model version's output columns become predictions and estimates.
@@ -143,8 +168,10 @@ class OutputSpec:
         labels = _labels(cols.p, rows)
         if labels is None:
             return None
-        found = [self.class_of(v) for v in labels]
-        return np.array([np.nan if i is None else float(i) for i in found], dtype=np.float64)
+        # Decoded labels are str, int or None (the wire's Category): hashable, so a plain lookup; numpy
+        # turns the None of an unknown label into NaN in C.
+        get = self.index.get
+        return np.array([get(v) for v in labels], dtype=np.float64)
 
     def _probabilities(
         self, cols: Any, rows: int
@@ -180,13 +207,7 @@ class OutputSpec:
         predicted = self._predicted(cols, rows)
         if predicted is None:
             return [], estimate
-        kept = []
-        for i, rid in enumerate(request_ids):
-            if rid is None or predicted[i] != predicted[i] or not sampled(rid, sample):
-                continue
-            scores = scored[0][i].tobytes() if scored is not None and scored[1][i] else None
-            kept.append(Prediction(rid, float(predicted[i]), scores))
-        return kept, estimate
+        return _kept(request_ids, predicted, scored, sample), estimate
 
     def label(self, value: object, request_id: str) -> str | int | float | bool:
         """A label as this version counts it: the class itself (``"1"`` is the class ``1``), or a finite
