@@ -235,3 +235,15 @@ def test_compaction_folds_a_windows_performance_rows_and_reads_stay_exact(store:
     )
     assert decode(after[0].realized).metrics() == decode(before[0].realized).metrics()
     assert (decode(after[0].estimate).top == decode(before[0].estimate).top).all()
+
+
+def test_a_waiting_label_the_version_cannot_count_never_costs_the_batch(store: Store) -> None:
+    store.register_version("m", "v1")
+    assert store.join_labels("m", [LabeledRow("odd", "maybe")], counter, "w").pending == 1
+    res = store.ingest(
+        "m", "v1", "w", [batch("b1", W1, [prediction("odd", 0.9), prediction("x", 0.2)])], counter
+    )
+    assert res.accepted == ["b1"]  # counted; the label keeps waiting
+    status = store.label_status("m")
+    assert (status.waiting, status.pending) == (2, 1)
+    assert store.merged_profile("m", "v1", T0, T0 + MINUTE).rows == 2

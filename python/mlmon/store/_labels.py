@@ -115,10 +115,17 @@ class LabelOps(SqlCore):
             or tx.one("SELECT 1 FROM pending_labels WHERE model_id = ? LIMIT 1", (model_id,)) is None
         ):
             return
-        waiting = self._take_pending(tx, model_id, [p.request_id for b in batches for p in b.predictions])
-        if waiting:
-            found = self._predictions_of(tx, model_id, list(waiting))
-            self._join_found(tx, model_id, found, waiting, counter, writer_id, now)
+        # A label this version cannot count (another version's class) must never cost the batch its
+        # counts: its join is rolled back alone, and the label keeps waiting (then expires, counted).
+        tx.execute("SAVEPOINT pending_join")
+        try:
+            waiting = self._take_pending(tx, model_id, [p.request_id for b in batches for p in b.predictions])
+            if waiting:
+                found = self._predictions_of(tx, model_id, list(waiting))
+                self._join_found(tx, model_id, found, waiting, counter, writer_id, now)
+        except InputError:
+            tx.execute("ROLLBACK TO SAVEPOINT pending_join")
+        tx.execute("RELEASE SAVEPOINT pending_join")
 
     def _insert_predictions(
         self, tx: Tx, model_id: int, version_id: int, batches: Sequence[IngestBatch], now: object
