@@ -187,29 +187,41 @@ class LabelOps(SqlCore):
                 duplicates += stored == label_json
                 conflicts += stored != label_json
                 continue
-            updates.append((label_json, now, model_id, rid))
+            updates.append((rid, label_json))
             groups.setdefault((version, version_id, start, end), []).append(Joined(predicted, scores, label))
-        if updates:
-            tx.executemany(
-                "UPDATE predictions SET label = ?, labelled_at = ? WHERE model_id = ? AND request_id = ?",
-                updates,
-            )
+        self._label_rows(tx, model_id, updates, now)
         for (version, version_id, start, end), rows in groups.items():
             self._add_performance(
                 tx, version_id, "realized", writer_id, {(start, end): counter(version, rows)}
             )
         return len(updates), duplicates, conflicts
 
-    @staticmethod
-    def _take_pending(tx: Tx, model_id: int, request_ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
+    def _label_rows(self, tx: Tx, model_id: int, updates: Sequence[tuple[str, str]], now: object) -> None:
+        """Sets the labels of ``(request id, label json)`` pairs: one statement over two arrays on
+        PostgreSQL (an UPDATE per row cost a round trip each), ``executemany`` on SQLite."""
+        if not updates:
+            return
+        if self.dialect == "postgres":
+            ids, labels = [rid for rid, _ in updates], [label for _, label in updates]
+            tx.execute(
+                "UPDATE predictions p SET label = u.l, labelled_at = ? FROM unnest(?::text[], ?::text[])"
+                " AS u(r, l) WHERE p.model_id = ? AND p.request_id = u.r",
+                [now, ids, labels, model_id],
+            )
+            return
+        tx.executemany(
+            "UPDATE predictions SET label = ?, labelled_at = ? WHERE model_id = ? AND request_id = ?",
+            [(label, now, model_id, rid) for rid, label in updates],
+        )
+
+    def _take_pending(self, tx: Tx, model_id: int, request_ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
         """Removes and returns the pending labels of these request ids: ``{id: (json, label)}``."""
         out: dict[str, tuple[str, Any]] = {}
         for part in chunks(request_ids, _ROWS_PER_STATEMENT):
-            marks = ", ".join("?" * len(part))
+            match, ids = self._in("request_id", part)
             rows = tx.all(
-                f"DELETE FROM pending_labels WHERE model_id = ? AND request_id IN ({marks})"
-                " RETURNING request_id, label",
-                [model_id, *part],
+                f"DELETE FROM pending_labels WHERE model_id = ? AND {match} RETURNING request_id, label",
+                [model_id, *ids],
             )
             for rid, label_json in rows:
                 out[str(rid)] = (str(label_json), _label_of(str(label_json)))
@@ -274,44 +286,51 @@ class LabelOps(SqlCore):
 
         return self._run(run, write=True)
 
-    @staticmethod
-    def _predictions_of(tx: Tx, model_id: int, request_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    def _predictions_of(
+        self, tx: Tx, model_id: int, request_ids: Sequence[str]
+    ) -> dict[str, tuple[Any, ...]]:
         found: dict[str, tuple[Any, ...]] = {}
         for part in chunks(request_ids, _ROWS_PER_STATEMENT):
-            marks = ", ".join("?" * len(part))
+            match, ids = self._in("p.request_id", part)
             rows = tx.all(
                 "SELECT p.request_id, v.version, p.model_version_id, p.window_start, p.window_end,"
                 " p.predicted, p.scores, p.label FROM predictions p"
-                " JOIN model_versions v ON v.id = p.model_version_id"
-                f" WHERE p.model_id = ? AND p.request_id IN ({marks})",
-                [model_id, *part],
+                f" JOIN model_versions v ON v.id = p.model_version_id WHERE p.model_id = ? AND {match}",
+                [model_id, *ids],
             )
             for r in rows:
                 scores = None if r[6] is None else bytes(r[6])
                 found[str(r[0])] = (str(r[1]), int(r[2]), tx.dt(r[3]), tx.dt(r[4]), float(r[5]), scores, r[7])
         return found
 
-    @staticmethod
-    def _wait(tx: Tx, model_id: int, waiting: Sequence[tuple[str, str]], now: object) -> tuple[int, int, int]:
+    def _park(self, tx: Tx, model_id: int, part: Sequence[tuple[str, str]], now: object) -> list[str]:
+        """Inserts pending labels (a request id already waiting keeps its first label); returns the ids
+        inserted. PostgreSQL takes the ids and labels as two arrays (one short statement, cached)."""
+        conflict = " ON CONFLICT (model_id, request_id) DO NOTHING RETURNING request_id"
+        head = "INSERT INTO pending_labels (model_id, request_id, label, received_at)"
+        if self.dialect == "postgres":
+            ids, labels = [rid for rid, _ in part], [label for _, label in part]
+            sql = f"{head} SELECT ?, r, l, ? FROM unnest(?::text[], ?::text[]) AS t(r, l){conflict}"
+            rows = tx.all(sql, [model_id, now, ids, labels])
+        else:
+            params = [x for rid, label_json in part for x in (model_id, rid, label_json, now)]
+            rows = tx.all(f"{head} VALUES {_marks(len(part), 4)}{conflict}", params)
+        return [str(r[0]) for r in rows]
+
+    def _wait(
+        self, tx: Tx, model_id: int, waiting: Sequence[tuple[str, str]], now: object
+    ) -> tuple[int, int, int]:
         """Parks labels without a prediction; returns ``(new, duplicates, conflicts)`` against labels
         already waiting under the same ids."""
         new: set[str] = set()
         for part in chunks(waiting, _ROWS_PER_STATEMENT):
-            params = [x for rid, label_json in part for x in (model_id, rid, label_json, now)]
-            rows = tx.all(
-                "INSERT INTO pending_labels (model_id, request_id, label, received_at)"
-                f" VALUES {_marks(len(part), 4)}"
-                " ON CONFLICT (model_id, request_id) DO NOTHING RETURNING request_id",
-                params,
-            )
-            new.update(str(r[0]) for r in rows)
+            new.update(self._park(tx, model_id, part, now))
         old = [(rid, label_json) for rid, label_json in waiting if rid not in new]
         stored: dict[str, str] = {}
-        for ids in chunks([rid for rid, _ in old], _ROWS_PER_STATEMENT):
-            marks = ", ".join("?" * len(ids))
+        for part_ids in chunks([rid for rid, _ in old], _ROWS_PER_STATEMENT):
+            match, ids = self._in("request_id", part_ids)
             rows = tx.all(
-                "SELECT request_id, label FROM pending_labels"
-                f" WHERE model_id = ? AND request_id IN ({marks})",
+                f"SELECT request_id, label FROM pending_labels WHERE model_id = ? AND {match}",
                 [model_id, *ids],
             )
             stored.update((str(r[0]), str(r[1])) for r in rows)
@@ -327,11 +346,11 @@ class LabelOps(SqlCore):
             model_id = self._model_id(tx, model)
             out: set[str] = set()
             for part in chunks(ids, _ROWS_PER_STATEMENT):
-                marks = ", ".join("?" * len(part))
+                match, params = self._in("p.request_id", part)
                 rows = tx.all(
                     "SELECT DISTINCT v.version FROM predictions p JOIN model_versions v"
-                    f" ON v.id = p.model_version_id WHERE p.model_id = ? AND p.request_id IN ({marks})",
-                    [model_id, *part],
+                    f" ON v.id = p.model_version_id WHERE p.model_id = ? AND {match}",
+                    [model_id, *params],
                 )
                 out.update(str(r[0]) for r in rows)
             return sorted(out)

@@ -142,6 +142,14 @@ class SqlCore(abc.ABC):
             raise NotFoundError(f"model {model!r} is not registered")
         return int(row[0])
 
+    def _in(self, column: str, values: Sequence[object]) -> tuple[str, list[object]]:
+        """``column IN (?, ...)`` and its parameters; on PostgreSQL ``column = ANY(?)`` with one array
+        parameter, so the statement's text is the same whatever the count and psycopg's query cache
+        keeps it (parsing a 500-placeholder statement cost 7 to 9 ms a call)."""
+        if self.dialect == "postgres":
+            return f"{column} = ANY(?)", [list(values)]
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
     @classmethod
     def _version_id(cls, tx: Tx, model: str, version: str) -> int:
         row = tx.one(

@@ -185,9 +185,8 @@ class WindowOps(SequenceOps, LabelOps):
 
         return self._run(run, write=True)
 
-    @staticmethod
     def _admit_batch_ids(
-        tx: Tx, version_id: int, batches: Sequence[IngestBatch], now: object
+        self, tx: Tx, version_id: int, batches: Sequence[IngestBatch], now: object
     ) -> dict[str, list[IngestBatch]]:
         """Records the ids of batches without a producer: ``accepted``, ``duplicate`` or ``conflict``.
 
@@ -199,15 +198,7 @@ class WindowOps(SequenceOps, LabelOps):
             # The primary key decides: a concurrent transaction inserting the same id makes this one
             # wait for its outcome, so exactly one of them counts the batch. An id twice in one call is
             # inserted once (DO NOTHING skips the second) and the second compares digests below.
-            values = ", ".join(["(?, ?, ?, ?)"] * len(part))
-            params = [x for b in part for x in (version_id, b.batch_id, b.digest, now)]
-            rows = tx.all(
-                "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at) VALUES "
-                + values
-                + " ON CONFLICT (model_version_id, batch_id) DO NOTHING RETURNING batch_id",
-                params,
-            )
-            inserted.update(str(r[0]) for r in rows)
+            inserted.update(self._record_ids(tx, version_id, part, now))
         outcome: dict[str, list[IngestBatch]] = {}
         rest: list[IngestBatch] = []
         for b in batches:
@@ -218,17 +209,31 @@ class WindowOps(SequenceOps, LabelOps):
                 rest.append(b)
         stored: dict[str, str] = {}
         for ids in chunks(sorted({b.batch_id for b in rest}), _IDS_PER_STATEMENT):
-            marks = ", ".join("?" * len(ids))
+            match, params = self._in("batch_id", ids)
             rows = tx.all(
-                "SELECT batch_id, digest FROM ingested_batches WHERE model_version_id = ?"
-                f" AND batch_id IN ({marks})",
-                [version_id, *ids],
+                f"SELECT batch_id, digest FROM ingested_batches WHERE model_version_id = ? AND {match}",
+                [version_id, *params],
             )
             stored.update((str(r[0]), str(r[1])) for r in rows)
         for b in rest:
             same = stored.get(b.batch_id) == b.digest
             outcome.setdefault("duplicate" if same else "conflict", []).append(b)
         return outcome
+
+    def _record_ids(self, tx: Tx, version_id: int, part: Sequence[IngestBatch], now: object) -> list[str]:
+        """Inserts batch ids not seen yet; returns those inserted. PostgreSQL takes the ids and digests
+        as two arrays (one short statement that psycopg caches)."""
+        head = "INSERT INTO ingested_batches (model_version_id, batch_id, digest, ingested_at)"
+        tail = " ON CONFLICT (model_version_id, batch_id) DO NOTHING RETURNING batch_id"
+        if self.dialect == "postgres":
+            ids, digests = [b.batch_id for b in part], [b.digest for b in part]
+            sql = f"{head} SELECT ?, b, d, ? FROM unnest(?::text[], ?::text[]) AS t(b, d){tail}"
+            rows = tx.all(sql, [version_id, now, ids, digests])
+        else:
+            values = ", ".join(["(?, ?, ?, ?)"] * len(part))
+            params = [x for b in part for x in (version_id, b.batch_id, b.digest, now)]
+            rows = tx.all(f"{head} VALUES {values}{tail}", params)
+        return [str(r[0]) for r in rows]
 
     def merged_profile(self, model: str, version: str, start: datetime, end: datetime) -> MergedProfile:
         """Exact merge of the partials lying within ``[start, end)``."""
