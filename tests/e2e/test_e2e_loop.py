@@ -224,10 +224,12 @@ def test_clean_then_drifted_traffic(
     assert critical["feature"] in drivers
     listed = httpx.get(f"{stack.drift.url}/v1/alerts", params={"model": MODEL}).json()
     assert {"warning", "critical"} <= {a["severity"] for a in listed}
+    _drift_rows_and_gauges(stack, first)
 
 
-def test_drift_rows_in_the_store_and_gauges_on_metrics(stack: Stack, first: DeployResult) -> None:
-    # runs after the traffic test: the service stored and exported each evaluation
+def _drift_rows_and_gauges(stack: Stack, first: DeployResult) -> None:
+    """The service stored and exported each evaluation of the traffic above (checked in the same test:
+    a separate one depended on running after it, on the same worker)."""
     now = datetime.now(timezone.utc)
     with open_store(stack.database_url) as store:
         rows = store.drift_history(MODEL, "mean_radius", now - timedelta(days=2), now + timedelta(days=2))
