@@ -304,3 +304,9 @@ def test_a_regression_model_joins_numbers_and_reports_its_errors(tmp_path: Path)
     assert got["rmse"] == pytest.approx(mean_squared_error(truth, live_pred) ** 0.5, rel=1e-9)
     assert got["r2"] == pytest.approx(r2_score(truth, live_pred), rel=1e-9)
     assert got["rmse"] > 2 * perf["reference"]["rmse"]
+
+
+def test_label_bodies_count_against_the_in_flight_budget(svc: TestClient[Any]) -> None:
+    svc.app.state.worker.budget.close()  # what a draining worker does
+    r = _labels(svc, ["a"], ["yes"])
+    assert r.status_code in (429, 503) and "shutting down" in r.json()["detail"]

@@ -49,6 +49,8 @@ class LabelPath:
     metrics: Metrics
     writer_id: str
     """This worker's writer id: its performance counts rows are its own, as its partials are."""
+    budget: InflightBudget
+    """The worker's in-flight byte budget, shared with ingest: label bodies count against it too."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ class Worker:
             alerts=AlertManager(s, store, metrics, reports, baselines),
             compactor=compactor,
             write_path=WritePath(s, budget, baselines, committer, metrics),
-            label_path=LabelPath(s, store, baselines, metrics, writer),
+            label_path=LabelPath(s, store, baselines, metrics, writer, budget),
         )
 
     def start(self) -> None:

@@ -127,11 +127,17 @@ async def post_labels(path: LabelPath, model: str, request: LabelsRequest) -> La
         BadRequestError: malformed body (400).
         InputError: unequal lengths, no labels, too many, a label that is not a class (422).
         NotFoundError: unknown model or version, no baseline (404).
+        OverloadedError: the worker's in-flight byte budget is spent (429).
         StoreUnavailableError: the join failed or timed out: retry (503; retries are duplicates).
     """
+    terms = negotiate(request.headers, path.settings.max_body_bytes)
+    with path.budget.reserve(terms.size):
+        return await _labels(path, model, await request.body(), terms.fmt)
+
+
+async def _labels(path: LabelPath, model: str, raw: bytes, fmt: str) -> LabelsResponse:
     store, baselines, settings = path.store, path.baselines, path.settings
-    terms = negotiate(request.headers, settings.max_body_bytes)
-    body = _decode(await request.body(), terms.fmt, settings.max_rows)
+    body = _decode(raw, fmt, settings.max_rows)
     version = body.version or await baselines.default_version(model)
     spec = await required_spec(baselines, model, version)
     rows, skipped = [], 0
