@@ -17,7 +17,7 @@ from mlmon.core.baseline import Baseline
 from mlmon.exceptions import CodecError, InputError
 from mlmon.service.ingest.outputs import OutputSpec
 from mlmon.service.labels.html import dashboard_block
-from mlmon.service.labels.view import performance_of
+from mlmon.service.labels.view import read_performance
 from mlmon.service.settings import Settings
 from mlmon.store import NotFoundError, Store, StoredDriftResult
 from mlmon.store.names import validate_name
@@ -65,9 +65,7 @@ def _performance(
         spec = OutputSpec.of(baseline, 1)  # only its reference is read here, never a batch
         if spec is None:
             return ""
-        windows = store.performance(model, version, *span)
-        status = store.label_status(model)
-        perf = performance_of(spec, model, version, span, windows, status)
+        perf = read_performance(store, spec, model, version, span)
     except (CodecError, InputError) as exc:
         # Damaged counts cost this block only, like an unreadable baseline costs its section.
         return f"<p>this version's performance cannot be shown: {escape(str(exc))}</p>"

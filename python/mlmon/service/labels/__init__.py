@@ -5,7 +5,7 @@ a drop (:mod:`.watch`)."""
 from __future__ import annotations
 
 from mlmon.service.labels.join import LabelsBody, LabelsResponse, post_labels
-from mlmon.service.labels.view import PerformanceResponse, WindowPerformance, performance_of
+from mlmon.service.labels.view import PerformanceResponse, WindowPerformance, performance_of, read_performance
 
 __all__ = [
     "LabelsBody",
@@ -14,4 +14,5 @@ __all__ = [
     "WindowPerformance",
     "performance_of",
     "post_labels",
+    "read_performance",
 ]

@@ -24,9 +24,9 @@ from mlmon.performance import (
     decode,
 )
 from mlmon.service.ingest.outputs import OutputSpec
-from mlmon.store import LabelStatus, PerformanceWindow
+from mlmon.store import LabelStatus, PerformanceWindow, Store
 
-__all__ = ["PerformanceResponse", "WindowPerformance", "performance_of"]
+__all__ = ["PerformanceResponse", "WindowPerformance", "performance_of", "read_performance"]
 
 Metrics = ClassificationMetrics | RegressionMetrics
 
@@ -128,3 +128,16 @@ def performance_of(
         total=total,
         labels=status,
     )
+
+
+def read_performance(
+    store: Store, spec: OutputSpec, model: str, version: str, span: tuple[datetime, datetime]
+) -> PerformanceResponse:
+    """Reads a range's stored counts and the label join's status and builds the response (what
+    ``GET /performance``, the dashboard and the report page show; blocking: call it in a thread).
+
+    Raises:
+        CodecError: damaged stored counts.
+    """
+    windows = store.performance(model, version, *span)
+    return performance_of(spec, model, version, span, windows, store.label_status(model))

@@ -16,7 +16,7 @@ from mlmon.service.baselines import BaselineCache
 from mlmon.service.deps import InjectedStore
 from mlmon.service.guards import model_reader, model_writer
 from mlmon.service.ingest.rejects import COUNT_REJECTS
-from mlmon.service.labels import LabelsResponse, performance_of, post_labels
+from mlmon.service.labels import LabelsResponse, post_labels, read_performance
 from mlmon.service.labels.join import required_spec
 from mlmon.service.reports import Reports
 from mlmon.service.routes.reports import parse_range
@@ -87,8 +87,6 @@ class PerformanceController(Controller):
         span = parse_range(window, reports.current_window(), reports.window_seconds)
         version = version or await baselines.default_version(model)
         spec = await required_spec(baselines, model, version)
-        read = functools.partial(store.performance, model, version, *span)
-        windows = await anyio.to_thread.run_sync(read)
-        status = await anyio.to_thread.run_sync(store.label_status, model)
-        body = performance_of(spec, model, version, span, windows, status)
+        read = functools.partial(read_performance, store, spec, model, version, span)
+        body = await anyio.to_thread.run_sync(read)
         return Response(msgspec.json.encode(body), media_type=MediaType.JSON)

@@ -22,7 +22,7 @@ from mlmon.service.deps import InjectedStore
 from mlmon.service.guards import model_reader
 from mlmon.service.ingest.outputs import OutputSpec
 from mlmon.service.labels.html import insert_section, report_section
-from mlmon.service.labels.view import performance_of
+from mlmon.service.labels.view import read_performance
 from mlmon.service.reports import Reports
 from mlmon.service.settings import Settings
 from mlmon.store import Store
@@ -69,8 +69,7 @@ def _performance_section(
 ) -> str:
     """The report page's performance section: the same reads and figures as ``GET /performance``."""
     try:
-        windows = store.performance(model, version, *span)
-        perf = performance_of(spec, model, version, span, windows, store.label_status(model))
+        perf = read_performance(store, spec, model, version, span)
     except (CodecError, InputError) as exc:
         # Damaged stored counts cost the section, not the drift report around it (the JSON route says 4xx).
         return f"<h2>Model performance</h2><p class='issues'>cannot be shown: {escape(str(exc))}</p>"
