@@ -58,7 +58,8 @@ class LabelsResponse(msgspec.Struct):
         matched: Joined to their prediction now, and counted in its window's performance.
         duplicates: Joined or waiting before with the same label (a retry): not counted again.
         conflicts: Joined or waiting before with another label: the first one counts.
-        pending: No prediction kept yet: waiting for it (``RetentionPolicy.pending_labels_for`` bounds the wait).
+        pending: No prediction kept yet: waiting for it (``RetentionPolicy.pending_labels_for``
+            bounds the wait).
         not_sampled: Outside the label sample (``MLMON_LABEL_SAMPLE``): not kept.
     """
 
