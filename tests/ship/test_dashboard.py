@@ -1,5 +1,6 @@
 """The Grafana dashboard: valid JSON with unique panel ids and non-overlapping grid positions; it shows
-drift per feature over time, ingestion rate, latency and alerts; every panel query and template variable
+drift per feature over time, ingestion rate, latency, alerts and the model's performance (realized,
+estimated, reference) with the labels' outcomes; every panel query and template variable
 reads only metrics the service exports (names from a live registry, not a list kept here)."""
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def test_panels_without_queries_are_alert_lists() -> None:
         ("ingestion rate", "mlmon_rows_ingested_total", "model"),
         ("latency", "mlmon_http_request_duration_seconds_bucket", "le"),
         ("latency", "mlmon_ingest_duration_seconds_bucket", "le"),
+        ("model performance by source", "mlmon_model_performance", "source"),
+        ("labels by outcome", "mlmon_labels_total", "outcome"),
     ],
 )
 def test_required_views(topic: str, metric: str, grouped_by: str) -> None:
