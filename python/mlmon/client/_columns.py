@@ -31,6 +31,7 @@ __all__ = [
     "Columns",
     "Kind",
     "Labels",
+    "check_request_ids",
     "columns_of_frame",
     "concat_columns",
     "encode_body",
@@ -271,9 +272,20 @@ def request_id_column(request_ids: Any, rows: int) -> Labels:
     ids = list(request_ids.tolist() if isinstance(request_ids, np.ndarray) else request_ids)
     if len(ids) != rows:
         raise InputError(f"request_ids has {len(ids)} values, the batch has {rows} rows")
+    check_request_ids(ids, allow_none=True)
+    return Labels(ids)
+
+
+def check_request_ids(ids: Sequence[Any], *, allow_none: bool) -> None:
+    """Every id a string of 1 to 128 characters (or ``None``, where a row may have none).
+
+    Raises:
+        InputError: naming the first id that is not.
+    """
     for rid in ids:
-        if rid is not None and (not isinstance(rid, str) or not 0 < len(rid) <= _MAX_REQUEST_ID):
+        if (rid is not None or not allow_none) and (
+            not isinstance(rid, str) or not 0 < len(rid) <= _MAX_REQUEST_ID
+        ):
             raise InputError(
                 f"a request id must be a string of 1 to {_MAX_REQUEST_ID} characters, not {rid!r}"
             )
-    return Labels(ids)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from mlmon.client._columns import check_request_ids
 from mlmon.client._core import backoff, retry_after
 from mlmon.exceptions import InputError, MlmonError
 
@@ -56,9 +57,10 @@ class LabelReceipt(msgspec.Struct, frozen=True):
     not_sampled: int
 
 
-def _values(values: Any, what: str) -> list[Any]:
+def _plain(values: Any) -> list[Any]:
+    """Python values (numpy scalars in a list, an array's items), as msgpack encodes them."""
     out = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return [v.item() if isinstance(v, np.generic) else v for v in out] if what == "labels" else out
+    return [v.item() if isinstance(v, np.generic) else v for v in out]
 
 
 def labels_body(request_ids: Any, labels: Any, version: str | None) -> bytes:
@@ -67,14 +69,12 @@ def labels_body(request_ids: Any, labels: Any, version: str | None) -> bytes:
     Raises:
         InputError: lengths differ, no labels, or a request id that is not a string.
     """
-    ids, values = _values(request_ids, "request_ids"), _values(labels, "labels")
+    ids, values = _plain(request_ids), _plain(labels)
     if len(ids) != len(values):
         raise InputError(f"request_ids has {len(ids)} values, labels has {len(values)}")
     if not ids:
         raise InputError("send at least one label")
-    bad = next((r for r in ids if not isinstance(r, str) or not 0 < len(r) <= 128), None)
-    if bad is not None:
-        raise InputError(f"a request id must be a string of 1 to 128 characters, not {bad!r}")
+    check_request_ids(ids, allow_none=False)
     body: dict[str, Any] = {"request_ids": ids, "labels": values}
     if version is not None:
         body["version"] = version

@@ -33,7 +33,7 @@ from mlmon.store.base import (
 )
 from mlmon.store.names import validate_name, validate_timestamp, validate_window
 
-__all__ = ["LabelOps", "merge_counts"]
+__all__ = ["LabelOps", "marks", "merge_counts", "validate_request_id"]
 
 Kind = Literal["realized", "estimate"]
 Window = tuple[datetime, datetime]
@@ -84,7 +84,8 @@ def validate_request_id(value: object) -> str:
     return value
 
 
-def _marks(n: int, width: int) -> str:
+def marks(n: int, width: int) -> str:
+    """``(?, ...), (?, ...)``: the placeholders of ``n`` rows of ``width`` values."""
     row = "(" + ", ".join("?" * width) + ")"
     return ", ".join([row] * n)
 
@@ -314,7 +315,7 @@ class LabelOps(SqlCore):
             rows = tx.all(sql, [model_id, now, ids, labels])
         else:
             params = [x for rid, label_json in part for x in (model_id, rid, label_json, now)]
-            rows = tx.all(f"{head} VALUES {_marks(len(part), 4)}{conflict}", params)
+            rows = tx.all(f"{head} VALUES {marks(len(part), 4)}{conflict}", params)
         return [str(r[0]) for r in rows]
 
     def _wait(

@@ -14,7 +14,7 @@ import numpy as np
 
 from mlmon.core._native import Profile
 from mlmon.exceptions import InputError
-from mlmon.store._labels import LabelOps, validate_request_id
+from mlmon.store._labels import LabelOps, marks, validate_request_id
 from mlmon.store._sequences import SequenceOps
 from mlmon.store._sql import Tx, chunks
 from mlmon.store.base import (
@@ -230,7 +230,7 @@ class WindowOps(SequenceOps, LabelOps):
             sql = f"{head} SELECT ?, b, d, ? FROM unnest(?::text[], ?::text[]) AS t(b, d){tail}"
             rows = tx.all(sql, [version_id, now, ids, digests])
         else:
-            values = ", ".join(["(?, ?, ?, ?)"] * len(part))
+            values = marks(len(part), 4)
             params = [x for b in part for x in (version_id, b.batch_id, b.digest, now)]
             rows = tx.all(f"{head} VALUES {values}{tail}", params)
         return [str(r[0]) for r in rows]

@@ -147,8 +147,6 @@ class OutputSpec:
 
     def class_of(self, label: object) -> int | None:
         """The class index of a label (``"1"`` finds the class ``1``), or ``None``."""
-        if isinstance(label, bool) or label is None:
-            return self.index.get(label) if label is not None else None
         try:
             return self.index.get(label)
         except TypeError:  # an unhashable value is no class

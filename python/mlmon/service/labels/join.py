@@ -9,12 +9,9 @@ the one named) before anything is stored, and again against the version of each 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Annotated, Protocol
 
-import anyio
-import anyio.to_thread
 import msgspec
 
 from mlmon.exceptions import InputError
@@ -24,7 +21,7 @@ from mlmon.service.ingest.negotiate import negotiate
 from mlmon.service.ingest.outputs import OutputSpec, counter_of, sampled
 from mlmon.service.ingest.schemas import Name, RequestId
 from mlmon.service.storecalls import bounded
-from mlmon.store import LabeledRow, LabelResult, Store, StoreUnavailableError
+from mlmon.store import LabeledRow, LabelResult, Store
 
 if TYPE_CHECKING:
     from mlmon.service.worker import LabelPath
@@ -175,13 +172,5 @@ async def _join(
     specs: dict[str, OutputSpec],
     writer_id: str,
 ) -> LabelResult:
-    call = functools.partial(store.join_labels, model, rows, counter_of(specs), writer_id)
-    timeout = _JOIN_TIMEOUT
-    try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-    except TimeoutError:
-        raise StoreUnavailableError(
-            f"the store did not answer within {timeout:g} s; the join's outcome is unknown: retry "
-            "(labels already joined come back as duplicates)"
-        ) from None
+    # A hung database is a 503 after the group commit's own deadline; a retry is safe (duplicates).
+    return await bounded(store.join_labels, model, rows, counter_of(specs), writer_id, timeout=_JOIN_TIMEOUT)

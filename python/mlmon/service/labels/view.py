@@ -26,7 +26,7 @@ from mlmon.performance import (
 from mlmon.service.ingest.outputs import OutputSpec
 from mlmon.store import LabelStatus, PerformanceWindow, Store
 
-__all__ = ["PerformanceResponse", "WindowPerformance", "performance_of", "read_performance"]
+__all__ = ["PerformanceResponse", "WindowPerformance", "performance_of", "read_performance", "total_of"]
 
 Metrics = ClassificationMetrics | RegressionMetrics
 
@@ -56,35 +56,67 @@ class PerformanceResponse(msgspec.Struct):
     labels: LabelStatus
 
 
-def _merged(blobs: list[bytes]) -> Any:
-    first = decode(blobs[0])
-    for blob in blobs[1:]:
-        first.merge(decode(blob))  # type: ignore[arg-type]  # one kind per column, by construction
-    return first
+Decoded = tuple[PerformanceWindow, Any, Any]
+"""A stored window with its realized counts and its confidence counts decoded (``None`` where absent)."""
 
 
-def _of(
+def _decoded(windows: list[PerformanceWindow]) -> list[Decoded]:
+    # Each blob is decoded once: the window's row and the range's total both read the same objects.
+    return [
+        (w, decode(w.realized) if w.realized else None, decode(w.estimate) if w.estimate else None)
+        for w in windows
+    ]
+
+
+def _row(
     reference: Reference,
-    start: datetime,
-    end: datetime,
-    realized: list[bytes],
+    span: tuple[datetime, datetime],
+    counts: ClassificationCounts | RegressionCounts | None,
     labelled: int,
-    estimate: list[bytes],
+    confidence: ConfidenceCounts | None,
     estimated: int,
 ) -> WindowPerformance:
-    counts: ClassificationCounts | RegressionCounts | None = _merged(realized) if realized else None
-    confidence: ConfidenceCounts | None = _merged(estimate) if estimate else None
     guess = None
     if confidence is not None and reference.calibration is not None:
         guess = reference.estimate(confidence)
     return WindowPerformance(
-        window_start=start,
-        window_end=end,
+        window_start=span[0],
+        window_end=span[1],
         labelled=labelled,
         estimated=estimated,
         realized=None if counts is None else counts.metrics(),
         estimate=guess,
     )
+
+
+def _summed(empty: Any, parts: list[Any]) -> Any:
+    """The merge of ``parts`` into a fresh ``empty`` (the windows' own objects stay as they are)."""
+    if empty is None or not parts:
+        return None
+    for part in parts:
+        empty.merge(part)
+    return empty
+
+
+def _total(
+    reference: Reference, span: tuple[datetime, datetime], decoded: list[Decoded]
+) -> WindowPerformance:
+    counts = _summed(reference.empty_counts(), [c for _, c, _ in decoded if c is not None])
+    confidence = _summed(reference.empty_confidence(), [e for _, _, e in decoded if e is not None])
+    labelled = sum(w.labelled for w, _, _ in decoded)
+    return _row(reference, span, counts, labelled, confidence, sum(w.estimated for w, _, _ in decoded))
+
+
+def total_of(
+    reference: Reference, span: tuple[datetime, datetime], windows: list[PerformanceWindow]
+) -> WindowPerformance:
+    """The range's performance alone (the exact merge of its windows), without a row per window.
+
+    Raises:
+        CodecError: damaged stored counts.
+        InputError: stored counts of other classes or bins than the reference's.
+    """
+    return _total(reference, span, _decoded(windows))
 
 
 def performance_of(
@@ -97,27 +129,8 @@ def performance_of(
 ) -> PerformanceResponse:
     """The response for the stored windows of a range."""
     ref = spec.reference
-    rows = [
-        _of(
-            ref,
-            w.window_start,
-            w.window_end,
-            [w.realized] if w.realized else [],
-            w.labelled,
-            [w.estimate] if w.estimate else [],
-            w.estimated,
-        )
-        for w in windows
-    ]
-    total = _of(
-        ref,
-        span[0],
-        span[1],
-        [w.realized for w in windows if w.realized],
-        sum(w.labelled for w in windows),
-        [w.estimate for w in windows if w.estimate],
-        sum(w.estimated for w in windows),
-    )
+    decoded = _decoded(windows)
+    rows = [_row(ref, (w.window_start, w.window_end), c, w.labelled, e, w.estimated) for w, c, e in decoded]
     return PerformanceResponse(
         model=model,
         version=version,
@@ -125,7 +138,7 @@ def performance_of(
         classes=ref.classes,
         reference=ref.metrics(),
         windows=rows,
-        total=total,
+        total=_total(ref, span, decoded),
         labels=status,
     )
 

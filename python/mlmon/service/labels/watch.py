@@ -15,7 +15,6 @@ feature names ``performance:<metric>`` and ``estimated:<metric>``, the current v
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -24,10 +23,10 @@ import anyio.to_thread
 
 from mlmon.performance import ClassificationMetrics, RegressionMetrics
 from mlmon.service.ingest.outputs import OutputSpec
-from mlmon.service.labels.view import WindowPerformance, performance_of
+from mlmon.service.labels.view import WindowPerformance, total_of
 from mlmon.service.metrics import Metrics
 from mlmon.service.settings import Settings
-from mlmon.store import LabelStatus, Store
+from mlmon.store import Store
 
 __all__ = ["Drop", "PerformanceWatch", "headline", "severity_of"]
 
@@ -87,10 +86,10 @@ class PerformanceWatch:
     async def _read(
         self, spec: OutputSpec, model: str, version: str, start: datetime, end: datetime
     ) -> WindowPerformance:
-        read = functools.partial(self._store.performance, model, version, start, end)
-        windows = await anyio.to_thread.run_sync(read)
-        empty = LabelStatus(waiting=0, labelled=0, pending=0, expired_predictions=0, expired_labels=0)
-        return performance_of(spec, model, version, (start, end), windows, empty).total
+        def read() -> WindowPerformance:  # the merge too runs off the event loop
+            return total_of(spec.reference, (start, end), self._store.performance(model, version, start, end))
+
+        return await anyio.to_thread.run_sync(read)
 
     def _export(
         self, model: str, version: str, source: str, perf: ClassificationMetrics | RegressionMetrics | None
