@@ -215,7 +215,9 @@ def test_a_string_without_utf8_form_is_named_on_both_paths(baseline: mlmon.Basel
 
 
 PANDAS_KINDS = ["float", "int32", "objects", "unicode", "bool", "category", "datetime", "nullable_int"]
-PANDAS_KINDS += ["arrow_str"]
+PANDAS_KINDS += ["arrow_str", "arrow_str_mixed", "str", "float32", "int64", "arrow_large_str"]
+# Categories, unseen labels, a label longer than the 15 bytes of a packed key, the empty string, nulls.
+MIXED = np.array(["a", "b", "e", "", "a label longer than sixteen bytes", None, "zz"], dtype=object)
 
 
 def _pandas_column(kind: str, n: int, rng: np.random.Generator) -> Any:
@@ -227,6 +229,19 @@ def _pandas_column(kind: str, n: int, rng: np.random.Generator) -> Any:
         return pd.array(rng.integers(0, 9, n), dtype="Int64")
     if kind == "arrow_str":
         return pd.array([str(v) for v in LABELS[rng.integers(0, 4, n)]], dtype="string[pyarrow]")
+    if kind == "arrow_str_mixed":
+        return pd.array(list(MIXED[rng.integers(0, len(MIXED), n)]), dtype="string[pyarrow]")
+    if kind == "str":  # pandas' default string dtype (Arrow-backed in pandas 3), NaN for missing
+        return pd.array(list(MIXED[rng.integers(0, len(MIXED), n)]), dtype="str")
+    if kind == "arrow_large_str":
+        import pyarrow as pa
+
+        values = pa.array(list(MIXED[rng.integers(0, len(MIXED), n)]), pa.large_string())
+        return pd.arrays.ArrowExtensionArray(values)
+    if kind == "float32":
+        return rng.normal(size=n).astype(np.float32)
+    if kind == "int64":
+        return rng.integers(-3, 60, n)
     return _column(kind, n, rng)
 
 
@@ -236,9 +251,10 @@ def _pandas_column(kind: str, n: int, rng: np.random.Generator) -> Any:
     n=st.integers(0, 30),
     policy=st.sampled_from(["raise", "count"]),
     seed=st.integers(0, 2**16),
+    window=st.sampled_from([None, 7]),
 )
 def test_pandas_frames_read_from_their_blocks_count_as_the_pandas_adapter(
-    baseline: mlmon.Baseline, kinds: dict[Any, str], n: int, policy: Any, seed: int
+    baseline: mlmon.Baseline, kinds: dict[Any, str], n: int, policy: Any, seed: int, window: Any
 ) -> None:
     import pandas as pd
 
@@ -246,8 +262,8 @@ def test_pandas_frames_read_from_their_blocks_count_as_the_pandas_adapter(
 
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({name: _pandas_column(kind, n, rng) for name, kind in kinds.items()}, index=range(n))
-    fast = mlmon.Monitor(baseline, on_error=policy)
-    general = mlmon.Monitor(baseline, on_error=policy)
+    fast = mlmon.Monitor(baseline, on_error=policy, window=window)
+    general = mlmon.Monitor(baseline, on_error=policy, window=window)
     got = _outcome(fast, frame, T0)
     with mock.patch.object(_arrays, "from_pandas", return_value=None):
         want = _outcome(general, frame, T0)
@@ -255,3 +271,42 @@ def test_pandas_frames_read_from_their_blocks_count_as_the_pandas_adapter(
     # path checks the schema before converting a datetime column, the adapter converts first).
     assert (got == "ok") == (want == "ok"), (got, want)
     assert _state(fast) == _state(general), (kinds, policy)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32"])
+def test_a_frame_of_one_2d_block_counts_as_its_columns(
+    baseline: mlmon.Baseline, order: str, dtype: str
+) -> None:
+    """A frame built from one 2-D array is one block whose rows are strided views (``F``) or not: the
+    engine reads the block whole, and counts what the per-column dict path counts."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    values = np.asarray(rng.normal(size=(50, 3)) * 20, order=order).astype(dtype)
+    frame = pd.DataFrame(values, columns=["x", "n", "k"])
+    assert len(frame._mgr.blocks) == 1
+    fast = mlmon.Monitor(baseline, on_error="count")
+    by_dict = mlmon.Monitor(baseline, on_error="count")
+    fast.update(frame, T0)
+    by_dict.update({name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(["x", "n", "k"])}, T0)
+    assert _state(fast) == _state(by_dict)
+
+
+def test_profile_update_refuses_a_malformed_block_or_strings(baseline: mlmon.Baseline) -> None:
+    import pyarrow as pa
+
+    counts = mlmon.Monitor(baseline)._open.counts
+    with pytest.raises(mlmon.InputError, match="a block of 2 columns with 1 names"):
+        counts.update({}, blocks=[(np.zeros((2, 4)), ["x"])])
+    with pytest.raises(mlmon.DtypeError, match="unsupported dtype"):
+        counts.update({}, blocks=[(np.zeros((1, 4), dtype=np.float16), ["x"])])
+    with pytest.raises(mlmon.DtypeError, match=r"'s'.*Int64 is not a string type"):
+        counts.update({}, {"s": pa.chunked_array([[1, 2]])})
+    with pytest.raises(mlmon.DtypeError, match="'s': expected Arrow chunks or an Arrow producer"):
+        counts.update({}, {"s": 3})
+    with pytest.raises(mlmon.InputError, match="'x' is given twice"):
+        counts.update({"x": np.zeros(4)}, blocks=[(np.zeros((1, 4)), ["x"])])
+    with pytest.raises(mlmon.InputError, match="other columns have"):
+        counts.update({"n": np.zeros(3)}, blocks=[(np.zeros((1, 4)), ["x"])])
+    assert counts.to_bytes() == mlmon.Monitor(baseline)._open.counts.to_bytes()

@@ -6,7 +6,9 @@
 //! value of a batch is looked up once. The most frequent unseen values are kept in a bounded
 //! Space-Saving sketch so a report can name them.
 
+use crate::counting::ByteCounts;
 use crate::error::{EngineError, Result};
+use crate::short_index::ShortIndex;
 use crate::sketch::{Bloom, Key, TopK};
 use hashbrown::HashMap;
 
@@ -49,6 +51,10 @@ impl Key {
 pub struct CategoryCounts {
     categories: Vec<Key>,
     strs: HashMap<Box<str>, u32>,
+    /// The string categories of up to 15 bytes by their packed key ([`ByteCounts::short_key`]): Arrow
+    /// strings are looked up by one u128 probe, without building a `str` or checking UTF-8 (a category
+    /// is valid UTF-8, so bytes equal to one are too).
+    short: ShortIndex,
     ints: HashMap<i64, u32>,
     /// Per category, then `other`, `unseen`, `missing`.
     counts: Vec<u64>,
@@ -105,11 +111,17 @@ impl CategoryCounts {
             )));
         }
         let mut strs = HashMap::new();
+        let mut short = Vec::new();
         let mut ints = HashMap::new();
         for (i, k) in categories.iter().enumerate() {
             let id = u32::try_from(i).map_err(|_| EngineError::invalid("too many categories"))?;
             let fresh = match k {
-                Key::Str(s) => strs.insert(s.clone(), id).is_none(),
+                Key::Str(s) => {
+                    if let Some(key) = ByteCounts::short_key(s.as_bytes()) {
+                        short.push((key, id));
+                    }
+                    strs.insert(s.clone(), id).is_none()
+                }
                 Key::Int(v) => ints.insert(*v, id).is_none(),
             };
             if !fresh {
@@ -122,6 +134,7 @@ impl CategoryCounts {
         Ok(Self {
             categories,
             strs,
+            short: ShortIndex::new(&short),
             ints,
             counts,
             folded,
@@ -179,9 +192,24 @@ impl CategoryCounts {
 
     /// Adds a batch given as distinct values with counts, plus its missing count.
     pub fn add_value_counts<'a>(&mut self, values: impl IntoIterator<Item = (KeyRef<'a>, u64)>, missing: u64) {
-        let unseen_slot = self.categories.len() + 1;
         let mut delta = vec![0u64; self.counts.len()];
         let mut unseen: Vec<(Key, u64)> = Vec::new();
+        self.tally(values, &mut delta, &mut unseen);
+        if let Some(m) = delta.last_mut() {
+            *m = m.saturating_add(missing);
+        }
+        self.add_delta(&delta, unseen);
+    }
+
+    /// Adds distinct values with counts to `delta` (a count per slot, see [`Self::raw_counts`]) and
+    /// the unseen ones to `unseen`; changes nothing in `self`.
+    pub fn tally<'a>(
+        &self,
+        values: impl IntoIterator<Item = (KeyRef<'a>, u64)>,
+        delta: &mut [u64],
+        unseen: &mut Vec<(Key, u64)>,
+    ) {
+        let unseen_slot = self.categories.len() + 1;
         for (v, n) in values {
             let s = self.slot(v);
             if let Some(d) = delta.get_mut(s) {
@@ -191,10 +219,11 @@ impl CategoryCounts {
                 unseen.push((v.to_key(), n));
             }
         }
-        if let Some(m) = delta.last_mut() {
-            *m = m.saturating_add(missing);
-        }
-        self.add_delta(&delta, unseen);
+    }
+
+    /// The string categories of up to 15 bytes by their packed key ([`ByteCounts::short_key`]).
+    pub fn short_index(&self) -> &ShortIndex {
+        &self.short
     }
 
     /// Whether `other` can be merged into `self` (the same categories and folded set); changes nothing.

@@ -2,8 +2,10 @@
 //! allowed), dictionary codes, fixed-width UCS4 strings, Arrow string buffers, and values already
 //! reduced to counts. Pure Rust: the bindings build these views over NumPy and Arrow memory.
 
-use crate::counting::{count_arrow_strings, count_arrow_views, ArrowStrings, ArrowViews, ByteCounts};
+use crate::categorical::{CategoryCounts, KeyRef};
+use crate::counting::{count_arrow_strings, count_arrow_views, ArrowStrings, ArrowViews, ByteCounts, StrSink};
 use crate::error::{EngineError, Result};
+use crate::short_index::Lookup;
 use crate::sketch::Key;
 use ndarray::{ArrayView1, ArrayView2};
 
@@ -112,24 +114,109 @@ impl std::fmt::Debug for StrChunk<'_> {
     }
 }
 
-/// Distinct strings of Arrow string chunks with their counts, and the null count; each distinct
-/// value's UTF-8 is checked once.
-pub(crate) fn count_strings(chunks: &[StrChunk<'_>]) -> Result<(Vec<(Key, u64)>, u64)> {
-    let mut counts = ByteCounts::default();
+/// Reads every value of `chunks` into `sink`; returns the null count.
+fn read_strings<'a, S: StrSink<'a>>(chunks: &[StrChunk<'a>], sink: &mut S) -> Result<u64> {
     let mut missing = 0u64;
     for chunk in chunks {
         missing += match chunk {
-            StrChunk::Offsets32(a) => count_arrow_strings(a, &mut counts)?,
-            StrChunk::Offsets64(a) => count_arrow_strings(a, &mut counts)?,
-            StrChunk::Views(a) => count_arrow_views(a, &mut counts)?,
+            StrChunk::Offsets32(a) => count_arrow_strings(a, sink)?,
+            StrChunk::Offsets64(a) => count_arrow_strings(a, sink)?,
+            StrChunk::Views(a) => count_arrow_views(a, sink)?,
         };
     }
+    Ok(missing)
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str> {
+    std::str::from_utf8(bytes).map_err(|_| EngineError::invalid("arrow string data is not valid UTF-8"))
+}
+
+/// Distinct strings of Arrow string chunks with their counts, and the null count; each distinct
+/// value's UTF-8 is checked once.
+pub fn count_strings(chunks: &[StrChunk<'_>]) -> Result<(Vec<(Key, u64)>, u64)> {
+    let mut counts = ByteCounts::default();
+    let missing = read_strings(chunks, &mut counts)?;
     let mut values = Vec::new();
     for (bytes, n) in counts.into_counts() {
-        let s = std::str::from_utf8(bytes).map_err(|_| EngineError::invalid("arrow string data is not valid UTF-8"))?;
-        values.push((Key::Str(s.into()), n));
+        values.push((Key::Str(utf8(bytes)?.into()), n));
     }
     Ok((values, missing))
+}
+
+/// Counts each string straight into its category's slot when `lookup` finds its packed key among the
+/// short categories; every other value is left in `misses` for the general lookup.
+struct SlotSink<'a, 'm, F> {
+    lookup: F,
+    delta: &'m mut [u64],
+    misses: &'m mut ByteCounts<'a>,
+}
+
+impl<'a, F: Fn(u128) -> Option<u32>> StrSink<'a> for SlotSink<'a, '_, F> {
+    #[inline(always)]
+    fn add_keyed(&mut self, key: Option<u128>, v: &'a [u8]) {
+        if let Some(id) = key.and_then(&self.lookup) {
+            if let Some(d) = self.delta.get_mut(id as usize) {
+                *d += 1;
+                return;
+            }
+        }
+        miss(self.misses, key, v);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn miss<'a>(misses: &mut ByteCounts<'a>, key: Option<u128>, v: &'a [u8]) {
+    misses.add_keyed(key, v);
+}
+
+/// [`read_strings`] into a [`SlotSink`], run with the feature's lookup.
+struct SlotRun<'a, 'c, 'm> {
+    chunks: &'c [StrChunk<'a>],
+    delta: &'m mut [u64],
+    misses: &'m mut ByteCounts<'a>,
+}
+
+impl Lookup<Result<u64>> for SlotRun<'_, '_, '_> {
+    fn run(self, lookup: impl Fn(u128) -> Option<u32> + Copy) -> Result<u64> {
+        let mut sink = SlotSink {
+            lookup,
+            delta: self.delta,
+            misses: self.misses,
+        };
+        read_strings(self.chunks, &mut sink)
+    }
+}
+
+/// A count per slot (the codec's order) and the distinct unseen values with their counts.
+pub(crate) type Slotted = (Vec<u64>, Vec<(Key, u64)>);
+
+/// Arrow string chunks reduced to `counts`' slots (the codec's order: categories, other, unseen,
+/// missing) and the distinct unseen values: what [`CategoryCounts::add_value_counts`] of
+/// [`count_strings`] would add, counted without building the distinct values (one probe of a table as
+/// small as the categories per value, where a batch-wide map of distinct values cost 3x more).
+pub(crate) fn slot_strings(chunks: &[StrChunk<'_>], counts: &CategoryCounts) -> Result<Slotted> {
+    let mut delta = vec![0; counts.raw_counts().len()];
+    let mut misses = ByteCounts::default();
+    let missing = counts.short_index().with_lookup(SlotRun {
+        chunks,
+        delta: &mut delta,
+        misses: &mut misses,
+    })?;
+    let mut unseen = Vec::new();
+    let misses: Vec<(&str, u64)> = misses
+        .into_counts()
+        .map(|(b, n)| utf8(b).map(|s| (s, n)))
+        .collect::<Result<_>>()?;
+    counts.tally(
+        misses.into_iter().map(|(s, n)| (KeyRef::Str(s), n)),
+        &mut delta,
+        &mut unseen,
+    );
+    if let Some(m) = delta.last_mut() {
+        *m += missing;
+    }
+    Ok((delta, unseen))
 }
 
 /// One column of a batch, borrowed from its source.

@@ -20,6 +20,7 @@ pub mod parallel;
 pub mod profile;
 mod profile_merge;
 pub mod quantile;
+pub mod short_index;
 pub mod sketch;
 pub mod special;
 pub mod stats;

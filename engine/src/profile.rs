@@ -11,7 +11,7 @@
 
 use crate::categorical::CategoryCounts;
 use crate::codec::{self, Feature};
-use crate::column::{count_strings, dispatch};
+use crate::column::{dispatch, slot_strings};
 pub use crate::column::{Codes, Column, Numbers, StrChunk};
 use crate::counting::{count_codes, count_ints, count_ucs4, Code};
 use crate::error::{EngineError, Result};
@@ -66,6 +66,7 @@ enum Prepared<'c, 'a> {
     Values(Vec<(Key, u64)>, u64),
     Borrowed(&'c [(Key, u64)], u64),
     Slotted(&'c [u64], &'c [(Key, u64)]),
+    OwnedSlots(Vec<u64>, Vec<(Key, u64)>),
     Invalid(u64, u64),
 }
 
@@ -89,8 +90,11 @@ fn coded_values(per_entry: Vec<u64>, missing: u64, dictionary: &[Option<Key>]) -
     (values, missing)
 }
 
-fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c, 'a>> {
+/// Reduces `column` for its feature: `categories` is the feature's counts for a categorical one,
+/// `None` for a numerical one (read only, to slot Arrow strings straight into its categories).
+fn prepare<'c, 'a>(categories: Option<&CategoryCounts>, column: &'c Column<'a>) -> Result<Prepared<'c, 'a>> {
     let rows = column.len() as u64;
+    let numeric = categories.is_none();
     Ok(match (numeric, column) {
         (true, Column::Numbers(n)) => Prepared::Bin(n),
         (true, Column::Codes { codes, .. }) => Prepared::Invalid(rows, codes_missing(codes)),
@@ -117,10 +121,13 @@ fn prepare<'c, 'a>(numeric: bool, column: &'c Column<'a>) -> Result<Prepared<'c,
             let counted = count_ucs4(*rows)?;
             Prepared::Values(counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), 0)
         }
-        (false, Column::Strings(chunks)) => {
-            let (values, missing) = count_strings(chunks)?;
-            Prepared::Values(values, missing)
-        }
+        (false, Column::Strings(chunks)) => match categories {
+            Some(c) => {
+                let (delta, unseen) = slot_strings(chunks, c)?;
+                Prepared::OwnedSlots(delta, unseen)
+            }
+            None => Prepared::Invalid(rows, 0),
+        },
         (false, Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
         (false, Column::Slotted { delta, unseen, .. }) => Prepared::Slotted(delta, unseen),
     })
@@ -141,6 +148,10 @@ fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
             Outcome::Counted
         }
         (FeatureMut::Categorical(c), Prepared::Slotted(delta, unseen)) => {
+            c.add_slots(delta, unseen);
+            Outcome::Counted
+        }
+        (FeatureMut::Categorical(c), Prepared::OwnedSlots(delta, unseen)) => {
             c.add_slots(delta, unseen);
             Outcome::Counted
         }
@@ -192,31 +203,39 @@ pub fn update_batches(
         None
     };
     let parallel = pool.is_some();
-    let kinds: Vec<bool> = targets.iter().map(|t| matches!(t, FeatureMut::Numeric(_))).collect();
     let per_target = batches.len();
-    // Column-major and flat: target i's pieces, one per batch, are `prepared[i * per_target..]` (one
-    // allocation for the batch, not one per feature).
-    let prepare_target = |(i, &numeric): (usize, &bool)| {
-        batches
-            .iter()
-            .filter_map(move |b| b.get(i))
-            .map(move |c| prepare(numeric, c).map_err(|e| (i, e)))
-    };
     let mut run = move || {
+        // Read only while the columns are reduced (Arrow strings are slotted against the categories);
+        // released before anything is added.
+        let kinds: Vec<Option<&CategoryCounts>> = targets
+            .iter()
+            .map(|t| match t {
+                FeatureMut::Numeric(_) => None,
+                FeatureMut::Categorical(c) => Some(&**c),
+            })
+            .collect();
+        // Column-major and flat: target i's pieces, one per batch, are `prepared[i * per_target..]`
+        // (one allocation for the batch, not one per feature).
         let prepared: Vec<Prepared<'_, '_>> = if parallel {
             let nested: Vec<Vec<Prepared<'_, '_>>> = kinds
                 .par_iter()
                 .enumerate()
-                .map(|t| prepare_target(t).collect())
+                .map(|(i, &categories)| {
+                    let pieces = batches.iter().filter_map(|b| b.get(i));
+                    pieces.map(|c| prepare(categories, c).map_err(|e| (i, e))).collect()
+                })
                 .collect::<std::result::Result<_, _>>()?;
             nested.into_iter().flatten().collect()
         } else {
             let mut flat = Vec::with_capacity(kinds.len() * per_target);
-            for piece in kinds.iter().enumerate().flat_map(prepare_target) {
-                flat.push(piece?);
+            for (i, &categories) in kinds.iter().enumerate() {
+                for c in batches.iter().filter_map(|b| b.get(i)) {
+                    flat.push(prepare(categories, c).map_err(|e| (i, e))?);
+                }
             }
             flat
         };
+        drop(kinds);
         if strict && prepared.iter().any(|p| matches!(p, Prepared::Invalid(..))) {
             return Ok(prepared.chunks(per_target).map(refused).collect());
         }

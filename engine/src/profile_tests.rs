@@ -292,3 +292,62 @@ fn batches_count_as_one_and_a_bad_later_batch_counts_nothing() {
     assert_eq!(out, vec![Outcome::Invalid { values: 0, missing: 0 }, Outcome::Refused]);
     assert_eq!(two, before);
 }
+
+mod slotting {
+    use crate::categorical::CategoryCounts;
+    use crate::column::{count_strings, slot_strings};
+    use crate::counting::ArrowStrings;
+    use crate::profile::StrChunk;
+    use crate::sketch::Key;
+    use proptest::prelude::*;
+
+    const WORDS: [&str; 8] = [
+        "a",
+        "b",
+        "",
+        "label_7",
+        "fifteen bytes!!",
+        "sixteen bytes!!!",
+        "a much longer label",
+        "é",
+    ];
+
+    proptest! {
+        /// Strings slotted straight into the categories add what their distinct values add, for
+        /// categories short and long, folded values (`other`), unseen values and nulls.
+        #[test]
+        fn slotted_strings_add_what_their_distinct_values_add(
+            picks in proptest::collection::vec((0usize..WORDS.len(), any::<bool>()), 0..200),
+            reference in proptest::collection::vec((0usize..WORDS.len(), 1u64..50), 1..8),
+            max_categories in 1usize..6,
+        ) {
+            let mut data = Vec::new();
+            let mut offsets = vec![0i64];
+            let mut bits = vec![0u8; picks.len().div_ceil(8)];
+            for (i, (w, valid)) in picks.iter().enumerate() {
+                if *valid {
+                    data.extend_from_slice(WORDS[*w].as_bytes());
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+                offsets.push(data.len() as i64);
+            }
+            let chunks = [StrChunk::Offsets64(ArrowStrings { offsets: &offsets, data: &data, validity: Some((&bits, 0)) })];
+            let mut values: Vec<(Key, u64)> = Vec::new();
+            for (w, n) in reference {
+                match values.iter_mut().find(|(k, _)| *k == Key::Str(WORDS[w].into())) {
+                    Some((_, c)) => *c += n,
+                    None => values.push((Key::Str(WORDS[w].into()), n)),
+                }
+            }
+            let fitted = CategoryCounts::fit(values, 0, max_categories, 3).unwrap();
+            let mut by_values = fitted.empty_like();
+            let (distinct, missing) = count_strings(&chunks).unwrap();
+            by_values.add_value_counts(distinct.iter().map(|(k, n)| (k.as_key_ref(), *n)), missing);
+            let mut by_slots = fitted.empty_like();
+            let (delta, unseen) = slot_strings(&chunks, &fitted).unwrap();
+            by_slots.add_slots(&delta, &unseen);
+            prop_assert_eq!(by_slots.raw_counts(), by_values.raw_counts());
+            prop_assert_eq!(by_slots.top_unseen(), by_values.top_unseen());
+        }
+    }
+}

@@ -561,11 +561,15 @@ class Profile:
         strings: dict[str, Any] | None = None,
         threads: int | None = None,
         strict: bool = False,
+        blocks: list[tuple[npt.NDArray[Any], list[str]]] | None = None,
     ) -> tuple[list[tuple[str, int, int]], list[str]]:
         """Counts one batch: every column whose name is a feature, in one call that releases the GIL
         once (and counts columns in parallel, on up to ``threads`` workers, only for large batches).
-        ``strings`` adds Arrow string columns as their buffers: name to a list of the chunk tuples
-        ``CategoryCounts.update_arrow`` takes.
+        ``strings`` adds Arrow string columns: name to a list of the chunk tuples
+        ``CategoryCounts.update_arrow`` takes, or to any Arrow producer of string arrays
+        (``__arrow_c_stream__`` or ``__arrow_c_array__``: a pyarrow ``ChunkedArray``), imported in
+        place. ``blocks`` adds numeric columns as the rows of 2-D float64/float32/int64/int32 arrays,
+        each with its rows' column names (a pandas frame's blocks).
 
         Numbers, booleans, numpy ``U`` strings and object arrays of str/int/None are read; a column of
         the wrong kind for its feature (strings or booleans for a numerical one) is not counted and is
@@ -579,9 +583,11 @@ class Profile:
             The invalid columns, and the names of the columns left to the caller.
 
         Raises:
-            InputError: columns of different lengths, a feature in both dicts, malformed Arrow
-                buffers, codes or code points out of range (then nothing is counted).
-            DtypeError: not a dict, or an array of a dtype no feature can hold (complex, datetime).
+            InputError: columns of different lengths, a feature given twice, a block with more or
+                fewer names than rows, malformed Arrow buffers, codes or code points out of range
+                (then nothing is counted).
+            DtypeError: not a dict, an array of a dtype no feature can hold (complex, datetime), a
+                block of another dtype, or Arrow strings that are not strings.
         """
 
 def chi_square_pooled(

@@ -2,11 +2,10 @@
 //! `string_view`): borrowed with the GIL held, counted from the bytes with it released.
 
 use super::detach::run_detached;
-use super::errors::{dtype_error, input_error};
+use super::errors::dtype_error;
 use super::values::Counted;
-use crate::counting::{count_arrow_strings, count_arrow_views, ArrowStrings, ArrowViews, ByteCounts};
+use crate::counting::{ArrowStrings, ArrowViews};
 use crate::profile::StrChunk;
-use crate::sketch::Key;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -121,22 +120,46 @@ pub(super) fn count_arrow(py: Python<'_>, chunks: &Bound<'_, PyAny>) -> PyResult
         rows += n;
         views.push(view);
     }
-    let (map, missing) = run_detached(py, rows, || {
-        let mut map = ByteCounts::default();
-        let mut missing = 0u64;
-        for view in &views {
-            missing += match view {
-                StrChunk::Offsets32(a) => count_arrow_strings(a, &mut map)?,
-                StrChunk::Offsets64(a) => count_arrow_strings(a, &mut map)?,
-                StrChunk::Views(a) => count_arrow_views(a, &mut map)?,
-            };
-        }
-        Ok::<_, crate::error::EngineError>((map, missing))
-    })?;
-    let mut values = Vec::new();
-    for (bytes, n) in map.into_counts() {
-        let s = std::str::from_utf8(bytes).map_err(|_| input_error("arrow string data is not valid UTF-8"))?;
-        values.push((Key::Str(s.into()), n));
-    }
+    let (values, missing) = run_detached(py, rows, || crate::column::count_strings(&views))?;
     Ok(Counted { values, missing })
+}
+
+/// One string column handed to `Profile.update`: chunk tuples of numpy views, or the arrays of an
+/// Arrow producer (a pandas column's `ChunkedArray`), imported without building the views in Python.
+pub(super) enum HeldStrings<'py> {
+    Chunks(Vec<ArrowChunk<'py>>),
+    Arrow(Vec<arrow_array::ArrayRef>),
+}
+
+/// Holds one `strings` entry: a list of chunk tuples, or any Arrow producer of string arrays.
+pub(super) fn hold_strings<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<HeldStrings<'py>> {
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        return Ok(HeldStrings::Chunks(arrow_chunks(obj)?));
+    }
+    let Some(arrays) = super::arrow_column::import_column(obj)? else {
+        return Err(dtype_error(format!(
+            "strings: feature {name}: expected Arrow chunks or an Arrow producer"
+        )));
+    };
+    if let Some(a) = arrays
+        .iter()
+        .find(|a| super::arrow_stream::strings(a.as_ref()).is_none())
+    {
+        return Err(dtype_error(format!(
+            "strings: feature {name}: Arrow {} is not a string type",
+            a.data_type()
+        )));
+    }
+    Ok(HeldStrings::Arrow(arrays))
+}
+
+/// The held column as borrowed chunks.
+pub(super) fn borrow_strings<'a>(held: &'a HeldStrings<'_>) -> PyResult<Vec<StrChunk<'a>>> {
+    match held {
+        HeldStrings::Chunks(chunks) => chunks.iter().map(|c| borrow_chunk(c).map(|b| b.0)).collect(),
+        HeldStrings::Arrow(arrays) => Ok(arrays
+            .iter()
+            .filter_map(|a| super::arrow_stream::strings(a.as_ref()))
+            .collect()),
+    }
 }

@@ -11,6 +11,7 @@
 //! dates, nested types, floats for a categorical feature, ...) is left to the caller, before any batch
 //! is read, so the caller can take its general path over the same object.
 
+use super::arrow_column::{arrow_error, c_array, c_stream};
 use super::errors::{dtype_error, input_error};
 use super::held::bool_dictionary;
 use super::profile::PyProfile;
@@ -18,23 +19,17 @@ use crate::counting::{count_ints, ArrowStrings, ArrowViews};
 use crate::profile::{Codes, Column, Numbers, StrChunk};
 use crate::sketch::Key;
 use arrow_array::cast::AsArray;
-use arrow_array::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
-use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+use arrow_array::ffi_stream::RecordBatchStreamReader;
 use arrow_array::types::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt8Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch, RecordBatchReader, StructArray};
-use arrow_schema::{ArrowError, DataType, SchemaRef};
+use arrow_schema::{DataType, SchemaRef};
 use ndarray::ArrayView1;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyTuple};
 
 /// What `Profile.update_arrow` returns: rows, every column name, and the invalid columns.
 pub(super) type ArrowUpdated = Option<(u64, Vec<String>, Vec<(String, u64, u64)>)>;
-
-fn arrow_error(e: ArrowError) -> PyErr {
-    input_error(format!("cannot read the Arrow data: {e}"))
-}
 
 /// Whether the engine reads a column of type `dt` for a numerical (`numeric`) or categorical feature
 /// exactly as the general path would.
@@ -63,15 +58,7 @@ type Imported = (SchemaRef, Vec<RecordBatch>);
 fn import(obj: &Bound<'_, PyAny>, keep: impl Fn(&SchemaRef) -> bool) -> PyResult<Option<Imported>> {
     let py = obj.py();
     if obj.hasattr(pyo3::intern!(py, "__arrow_c_stream__"))? {
-        let capsule = obj.call_method0(pyo3::intern!(py, "__arrow_c_stream__"))?;
-        let capsule = capsule
-            .cast::<PyCapsule>()
-            .map_err(|_| dtype_error("__arrow_c_stream__ did not return a capsule"))?;
-        let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
-        // SAFETY: the capsule holds an initialized ArrowArrayStream (its name says so); `from_raw`
-        // moves it out and leaves a released stream behind, which the capsule's destructor skips.
-        let reader = unsafe { RecordBatchStreamReader::from_raw(ptr.as_ptr().cast::<FFI_ArrowArrayStream>()) }
-            .map_err(arrow_error)?;
+        let reader = RecordBatchStreamReader::try_new(c_stream(obj)?).map_err(arrow_error)?;
         let schema = reader.schema();
         if !keep(&schema) {
             return Ok(None);
@@ -80,25 +67,7 @@ fn import(obj: &Bound<'_, PyAny>, keep: impl Fn(&SchemaRef) -> bool) -> PyResult
         return Ok(Some((schema, batches)));
     }
     if obj.hasattr(pyo3::intern!(py, "__arrow_c_array__"))? {
-        let pair = obj.call_method0(pyo3::intern!(py, "__arrow_c_array__"))?;
-        let pair = pair
-            .cast::<PyTuple>()
-            .map_err(|_| dtype_error("__arrow_c_array__ did not return a (schema, array) pair"))?;
-        let schema_capsule = pair.get_item(0)?;
-        let array_capsule = pair.get_item(1)?;
-        let schema_ptr = schema_capsule
-            .cast::<PyCapsule>()?
-            .pointer_checked(Some(c"arrow_schema"))?;
-        let array_ptr = array_capsule
-            .cast::<PyCapsule>()?
-            .pointer_checked(Some(c"arrow_array"))?;
-        // SAFETY: named capsules of the C Data Interface: the schema stays owned by its capsule (read
-        // by reference), the array is moved out (its capsule then holds a released array).
-        let data = unsafe {
-            let schema = &*schema_ptr.as_ptr().cast::<FFI_ArrowSchema>();
-            from_ffi(FFI_ArrowArray::from_raw(array_ptr.as_ptr().cast()), schema)
-        }
-        .map_err(arrow_error)?;
+        let data = c_array(obj)?.to_data();
         if !matches!(data.data_type(), DataType::Struct(_)) {
             return Err(dtype_error(format!(
                 "an Arrow {} is not a table: give a table or record batch",
@@ -184,7 +153,7 @@ where
     Piece::Counted(values, a.null_count() as u64, a.len() as u64)
 }
 
-fn strings(a: &dyn Array) -> Option<StrChunk<'_>> {
+pub(super) fn strings(a: &dyn Array) -> Option<StrChunk<'_>> {
     let valid = validity(a);
     Some(match a.data_type() {
         DataType::Utf8 => {

@@ -4,7 +4,9 @@
 
 mod arrays;
 mod arrow_chunks;
+mod arrow_column;
 mod arrow_stream;
+mod blocks;
 mod categorical;
 mod codec;
 mod detach;

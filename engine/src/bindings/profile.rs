@@ -5,7 +5,7 @@
 //! all of them. Columns it cannot read exactly as the per-feature path would (lists, float16, object
 //! arrays for numerical features, ...) are handed back by name for the caller's general path.
 
-use super::arrow_chunks::{arrow_chunks, borrow_chunk, ArrowChunk};
+use super::arrow_chunks::{borrow_strings, hold_strings, HeldStrings};
 use super::categorical::PyCategoryCounts;
 use super::detach::run_detached;
 use super::errors::{dtype_error, input_error};
@@ -156,16 +156,18 @@ impl PyProfile {
 }
 
 impl PyProfile {
-    /// The Arrow string chunks of `strings` (name to a list of chunk tuples) that are features.
-    fn hold_strings<'py>(&self, strings: &Bound<'py, PyAny>) -> PyResult<Vec<(usize, Vec<ArrowChunk<'py>>)>> {
+    /// The string columns of `strings` (name to a list of chunk tuples, or to an Arrow producer) that
+    /// are features.
+    fn hold_strings<'py>(&self, strings: &Bound<'py, PyAny>) -> PyResult<Vec<(usize, HeldStrings<'py>)>> {
         let dict = strings
             .cast::<PyDict>()
-            .map_err(|_| dtype_error("strings: expected a dict of column name to Arrow chunks"))?;
+            .map_err(|_| dtype_error("strings: expected a dict of column name to Arrow strings"))?;
         let mut out = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
             let Ok(key) = k.cast::<PyString>() else { continue };
-            if let Some(&i) = self.index.get(key.to_str()?) {
-                out.push((i, arrow_chunks(&v)?));
+            let name = key.to_str()?;
+            if let Some(&i) = self.index.get(name) {
+                out.push((i, hold_strings(&v, &repr(v.py(), name))?));
             }
         }
         Ok(out)
@@ -178,7 +180,7 @@ impl PyProfile {
         if let Some(w) = seen.windows(2).find(|w| w.first() == w.get(1)) {
             let name = w.first().and_then(|&i| self.names.get(i)).map_or("?", String::as_str);
             return Err(input_error(format!(
-                "feature {} is given both as an array and as Arrow strings",
+                "feature {} is given twice (as an array, Arrow strings or a block row)",
                 repr(py, name)
             )));
         }
@@ -387,7 +389,7 @@ impl PyProfile {
         super::profile_dict::update(self, columns, strict)
     }
 
-    #[pyo3(signature = (columns, strings = None, threads = None, strict = false))]
+    #[pyo3(signature = (columns, strings = None, threads = None, strict = false, blocks = None))]
     fn update(
         &self,
         py: Python<'_>,
@@ -395,11 +397,21 @@ impl PyProfile {
         strings: Option<&Bound<'_, PyAny>>,
         threads: Option<usize>,
         strict: bool,
+        blocks: Option<Vec<(Bound<'_, PyAny>, Vec<String>)>>,
     ) -> PyResult<Updated> {
         let dict = columns
             .cast::<PyDict>()
             .map_err(|_| dtype_error("columns: expected a dict of column name to array"))?;
-        let (held, skipped) = self.hold_all(dict)?;
+        let (held, mut skipped) = self.hold_all(dict)?;
+        let blocks = blocks.unwrap_or_default();
+        let held_blocks = blocks
+            .iter()
+            .map(|(a, names)| super::blocks::hold_block(self, a, names))
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut block_cols = Vec::new();
+        for b in &held_blocks {
+            block_cols.extend(super::blocks::rows(b, &mut skipped));
+        }
         if strict && !skipped.is_empty() {
             return Ok((Vec::new(), skipped));
         }
@@ -408,19 +420,17 @@ impl PyProfile {
             None => Vec::new(),
         };
         let mut views: Vec<(usize, Vec<StrChunk<'_>>)> = Vec::with_capacity(chunk_sets.len());
-        for (i, chunks) in &chunk_sets {
-            let borrowed = chunks
-                .iter()
-                .map(|c| borrow_chunk(c).map(|b| b.0))
-                .collect::<PyResult<_>>()?;
-            views.push((*i, borrowed));
+        for (i, held) in &chunk_sets {
+            views.push((*i, borrow_strings(held)?));
         }
         let mut cols: Vec<Column<'_>> = held.iter().map(|(_, h)| column(h)).collect();
         cols.extend(views.iter().map(|(_, v)| Column::Strings(v)));
+        cols.extend(block_cols.iter().map(|(_, n)| Column::Numbers(*n)));
         let indices: Vec<usize> = held
             .iter()
             .map(|(i, _)| *i)
             .chain(views.iter().map(|(i, _)| *i))
+            .chain(block_cols.iter().map(|(i, _)| *i))
             .collect();
         self.check_batch(py, &indices, &cols)?;
         let invalid = self.count(py, &indices, &[cols], threads, strict)?;

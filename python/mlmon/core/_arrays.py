@@ -26,16 +26,20 @@ from mlmon.core.exceptions import DtypeError
 from mlmon.core.frames import Batch, Column, Numeric, Strings
 from mlmon.core.schema import FeatureSpec
 
-__all__ = ["Arrays", "from_batch", "from_dict", "from_pandas", "surely_valid"]
+__all__ = ["Arrays", "Block", "from_batch", "from_dict", "from_pandas", "surely_valid"]
 
 _NDARRAY = {np.ndarray}
 _STR = {str}
 _SHAPE = operator.attrgetter("shape")
 
 
-@dataclass(frozen=True, slots=True)
+Block = tuple[npt.NDArray[Any], list[str]]
+"""A 2-D numeric array whose row ``r`` is the column named ``names[r]`` (a pandas frame's block)."""
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ cost 2 us of a 100 us update
 class Arrays:
-    """One batch of numpy columns.
+    """One batch of numpy columns (not changed once built).
 
     Attributes:
         names: Every column name of the input, in input order (read or not).
@@ -43,6 +47,9 @@ class Arrays:
         arrays: The wanted numpy columns, as given.
         strings: Wanted Arrow string columns, as their buffers (counted in the same engine call).
         rest: Wanted columns of other kinds, converted lazily (pandas extension arrays), or ``None``.
+        arrow: Wanted Arrow string columns as Arrow producers (a pandas column's ``ChunkedArray``),
+            which the engine imports itself.
+        blocks: Numeric columns as the rows of 2-D blocks, each with its rows' names.
     """
 
     names: list[str]
@@ -50,13 +57,45 @@ class Arrays:
     arrays: dict[str, npt.NDArray[Any]]
     strings: dict[str, Strings] = field(default_factory=dict)
     rest: Batch | None = None
+    arrow: dict[str, Any] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
 
     def take(self, start: int, stop: int) -> Arrays:
         """Rows ``[start, stop)`` as views of the same buffers."""
+        n = max(0, min(stop, self.n_rows) - start)
         arrays = {name: values[start:stop] for name, values in self.arrays.items()}
         strings = {name: col.take(start, stop) for name, col in self.strings.items()}
+        arrow = {name: col.slice(start, n) for name, col in self.arrow.items()}
+        blocks = [(values[:, start:stop], names) for values, names in self.blocks]
         rest = None if self.rest is None else self.rest.take(start, stop)
-        return Arrays(self.names, max(0, min(stop, self.n_rows) - start), arrays, strings, rest)
+        return Arrays(self.names, n, arrays, strings, rest, arrow, blocks)
+
+    def engine_strings(self) -> dict[str, Any] | None:
+        """The string columns in the form ``Profile.update`` takes, or ``None`` if there are none."""
+        if not self.strings and not self.arrow:
+            return None
+        return {**{name: col.chunks for name, col in self.strings.items()}, **self.arrow}
+
+    def array(self, name: str) -> npt.NDArray[Any] | None:
+        """Column ``name`` as a numpy array (a block's row as a view), if it is one."""
+        values = self.arrays.get(name)
+        if values is not None:
+            return values
+        for block, names in self.blocks:
+            if name in names:
+                row: npt.NDArray[Any] = block[names.index(name)]
+                return row
+        return None
+
+    def holds(self, name: str) -> bool:
+        """Whether column ``name`` is in the batch, in any form."""
+        return (
+            name in self.arrays
+            or name in self.strings
+            or name in self.arrow
+            or any(name in names for _, names in self.blocks)
+            or (self.rest is not None and self.rest.has(name))
+        )
 
 
 def from_dict(data: Any, wanted: Collection[str]) -> Arrays | None:
@@ -81,38 +120,44 @@ def from_dict(data: Any, wanted: Collection[str]) -> Arrays | None:
 def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     """The batch of a pandas DataFrame, else ``None``.
 
-    Columns are read from the frame's blocks (one 2-D array per dtype, whose rows are the columns, as
-    contiguous views) where pandas has them, else with ``DataFrame._get_column_array`` (what pandas
-    itself uses to iterate its blocks; about 20x cheaper than ``iloc``); a pandas with neither takes the
-    general path. Reading 25 columns one by one cost a fifth of a 1,000-row update.
+    Columns are read from the frame's blocks (one 2-D array per dtype, whose rows are the columns)
+    where pandas has them, else with ``DataFrame._get_column_array`` (what pandas itself uses to
+    iterate its blocks; about 20x cheaper than ``iloc``); a pandas with neither takes the general path.
+    A block of float64, float32, int64 or int32 goes to the engine whole, and an Arrow-backed string
+    column as its ``ChunkedArray``: a view per column cost a tenth of a 1,000-row update, and the
+    buffers of each string column built in Python a fifth.
     """
     pd = require("pandas", "pandas")
 
     if type(obj) is not pd.DataFrame:
         return None
     names = _column_names(obj.columns)
-    columns = _columns(obj, len(names))
+    blocks: list[Block] = []
+    columns = _columns(obj, names, blocks)
     if columns is None or len(set(names)) != len(names):
         return None
     arrays: dict[str, npt.NDArray[Any]] = {}
     strings: dict[str, Strings] = {}
+    arrow: dict[str, Any] = {}
     converted: dict[str, Column] = {}
     sources: dict[str, Callable[[], Column]] = {}
-    for i, name in enumerate(names):
+    arrow_strings, arrow_dtype = pd.arrays.ArrowStringArray, pd.ArrowDtype
+    for i, values in columns:
+        name = names[i]
         if name not in wanted:
             continue
-        values = columns[i]
+        if type(values) is arrow_strings:
+            arrow[name] = values.__arrow_array__()
+            continue
         dtype = values.dtype
         if type(values) is np.ndarray and values.ndim == 1 and dtype.kind not in "mM":
             arrays[name] = values
-        elif isinstance(dtype, pd.ArrowDtype) or (
-            isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-        ):
+        elif isinstance(dtype, arrow_dtype):
             _arrow_column(values, name, strings, converted)
         else:
             sources[name] = functools.partial(_series, obj, i, name)
     rest = Batch(names, len(obj), converted, sources) if converted or sources else None
-    return Arrays(names, len(obj), arrays, strings, rest)
+    return Arrays(names, len(obj), arrays, strings, rest, arrow, blocks)
 
 
 def _column_names(index: Any) -> list[str]:
@@ -122,26 +167,34 @@ def _column_names(index: Any) -> list[str]:
     return labels if set(map(type, labels)) <= _STR else [str(c) for c in labels]
 
 
-def _columns(frame: Any, n: int) -> list[Any] | None:
-    """Every column's values in position order: rows of the blocks' 2-D arrays, or extension arrays."""
+_BLOCK_DTYPES = frozenset(np.dtype(t) for t in ("float64", "float32", "int64", "int32"))
+
+
+def _columns(frame: Any, names: list[str], blocks: list[Block]) -> list[tuple[int, Any]] | None:
+    """Every column's position and values, except those of the numeric blocks the engine reads whole
+    (appended to ``blocks``): rows of the other blocks' 2-D arrays, or extension arrays."""
     try:
-        blocks = frame._mgr.blocks
-        out: list[Any] = [None] * n
-        for block in blocks:
-            values, locs = block.values, block.mgr_locs.as_array
+        out: list[tuple[int, Any]] = []
+        seen = 0
+        for block in frame._mgr.blocks:
+            values, locs = block.values, block.mgr_locs.as_array.tolist()
+            seen += len(locs)
             if isinstance(values, np.ndarray) and values.ndim == 2:
-                for row, loc in enumerate(locs.tolist()):
-                    out[loc] = values[row]
+                if values.dtype in _BLOCK_DTYPES:
+                    blocks.append((values, [names[loc] for loc in locs]))
+                else:
+                    out.extend(zip(locs, values, strict=True))
             elif getattr(values, "ndim", 1) == 1 and len(locs) == 1:
-                out[int(locs[0])] = values
+                out.append((locs[0], values))
             else:  # a 2-D extension block (datetimes): column by column below
                 raise AttributeError("a 2-D extension block")
-        if any(v is None for v in out):
+        if seen != len(names):
             raise AttributeError("a column in no block")
         return out
     except (AttributeError, IndexError, TypeError):
+        blocks.clear()
         get: Callable[[int], Any] | None = getattr(frame, "_get_column_array", None)
-        return None if get is None else [get(i) for i in range(n)]
+        return None if get is None else [(i, get(i)) for i in range(len(names))]
 
 
 def _arrow_column(values: Any, name: str, strings: dict[str, Strings], converted: dict[str, Column]) -> None:
@@ -189,10 +242,11 @@ def surely_valid(batch: Arrays, features: Mapping[str, FeatureSpec]) -> bool:
     ``batch.rest`` are checked by the caller.
     """
     for name, spec in features.items():
-        values = batch.arrays.get(name)
+        values = batch.array(name)
         if values is None:
-            held = name in batch.strings or (batch.rest is not None and batch.rest.has(name))
-            if not held or (spec.kind == "numerical" and name in batch.strings):
+            as_strings = name in batch.strings or name in batch.arrow
+            held = as_strings or (batch.rest is not None and batch.rest.has(name))
+            if not held or (spec.kind == "numerical" and as_strings):
                 return False
             continue
         kind = values.dtype.kind

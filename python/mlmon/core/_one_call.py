@@ -42,8 +42,9 @@ def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str
     names = set(batch.names)
     if strict and not features.keys() <= names:
         return None
-    strings = {name: col.chunks for name, col in batch.strings.items()} if batch.strings else None
-    updated = _refused_as_none(state.counts.update, batch.arrays, strict, strings)
+    updated = _refused_as_none(
+        state.counts.update, batch.arrays, strict, batch.engine_strings(), blocks=batch.blocks or None
+    )
     if updated is None:
         return None
     invalid, skipped = updated
@@ -99,7 +100,10 @@ def _book_names(
 ) -> None:
     """:func:`_book` for a batch of columns ``names``."""
     keys = features.keys()
-    _book(state, n_rows, invalid, names - keys, keys - names)
+    if keys == names:  # the usual batch: two set differences cost more than the rest of the booking
+        _book(state, n_rows, invalid, (), ())
+    else:
+        _book(state, n_rows, invalid, names - keys, keys - names)
 
 
 def _book(
@@ -117,11 +121,13 @@ def _book(
         state.extra_missing[name] += n_rows
 
 
-def _refused_as_none(update: Callable[..., _R], data: Any, strict: bool, *more: Any) -> _R | None:
-    """``update(data, *more, strict=strict)``; under ``strict`` a column the engine refuses as a
-    ``DtypeError`` is ``None`` instead (nothing was counted: the general path then names it)."""
+def _refused_as_none(
+    update: Callable[..., _R], data: Any, strict: bool, *more: Any, **options: Any
+) -> _R | None:
+    """``update(data, *more, strict=strict, **options)``; under ``strict`` a column the engine refuses
+    as a ``DtypeError`` is ``None`` instead (nothing was counted: the general path then names it)."""
     try:
-        return update(data, *more, strict=strict)
+        return update(data, *more, strict=strict, **options)
     except DtypeError:
         if strict:
             return None

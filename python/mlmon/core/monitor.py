@@ -59,7 +59,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
 def _arrow_producer(data: Any) -> bool:
     """An Arrow PyCapsule producer the engine reads itself: not a dict or a pandas frame (read as
     numpy columns, which pandas' own Arrow export would copy)."""
-    return type(data) is not dict and speaks_arrow(data) and not type(data).__module__.startswith("pandas")
+    return type(data) is not dict and not type(data).__module__.startswith("pandas") and speaks_arrow(data)
 
 
 class Monitor:
@@ -307,14 +307,14 @@ class Monitor:
             # Convert first, so that a column no feature can read raises before anything is counted.
             for name in list(batch.rest.sources):
                 batch.rest.column(name)
-        strings = {name: col.chunks for name, col in batch.strings.items()}
-        invalid, skipped = state.counts.update(batch.arrays, strings)
+        invalid, skipped = state.counts.update(
+            batch.arrays, batch.engine_strings(), blocks=batch.blocks or None
+        )
         for name, values, missing in invalid:
             state.extra_missing[name] += missing
             state.invalid[name] += values - missing
         for name in self.baseline.features:
-            held = name in batch.arrays or name in batch.strings
-            if not held and not (batch.rest is not None and batch.rest.has(name)):
+            if not batch.holds(name):
                 state.missing_columns.add(name)
                 state.extra_missing[name] += batch.n_rows
         self._count_skipped(state, batch, skipped)
@@ -325,7 +325,9 @@ class Monitor:
             return
         rest = batch.rest or Batch(batch.names, batch.n_rows)
         for name in skipped:
-            rest.columns[name] = numeric_array(batch.arrays[name], name)
+            values = batch.array(name)
+            if values is not None:
+                rest.columns[name] = numeric_array(values, name)
         tasks = [
             functools.partial(self._count_feature, state, rest, name)
             for name in self.baseline.features
