@@ -21,7 +21,7 @@ def admin_digest(token: str | None) -> bytes | None:
     return token_digest(token) if token else None
 
 
-def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Passes for the admin token (or when none is configured).
 
     Raises:

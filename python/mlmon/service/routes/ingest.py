@@ -8,7 +8,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from mlmon.service.guards import model_writer
+from mlmon.service.guards import require_writer
 from mlmon.service.ingest import ingest
 from mlmon.service.ingest.rejects import COUNT_REJECTS
 from mlmon.service.ingest.schemas import IngestResponse
@@ -18,11 +18,11 @@ __all__ = ["IngestController"]
 
 
 class IngestController(Controller):
-    """Batch ingestion: the model's own token or the admin token; every refusal is counted."""
+    """Batch ingestion: the model's own token or the admin token (checked first, before the body is
+    read: :func:`~mlmon.service.guards.require_writer`); every refusal is counted."""
 
     path = "/v1/models/{model:str}"
     tags = ("ingest",)
-    guards = (model_writer,)
 
     @post("/ingest", operation_id="IngestBatch", status_code=200, opt={COUNT_REJECTS: True})
     async def ingest(
@@ -45,4 +45,5 @@ class IngestController(Controller):
         Returns:
             What was counted.
         """
+        require_writer(request, model)
         return await ingest(write_path, model, request)

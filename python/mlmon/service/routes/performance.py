@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 
 from mlmon.service.baselines import BaselineCache
 from mlmon.service.deps import InjectedStore
-from mlmon.service.guards import model_reader, model_writer
+from mlmon.service.guards import model_reader, require_writer
 from mlmon.service.ingest.rejects import COUNT_REJECTS
 from mlmon.service.labels import LabelsResponse, post_labels, read_performance
 from mlmon.service.labels.join import required_spec
@@ -26,11 +26,11 @@ __all__ = ["LabelsController", "PerformanceController"]
 
 
 class LabelsController(Controller):
-    """Label ingestion: the model's own token or the admin token."""
+    """Label ingestion: the model's own token or the admin token (checked first, before the body is
+    read: :func:`~mlmon.service.guards.require_writer`)."""
 
     path = "/v1/models/{model:str}"
     tags = ("performance",)
-    guards = (model_writer,)
 
     @post("/labels", operation_id="PostLabels", status_code=200, opt={COUNT_REJECTS: True})
     async def labels(
@@ -50,6 +50,7 @@ class LabelsController(Controller):
         Returns:
             What the join did, per request id.
         """
+        require_writer(request, model)
         return await post_labels(label_path, model, request)
 
 
