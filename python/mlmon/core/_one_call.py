@@ -67,7 +67,12 @@ def count_dict(state: WindowState, data: dict[Any, Any], strict: bool) -> bool:
     Raises:
         InputError, DtypeError: without ``strict``, what ``Profile.update_dict`` raises.
     """
-    result = _refused_as_none(state.counts.update_dict, data, strict)
+    try:
+        result = state.counts.update_dict(data, strict=strict)
+    except DtypeError:
+        if strict:
+            return False
+        raise
     if result is None:
         return False
     _book(state, *result)
@@ -111,14 +116,16 @@ def _book(
 ) -> None:
     """Books a counted batch: its rows, invalid values, unexpected and missing columns."""
     state.rows += n_rows
-    for name, values, missing in invalid:
-        state.extra_missing[name] += missing
-        state.invalid[name] += values - missing
+    if invalid:
+        for name, values, missing in invalid:
+            state.extra_missing[name] += missing
+            state.invalid[name] += values - missing
     if unexpected:
         state.unexpected.update(unexpected)
-    for name in absent:
-        state.missing_columns.add(name)
-        state.extra_missing[name] += n_rows
+    if absent:
+        for name in absent:
+            state.missing_columns.add(name)
+            state.extra_missing[name] += n_rows
 
 
 def _refused_as_none(
