@@ -11,7 +11,7 @@
 use hashbrown::HashMap;
 
 /// No packed key has this value: a key's top byte is its length, at most 15.
-const EMPTY: u128 = u128::MAX;
+pub(crate) const EMPTY: u128 = u128::MAX;
 /// Categories above which the index is always a map (a perfect table would no longer fit in cache).
 const MAX_PERFECT: usize = 4096;
 /// Multipliers tried per table size before the size doubles.
@@ -45,8 +45,9 @@ fn fold(key: u128) -> u64 {
     (key as u64) ^ ((key >> 64) as u64).rotate_left(29)
 }
 
+/// Slot of `key` in a table of `2^(64 - shift)` entries under multiplier `mul`.
 #[inline(always)]
-fn hash(key: u128, mul: u64, shift: u32) -> usize {
+pub(crate) fn hash(key: u128, mul: u64, shift: u32) -> usize {
     (fold(key).wrapping_mul(mul) >> shift) as usize
 }
 
