@@ -319,3 +319,23 @@ def test_profile_update_refuses_a_malformed_block_or_strings(baseline: mlmon.Bas
     with pytest.raises(mlmon.InputError, match="other columns have"):
         counts.update({"n": np.zeros(3)}, blocks=[(np.zeros((1, 4)), ["x"])])
     assert counts.to_bytes() == mlmon.Monitor(baseline)._open.counts.to_bytes()
+
+
+def test_a_pyarrow_without_chunked_streams_counts_pandas_strings_from_their_buffers(
+    baseline: mlmon.Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before pyarrow 16 a ``ChunkedArray`` has no ``__arrow_c_stream__``: a pandas string column is
+    then handed over as its buffers built in Python, with the same counts."""
+    import pandas as pd
+
+    from mlmon.core import _arrays
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"s": _pandas_column("arrow_str_mixed", 40, rng), "x": rng.normal(size=40)})
+    streamed = mlmon.Monitor(baseline, on_error="count")
+    streamed.update(frame, T0)
+    monkeypatch.setattr(_arrays, "_chunked_arrays_stream", lambda: False)
+    assert not _arrays.from_pandas(frame, baseline.features).arrow
+    buffers = mlmon.Monitor(baseline, on_error="count")
+    buffers.update(frame, T0)
+    assert _state(buffers) == _state(streamed)

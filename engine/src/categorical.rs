@@ -11,6 +11,7 @@ use crate::error::{EngineError, Result};
 use crate::short_index::ShortIndex;
 use crate::sketch::{Bloom, Key, TopK};
 use hashbrown::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// Default cap on the categories kept exactly per feature.
 pub const DEFAULT_MAX_CATEGORIES: usize = 10_000;
@@ -46,6 +47,27 @@ impl Key {
     }
 }
 
+/// A [`ShortIndex`] built on first use and shared by clones (a window's counts are clones of the
+/// baseline's). It is derived from the categories, so it takes no part in equality.
+#[derive(Clone, Default)]
+struct LazyIndex(OnceLock<Arc<ShortIndex>>);
+
+impl PartialEq for LazyIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for LazyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "ShortIndex(built)"
+        } else {
+            "ShortIndex(lazy)"
+        })
+    }
+}
+
 /// Counts of one categorical feature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryCounts {
@@ -53,8 +75,8 @@ pub struct CategoryCounts {
     strs: HashMap<Box<str>, u32>,
     /// The string categories of up to 15 bytes by their packed key ([`ByteCounts::short_key`]): Arrow
     /// strings are looked up by one u128 probe, without building a `str` or checking UTF-8 (a category
-    /// is valid UTF-8, so bytes equal to one are too).
-    short: ShortIndex,
+    /// is valid UTF-8, so bytes equal to one are too). Built on first use ([`Self::short_index`]).
+    short: LazyIndex,
     ints: HashMap<i64, u32>,
     /// Per category, then `other`, `unseen`, `missing`.
     counts: Vec<u64>,
@@ -111,17 +133,11 @@ impl CategoryCounts {
             )));
         }
         let mut strs = HashMap::new();
-        let mut short = Vec::new();
         let mut ints = HashMap::new();
         for (i, k) in categories.iter().enumerate() {
             let id = u32::try_from(i).map_err(|_| EngineError::invalid("too many categories"))?;
             let fresh = match k {
-                Key::Str(s) => {
-                    if let Some(key) = ByteCounts::short_key(s.as_bytes()) {
-                        short.push((key, id));
-                    }
-                    strs.insert(s.clone(), id).is_none()
-                }
+                Key::Str(s) => strs.insert(s.clone(), id).is_none(),
                 Key::Int(v) => ints.insert(*v, id).is_none(),
             };
             if !fresh {
@@ -134,7 +150,7 @@ impl CategoryCounts {
         Ok(Self {
             categories,
             strs,
-            short: ShortIndex::new(&short),
+            short: LazyIndex::default(),
             ints,
             counts,
             folded,
@@ -221,9 +237,22 @@ impl CategoryCounts {
         }
     }
 
-    /// The string categories of up to 15 bytes by their packed key ([`ByteCounts::short_key`]).
+    /// The string categories of up to 15 bytes by their packed key ([`ByteCounts::short_key`]), built
+    /// on first use: only Arrow string columns need it, and a profile decoded to be merged or read
+    /// never does.
     pub fn short_index(&self) -> &ShortIndex {
-        &self.short
+        self.short.0.get_or_init(|| {
+            let entries: Vec<(u128, u32)> = self
+                .categories
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| match k {
+                    Key::Str(s) => Some((ByteCounts::short_key(s.as_bytes())?, u32::try_from(i).ok()?)),
+                    Key::Int(_) => None,
+                })
+                .collect();
+            Arc::new(ShortIndex::new(&entries))
+        })
     }
 
     /// Whether `other` can be merged into `self` (the same categories and folded set); changes nothing.

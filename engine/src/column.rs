@@ -5,7 +5,7 @@
 use crate::categorical::{CategoryCounts, KeyRef};
 use crate::counting::{count_arrow_strings, count_arrow_views, ArrowStrings, ArrowViews, ByteCounts, StrSink};
 use crate::error::{EngineError, Result};
-use crate::short_index::Lookup;
+use crate::short_index::ShortView;
 use crate::sketch::Key;
 use ndarray::{ArrayView1, ArrayView2};
 
@@ -143,18 +143,19 @@ pub fn count_strings(chunks: &[StrChunk<'_>]) -> Result<(Vec<(Key, u64)>, u64)> 
     Ok((values, missing))
 }
 
-/// Counts each string straight into its category's slot when `lookup` finds its packed key among the
-/// short categories; every other value is left in `misses` for the general lookup.
-struct SlotSink<'a, 'm, F> {
-    lookup: F,
+/// Counts each string straight into its category's slot when its packed key is a short category's;
+/// every other value is left in `misses` for the general lookup. The index is held by value, so its
+/// parts stay in registers while the loop stores counts.
+struct SlotSink<'a, 'm> {
+    index: ShortView<'m>,
     delta: &'m mut [u64],
     misses: &'m mut ByteCounts<'a>,
 }
 
-impl<'a, F: Fn(u128) -> Option<u32>> StrSink<'a> for SlotSink<'a, '_, F> {
+impl<'a> StrSink<'a> for SlotSink<'a, '_> {
     #[inline(always)]
     fn add_keyed(&mut self, key: Option<u128>, v: &'a [u8]) {
-        if let Some(id) = key.and_then(&self.lookup) {
+        if let Some(id) = key.and_then(|k| self.index.get(k)) {
             if let Some(d) = self.delta.get_mut(id as usize) {
                 *d += 1;
                 return;
@@ -170,24 +171,6 @@ fn miss<'a>(misses: &mut ByteCounts<'a>, key: Option<u128>, v: &'a [u8]) {
     misses.add_keyed(key, v);
 }
 
-/// [`read_strings`] into a [`SlotSink`], run with the feature's lookup.
-struct SlotRun<'a, 'c, 'm> {
-    chunks: &'c [StrChunk<'a>],
-    delta: &'m mut [u64],
-    misses: &'m mut ByteCounts<'a>,
-}
-
-impl Lookup<Result<u64>> for SlotRun<'_, '_, '_> {
-    fn run(self, lookup: impl Fn(u128) -> Option<u32> + Copy) -> Result<u64> {
-        let mut sink = SlotSink {
-            lookup,
-            delta: self.delta,
-            misses: self.misses,
-        };
-        read_strings(self.chunks, &mut sink)
-    }
-}
-
 /// A count per slot (the codec's order) and the distinct unseen values with their counts.
 pub(crate) type Slotted = (Vec<u64>, Vec<(Key, u64)>);
 
@@ -198,11 +181,12 @@ pub(crate) type Slotted = (Vec<u64>, Vec<(Key, u64)>);
 pub(crate) fn slot_strings(chunks: &[StrChunk<'_>], counts: &CategoryCounts) -> Result<Slotted> {
     let mut delta = vec![0; counts.raw_counts().len()];
     let mut misses = ByteCounts::default();
-    let missing = counts.short_index().with_lookup(SlotRun {
-        chunks,
+    let mut sink = SlotSink {
+        index: counts.short_index().view(),
         delta: &mut delta,
         misses: &mut misses,
-    })?;
+    };
+    let missing = read_strings(chunks, &mut sink)?;
     let mut unseen = Vec::new();
     let misses: Vec<(&str, u64)> = misses
         .into_counts()

@@ -125,16 +125,16 @@ pub struct ByteCounts<'a> {
     front_off: bool,
     /// Short values counted (before the front), or through the front since its last check; and those
     /// of the latter that evicted another key.
-    seen: u32,
-    evicted: u32,
+    seen: u64,
+    evicted: u64,
 }
 
-/// Entries of the front table (a power of two): 64 KB, in L2 beside the batch being read.
+/// Entries of the front table (a power of two): 96 KB of 48-byte entries, in L2 beside the batch.
 const FRONT: usize = 2048;
 /// Short values counted before the front is built.
-const FRONT_AFTER: u32 = 4096;
+const FRONT_AFTER: u64 = 4096;
 /// Values between the front's checks: it stays on while at most a quarter of them evict a key.
-const FRONT_SAMPLE: u32 = 4096;
+const FRONT_SAMPLE: u64 = 4096;
 
 impl Default for ByteCounts<'_> {
     fn default() -> Self {
@@ -153,8 +153,11 @@ impl<'a> ByteCounts<'a> {
     /// One occurrence of the short key `k` of `v`, through the front table while it is on.
     #[inline(always)]
     fn add_short(&mut self, k: u128, v: &'a [u8]) {
-        self.seen += 1;
         if self.front.is_empty() {
+            // Counted only until the front is built (and never once it is off): `seen` stays small.
+            if !self.front_off {
+                self.seen += 1;
+            }
             if self.front_off || self.seen < FRONT_AFTER {
                 self.short.entry(k).or_insert((0, v)).0 += 1;
                 return;
@@ -162,6 +165,7 @@ impl<'a> ByteCounts<'a> {
             self.front = vec![(crate::short_index::EMPTY, 0, &[][..]); FRONT];
             self.seen = 0;
         }
+        self.seen += 1; // reset at every check, at most FRONT_SAMPLE values apart
         let slot = crate::short_index::hash(k, FRONT_MUL, 64 - FRONT.trailing_zeros());
         if let Some(e) = self.front.get_mut(slot) {
             if e.0 == k {

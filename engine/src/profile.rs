@@ -19,6 +19,7 @@ use crate::histogram::NumericHistogram;
 pub use crate::profile_merge::{merge_all, merge_bytes};
 use crate::sketch::Key;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// Values in a batch above which columns are counted in parallel: below it, waking workers costs
 /// more than the counting (the same order as `histogram::update_2d`'s threshold).
@@ -65,8 +66,8 @@ enum Prepared<'c, 'a> {
     Bin(&'c Numbers<'a>),
     Values(Vec<(Key, u64)>, u64),
     Borrowed(&'c [(Key, u64)], u64),
-    Slotted(&'c [u64], &'c [(Key, u64)]),
-    OwnedSlots(Vec<u64>, Vec<(Key, u64)>),
+    /// Borrowed from a column already slotted, or owned (Arrow strings slotted here).
+    Slotted(Cow<'c, [u64]>, Cow<'c, [(Key, u64)]>),
     Invalid(u64, u64),
 }
 
@@ -94,20 +95,19 @@ fn coded_values(per_entry: Vec<u64>, missing: u64, dictionary: &[Option<Key>]) -
 /// `None` for a numerical one (read only, to slot Arrow strings straight into its categories).
 fn prepare<'c, 'a>(categories: Option<&CategoryCounts>, column: &'c Column<'a>) -> Result<Prepared<'c, 'a>> {
     let rows = column.len() as u64;
-    let numeric = categories.is_none();
-    Ok(match (numeric, column) {
-        (true, Column::Numbers(n)) => Prepared::Bin(n),
-        (true, Column::Codes { codes, .. }) => Prepared::Invalid(rows, codes_missing(codes)),
-        (true, Column::Ucs4(_)) => Prepared::Invalid(rows, 0),
-        (true, Column::Strings(chunks)) => Prepared::Invalid(rows, chunks.iter().map(StrChunk::nulls).sum()),
-        (true, Column::Counted { missing, .. }) => Prepared::Invalid(rows, *missing),
-        (true, Column::Slotted { delta, .. }) => Prepared::Invalid(rows, delta.last().copied().unwrap_or(0)),
-        (false, Column::Numbers(n)) => {
+    Ok(match (categories, column) {
+        (None, Column::Numbers(n)) => Prepared::Bin(n),
+        (None, Column::Codes { codes, .. }) => Prepared::Invalid(rows, codes_missing(codes)),
+        (None, Column::Ucs4(_)) => Prepared::Invalid(rows, 0),
+        (None, Column::Strings(chunks)) => Prepared::Invalid(rows, chunks.iter().map(StrChunk::nulls).sum()),
+        (None, Column::Counted { missing, .. }) => Prepared::Invalid(rows, *missing),
+        (None, Column::Slotted { delta, .. }) => Prepared::Invalid(rows, delta.last().copied().unwrap_or(0)),
+        (Some(_), Column::Numbers(n)) => {
             let ints = dispatch!(n, |v| Some(count_ints(*v)), |_w| None)
                 .ok_or_else(|| EngineError::dtype("float values must be converted to integer categories first"))?;
             Prepared::Values(ints.into_iter().map(|(k, c)| (Key::Int(k), c)).collect(), 0)
         }
-        (false, Column::Codes { codes, dictionary }) => {
+        (Some(_), Column::Codes { codes, dictionary }) => {
             let (per_entry, missing) = match codes {
                 Codes::Bool(v) => count_codes(*v, dictionary.len())?,
                 Codes::Int(n) => dispatch!(n, |v| count_codes(*v, dictionary.len())?, |_w| return Err(
@@ -117,19 +117,18 @@ fn prepare<'c, 'a>(categories: Option<&CategoryCounts>, column: &'c Column<'a>) 
             let (values, missing) = coded_values(per_entry, missing, dictionary);
             Prepared::Values(values, missing)
         }
-        (false, Column::Ucs4(rows)) => {
+        (Some(_), Column::Ucs4(rows)) => {
             let counted = count_ucs4(*rows)?;
             Prepared::Values(counted.into_iter().map(|(s, c)| (Key::Str(s.into()), c)).collect(), 0)
         }
-        (false, Column::Strings(chunks)) => match categories {
-            Some(c) => {
-                let (delta, unseen) = slot_strings(chunks, c)?;
-                Prepared::OwnedSlots(delta, unseen)
-            }
-            None => Prepared::Invalid(rows, 0),
-        },
-        (false, Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
-        (false, Column::Slotted { delta, unseen, .. }) => Prepared::Slotted(delta, unseen),
+        (Some(c), Column::Strings(chunks)) => {
+            let (delta, unseen) = slot_strings(chunks, c)?;
+            Prepared::Slotted(Cow::Owned(delta), Cow::Owned(unseen))
+        }
+        (Some(_), Column::Counted { values, missing, .. }) => Prepared::Borrowed(values, *missing),
+        (Some(_), Column::Slotted { delta, unseen, .. }) => {
+            Prepared::Slotted(Cow::Borrowed(delta), Cow::Borrowed(unseen))
+        }
     })
 }
 
@@ -148,10 +147,6 @@ fn apply(target: &mut FeatureMut<'_>, prepared: &Prepared<'_, '_>) -> Outcome {
             Outcome::Counted
         }
         (FeatureMut::Categorical(c), Prepared::Slotted(delta, unseen)) => {
-            c.add_slots(delta, unseen);
-            Outcome::Counted
-        }
-        (FeatureMut::Categorical(c), Prepared::OwnedSlots(delta, unseen)) => {
             c.add_slots(delta, unseen);
             Outcome::Counted
         }

@@ -296,7 +296,7 @@ fn batches_count_as_one_and_a_bad_later_batch_counts_nothing() {
 mod slotting {
     use crate::categorical::CategoryCounts;
     use crate::column::{count_strings, slot_strings};
-    use crate::counting::ArrowStrings;
+    use crate::counting::{ArrowStrings, ArrowViews};
     use crate::profile::StrChunk;
     use crate::sketch::Key;
     use proptest::prelude::*;
@@ -312,34 +312,85 @@ mod slotting {
         "é",
     ];
 
+    /// Value `i` of a pick: a word, or (for `many`) one of 5,000 distinct unseen labels, so the misses'
+    /// counts go through their front table.
+    fn word(w: usize, i: usize, many: bool) -> String {
+        if many && w == 0 {
+            format!("u{}", i % 5000)
+        } else {
+            WORDS[w].to_string()
+        }
+    }
+
+    /// One Arrow array of `values` (`None` = null) in `layout` (0: offsets64, 1: offsets32, 2: views),
+    /// its validity bitmap starting at bit `bit`.
+    struct Built {
+        offsets64: Vec<i64>,
+        offsets32: Vec<i32>,
+        views: Vec<u8>,
+        data: Vec<u8>,
+        bits: Vec<u8>,
+    }
+
+    fn build(values: &[Option<String>], bit: usize) -> Built {
+        let mut b = Built {
+            offsets64: vec![0],
+            offsets32: vec![0],
+            views: Vec::new(),
+            data: Vec::new(),
+            bits: vec![0u8; (values.len() + bit).div_ceil(8) + 1],
+        };
+        for (i, v) in values.iter().enumerate() {
+            let s = v.as_deref().unwrap_or("");
+            if v.is_some() {
+                b.bits[(i + bit) / 8] |= 1 << ((i + bit) % 8);
+            }
+            let mut view = [0u8; 16];
+            view[..4].copy_from_slice(&(s.len() as u32).to_le_bytes());
+            if s.len() <= 12 {
+                view[4..4 + s.len()].copy_from_slice(s.as_bytes());
+            } else {
+                view[4..8].copy_from_slice(&s.as_bytes()[..4]);
+                view[12..16].copy_from_slice(&(b.data.len() as u32).to_le_bytes());
+            }
+            b.views.extend_from_slice(&view);
+            b.data.extend_from_slice(s.as_bytes());
+            b.offsets64.push(b.data.len() as i64);
+            b.offsets32.push(b.data.len() as i32);
+        }
+        b
+    }
+
     proptest! {
         /// Strings slotted straight into the categories add what their distinct values add, for
-        /// categories short and long, folded values (`other`), unseen values and nulls.
+        /// categories short and long, folded values (`other`), unseen values and nulls, in every
+        /// Arrow layout and with a bitmap that starts mid-byte.
         #[test]
         fn slotted_strings_add_what_their_distinct_values_add(
-            picks in proptest::collection::vec((0usize..WORDS.len(), any::<bool>()), 0..200),
+            picks in proptest::collection::vec((0usize..WORDS.len(), any::<bool>()), 0..7000),
             reference in proptest::collection::vec((0usize..WORDS.len(), 1u64..50), 1..8),
             max_categories in 1usize..6,
+            layout in 0usize..3,
+            bit in 0usize..8,
+            many in any::<bool>(),
         ) {
-            let mut data = Vec::new();
-            let mut offsets = vec![0i64];
-            let mut bits = vec![0u8; picks.len().div_ceil(8)];
-            for (i, (w, valid)) in picks.iter().enumerate() {
-                if *valid {
-                    data.extend_from_slice(WORDS[*w].as_bytes());
-                    bits[i / 8] |= 1 << (i % 8);
-                }
-                offsets.push(data.len() as i64);
-            }
-            let chunks = [StrChunk::Offsets64(ArrowStrings { offsets: &offsets, data: &data, validity: Some((&bits, 0)) })];
-            let mut values: Vec<(Key, u64)> = Vec::new();
+            let values: Vec<Option<String>> = picks.iter().enumerate().map(|(i, (w, valid))| valid.then(|| word(*w, i, many))).collect();
+            let b = build(&values, bit);
+            let validity = Some((&b.bits[..], bit));
+            let chunk = match layout {
+                0 => StrChunk::Offsets64(ArrowStrings { offsets: &b.offsets64, data: &b.data, validity }),
+                1 => StrChunk::Offsets32(ArrowStrings { offsets: &b.offsets32, data: &b.data, validity }),
+                _ => StrChunk::Views(ArrowViews { views: &b.views, buffers: vec![&b.data[..]], validity }),
+            };
+            let chunks = [chunk];
+            let mut counted: Vec<(Key, u64)> = Vec::new();
             for (w, n) in reference {
-                match values.iter_mut().find(|(k, _)| *k == Key::Str(WORDS[w].into())) {
+                match counted.iter_mut().find(|(k, _)| *k == Key::Str(WORDS[w].into())) {
                     Some((_, c)) => *c += n,
-                    None => values.push((Key::Str(WORDS[w].into()), n)),
+                    None => counted.push((Key::Str(WORDS[w].into()), n)),
                 }
             }
-            let fitted = CategoryCounts::fit(values, 0, max_categories, 3).unwrap();
+            let fitted = CategoryCounts::fit(counted, 0, max_categories, 3).unwrap();
             let mut by_values = fitted.empty_like();
             let (distinct, missing) = count_strings(&chunks).unwrap();
             by_values.add_value_counts(distinct.iter().map(|(k, n)| (k.as_key_ref(), *n)), missing);
@@ -348,6 +399,7 @@ mod slotting {
             by_slots.add_slots(&delta, &unseen);
             prop_assert_eq!(by_slots.raw_counts(), by_values.raw_counts());
             prop_assert_eq!(by_slots.top_unseen(), by_values.top_unseen());
+            prop_assert_eq!(by_slots.raw_counts().iter().sum::<u64>(), values.len() as u64);
         }
     }
 }

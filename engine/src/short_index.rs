@@ -1,48 +1,53 @@
 //! `ShortIndex`: a feature's short string categories (packed u128 keys, see
 //! [`crate::counting::ByteCounts::short_key`]) to their slots, looked up once per value of a batch.
 //!
-//! A feature has tens to a few thousand categories, fixed when the baseline is fitted, so the index is
+//! A feature has tens to thousands of categories, fixed when the baseline is fitted, so the index is
 //! built once and probed for every value. A general hash map spent about 9 ns a probe (hashing two
-//! words, a control-group scan, a data-dependent walk of its match bits). Here the categories get a
-//! collision-free multiply-shift hash, searched for at build time: a probe is one multiply, one load
-//! and one compare of the whole key, so a miss (a value that is no short category) is exact too. Sets
-//! for which no such hash is found quickly fall back to the map.
-
-use hashbrown::HashMap;
+//! words, a control-group scan, a data-dependent walk of its match bits). Here a key's mixed hash
+//! picks a slot of an open-addressing table at most an eighth full, probed linearly: a category is
+//! almost always in its first slot, so a probe is a few multiplies, one load and one compare of the
+//! whole key, and a miss (a value that is no short category) ends at the first empty slot.
 
 /// No packed key has this value: a key's top byte is its length, at most 15.
 pub(crate) const EMPTY: u128 = u128::MAX;
-/// Categories above which the index is always a map (a perfect table would no longer fit in cache).
-const MAX_PERFECT: usize = 4096;
-/// Multipliers tried per table size before the size doubles.
-const SEEDS: u64 = 32;
-/// Table sizes tried, as powers of two above the smallest that holds every key.
-const GROWTHS: u32 = 4;
 
 /// Short string categories to slots.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum ShortIndex {
-    /// No short string categories.
-    #[default]
-    Empty,
-    /// A collision-free table: key `k` can only be at `hash(k)`.
-    Perfect {
-        /// Odd multiplier of the hash.
-        mul: u64,
-        /// `64 - log2(table size)`.
-        shift: u32,
-        /// Key per entry (`EMPTY` if none).
-        keys: Vec<u128>,
-        /// Slot per entry.
-        slots: Vec<u32>,
-    },
-    /// Any other set.
-    Map(HashMap<u128, u32>),
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShortIndex {
+    mul: u64,
+    shift: u32,
+    /// Key per entry (`EMPTY` if none); at least one entry is empty, so every probe ends.
+    keys: Vec<u128>,
+    /// Slot per entry.
+    slots: Vec<u32>,
 }
 
 #[inline(always)]
 fn fold(key: u128) -> u64 {
     (key as u64) ^ ((key >> 64) as u64).rotate_left(29)
+}
+
+/// Multipliers tried at build time: the one leaving the fewest categories out of their first slot
+/// is kept (often none for tens of categories). The first is the golden ratio's.
+const MULS: [u64; 8] = [
+    0x9E37_79B9_7F4A_7C15,
+    0xBF58_476D_1CE4_E5B9,
+    0x94D0_49BB_1331_11EB,
+    0xFF51_AFD7_ED55_8CCD,
+    0xC4CE_B9FE_1A85_EC53,
+    0xD6E8_FEB8_6659_FD93,
+    0xA076_1D64_78BD_642F,
+    0xE703_7ED1_A0B4_28DB,
+];
+
+/// Slot bits of `key` (before the shift): `fold(key)` with its high half folded down, then one
+/// multiply by `mul`. A bare multiply-shift left labels that differ in one high byte (`v0001`,
+/// `v0002`) in the same slots; this spreads the common label shapes like random keys, and murmur's
+/// full finalizer cost a quarter more per value.
+#[inline(always)]
+fn mix(key: u128, mul: u64) -> u64 {
+    let h = fold(key);
+    (h ^ (h >> 29)).wrapping_mul(mul)
 }
 
 /// Slot of `key` in a table of `2^(64 - shift)` entries under multiplier `mul`.
@@ -51,130 +56,103 @@ pub(crate) fn hash(key: u128, mul: u64, shift: u32) -> usize {
     (fold(key).wrapping_mul(mul) >> shift) as usize
 }
 
-/// The `i`-th odd multiplier (splitmix64 of `i`).
-fn multiplier(i: u64) -> u64 {
-    let mut z = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) | 1
+impl Default for ShortIndex {
+    fn default() -> Self {
+        Self::new(&[])
+    }
 }
 
 impl ShortIndex {
     /// The index of `entries` (distinct keys, each with its slot).
     pub fn new(entries: &[(u128, u32)]) -> Self {
-        if entries.is_empty() {
-            return Self::Empty;
-        }
-        if entries.len() <= MAX_PERFECT {
-            let min_bits = entries.len().next_power_of_two().trailing_zeros() + 2;
-            for bits in min_bits..min_bits + GROWTHS {
-                if let Some(table) = Self::perfect(entries, bits) {
-                    return table;
-                }
+        // At most an eighth full: a category displaced from its first slot costs a mispredicted branch
+        // (random data), so few may be; of the multipliers, the one displacing the fewest is kept.
+        let size = (8 * entries.len()).next_power_of_two().max(2);
+        let shift = 64 - size.trailing_zeros();
+        let mut best: Option<(usize, Self)> = None;
+        // Beyond a few hundred categories some are displaced under any multiplier: one try.
+        let tries = if entries.len() <= 256 { MULS.len() } else { 1 };
+        for mul in MULS.into_iter().take(tries) {
+            let (table, displaced) = Self::build(entries, size, shift, mul);
+            if best.as_ref().is_none_or(|(d, _)| displaced < *d) {
+                best = Some((displaced, table));
+            }
+            if displaced == 0 {
+                break;
             }
         }
-        Self::Map(entries.iter().copied().collect())
+        best.map_or_else(|| Self::build(&[], 2, 63, MULS[0]).0, |(_, table)| table)
     }
 
-    /// A collision-free table of `2^bits` entries, if one of the first multipliers gives one.
-    fn perfect(entries: &[(u128, u32)], bits: u32) -> Option<Self> {
-        let size = 1usize << bits;
-        let shift = 64 - bits;
-        let mut keys = vec![EMPTY; size];
-        'seeds: for i in 0..SEEDS {
-            let mul = multiplier(i);
-            keys.fill(EMPTY);
-            for &(k, _) in entries {
-                match keys.get_mut(hash(k, mul, shift)) {
-                    Some(e) if *e == EMPTY => *e = k,
-                    _ => continue 'seeds,
-                }
+    /// The table of `entries` under `mul`, and how many of them are not in their first slot.
+    fn build(entries: &[(u128, u32)], size: usize, shift: u32, mul: u64) -> (Self, usize) {
+        let (mut keys, mut slots) = (vec![EMPTY; size], vec![0u32; size]);
+        let mask = size - 1;
+        let mut displaced = 0;
+        for &(k, s) in entries {
+            let mut i = (mix(k, mul) >> shift) as usize;
+            while keys.get(i & mask).is_some_and(|&e| e != EMPTY && e != k) {
+                i += 1;
+                displaced += 1;
             }
-            let mut slots = vec![0u32; size];
-            for &(k, s) in entries {
-                if let Some(e) = slots.get_mut(hash(k, mul, shift)) {
-                    *e = s;
-                }
+            if let (Some(e), Some(slot)) = (keys.get_mut(i & mask), slots.get_mut(i & mask)) {
+                (*e, *slot) = (k, s);
             }
-            return Some(Self::Perfect {
+        }
+        (
+            Self {
                 mul,
                 shift,
                 keys,
                 slots,
-            });
+            },
+            displaced,
+        )
+    }
+
+    /// A copy of the table's parts to probe with: held in registers by a loop that also stores
+    /// counts (a probe through `&self` reloaded them after every store: half its cost).
+    #[inline(always)]
+    pub fn view(&self) -> ShortView<'_> {
+        ShortView {
+            mul: self.mul,
+            shift: self.shift,
+            mask: self.keys.len() - 1,
+            keys: &self.keys,
+            slots: &self.slots,
         }
-        None
     }
 
     /// The slot of `key`, if it is one of the categories.
-    #[inline(always)]
     pub fn get(&self, key: u128) -> Option<u32> {
-        match self {
-            Self::Perfect {
-                mul,
-                shift,
-                keys,
-                slots,
-            } => Perfect::new(*mul, *shift, keys, slots).get(key),
-            Self::Map(m) => m.get(&key).copied(),
-            Self::Empty => None,
-        }
-    }
-
-    /// Runs `f` with this index's lookup as a closure the compiler can inline into `f`'s loop, its
-    /// table's parameters held in registers (a lookup through `&self` reloaded them after every
-    /// count the loop stored, and matched the variant per value: half the time of a probe).
-    #[inline(always)]
-    pub fn with_lookup<R>(&self, f: impl Lookup<R>) -> R {
-        match self {
-            Self::Perfect {
-                mul,
-                shift,
-                keys,
-                slots,
-            } => {
-                let table = Perfect::new(*mul, *shift, keys, slots);
-                f.run(move |k| table.get(k))
-            }
-            Self::Map(m) => f.run(|k| m.get(&k).copied()),
-            Self::Empty => f.run(|_| None),
-        }
+        self.view().get(key)
     }
 }
 
-/// A computation over a lookup of any type (what [`ShortIndex::with_lookup`] runs).
-pub trait Lookup<R> {
-    /// Runs with `lookup`, the slot of a packed key if it is a category.
-    fn run(self, lookup: impl Fn(u128) -> Option<u32> + Copy) -> R;
-}
-
-/// A perfect table's parts, copied out of the index.
+/// The parts of a [`ShortIndex`], by value.
 #[derive(Clone, Copy)]
-struct Perfect<'a> {
+pub struct ShortView<'a> {
     mul: u64,
     shift: u32,
+    mask: usize,
     keys: &'a [u128],
     slots: &'a [u32],
 }
 
-impl<'a> Perfect<'a> {
+impl ShortView<'_> {
+    /// The slot of `key`, if it is one of the categories.
     #[inline(always)]
-    fn new(mul: u64, shift: u32, keys: &'a [u128], slots: &'a [u32]) -> Self {
-        Self {
-            mul,
-            shift,
-            keys,
-            slots,
-        }
-    }
-
-    #[inline(always)]
-    fn get(self, key: u128) -> Option<u32> {
-        let i = hash(key, self.mul, self.shift);
-        if self.keys.get(i) == Some(&key) {
-            self.slots.get(i).copied()
-        } else {
-            None
+    pub fn get(self, key: u128) -> Option<u32> {
+        let mut i = (mix(key, self.mul) >> self.shift) as usize;
+        loop {
+            let e = *self.keys.get(i & self.mask)?;
+            if e == key {
+                return self.slots.get(i & self.mask).copied();
+            }
+            if e == EMPTY {
+                return None;
+            }
+            i += 1;
         }
     }
 }
@@ -188,30 +166,51 @@ mod tests {
         ByteCounts::short_key(s.as_bytes()).unwrap()
     }
 
-    #[test]
-    fn finds_every_category_and_nothing_else() {
-        for n in [1usize, 2, 30, 500, 5000] {
-            let entries: Vec<(u128, u32)> = (0..n).map(|i| (key(&format!("label_{i}")), i as u32)).collect();
-            let index = ShortIndex::new(&entries);
-            assert_eq!(matches!(index, ShortIndex::Perfect { .. }), n <= MAX_PERFECT, "n={n}");
-            for &(k, s) in &entries {
-                assert_eq!(index.get(k), Some(s));
-            }
-            for i in n..n + 200 {
-                assert_eq!(index.get(key(&format!("label_{i}"))), None);
-            }
-            assert_eq!(index.get(key("")), None);
+    /// Labels of random bytes and lengths (what a multiply-shift table finds hardest to spread).
+    fn random_labels(n: usize, seed: u64) -> Vec<String> {
+        let mut state = seed;
+        let mut out = std::collections::BTreeSet::new();
+        while out.len() < n {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = 1 + (state >> 60) as usize % 15;
+            let s: String = (0..len)
+                .map(|j| char::from(b'!' + ((state >> (j * 4 % 56)) as u8 % 90)))
+                .collect();
+            out.insert(s);
         }
-        assert_eq!(ShortIndex::new(&[]).get(key("a")), None);
+        out.into_iter().collect()
     }
 
     #[test]
-    fn keys_that_fold_alike_fall_back_to_the_map() {
-        // Same fold, so the same hash under every multiplier: no perfect table exists.
+    fn finds_every_category_and_nothing_else() {
+        for n in [0usize, 1, 2, 30, 500, 5000, 20_000] {
+            let structured: Vec<String> = (0..n).map(|i| format!("label_{i}")).collect();
+            for labels in [structured, random_labels(n, n as u64)] {
+                let entries: Vec<(u128, u32)> = labels.iter().enumerate().map(|(i, l)| (key(l), i as u32)).collect();
+                let index = ShortIndex::new(&entries);
+                for &(k, s) in &entries {
+                    assert_eq!(index.get(k), Some(s));
+                }
+                for other in random_labels(300, 99) {
+                    let want = labels.iter().position(|l| *l == other).map(|i| i as u32);
+                    assert_eq!(index.get(key(&other)), want);
+                }
+                assert_eq!(
+                    index.get(key("")),
+                    labels.iter().position(|l| l.is_empty()).map(|i| i as u32)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_that_hash_alike_are_probed_past() {
+        // Same fold, so the same mixed hash and slot: the second goes to the next one.
         let (c, d) = (1u128 << 64, 1u128 << 29);
         assert_eq!(fold(c), fold(d));
         let index = ShortIndex::new(&[(c, 0), (d, 1)]);
-        assert!(matches!(index, ShortIndex::Map(_)));
         assert_eq!((index.get(c), index.get(d), index.get(3)), (Some(0), Some(1), None));
     }
 }

@@ -43,6 +43,24 @@ def test_ingest_token_is_scoped_to_its_model(
     assert rows == (10 if status == 200 else 0)
 
 
+@pytest.mark.parametrize("route", ["ingest", "labels"])
+@pytest.mark.parametrize(("headers", "status"), [({}, 401), (bearer(TOKEN_B), 403)])
+def test_write_routes_refuse_the_token_before_reading_the_body(
+    tmp_path: Path, baseline: mlmon.Baseline, route: str, headers: dict[str, str], status: int
+) -> None:
+    """The write routes check the token as their first step (not as a Litestar guard): a body over
+    the limit from a caller without the right token is a 401/403, never a 413 that reads it."""
+    settings = make_settings(
+        tmp_path, admin_token=ADMIN, ingest_tokens={"churn": TOKEN_A, "fraud": TOKEN_B}, max_body_bytes=4096
+    )
+    with TestClient(create_app(settings, CollectorRegistry())) as c:
+        url = f"/v1/models/churn/{route}"
+        r = c.post(url, content=b"\x00" * 100_000, headers={**MSGPACK, **headers})
+        assert r.status_code == status, r.text
+        allowed = c.post(url, content=b"\x00" * 100_000, headers={**MSGPACK, **bearer(TOKEN_A)})
+        assert allowed.status_code == 413
+
+
 def test_baseline_needs_admin_and_is_validated(secured: TestClient[Any], baseline: mlmon.Baseline) -> None:
     url = "/v1/models/churn/versions/v2/baseline"
     assert secured.put(url, content=baseline.to_bytes(), headers=bearer(TOKEN_A)).status_code == 403

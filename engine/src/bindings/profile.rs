@@ -173,9 +173,11 @@ impl PyProfile {
         Ok(out)
     }
 
-    /// Refuses a feature given twice (its counts would be locked twice) and columns of different lengths.
-    fn check_batch(&self, py: Python<'_>, indices: &[usize], cols: &[Column<'_>]) -> PyResult<()> {
+    /// Refuses a feature given twice (its counts would be locked twice, or counted here and handed
+    /// back in `skipped` for the caller to count again) and columns of different lengths.
+    fn check_batch(&self, py: Python<'_>, indices: &[usize], cols: &[Column<'_>], skipped: &[String]) -> PyResult<()> {
         let mut seen = indices.to_vec();
+        seen.extend(skipped.iter().filter_map(|n| self.index.get(n.as_str())));
         seen.sort_unstable();
         if let Some(w) = seen.windows(2).find(|w| w.first() == w.get(1)) {
             let name = w.first().and_then(|&i| self.names.get(i)).map_or("?", String::as_str);
@@ -432,7 +434,7 @@ impl PyProfile {
             .chain(views.iter().map(|(i, _)| *i))
             .chain(block_cols.iter().map(|(i, _)| *i))
             .collect();
-        self.check_batch(py, &indices, &cols)?;
+        self.check_batch(py, &indices, &cols, &skipped)?;
         let invalid = self.count(py, &indices, &[cols], threads, strict)?;
         Ok((invalid, skipped))
     }

@@ -59,6 +59,7 @@ class Arrays:
     rest: Batch | None = None
     arrow: dict[str, Any] = field(default_factory=dict)
     blocks: list[Block] = field(default_factory=list)
+    _rows: dict[str, tuple[int, int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def take(self, start: int, stop: int) -> Arrays:
         """Rows ``[start, stop)`` as views of the same buffers."""
@@ -81,11 +82,11 @@ class Arrays:
         values = self.arrays.get(name)
         if values is not None:
             return values
-        for block, names in self.blocks:
-            if name in names:
-                row: npt.NDArray[Any] = block[names.index(name)]
-                return row
-        return None
+        at = self._block_rows().get(name)
+        if at is None:
+            return None
+        row: npt.NDArray[Any] = self.blocks[at[0]][0][at[1]]
+        return row
 
     def holds(self, name: str) -> bool:
         """Whether column ``name`` is in the batch, in any form."""
@@ -93,9 +94,15 @@ class Arrays:
             name in self.arrays
             or name in self.strings
             or name in self.arrow
-            or any(name in names for _, names in self.blocks)
+            or name in self._block_rows()
             or (self.rest is not None and self.rest.has(name))
         )
+
+    def _block_rows(self) -> dict[str, tuple[int, int]]:
+        """Each block row's name to ``(block, row)``, built on first use (only the general path asks)."""
+        if self._rows is None:
+            self._rows = {n: (b, r) for b, (_, names) in enumerate(self.blocks) for r, n in enumerate(names)}
+        return self._rows
 
 
 def from_dict(data: Any, wanted: Collection[str]) -> Arrays | None:
@@ -141,12 +148,13 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
     arrow: dict[str, Any] = {}
     converted: dict[str, Column] = {}
     sources: dict[str, Callable[[], Column]] = {}
-    arrow_strings, arrow_dtype = pd.arrays.ArrowStringArray, pd.ArrowDtype
+    arrow_strings = pd.arrays.ArrowStringArray if _chunked_arrays_stream() else ()
+    arrow_dtype = pd.ArrowDtype
     for i, values in columns:
         name = names[i]
         if name not in wanted:
             continue
-        if type(values) is arrow_strings:
+        if isinstance(values, arrow_strings):  # pandas 2's NaN-semantics ``str`` is a subclass
             arrow[name] = values.__arrow_array__()
             continue
         dtype = values.dtype
@@ -158,6 +166,15 @@ def from_pandas(obj: Any, wanted: Collection[str]) -> Arrays | None:
             sources[name] = functools.partial(_series, obj, i, name)
     rest = Batch(names, len(obj), converted, sources) if converted or sources else None
     return Arrays(names, len(obj), arrays, strings, rest, arrow, blocks)
+
+
+@functools.cache
+def _chunked_arrays_stream() -> bool:
+    """Whether pyarrow's ``ChunkedArray`` speaks ``__arrow_c_stream__`` (pyarrow >= 16), so the engine
+    imports a pandas string column itself; older ones take the buffers built in Python."""
+    import pyarrow as pa  # a pandas Arrow string column implies pyarrow
+
+    return hasattr(pa.ChunkedArray, "__arrow_c_stream__")
 
 
 def _column_names(index: Any) -> list[str]:

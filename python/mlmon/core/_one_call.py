@@ -43,7 +43,7 @@ def count(state: WindowState, batch: Arrays, strict: bool, features: Mapping[str
     if strict and not features.keys() <= names:
         return None
     updated = _refused_as_none(
-        state.counts.update, batch.arrays, strict, batch.engine_strings(), blocks=batch.blocks or None
+        strict, state.counts.update, batch.arrays, batch.engine_strings(), None, strict, batch.blocks or None
     )
     if updated is None:
         return None
@@ -67,12 +67,7 @@ def count_dict(state: WindowState, data: dict[Any, Any], strict: bool) -> bool:
     Raises:
         InputError, DtypeError: without ``strict``, what ``Profile.update_dict`` raises.
     """
-    try:
-        result = state.counts.update_dict(data, strict=strict)
-    except DtypeError:
-        if strict:
-            return False
-        raise
+    result = _refused_as_none(strict, state.counts.update_dict, data, strict)
     if result is None:
         return False
     _book(state, *result)
@@ -90,7 +85,7 @@ def count_arrow(state: WindowState, data: Any, strict: bool, features: Mapping[s
     Raises:
         InputError, DtypeError: without ``strict``, what ``Profile.update_arrow`` raises.
     """
-    result = _refused_as_none(state.counts.update_arrow, data, strict)
+    result = _refused_as_none(strict, state.counts.update_arrow, data, None, strict)
     if result is None:
         return False
     rows, names, invalid = result
@@ -128,13 +123,12 @@ def _book(
             state.extra_missing[name] += n_rows
 
 
-def _refused_as_none(
-    update: Callable[..., _R], data: Any, strict: bool, *more: Any, **options: Any
-) -> _R | None:
-    """``update(data, *more, strict=strict, **options)``; under ``strict`` a column the engine refuses
-    as a ``DtypeError`` is ``None`` instead (nothing was counted: the general path then names it)."""
+def _refused_as_none(strict: bool, update: Callable[..., _R], *args: Any) -> _R | None:
+    """``update(*args)`` (positional: a keyword call into the engine cost a tenth of a numeric update's
+    Python); under ``strict`` a column the engine refuses as a ``DtypeError`` is ``None`` instead
+    (nothing was counted: the general path then names it)."""
     try:
-        return update(data, *more, strict=strict, **options)
+        return update(*args)
     except DtypeError:
         if strict:
             return None

@@ -22,6 +22,7 @@ from mlmon.service.metrics import Metrics
 __all__ = ["JsonFormatter", "RequestLogMiddleware", "configure_logging"]
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _access = logging.getLogger("mlmon.service.access")
 
 
@@ -73,7 +74,7 @@ class RequestLogMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"  # a label: bounded
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         # 128 random bits as hex, as uuid4().hex gave, without building a UUID (a fifth the time).
         request_id = given if _ID.match(given) else os.urandom(16).hex()

@@ -133,7 +133,9 @@ class GroupCommitter:
         try:
             return await waiter
         except asyncio.CancelledError:
-            if expired:  # the timer's, not the request's (a disconnect cancels the task itself)
+            # The timer's cancellation, unless the request's task was cancelled too (a disconnect in
+            # the same loop turn): that one must propagate.
+            if expired and not _cancelling():
                 raise _unknown(self._commit_timeout) from None
             raise
         finally:
@@ -188,6 +190,12 @@ class GroupCommitter:
                 accepted = set(result.accepted)
                 batches = [p.batch for p in primary.values() if p.batch.batch_id in accepted]
                 self._on_commit(model, version, batches, time.perf_counter() - started)
+
+
+def _cancelling() -> bool:
+    """Whether the current task has a cancellation pending (``Task.cancelling``, Python >= 3.11)."""
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return bool(cancelling is not None and cancelling())
 
 
 def _unknown(seconds: float) -> StoreUnavailableError:
