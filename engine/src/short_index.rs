@@ -22,8 +22,9 @@ pub struct ShortIndex {
     slots: Vec<u32>,
 }
 
+/// A packed key's two words folded into one.
 #[inline(always)]
-fn fold(key: u128) -> u64 {
+pub(crate) fn fold(key: u128) -> u64 {
     (key as u64) ^ ((key >> 64) as u64).rotate_left(29)
 }
 
@@ -40,26 +41,14 @@ const MULS: [u64; 8] = [
     0xE703_7ED1_A0B4_28DB,
 ];
 
-/// Slot bits of `key` (before the shift): `fold(key)` with its high half folded down, then one
-/// multiply by `mul`. A bare multiply-shift left labels that differ in one high byte (`v0001`,
-/// `v0002`) in the same slots; this spreads the common label shapes like random keys, and murmur's
-/// full finalizer cost a quarter more per value.
+/// The slot of `key` in a table of `2^(64 - shift)` entries under multiplier `mul`: `fold(key)` with
+/// its high half folded down, then one multiply. A bare multiply-shift left labels that differ in one
+/// high byte (`v0001`, `v0002`) in the same slots; this spreads the common label shapes like random
+/// keys, and murmur's full finalizer cost a quarter more per value.
 #[inline(always)]
-fn mix(key: u128, mul: u64) -> u64 {
+pub(crate) fn slot(key: u128, mul: u64, shift: u32) -> usize {
     let h = fold(key);
-    (h ^ (h >> 29)).wrapping_mul(mul)
-}
-
-/// Slot of `key` in a table of `2^(64 - shift)` entries under multiplier `mul`.
-#[inline(always)]
-pub(crate) fn hash(key: u128, mul: u64, shift: u32) -> usize {
-    (fold(key).wrapping_mul(mul) >> shift) as usize
-}
-
-impl Default for ShortIndex {
-    fn default() -> Self {
-        Self::new(&[])
-    }
+    ((h ^ (h >> 29)).wrapping_mul(mul) >> shift) as usize
 }
 
 impl ShortIndex {
@@ -67,21 +56,21 @@ impl ShortIndex {
     pub fn new(entries: &[(u128, u32)]) -> Self {
         // At most an eighth full: a category displaced from its first slot costs a mispredicted branch
         // (random data), so few may be; of the multipliers, the one displacing the fewest is kept.
+        // Beyond a few hundred categories some are displaced under any multiplier: one try.
         let size = (8 * entries.len()).next_power_of_two().max(2);
         let shift = 64 - size.trailing_zeros();
-        let mut best: Option<(usize, Self)> = None;
-        // Beyond a few hundred categories some are displaced under any multiplier: one try.
         let tries = if entries.len() <= 256 { MULS.len() } else { 1 };
-        for mul in MULS.into_iter().take(tries) {
-            let (table, displaced) = Self::build(entries, size, shift, mul);
-            if best.as_ref().is_none_or(|(d, _)| displaced < *d) {
-                best = Some((displaced, table));
-            }
-            if displaced == 0 {
+        let (mut best, mut fewest) = Self::build(entries, size, shift, MULS[0]);
+        for mul in MULS.into_iter().take(tries).skip(1) {
+            if fewest == 0 {
                 break;
             }
+            let (table, displaced) = Self::build(entries, size, shift, mul);
+            if displaced < fewest {
+                (best, fewest) = (table, displaced);
+            }
         }
-        best.map_or_else(|| Self::build(&[], 2, 63, MULS[0]).0, |(_, table)| table)
+        best
     }
 
     /// The table of `entries` under `mul`, and how many of them are not in their first slot.
@@ -90,7 +79,7 @@ impl ShortIndex {
         let mask = size - 1;
         let mut displaced = 0;
         for &(k, s) in entries {
-            let mut i = (mix(k, mul) >> shift) as usize;
+            let mut i = slot(k, mul, shift);
             while keys.get(i & mask).is_some_and(|&e| e != EMPTY && e != k) {
                 i += 1;
                 displaced += 1;
@@ -143,7 +132,7 @@ impl ShortView<'_> {
     /// The slot of `key`, if it is one of the categories.
     #[inline(always)]
     pub fn get(self, key: u128) -> Option<u32> {
-        let mut i = (mix(key, self.mul) >> self.shift) as usize;
+        let mut i = slot(key, self.mul, self.shift);
         loop {
             let e = *self.keys.get(i & self.mask)?;
             if e == key {

@@ -136,9 +136,12 @@ pub(super) fn hold_strings<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return Ok(HeldStrings::Chunks(arrow_chunks(obj)?));
     }
+    // The name is quoted as Python would (`repr`) only for an error.
+    let feature = || super::profile::repr(obj.py(), name);
     let Some(arrays) = super::arrow_column::import_column(obj)? else {
         return Err(dtype_error(format!(
-            "strings: feature {name}: expected Arrow chunks or an Arrow producer"
+            "strings: feature {}: expected Arrow chunks or an Arrow producer",
+            feature()
         )));
     };
     if let Some(a) = arrays
@@ -146,7 +149,8 @@ pub(super) fn hold_strings<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult
         .find(|a| super::arrow_stream::strings(a.as_ref()).is_none())
     {
         return Err(dtype_error(format!(
-            "strings: feature {name}: Arrow {} is not a string type",
+            "strings: feature {}: Arrow {} is not a string type",
+            feature(),
             a.data_type()
         )));
     }

@@ -13,7 +13,6 @@ use pyo3::prelude::*;
 pub(super) struct HeldBlock<'py> {
     array: Numeric2<'py>,
     features: Vec<Option<(usize, bool)>>,
-    names: Vec<String>,
 }
 
 /// Borrows `array` (rows x values) whose row `r` is column `names[r]`.
@@ -33,19 +32,23 @@ pub(super) fn hold_block<'py>(
     Ok(HeldBlock {
         array: held,
         features: names.iter().map(|n| profile.feature(n)).collect(),
-        names: names.to_vec(),
     })
 }
 
 /// The block's rows that are features, as columns of numbers; float rows of a categorical feature
-/// (which the per-feature path converts to integer categories first) are added to `skipped`.
-pub(super) fn rows<'a>(block: &'a HeldBlock<'_>, skipped: &mut Vec<String>) -> Vec<(usize, Numbers<'a>)> {
+/// (which the per-feature path converts to integer categories first) are added to `skipped`, by the
+/// name `features` (the profile's feature names) gives them.
+pub(super) fn rows<'a>(
+    block: &'a HeldBlock<'_>,
+    features: &[String],
+    skipped: &mut Vec<String>,
+) -> Vec<(usize, Numbers<'a>)> {
     let floats = matches!(block.array, Numeric2::F64(_) | Numeric2::F32(_));
     let mut out = Vec::with_capacity(block.features.len());
-    for (r, (feature, name)) in block.features.iter().zip(&block.names).enumerate() {
+    for (r, feature) in block.features.iter().enumerate() {
         let Some((i, numeric)) = *feature else { continue };
         if floats && !numeric {
-            skipped.push(name.clone());
+            skipped.extend(features.get(i).cloned());
             continue;
         }
         out.push((i, row(&block.array, r)));

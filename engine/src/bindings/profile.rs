@@ -167,7 +167,7 @@ impl PyProfile {
             let Ok(key) = k.cast::<PyString>() else { continue };
             let name = key.to_str()?;
             if let Some(&i) = self.index.get(name) {
-                out.push((i, hold_strings(&v, &repr(v.py(), name))?));
+                out.push((i, hold_strings(&v, name)?));
             }
         }
         Ok(out)
@@ -412,7 +412,7 @@ impl PyProfile {
             .collect::<PyResult<Vec<_>>>()?;
         let mut block_cols = Vec::new();
         for b in &held_blocks {
-            block_cols.extend(super::blocks::rows(b, &mut skipped));
+            block_cols.extend(super::blocks::rows(b, &self.names, &mut skipped));
         }
         if strict && !skipped.is_empty() {
             return Ok((Vec::new(), skipped));

@@ -67,7 +67,6 @@ class RequestLogMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._children: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handles one ASGI call."""
@@ -94,7 +93,7 @@ class RequestLogMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = _route(scope)
-            self._duration(method, route, status).observe(elapsed)
+            self.metrics.request_duration.labels(method, route, str(status)).observe(elapsed)
             if _access.isEnabledFor(logging.INFO):
                 _access.info(
                     "request",
@@ -107,13 +106,3 @@ class RequestLogMiddleware:
                         "duration_ms": round(elapsed * 1000, 3),
                     },
                 )
-
-    def _duration(self, method: str, route: str, status: int) -> Any:
-        """The latency histogram's child for these labels, looked up once (``labels()`` takes a lock
-        and builds a key per call). Routes are the app's templates and statuses a few codes, so the
-        cache stays small."""
-        key = (method, route, status)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.metrics.request_duration.labels(method, route, str(status))
-        return child
