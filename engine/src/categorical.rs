@@ -47,8 +47,10 @@ impl Key {
     }
 }
 
-/// A [`ShortIndex`] built on first use and shared by clones (a window's counts are clones of the
-/// baseline's). It is derived from the categories, so it takes no part in equality.
+/// A [`ShortIndex`] built on first use; a clone made after that shares it. A window's counts are
+/// cloned from a baseline profile that is never updated itself, so each window builds its own on its
+/// first Arrow string update (O(categories)). It is derived from the categories, so it takes no part
+/// in equality.
 #[derive(Clone, Default)]
 struct LazyIndex(OnceLock<Arc<ShortIndex>>);
 
