@@ -14,8 +14,10 @@ import os
 from typing import Any
 
 from litestar import Litestar
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 from prometheus_client import CollectorRegistry
 
 from mlmon import __version__
@@ -27,14 +29,43 @@ from mlmon.service.logging import RequestLogMiddleware, configure_logging
 from mlmon.service.metrics import build_metrics, mark_worker_dead
 from mlmon.service.openapi import document_bodies
 from mlmon.service.routes import CONTROLLERS
+from mlmon.service.routes.ingest_asgi import IngestEndpoint, ingest_model
 from mlmon.service.settings import Settings
 from mlmon.service.worker import Worker
 from mlmon.store import open_store
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["DriftService", "app_from_env", "create_app"]
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Litestar:
+class DriftService(Litestar):
+    """The service's Litestar app with its hottest route ahead of the router: a ``POST`` to
+    ``/v1/models/{model}/ingest`` goes to :class:`~mlmon.service.routes.ingest_asgi.IngestEndpoint`
+    inside the app's middleware; everything else (the route's other paths included) to Litestar.
+
+    Same arguments as ``Litestar``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        endpoint: ASGIApp = IngestEndpoint(self)
+        for layer in reversed(self.middleware):  # what Litestar wraps around every route
+            endpoint = layer(endpoint)
+        self._ingest = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        """Routes one ASGI call (see the class docstring)."""
+        if scope["type"] == ScopeType.HTTP and scope["method"] == "POST" and not scope.get("root_path"):
+            model = ingest_model(scope["path"])
+            if model is not None:
+                scope["app"] = scope["litestar_app"] = self  # as Litestar.__call__ sets them
+                scope.setdefault("state", {})
+                scope["path_params"] = {"model": model}
+                await self._ingest(scope, receive, self._wrap_send(send, scope))
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> DriftService:
     """Builds the service.
 
     Args:
@@ -59,7 +90,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         await worker_of(app.state).stop()
         mark_worker_dead()
 
-    return Litestar(
+    return DriftService(
         route_handlers=CONTROLLERS,
         dependencies=dependencies(),
         on_startup=[startup],
@@ -74,7 +105,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     )
 
 
-def app_from_env() -> Litestar:
+def app_from_env() -> DriftService:
     """The app for a server worker: settings from ``MLMON_SETTINGS_JSON`` (set by ``serve``) or
     ``MLMON_*`` variables."""
     raw: Any = os.environ.get("MLMON_SETTINGS_JSON")
