@@ -437,17 +437,18 @@ class IngestReader:
         Raises:
             CodecError: ``empty_profile`` is not an encoded profile.
         """
-    def fold_msgpack(self, columns: bytes) -> tuple[bytes, int]:
-        """The encoded profile of one body's ``columns`` map and its row count.
+    def fold_msgpack(self, columns: bytes | npt.NDArray[np.uint8]) -> tuple[bytes, int]:
+        """The encoded profile of one body's ``columns`` map and its row count. ``columns`` is bytes or
+        a contiguous 1-D uint8 view of them (``np.frombuffer`` over a ``msgspec.Raw``: no copy).
 
         Raises:
             InputError: a column the schema or the batch rules refuse, named with the problem.
             CodecError: bytes that are not msgpack (truncated, reserved byte, invalid UTF-8).
         """
-    def fold_json(self, columns: bytes) -> tuple[bytes, int] | None:
+    def fold_json(self, columns: bytes | npt.NDArray[np.uint8]) -> tuple[bytes, int] | None:
         """The encoded profile and row count of a JSON ``columns`` map when the engine's strict reader
         accepts it (no escapes, exact numbers, canonical base64, no repeated or unknown key); ``None``
-        leaves it to msgspec.
+        leaves it to msgspec. ``columns`` as for :meth:`fold_msgpack`.
 
         Raises:
             InputError: the batch rules refuse it (lengths, limits, codes), named with the problem.

@@ -205,3 +205,25 @@ def test_json_spellings_match_the_msgspec_path(numbers: list[str], texts: list[s
     n = min(len(numbers), len(texts))
     raw = f'{{"age": [{", ".join(numbers[:n])}], "plan": [{", ".join(texts[:n])}]}}'.encode()
     check_same_json(raw)
+
+
+def test_the_readers_take_a_view_of_the_body_as_they_take_bytes() -> None:
+    """The service hands the readers ``np.frombuffer`` over msgspec's ``Raw`` (the body's own memory,
+    no copy); the counts are those of the same bytes, and anything but a contiguous uint8 view is a
+    clear error."""
+    columns = {"age": {"dtype": "<f8", "data": np.arange(5.0).tobytes()}, "plan": ["a", "b", "z", "a", None]}
+    raw = msgspec.msgpack.encode(columns)
+    envelope = msgspec.msgpack.decode(
+        msgspec.msgpack.encode({"batch_id": "b", "columns": columns}), type=IngestEnvelope
+    )
+    assert isinstance(envelope.columns, msgspec.Raw)
+    view = np.frombuffer(envelope.columns, dtype=np.uint8)
+    assert ENTRY.reader.fold_msgpack(view) == ENTRY.reader.fold_msgpack(raw)
+    as_json = msgspec.json.encode(columns)
+    assert ENTRY.reader.fold_json(np.frombuffer(as_json, dtype=np.uint8)) == ENTRY.reader.fold_json(as_json)
+    doubled = np.frombuffer(raw + raw, dtype=np.uint8)
+    with pytest.raises(mlmon.exceptions.DtypeError, match="contiguous"):
+        ENTRY.reader.fold_msgpack(doubled[::2])
+    for wrong_kind in (np.frombuffer(raw, dtype=np.int8), raw.decode("latin-1"), bytearray(raw)):
+        with pytest.raises(mlmon.exceptions.DtypeError, match="bytes or a 1-D uint8 array"):
+            ENTRY.reader.fold_msgpack(wrong_kind)
