@@ -32,11 +32,20 @@ const STRIDE: usize = CELLS + 16;
 /// them, so no counter can overflow.
 const FOLD_EVERY: u64 = 1 << 17;
 
+/// A block's cells and the values it keeps: in the pass rather than on the stack, which would zero
+/// 3 KiB a block.
+#[derive(Debug, Clone)]
+struct Buffers {
+    cells: [u32; BLOCK],
+    local: [f64; BLOCK],
+}
+
 /// What the pass found: the values per cell, the kept values, and the finite range.
 #[derive(Debug, Clone)]
 pub struct Pass {
     grid: Grid,
     lanes: Box<[u16; LANES * STRIDE]>,
+    buffers: Box<Buffers>,
     /// Values counted in the lanes since they were last folded into `counts`.
     pending: u64,
     counts: Box<[u64; CELLS]>,
@@ -65,6 +74,10 @@ impl Pass {
         Self {
             grid: grid.clone(),
             lanes: Box::new([0; LANES * STRIDE]),
+            buffers: Box::new(Buffers {
+                cells: [0; BLOCK],
+                local: [0.0; BLOCK],
+            }),
             pending: 0,
             counts: Box::new([0; CELLS]),
             starts: Box::new([0; CELLS]),
@@ -376,23 +389,22 @@ impl BlockSink<f64> for Pass {
 /// the kept values when its cell keeps it.
 #[inline(always)]
 fn pass_block(xs: &[f64], pass: &mut Pass) {
-    let mut cells = [0u32; BLOCK];
-    let scan = pass.grid.scan(xs, &mut cells, pass.min, pass.max);
-    (pass.min, pass.max) = (scan.lo, scan.hi);
-    pass.neg_inf += scan.neg_inf;
-    pass.pos_inf += scan.pos_inf;
-    pass.seen += xs.len() as u64;
     if pass.pending >= FOLD_EVERY {
         pass.fold_lanes();
     }
     pass.pending += xs.len() as u64;
-    let mut local = [0f64; BLOCK];
+    pass.seen += xs.len() as u64;
+    let Buffers { cells, local } = &mut *pass.buffers;
+    let scan = pass.grid.scan(xs, cells, pass.min, pass.max);
+    (pass.min, pass.max) = (scan.lo, scan.hi);
+    pass.neg_inf += scan.neg_inf;
+    pass.pos_inf += scan.pos_inf;
     let (keep, points) = pass.grid.tables();
     // Per column, not per value: the point test costs a third of the loop, so it runs only when
     // the sample found point cells.
     let len = match points {
-        Some(points) => count_and_keep::<true>(&cells, xs, &mut pass.lanes, (keep, points), &mut local),
-        None => count_and_keep::<false>(&cells, xs, &mut pass.lanes, (keep, &NO_POINTS), &mut local),
+        Some(points) => count_and_keep::<true>(cells, xs, &mut pass.lanes, (keep, points), local),
+        None => count_and_keep::<false>(cells, xs, &mut pass.lanes, (keep, &NO_POINTS), local),
     };
     pass.kept.extend_from_slice(local.get(..len).unwrap_or(&[]));
 }

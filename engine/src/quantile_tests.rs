@@ -155,3 +155,21 @@ fn large_inputs_take_the_grid_pass() {
         assert!(pass.is_some(), "kind {kind} fell back");
     }
 }
+
+#[test]
+fn inputs_split_across_cores_and_strided_ones_are_exact_too() {
+    // Above the pass's split threshold (1 << 20), each core counts a chunk and the counts and kept
+    // values are merged; a strided f32 view goes through the widening path.
+    let n = (1 << 20) + 4099;
+    check(&column(2, n, 7, 3), None, 10);
+    let mask: Vec<bool> = (0..n).map(|i| i % 11 != 0).collect();
+    check(&column(3, n, 7, 3), Some(&mask), 7);
+    let v: Vec<f32> = column(5, 2 * (SMALL + 77), 9, 2).iter().map(|&x| x as f32).collect();
+    let strided = ArrayView1::from(&v[..]).slice_move(ndarray::s![..;2]);
+    let wide: Vec<f64> = strided.iter().map(|&x| f64::from(x)).collect();
+    let probs: Vec<f64> = (1..10).map(|i| f64::from(i) * 0.1).collect();
+    let got = fit_counted(strided, None, &probs).unwrap();
+    assert!(got.1.is_some());
+    let b = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(b(&got.0.values), b(&by_sorting(&wide, None, &probs).0));
+}
