@@ -1,49 +1,60 @@
 //! The single pass behind exact quantiles of large references: narrow value brackets around each
-//! wanted rank, placed from a random sample, then one pass that counts the finite values below each
-//! bracket and keeps only the values inside one, bucket by bucket.
+//! wanted rank, placed from a random sample, then one pass that counts every value by its cell of a
+//! grid over the brackets ([`crate::grid`]) and keeps the values of the cells a bracket touches.
 //!
-//! Each value is classified against every bracket at once by a uniform grid over the brackets' span
-//! ([`crate::grid`]): a cell no bracket touches only needs counting by the number of brackets below
-//! it; values in touched cells (the candidates) are appended branch-free and compared exactly against
-//! the brackets' ends, then go into their bracket's bucket or are counted like the others. This
-//! replaced two compares per bracket and value (measured on 1M normal values, busy 2-core machine,
-//! CPU time: 7-8 ms against 8-10 ms before, with the reference count below included). What the pass
-//! keeps also answers "how many finite values lie below `c`" for any `c` inside a
-//! bracket, which lets the caller count the reference on its own cut points without another pass.
+//! Cells are monotone in the value, so the counts alone say in which cell, and at which rank inside
+//! it, each wanted order statistic lies; only that cell's kept values are then selected in. The
+//! per-value work is a vectorized cell computation, one counter increment and one branch-free
+//! append: no compare against the brackets' ends and no branch per value (the bracket pass it
+//! replaced took 3.7 ns a value and this one about 1; see `Pass::order_stats` for the rest). What the
+//! pass keeps also answers "how many finite values lie below `c`" for a `c` in a kept cell or an empty
+//! one, which lets the caller count the reference on its own cut points without another pass.
 
-use crate::grid::{Grid, CANDIDATE, SLOTS};
+use crate::grid::{self, Grid, CELLS, NO_POINT};
+use crate::groups::Group;
 use crate::kernel::{f64_blocks, widen_f64, BlockSink, Element, MaskNulls, Validity, BLOCK};
+use crate::sampling;
 use ndarray::{ArrayView1, Axis};
 use rayon::prelude::*;
 
-/// Most brackets one pass carries (upper ends are looked up through a power-of-two mask; grid
-/// entries count brackets in a byte below [`CANDIDATE`]).
+/// Most brackets one pass carries: the wanted ranks then fit in a byte-indexed slot table.
 pub const MAX_BRACKETS: usize = 64;
-const HIS: usize = 128;
-/// Largest sample used to place the brackets; rank error of a bracket end is about n / sqrt(sample).
-const SAMPLE: usize = 1 << 16;
-/// One sampled value per this many inputs below the cap. The sample is only selected at the bracket
-/// ends, never sorted, so it can be large: a larger one narrows the brackets and keeps fewer values.
-const SAMPLE_EVERY: usize = 16;
-/// Smallest sample (inputs this small take the copy-and-select path anyway).
-const SAMPLE_MIN: usize = 2048;
 /// Inputs at least this large are split across cores.
 const PARALLEL_MIN: usize = 1 << 20;
+/// Four counter lanes (one per value position mod 4), so that a run of values in one cell does not
+/// serialize on one store. u16 counters keep the lanes at 8 KiB, so they, the tables and the block
+/// buffers all stay in L1.
+const LANES: usize = 4;
+/// Counters a lane holds: the cells and a pad, so that lanes are not 4 KiB apart (equal cells of
+/// neighbouring lanes would then alias in the store buffer).
+const STRIDE: usize = CELLS + 16;
+/// Values a pass takes between folds of its u16 lanes into the u64 counts: a lane gets a quarter of
+/// them, so no counter can overflow.
+const FOLD_EVERY: u64 = 1 << 17;
 
-/// What the pass found: per bracket the finite values below it and those inside it, the finite
-/// range, and the count of each kind of non-finite value.
+/// A block's cells and the values it keeps: in the pass rather than on the stack, which would zero
+/// 3 KiB a block.
+#[derive(Debug, Clone)]
+struct Buffers {
+    cells: [u32; BLOCK],
+    local: [f64; BLOCK],
+}
+
+/// What the pass found: the values per cell, the kept values, and the finite range.
 #[derive(Debug, Clone)]
 pub struct Pass {
-    los: Vec<f64>,
-    /// Upper ends shifted by one (`his[j + 1]` closes bracket `j`); `his[0]` is NaN, so a value that
-    /// passes no lower end is never inside.
-    his: [f64; HIS],
-    /// Finite values below each lower end (filled by `finish`).
-    below: Vec<u64>,
     grid: Grid,
-    /// Four counter lanes of [`SLOTS`] each: values outside every bracket by their grid entry.
-    lanes: Box<[u64; 4 * SLOTS]>,
-    buckets: Vec<Vec<f64>>,
+    lanes: Box<[u16; LANES * STRIDE]>,
+    buffers: Box<Buffers>,
+    /// Values counted in the lanes since they were last folded into `counts`.
+    pending: u64,
+    counts: Box<[u64; CELLS]>,
+    /// Finite values in the cells below each cell (filled by `finish`).
+    starts: Box<[u64; CELLS]>,
+    /// The values of the candidate cells, in input order (until `order_stats` takes them).
+    kept: Vec<f64>,
+    /// The cells holding a wanted rank (filled by `order_stats`).
+    groups: Vec<Group>,
     /// Smallest finite value.
     pub min: f64,
     /// Largest finite value.
@@ -59,18 +70,19 @@ pub struct Pass {
 }
 
 impl Pass {
-    fn new(los: &[f64], his: &[f64], grid: &Grid) -> Self {
-        let mut shifted = [f64::NAN; HIS];
-        for (s, &h) in shifted.iter_mut().skip(1).zip(his) {
-            *s = h;
-        }
+    fn new(grid: &Grid) -> Self {
         Self {
-            los: los.to_vec(),
-            his: shifted,
-            below: vec![0; los.len()],
             grid: grid.clone(),
-            lanes: Box::new([0; 4 * SLOTS]),
-            buckets: vec![Vec::new(); los.len()],
+            lanes: Box::new([0; LANES * STRIDE]),
+            buffers: Box::new(Buffers {
+                cells: [0; BLOCK],
+                local: [0.0; BLOCK],
+            }),
+            pending: 0,
+            counts: Box::new([0; CELLS]),
+            starts: Box::new([0; CELLS]),
+            kept: Vec::new(),
+            groups: Vec::new(),
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             seen: 0,
@@ -85,72 +97,135 @@ impl Pass {
         self.seen - self.nan - self.pos_inf - self.neg_inf
     }
 
-    /// Finite values below bracket `j`'s lower end.
-    fn below_bracket(&self, j: usize) -> u64 {
-        self.below.get(j).copied().unwrap_or(0)
-    }
-
-    /// The `k`-th smallest finite values for each `k` of `wanted` (sorted, unique), or `None` when one
-    /// of them lies outside every bracket (the sample misled the brackets).
-    pub fn order_stats(&mut self, wanted: &[usize]) -> Option<Vec<f64>> {
-        let mut out = Vec::with_capacity(wanted.len());
-        let mut rest = wanted;
-        for j in 0..self.buckets.len() {
-            let start = self.below_bracket(j) as usize;
-            let bucket = self.buckets.get_mut(j)?;
-            let end = start + bucket.len();
-            let inside = rest.iter().take_while(|&&k| k < end).count();
-            let (here, later) = rest.split_at(inside);
-            if here.first().is_some_and(|&k| k < start) {
-                return None;
+    fn fold_lanes(&mut self) {
+        for lane in self.lanes.chunks_exact_mut(STRIDE) {
+            for (n, l) in self.counts.iter_mut().zip(lane.iter_mut()) {
+                *n += u64::from(*l);
+                *l = 0;
             }
-            let local: Vec<usize> = here.iter().map(|&k| k - start).collect();
-            crate::quantile::multi_select(bucket, &local);
-            out.extend(local.iter().filter_map(|&k| bucket.get(k).copied()));
-            rest = later;
         }
-        (rest.is_empty() && out.len() == wanted.len()).then_some(out)
+        self.pending = 0;
     }
 
-    /// Finite values `< c`, when `c` lies inside a bracket (else `None`: the pass cannot tell).
-    pub fn below(&self, c: f64) -> Option<u64> {
-        let j = self.los.iter().rposition(|&lo| lo <= c)?;
-        if c > *self.his.get(j + 1)? {
-            return None;
-        }
-        let inside = self.buckets.get(j)?.iter().map(|&x| u64::from(x < c)).sum::<u64>();
-        Some(self.below_bracket(j) + inside)
-    }
-
-    /// The counts below each bracket, from the lanes and the buckets: a value of entry `e` (the
-    /// brackets wholly below it) lies below brackets `e..`, a value inside bracket `i` below brackets
-    /// `i + 1..`; -inf was counted in the low cell unless that cell is a candidate one (whose
-    /// non-finite values are skipped).
+    /// The totals from the counts: NaN from its cell, the infinities (counted by the scan) taken out
+    /// of the outer cells they share, and the finite values before each cell.
     fn finish(&mut self) {
-        let mut run = 0u64;
-        for (j, b) in self.below.iter_mut().enumerate() {
-            run += (0..4).filter_map(|l| self.lanes.get(l * SLOTS + j)).sum::<u64>();
-            if let Some(prev) = j.checked_sub(1).and_then(|i| self.buckets.get(i)) {
-                run += prev.len() as u64;
-            }
-            *b = run;
+        self.fold_lanes();
+        self.nan = self.counts.get(grid::NAN).copied().unwrap_or(0);
+        if let Some(n) = self.counts.get_mut(grid::FIRST) {
+            *n -= self.neg_inf;
         }
-        if !self.grid.low_cell_is_candidate() {
-            self.below.iter_mut().for_each(|b| *b -= self.neg_inf);
+        if let Some(n) = self.counts.get_mut(grid::LAST) {
+            *n -= self.pos_inf;
+        }
+        let mut run = 0u64;
+        for (c, (s, &n)) in self.starts.iter_mut().zip(self.counts.iter()).enumerate() {
+            *s = run;
+            if (grid::FIRST..=grid::LAST).contains(&c) {
+                run += n;
+            }
         }
     }
 
-    fn absorb(&mut self, other: Pass) {
-        self.lanes.iter_mut().zip(other.lanes.iter()).for_each(|(a, b)| *a += b);
-        for (a, b) in self.buckets.iter_mut().zip(other.buckets) {
-            a.extend_from_slice(&b);
-        }
+    fn absorb(&mut self, mut other: Pass) {
+        other.fold_lanes();
+        self.counts
+            .iter_mut()
+            .zip(other.counts.iter())
+            .for_each(|(a, b)| *a += b);
+        self.kept.append(&mut other.kept);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.seen += other.seen;
-        self.nan += other.nan;
-        self.pos_inf += other.pos_inf;
         self.neg_inf += other.neg_inf;
+        self.pos_inf += other.pos_inf;
+    }
+
+    /// The finite cell holding finite rank `k`, and `k`'s rank inside it.
+    fn locate(&self, k: u64) -> Option<(usize, usize)> {
+        let upto = self.starts.get(grid::FIRST..=grid::LAST)?;
+        // The last finite cell starting at or below k; empty cells share their start with the next.
+        let c = grid::FIRST + upto.partition_point(|&s| s <= k).checked_sub(1)?;
+        let local = k - self.starts.get(c)?;
+        (local < *self.counts.get(c)?).then_some((c, usize::try_from(local).ok()?))
+    }
+
+    /// The `k`-th smallest finite values for each `k` of `wanted` (sorted, unique), or `None` when one
+    /// of them lies in a cell whose values were not kept (the sample misled the brackets).
+    pub fn order_stats(&mut self, wanted: &[usize]) -> Option<Vec<f64>> {
+        let places: Vec<(usize, usize)> = wanted.iter().map(|&k| self.locate(k as u64)).collect::<Option<_>>()?;
+        let mut cells: Vec<usize> = places.iter().map(|&(c, _)| c).collect();
+        cells.dedup();
+        if !cells
+            .iter()
+            .all(|&c| self.grid.is_candidate(c) || self.grid.point(c).is_some())
+        {
+            return None;
+        }
+        self.groups = self.gather(&cells)?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for g in self.groups.iter_mut() {
+            let local: Vec<usize> = places.iter().filter(|p| p.0 == g.cell).map(|p| p.1).collect();
+            out.extend(g.select(&local)?);
+        }
+        (out.len() == wanted.len()).then_some(out)
+    }
+
+    /// The groups of `cells` (sorted, distinct, all candidates) from one scan of the kept values,
+    /// which are then dropped; a point cell's copies of its point are what its count leaves over.
+    fn gather(&mut self, cells: &[usize]) -> Option<Vec<Group>> {
+        let none = u8::try_from(cells.len()).ok()?;
+        let mut slot = [none; CELLS];
+        let mut groups = Vec::with_capacity(cells.len());
+        for (s, &c) in cells.iter().enumerate() {
+            *slot.get_mut(c)? = u8::try_from(s).ok()?;
+            let room = if self.grid.is_candidate(c) {
+                *self.counts.get(c)?
+            } else {
+                0
+            };
+            groups.push(Group {
+                cell: c,
+                values: Vec::with_capacity(usize::try_from(room).ok()?),
+                point: None,
+            });
+        }
+        let mut cell = [0u32; BLOCK];
+        for block in self.kept.chunks(BLOCK) {
+            self.grid.scan(block, &mut cell, 0.0, 0.0);
+            for (&x, &c) in block.iter().zip(&cell) {
+                // Most kept values belong to no wanted cell: a predictable branch. The outer cells
+                // keep their infinities too, which are not finite order statistics.
+                if let (Some(g), true) = (
+                    groups.get_mut(usize::from(slot[c as usize & (CELLS - 1)])),
+                    x.is_finite(),
+                ) {
+                    g.values.push(x);
+                }
+            }
+        }
+        spare::give(std::mem::take(&mut self.kept));
+        for g in groups.iter_mut() {
+            if let Some(v) = self.grid.point(g.cell) {
+                let copies = self.counts.get(g.cell)?.checked_sub(g.values.len() as u64)?;
+                g.point = Some((v, copies));
+            }
+        }
+        Some(groups)
+    }
+
+    /// Finite values `< c`, when `c` is finite and its cell is empty or one `order_stats` selected in
+    /// (else `None`: the pass cannot tell).
+    pub fn below(&self, c: f64) -> Option<u64> {
+        if !c.is_finite() {
+            return None;
+        }
+        let cell = self.grid.cell(c);
+        let start = *self.starts.get(cell)?;
+        match self.groups.iter().find(|g| g.cell == cell) {
+            Some(g) => Some(start + g.below(c)),
+            None => (*self.counts.get(cell)? == 0).then_some(start),
+        }
     }
 }
 
@@ -160,95 +235,74 @@ pub fn pass<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>, pr
     if probs.is_empty() || probs.len() > MAX_BRACKETS {
         return None;
     }
-    let mut sample = sample(&data, valid)?;
-    let (los, his) = brackets(&mut sample, probs);
+    let mut sample = sampling::sample(&data, valid)?;
+    let (los, his) = sampling::brackets(&mut sample, probs);
     let (lo, hi) = sample
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-    let grid = Grid::new(&los, &his, lo, hi);
-    let mut pass = parallel_pass(&data, valid, &los, &his, &grid, share(&sample, &los, &his));
+    let mut grid = Grid::new(&los, &his, lo, hi);
+    let share = grid.learn_points(&sample);
+    let mut pass = parallel_pass(&data, valid, &grid, share);
     pass.finish();
+    if pass.neg_inf + pass.pos_inf > 0 {
+        // The scan's range took the infinities in (a min and a max a value, no finiteness test):
+        // the finite range needs another look, only for data that has infinities.
+        (pass.min, pass.max) = finite_range(&data, valid);
+    }
     (pass.finite() > 0).then_some(pass)
 }
 
-/// A random sample of the finite values (reproducible: a fixed xorshift seed).
-fn sample<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> Option<Vec<f64>> {
-    let len = data.len();
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let size = (len / SAMPLE_EVERY).clamp(SAMPLE_MIN, SAMPLE);
-    let stride = (len / size).max(1) as u64;
-    let mut sample = Vec::with_capacity(size);
-    for k in 0..size {
-        // Stratified: one random position in each stretch of `stride` values, so that the reads go
-        // forward through memory (the prefetcher follows them) and the sample spreads evenly.
-        // xorshift64*: reproducible, and good enough to place each position.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let i = k * stride as usize + ((u128::from(r) * u128::from(stride)) >> 64) as usize;
-        if let (Some(&x), true) = (data.get(i), valid.is_none_or(|v| v.get(i))) {
-            let v = widen_f64(x);
-            if v.is_finite() {
-                sample.push(v);
-            }
+/// Smallest and largest finite non-null value (infinities when there is none).
+fn finite_range<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>) -> (f64, f64) {
+    data.iter()
+        .enumerate()
+        .filter(|(i, _)| valid.is_none_or(|v| v.get(*i)))
+        .map(|(_, &x)| widen_f64(x))
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)))
+}
+
+/// One spare buffer for kept values per thread. Kept values are megabytes for a large column, and
+/// a fresh allocation of that size is fresh pages from the kernel, faulted in and zeroed as the pass
+/// first writes them (a fifth of the pass at 1M values); fitting many columns reuses one buffer.
+mod spare {
+    use std::cell::RefCell;
+
+    /// Largest buffer kept for reuse (4 MiB): bigger ones are freed, not held by an idle thread.
+    const MAX: usize = 1 << 19;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer with room for `n` values, the thread's spare if it has one.
+    pub fn take(n: usize) -> Vec<f64> {
+        let mut v = SPARE.with(|s| {
+            s.try_borrow_mut()
+                .map(|mut s| std::mem::take(&mut *s))
+                .unwrap_or_default()
+        });
+        v.clear();
+        v.reserve(n);
+        v
+    }
+
+    /// Keeps `v` as the thread's spare unless it is too large or smaller than the current one.
+    pub fn give(v: Vec<f64>) {
+        if v.capacity() <= MAX {
+            SPARE.with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    if v.capacity() > s.capacity() {
+                        *s = v;
+                    }
+                }
+            });
         }
     }
-    (sample.len() >= size / 4).then_some(sample)
 }
 
-/// The share of the sample inside each bracket.
-fn share(sample: &[f64], los: &[f64], his: &[f64]) -> Vec<f64> {
-    let n = sample.len().max(1) as f64;
-    los.iter()
-        .zip(his)
-        .map(|(&l, &h)| sample.iter().filter(|&&x| x >= l && x <= h).count() as f64 / n)
-        .collect()
-}
-
-/// Disjoint closed brackets `[lo_j, hi_j]` around each probability's position in the sample, about
-/// four standard deviations of the sample rank wide on each side. Only the ends are selected from the
-/// sample; the outermost ends are the finite extremes, so that infinities are never inside.
-fn brackets(sample: &mut [f64], probs: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let s = sample.len();
-    let last = (s - 1) as f64;
-    let ends: Vec<(Option<usize>, Option<usize>)> = probs
-        .iter()
-        .map(|&p| {
-            let centre = p * last;
-            let spread = 4.0 * (s as f64 * p * (1.0 - p)).sqrt() + 8.0;
-            let (lo, hi) = ((centre - spread).floor(), (centre + spread).ceil());
-            ((lo > 0.0).then_some(lo as usize), (hi < last).then_some(hi as usize))
-        })
-        .collect();
-    let mut wanted: Vec<usize> = ends.iter().flat_map(|&(a, b)| a.into_iter().chain(b)).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    crate::quantile::multi_select(sample, &wanted);
-    let at = |i: Option<usize>, none: f64| i.and_then(|i| sample.get(i).copied()).unwrap_or(none);
-    let (mut los, mut his): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
-    for &(a, b) in &ends {
-        let (lo, hi) = (at(a, f64::MIN), at(b, f64::MAX));
-        match his.last_mut() {
-            Some(prev_hi) if lo <= *prev_hi => *prev_hi = prev_hi.max(hi),
-            _ => {
-                los.push(lo);
-                his.push(hi);
-            }
-        }
-    }
-    (los, his)
-}
-
-/// Runs the pass over row chunks on all cores (exact: counts add, buckets concatenate).
-fn parallel_pass<T: Element>(
-    data: &ArrayView1<'_, T>,
-    valid: Option<Validity<'_>>,
-    los: &[f64],
-    his: &[f64],
-    grid: &Grid,
-    share: Vec<f64>,
-) -> Pass {
+/// Runs the pass over row chunks on all cores (exact: counts add, kept values concatenate).
+fn parallel_pass<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, grid: &Grid, share: f64) -> Pass {
     let workers = if data.len() >= PARALLEL_MIN {
         crate::parallel::cores()
     } else {
@@ -260,11 +314,9 @@ fn parallel_pass<T: Element>(
         None
     };
     let one = |(start, part): (usize, ArrayView1<'_, T>)| {
-        let mut pass = Pass::new(los, his, grid);
-        // Room for what each bucket should get (plus a margin), so that it never grows by copying.
-        for (b, &f) in pass.buckets.iter_mut().zip(&share) {
-            b.reserve((f * 1.25 * part.len() as f64) as usize + BLOCK);
-        }
+        let mut pass = Pass::new(grid);
+        // Room for what the sample says will be kept (plus a margin), so that it rarely grows by copying.
+        pass.kept = spare::take((share * 1.25 * part.len() as f64) as usize + BLOCK);
         run_pass(&part, valid.map(|v| v.shifted(start)), &mut pass);
         pass
     };
@@ -276,43 +328,53 @@ fn parallel_pass<T: Element>(
         .map(|(i, p)| (i * chunk, p))
         .collect();
     let passes: Vec<Pass> = pool.install(|| parts.into_par_iter().map(one).collect());
-    let mut total = Pass::new(los, his, grid);
+    let mut total = Pass::new(grid);
     for p in passes {
         total.absorb(p);
     }
     total
 }
 
-fn run_pass<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
+/// Feeds `sink` the blocks of `data`, nulls as NaN, through the AVX2 copy of the loop when the CPU
+/// has it.
+fn run_pass<T: Element, S: BlockSink<f64>>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, sink: &mut S) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU reports AVX2, the only feature `run_pass_avx2` is compiled for.
-            unsafe { run_pass_avx2(data, valid, pass) };
+            unsafe { run_pass_avx2(data, valid, sink) };
             return;
         }
     }
-    run_pass_generic(data, valid, pass);
+    run_pass_generic(data, valid, sink);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn run_pass_avx2<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
-    run_pass_generic(data, valid, pass);
+unsafe fn run_pass_avx2<T: Element, S: BlockSink<f64>>(
+    data: &ArrayView1<'_, T>,
+    valid: Option<Validity<'_>>,
+    sink: &mut S,
+) {
+    run_pass_generic(data, valid, sink);
 }
 
 #[inline(always)]
-fn run_pass_generic<T: Element>(data: &ArrayView1<'_, T>, valid: Option<Validity<'_>>, pass: &mut Pass) {
+fn run_pass_generic<T: Element, S: BlockSink<f64>>(
+    data: &ArrayView1<'_, T>,
+    valid: Option<Validity<'_>>,
+    sink: &mut S,
+) {
     match valid {
         Some(valid) => f64_blocks(
             data.view(),
             &mut MaskNulls {
-                inner: pass,
+                inner: sink,
                 valid,
                 pos: 0,
             },
         ),
-        None => f64_blocks(data.view(), pass),
+        None => f64_blocks(data.view(), sink),
     }
 }
 
@@ -323,74 +385,65 @@ impl BlockSink<f64> for Pass {
     }
 }
 
-/// One block: range and non-finite counts (in four lanes, so that the reductions vectorize), then
-/// the grid step.
+/// One block: the cells, range and infinities, then each value counted by its cell and appended to
+/// the kept values when its cell keeps it.
 #[inline(always)]
 fn pass_block(xs: &[f64], pass: &mut Pass) {
-    let (mut lo, mut hi) = ([pass.min; 4], [pass.max; 4]);
-    let (mut finite, mut neg_inf, mut pos_inf) = ([0u64; 4], [0u64; 4], [0u64; 4]);
-    let mut quads = xs.chunks_exact(4);
-    for q in quads.by_ref() {
-        for k in 0..4 {
-            let x = q.get(k).copied().unwrap_or(f64::NAN);
-            let ok = x.is_finite();
-            finite[k] += u64::from(ok);
-            neg_inf[k] += u64::from(x == f64::NEG_INFINITY);
-            pos_inf[k] += u64::from(x == f64::INFINITY);
-            lo[k] = lo[k].min(if ok { x } else { f64::INFINITY });
-            hi[k] = hi[k].max(if ok { x } else { f64::NEG_INFINITY });
-        }
+    if pass.pending >= FOLD_EVERY {
+        pass.fold_lanes();
     }
-    for &x in quads.remainder() {
-        let ok = x.is_finite();
-        finite[0] += u64::from(ok);
-        neg_inf[0] += u64::from(x == f64::NEG_INFINITY);
-        pos_inf[0] += u64::from(x == f64::INFINITY);
-        lo[0] = lo[0].min(if ok { x } else { f64::INFINITY });
-        hi[0] = hi[0].max(if ok { x } else { f64::NEG_INFINITY });
-    }
-    pass.min = lo.iter().copied().fold(f64::INFINITY, f64::min);
-    pass.max = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let (finite, neg_inf, pos_inf): (u64, u64, u64) = (finite.iter().sum(), neg_inf.iter().sum(), pos_inf.iter().sum());
+    pass.pending += xs.len() as u64;
     pass.seen += xs.len() as u64;
-    pass.neg_inf += neg_inf;
-    pass.pos_inf += pos_inf;
-    pass.nan += xs.len() as u64 - finite - neg_inf - pos_inf;
-    classify(xs, pass);
+    let Buffers { cells, local } = &mut *pass.buffers;
+    let scan = pass.grid.scan(xs, cells, pass.min, pass.max);
+    (pass.min, pass.max) = (scan.lo, scan.hi);
+    pass.neg_inf += scan.neg_inf;
+    pass.pos_inf += scan.pos_inf;
+    let (keep, points) = pass.grid.tables();
+    // Per column, not per value: the point test costs a third of the loop, so it runs only when
+    // the sample found point cells.
+    let len = match points {
+        Some(points) => count_and_keep::<true>(cells, xs, &mut pass.lanes, (keep, points), local),
+        None => count_and_keep::<false>(cells, xs, &mut pass.lanes, (keep, &NO_POINTS), local),
+    };
+    pass.kept.extend_from_slice(local.get(..len).unwrap_or(&[]));
 }
 
-/// The grid step of a block: each value's cell entry is counted, and values in candidate cells are
-/// appended branch-free, then compared exactly against the brackets' ends.
+/// The point table of a grid without point cells (never read: `count_and_keep::<false>`).
+static NO_POINTS: [u64; CELLS] = [NO_POINT; CELLS];
+
+/// Counts each value in its cell's lane and appends it to `local` when its cell keeps it; returns
+/// how many were appended. The tables come in as separate borrows so that the compiler keeps their
+/// addresses in registers (through `&mut Pass` it reloaded them after every store), and the masks
+/// keep every index provably in bounds: no checks and no branches.
 #[inline(always)]
-fn classify(xs: &[f64], pass: &mut Pass) {
-    let mut cells = [0u32; BLOCK];
-    let cells = &mut cells[..xs.len().min(BLOCK)];
-    for (c, &x) in cells.iter_mut().zip(xs) {
-        *c = pass.grid.cell(x) as u32;
-    }
-    // The masks keep every index provably in bounds, so the loop has no checks and no branches.
-    let mut local = [0f64; BLOCK];
+fn count_and_keep<const POINTS: bool>(
+    cells: &[u32; BLOCK],
+    xs: &[f64],
+    lanes: &mut [u16; LANES * STRIDE],
+    (keep, points): (&[bool; CELLS], &[u64; CELLS]),
+    local: &mut [f64; BLOCK],
+) -> usize {
     let mut len = 0usize;
-    for (i, (&c, &x)) in cells.iter().zip(xs).enumerate() {
-        let e = pass.grid.entry(c as usize);
-        pass.lanes[((i & 3) * SLOTS + usize::from(e)) & (4 * SLOTS - 1)] += 1;
-        local[len & (BLOCK - 1)] = x;
-        len += usize::from(e == CANDIDATE);
-    }
-    for &x in local.iter().take(len) {
-        if !x.is_finite() {
-            continue;
-        }
-        let j: usize = pass.los.iter().map(|&l| usize::from(x >= l)).sum();
-        if j > 0 && x <= pass.his[j & (HIS - 1)] {
-            if let Some(b) = pass.buckets.get_mut(j - 1) {
-                b.push(x);
-            }
-        } else if let Some(n) = pass.lanes.get_mut(j) {
-            // Outside every bracket: below brackets j.. like a value of entry j.
-            *n += 1;
+    let mut one = |lane: usize, c: u32, x: f64, len: &mut usize| {
+        let c = c as usize & (CELLS - 1);
+        lanes[lane * STRIDE + c] = lanes[lane * STRIDE + c].wrapping_add(1);
+        local[*len & (BLOCK - 1)] = x;
+        // A point's copies are counted, not kept; every other value of a kept cell is kept.
+        *len += usize::from(keep[c] & (!POINTS || x.to_bits() != points[c]));
+    };
+    // Unrolled by the lane count, so that each lane's offset is a constant.
+    let mut quads = xs.chunks_exact(LANES);
+    for (q, cq) in quads.by_ref().zip(cells.chunks_exact(LANES)) {
+        for (k, (&x, &c)) in q.iter().zip(cq).enumerate() {
+            one(k, c, x, &mut len);
         }
     }
+    let done = xs.len() - quads.remainder().len();
+    for (&x, &c) in quads.remainder().iter().zip(cells.iter().skip(done)) {
+        one(0, c, x, &mut len);
+    }
+    len
 }
 
 #[cfg(test)]
@@ -412,10 +465,13 @@ mod tests {
         assert_eq!((p.nan, p.pos_inf, p.neg_inf, p.seen), (200, 200, 200, 200_000));
         let n = p.finite() as usize;
         let stats = p.order_stats(&[n / 10, n / 2, 9 * n / 10]).unwrap();
+        let direct = |c: f64| v.iter().filter(|&&x| x.is_finite() && x < c).count() as u64;
         for c in stats {
-            let want = v.iter().filter(|&&x| x.is_finite() && x < c).count() as u64;
-            assert_eq!(p.below(c), Some(want));
+            assert_eq!(p.below(c), Some(direct(c)));
         }
-        assert_eq!(p.below(f64::MAX), None);
+        for c in [f64::MAX, f64::MIN, 0.0, 7000.0] {
+            assert!(p.below(c).is_none_or(|b| b == direct(c)));
+        }
+        assert_eq!(p.below(f64::INFINITY), None);
     }
 }

@@ -12,6 +12,9 @@ pub mod counting;
 pub mod error;
 pub mod fitting;
 pub mod grid;
+#[cfg(target_arch = "x86_64")]
+mod grid_avx2;
+pub mod groups;
 pub mod histogram;
 pub mod identity;
 pub mod kernel;
@@ -20,6 +23,7 @@ pub mod parallel;
 pub mod profile;
 mod profile_merge;
 pub mod quantile;
+mod sampling;
 pub mod short_index;
 pub mod sketch;
 pub mod special;

@@ -3,11 +3,11 @@
 //! Cut points must equal numpy's default `np.quantile` (linear interpolation), so the order statistics
 //! they interpolate are computed exactly. A full sort is wasteful for nine cut points, and numpy's
 //! partition still copies the data; instead one pass over the input (any dtype, strided or not)
-//! counts the values below narrow brackets around each wanted rank, placed from a random sample, and
-//! keeps only the values inside the brackets ([`crate::bracket`]). The order statistics are then
-//! selected inside those small buckets. If the sample was unlucky and a rank falls outside its
-//! bracket, the exact fallback copies the finite values and selects in them: the answer never
-//! depends on chance, only the speed does.
+//! counts every value in a cell of a grid placed from a random sample, and keeps only the values of
+//! the cells around each wanted rank ([`crate::bracket`]). The order statistics are then selected
+//! inside the one cell each falls in. If the sample was unlucky and a rank falls in a cell whose
+//! values were not kept, the exact fallback copies the finite values and selects in them: the answer
+//! never depends on chance, only the speed does.
 
 use crate::bracket::{self, Pass};
 use crate::error::{EngineError, Result};
@@ -254,3 +254,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "quantile_tests.rs"]
+mod exactness;

@@ -47,6 +47,36 @@ def test_large_reference_uses_the_sampled_path_and_stays_exact() -> None:
     np.testing.assert_array_equal(e.BinEdges.quantile(strided, 7).cuts, numpy_cuts(strided, 7))
 
 
+@given(
+    st.lists(floats_with_specials, min_size=1, max_size=12),
+    st.floats(0.0, 1.0),
+    st.integers(-3, 300),
+    st.integers(2, 40),
+    st.integers(0, 2**32 - 1),
+)
+def test_large_references_with_ties_and_specials_equal_numpy(
+    pool: list[float], share: float, scale: int, bins: int, seed: int
+) -> None:
+    """The sampled grid path (at least 2^17 values) on few distinct values with huge runs of each,
+    +-0.0, subnormals, infinities and NaN, mixed with a continuous part of any scale: numpy's cuts and
+    a recount's counts."""
+    rng = np.random.default_rng(seed)
+    n = (1 << 17) + int(rng.integers(0, 5000))
+    x = rng.choice(np.asarray(pool, dtype=np.float64), n)
+    spread = rng.random(n) < share
+    x[spread] = rng.standard_normal(int(spread.sum())) * 10.0 ** min(scale, 300)
+    if not np.isfinite(x).any():
+        return
+    edges = e.BinEdges.quantile(x, bins)
+    np.testing.assert_array_equal(edges.cuts, merged(numpy_cuts(x, bins), x))
+    assert (edges.lower, edges.upper) == (x[np.isfinite(x)].min(), x[np.isfinite(x)].max())
+    (hist,) = e.fit_numeric([(x, None, 0)], bins)
+    present = x[~np.isnan(x)]
+    want = np.bincount(np.searchsorted(edges.cuts, present, side="right"), minlength=edges.n_bins)
+    np.testing.assert_array_equal(hist.counts, want)
+    assert hist.missing == int(np.isnan(x).sum())
+
+
 def test_all_equal_reference_gives_one_bin() -> None:
     edges = e.BinEdges.quantile(np.full(1000, 3.5), 10)
     assert edges.n_bins == 1
