@@ -314,7 +314,7 @@ pub struct ArrowViews<'a> {
 /// string of up to 12 bytes is the view itself (length, then the bytes, zero padded), so its key is
 /// one shift of the view; longer ones are read from their buffer, bounds-checked.
 pub fn count_arrow_views<'a, S: StrSink<'a>>(arr: &ArrowViews<'a>, counts: &mut S) -> Result<u64> {
-    if arr.views.len() % 16 != 0 {
+    if !arr.views.len().is_multiple_of(16) {
         return Err(EngineError::invalid(
             "string views buffer is not a multiple of 16 bytes",
         ));

@@ -11,10 +11,10 @@ pub mod column;
 pub mod counting;
 pub mod error;
 pub mod fitting;
-pub mod grid;
+pub(crate) mod grid;
 #[cfg(target_arch = "x86_64")]
 mod grid_avx2;
-pub mod groups;
+pub(crate) mod groups;
 pub mod histogram;
 pub mod identity;
 pub mod kernel;

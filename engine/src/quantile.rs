@@ -25,9 +25,9 @@ pub struct Fitted {
     /// Per probability, the upper order statistic it interpolated towards (`x[floor(h) + 1]`): a data
     /// value `>=` the quantile, which lets callers prove a bin non-empty without recounting.
     pub uppers: Vec<f64>,
-    /// Smallest finite value.
+    /// Smallest finite value (a zero is `+0.0`).
     pub lower: f64,
-    /// Largest finite value.
+    /// Largest finite value (a zero is `+0.0`).
     pub upper: f64,
     /// Number of finite values.
     pub n: usize,
@@ -107,8 +107,10 @@ fn from_pass(pass: &mut Pass, probs: &[f64]) -> Option<Fitted> {
     Some(Fitted {
         values: out,
         uppers,
-        lower: pass.min,
-        upper: pass.max,
+        // `+ 0.0` turns -0.0 into +0.0: which zero the pass met first depends on the SIMD lanes and
+        // the thread split, and edges compare by bits, so equal references must give equal bits.
+        lower: pass.min + 0.0,
+        upper: pass.max + 0.0,
         n,
     })
 }
@@ -130,8 +132,8 @@ fn exact<T: Element>(data: ArrayView1<'_, T>, valid: Option<Validity<'_>>, probs
     Ok(Fitted {
         values: out,
         uppers,
-        lower,
-        upper,
+        lower: lower + 0.0, // as in `from_pass`: one zero whatever the order of the data
+        upper: upper + 0.0,
         n,
     })
 }
