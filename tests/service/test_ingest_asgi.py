@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.config.cors import CORSConfig
 from litestar.testing import TestClient
 from prometheus_client import CollectorRegistry, generate_latest
 from service_helpers import ADMIN, MSGPACK, TOKEN_A, TOKEN_B, body, make_settings, mp
@@ -23,6 +24,8 @@ from service_helpers import ADMIN, MSGPACK, TOKEN_A, TOKEN_B, body, make_setting
 import mlmon
 from mlmon.service import create_app
 from mlmon.service.app import DriftService
+from mlmon.service.deps import dependencies
+from mlmon.service.routes import CONTROLLERS
 from mlmon.service.routes.ingest_asgi import ingest_model
 
 LIMIT = 8192
@@ -172,3 +175,14 @@ def test_a_sender_that_goes_away_gets_408_either_way(served: Served, path: str) 
 )  # fmt: skip
 def test_only_the_canonical_path_is_served_raw(path: str, model: str | None) -> None:
     assert ingest_model(path) == model
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"cors_config": CORSConfig()}, {"allowed_hosts": ["example.org"]}, {"after_request": lambda r: r}],
+    ids=["cors", "allowed hosts", "after_request"],
+)
+def test_a_config_the_raw_endpoint_would_skip_is_refused(config: dict[str, Any]) -> None:
+    """What Litestar applies around its routes would not apply to the raw endpoint: refused at once."""
+    with pytest.raises(ValueError, match="outside Litestar's router"):
+        DriftService(route_handlers=CONTROLLERS, dependencies=dependencies(), **config)

@@ -43,10 +43,26 @@ class DriftService(Litestar):
     inside the app's middleware; everything else (the route's other paths included) to Litestar.
 
     Same arguments as ``Litestar``.
+
+    Raises:
+        ValueError: a CORS, CSRF, compression, allowed-hosts config or a request/response hook, which
+            Litestar applies around its routes and the raw endpoint would skip.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        skipped = {
+            "cors_config": self.cors_config,
+            "csrf_config": self.csrf_config,
+            "compression_config": self.compression_config,
+            "allowed_hosts": self.allowed_hosts,
+            "before_request": self.before_request,
+            "after_request": self.after_request,
+            "after_response": self.after_response,
+        }
+        if any(skipped.values()):
+            given = ", ".join(name for name, value in skipped.items() if value)
+            raise ValueError(f"DriftService serves ingest outside Litestar's router, which {given} needs")
         endpoint: ASGIApp = IngestEndpoint(self)
         for layer in reversed(self.middleware):  # what Litestar wraps around every route
             endpoint = layer(endpoint)
