@@ -189,6 +189,67 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A value of any bit pattern, a special value, or one within two ulps of a cell boundary of the
+    /// grid with origin `g0` and `scale` cells per unit.
+    fn value(g0: f64, scale: f64) -> impl Strategy<Value = f64> {
+        let specials = vec![
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7FF0_0000_0000_0001),
+            f64::from_bits(0xFFF8_0000_0000_0042),
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            5e-324,
+            -5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+        ];
+        prop_oneof![
+            any::<u64>().prop_map(f64::from_bits),
+            prop::sample::select(specials),
+            (0..INNER as i64 + 2, -2..=2i64).prop_map(move |(k, ulps)| {
+                let edge = g0 + k as f64 / scale;
+                f64::from_bits((edge.to_bits() as i64).wrapping_add(ulps) as u64)
+            }),
+        ]
+    }
+
+    /// A grid's range and a block of values for it.
+    fn block() -> impl Strategy<Value = (f64, f64, Vec<f64>)> {
+        let widths = prop_oneof![Just(0.0), 1e-300f64..1e-3, 1e-3f64..1e6, Just(1e308)];
+        (-1e6f64..1e6, widths).prop_flat_map(|(lo, width)| {
+            let g = Grid::new(&[lo], &[lo + width], lo, lo + width);
+            let values = proptest::collection::vec(value(g.g0, g.scale), 0..=crate::kernel::BLOCK);
+            (Just(lo), Just(width), values)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The block scan (AVX2 where the CPU has it) gives every value the cell `cell` gives it, and
+        /// the same range and infinity counts as a scalar fold (a zero's sign aside).
+        #[test]
+        fn scan_agrees_with_the_scalar_cell((lo, width, xs) in block()) {
+            let g = Grid::new(&[lo], &[lo + width], lo, lo + width);
+            let mut out = [0u32; crate::kernel::BLOCK];
+            let s = g.scan(&xs, &mut out, f64::INFINITY, f64::NEG_INFINITY);
+            for (i, (&x, &c)) in xs.iter().zip(&out).enumerate() {
+                prop_assert_eq!(c as usize, g.cell(x), "value {} ({:#x}) at {}", x, x.to_bits(), i);
+            }
+            let finite_or_inf = xs.iter().copied().filter(|x| !x.is_nan());
+            let lo_want = finite_or_inf.clone().fold(f64::INFINITY, f64::min);
+            let hi_want = finite_or_inf.fold(f64::NEG_INFINITY, f64::max);
+            prop_assert!(s.lo == lo_want && s.hi == hi_want, "range {:?} vs {:?}", (s.lo, s.hi), (lo_want, hi_want));
+            let count = |v: f64| xs.iter().filter(|&&x| x == v).count() as u64;
+            prop_assert_eq!((s.neg_inf, s.pos_inf), (count(f64::NEG_INFINITY), count(f64::INFINITY)));
+        }
+    }
 
     #[test]
     fn bracket_cells_are_candidates_and_nan_has_its_own() {
