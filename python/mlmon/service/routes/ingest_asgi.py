@@ -93,7 +93,6 @@ class IngestEndpoint:
         app: The Litestar app whose route this serves: its state (the worker), exception handlers,
             ``after_exception`` hooks and the route's handler (for the request log's route label).
 
-
     Raises:
         LookupError: the app has no ingest route (:data:`~mlmon.service.routes.ingest.INGEST_ROUTE`).
     """
