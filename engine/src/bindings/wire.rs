@@ -15,7 +15,7 @@ use pyo3::types::PyBytes;
 
 /// A body's `columns` as the caller holds them: `bytes`, or a uint8 NumPy view of the request body's
 /// own memory (`np.frombuffer` over msgspec's `Raw`), which spares a copy of the whole columns map per
-/// batch (`bytes(raw)` was a tenth of the reader's cost). The buffer protocol is not in the limited
+/// batch (`bytes(raw)` took 3 of a 1,000 x 25 fold's 38 us). The buffer protocol is not in the limited
 /// API of Python 3.10, which the extension targets; NumPy's array API is.
 enum Columns<'py> {
     Bytes(Bound<'py, PyBytes>),
